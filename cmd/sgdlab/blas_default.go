@@ -1,0 +1,6 @@
+//go:build !openblas
+
+package main
+
+// blasName names the BLAS implementation this binary uses.
+const blasName = "gonum (pure Go)"

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"os"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+)
+
+// progressor makes progress bars on a terminal and nothing elsewhere (CI logs, pipes).
+type progressor struct{ on bool }
+
+func newProgressor(quiet bool) progressor {
+	return progressor{on: !quiet && isatty.IsTerminal(os.Stderr.Fd())}
+}
+
+// bar is a progress display; the zero value does nothing.
+type bar struct{ pb *progressbar.ProgressBar }
+
+// Bar starts a bar counting to total.
+func (p progressor) Bar(total int64, what string) bar {
+	if !p.on {
+		return bar{}
+	}
+	return bar{progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)}
+}
+
+// Set moves the bar to n.
+func (b bar) Set(n int64) {
+	if b.pb != nil {
+		b.pb.Set64(n)
+	}
+}
+
+// Done removes the bar.
+func (b bar) Done() {
+	if b.pb != nil {
+		b.pb.Finish()
+		b.pb.Clear()
+	}
+}

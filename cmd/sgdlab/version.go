@@ -1,0 +1,33 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+)
+
+// version is the sgdlab release; buildInfo adds the VCS revision when the binary has one.
+const version = "0.1.0"
+
+type versionCmd struct{}
+
+func buildRevision() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	return "unknown"
+}
+
+func (versionCmd) Run(e *env) error {
+	rec := map[string]string{"version": version, "go": runtime.Version(), "revision": buildRevision(), "blas": blasName}
+	if e.g.JSON {
+		return json.NewEncoder(e.out).Encode(rec)
+	}
+	fmt.Fprintf(e.out, "sgdlab %s (%s, %s, BLAS: %s)\n", version, rec["revision"], rec["go"], blasName)
+	return nil
+}

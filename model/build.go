@@ -1,0 +1,30 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/sgdlab/sgdlab/data"
+)
+
+// Build parses a model spec and a loss name for the dataset d and returns the objective.
+func Build(modelSpec, lossName string, d *data.Dataset) (*Objective, error) {
+	m, err := Parse(modelSpec, d.D, d.K)
+	if err != nil {
+		return nil, err
+	}
+	loss, err := ParseLoss(lossName)
+	if err != nil {
+		return nil, err
+	}
+	return NewObjective(m, loss, d)
+}
+
+// CheckFinite returns an error naming the first non-finite parameter.
+func CheckFinite(theta []float64) error {
+	for i, v := range theta {
+		if v != v || v > 1.7976931348623157e308 || v < -1.7976931348623157e308 {
+			return fmt.Errorf("parameter %d is %v: the parameter vector must be finite", i, v)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,106 @@
+package model
+
+// JVP writes J v into out (N x K): the directional derivative of every output.
+func (w *Worker) JVP(theta, v, out []float64) {
+	K := w.o.K()
+	w.each(nil, func(ln *lane, i0, n int) {
+		w.piece(ln, theta, nil, i0, n)
+		ln.ev.JVP(v, ln.rf)
+		copy(out[i0*K:(i0+n)*K], ln.rf[:n*K])
+	})
+}
+
+// VJP writes J^T u = sum_mu J_mu^T u_mu into out (P), for u of length N x K.
+func (w *Worker) VJP(theta, u, out []float64) {
+	K := w.o.K()
+	w.each(nil, func(ln *lane, i0, n int) {
+		w.piece(ln, theta, nil, i0, n)
+		ln.ev.Backward(u[i0*K:(i0+n)*K], ln.acc)
+	})
+	w.reduce(out, 1)
+}
+
+// GNVP writes the Gauss-Newton product G v = (1/N) sum_mu J_mu^T (d2l/df2) J_mu v into out.
+// For the MSE loss this is THEORY's G = (1/N) sum_mu grad f_mu grad f_mu^T applied to v.
+func (w *Worker) GNVP(theta, v, out []float64) {
+	K := w.o.K()
+	w.each(nil, func(ln *lane, i0, n int) {
+		y := w.piece(ln, theta, nil, i0, n)
+		ln.ev.JVP(v, ln.rf)
+		for i := 0; i < n; i++ {
+			s := ln.f[i*K : (i+1)*K]
+			w.o.Loss.Curv(s, y[i*K:(i+1)*K], ln.rf[i*K:(i+1)*K], ln.rg[i*K:(i+1)*K])
+		}
+		ln.ev.Backward(ln.rg, ln.acc)
+	})
+	w.reduce(out, 1/float64(w.o.N()))
+}
+
+// HVP writes the exact Hessian-vector product H v of L(theta) into out, computed with the
+// R-operator (forward-mode over reverse-mode), including the residual-times-curvature term
+// that the Gauss-Newton matrix drops.
+func (w *Worker) HVP(theta, v, out []float64) {
+	K := w.o.K()
+	w.each(nil, func(ln *lane, i0, n int) {
+		y := w.piece(ln, theta, nil, i0, n)
+		ln.ev.JVP(v, ln.rf)
+		for i := 0; i < n; i++ {
+			f, yy := ln.f[i*K:(i+1)*K], y[i*K:(i+1)*K]
+			w.o.Loss.Eval(f, yy, ln.g[i*K:(i+1)*K])
+			w.o.Loss.Curv(f, yy, ln.rf[i*K:(i+1)*K], ln.rg[i*K:(i+1)*K])
+		}
+		ln.ev.RBackward(ln.g, ln.rg, ln.acc)
+	})
+	w.reduce(out, 1/float64(w.o.N()))
+}
+
+// dense builds the P x P matrix whose columns are op(e_j), symmetrised as (A + A^T)/2.
+func (w *Worker) dense(theta []float64, op func(theta, v, out []float64)) []float64 {
+	P := w.o.P()
+	h := make([]float64, P*P)
+	e := make([]float64, P)
+	col := make([]float64, P)
+	for j := 0; j < P; j++ {
+		e[j] = 1
+		op(theta, e, col)
+		e[j] = 0
+		for i := 0; i < P; i++ {
+			h[i*P+j] = col[i]
+		}
+	}
+	for i := 0; i < P; i++ {
+		for j := i + 1; j < P; j++ {
+			s := 0.5 * (h[i*P+j] + h[j*P+i])
+			h[i*P+j], h[j*P+i] = s, s
+		}
+	}
+	return h
+}
+
+// DenseHessian returns the exact Hessian of L at theta as a row-major P x P matrix.
+// It costs P Hessian-vector products: meant for P up to a few thousand.
+func (w *Worker) DenseHessian(theta []float64) []float64 { return w.dense(theta, w.HVP) }
+
+// DenseGN returns the Gauss-Newton matrix (1/N) sum_mu J_mu^T (d2l/df2) J_mu (P x P).
+func (w *Worker) DenseGN(theta []float64) []float64 { return w.dense(theta, w.GNVP) }
+
+// StreamPerSampleGrads calls fn with consecutive blocks of per-sample loss gradients
+// grad l_mu (rows i0 .. i0+n-1, each of length P), holding at most about 2^24 values in
+// memory at once, so that N x P never has to fit. fn must not keep rows.
+func (w *Worker) StreamPerSampleGrads(theta []float64, fn func(i0, n int, rows []float64) error) error {
+	P, N := w.o.P(), w.o.N()
+	block := max(1, min(w.chunk, (1<<24)/P))
+	rows := make([]float64, block*P)
+	idx := make([]int, block)
+	for i0 := 0; i0 < N; i0 += block {
+		n := min(block, N-i0)
+		for i := range n {
+			idx[i] = i0 + i
+		}
+		w.PerSampleGrads(theta, idx[:n], rows[:n*P])
+		if err := fn(i0, n, rows[:n*P]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

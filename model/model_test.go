@@ -1,0 +1,305 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"github.com/sgdlab/sgdlab/data"
+)
+
+// Central differences with step h have truncation error ~h^2 |f”'|/6 and rounding error
+// ~eps |f| / h. With h = 1e-5 and O(1) values both are below ~1e-10, so a relative
+// error of 1e-6 (relative to the larger of the two vectors' norms) leaves a wide margin
+// while still catching any wrong term, which would be O(1) relative.
+const (
+	fdStep = 1e-5
+	fdTol  = 1e-6
+)
+
+// setup draws a random model, loss, dataset and parameter point.
+type setup struct {
+	obj   *Objective
+	theta []float64
+	desc  string
+}
+
+func drawSetup(t *rapid.T) setup {
+	seed := rapid.Uint64().Draw(t, "seed")
+	rng := rand.New(rand.NewPCG(seed, 1))
+	n := rapid.IntRange(1, 7).Draw(t, "N")
+	d := rapid.IntRange(1, 5).Draw(t, "D")
+	kind := rapid.SampledFrom([]string{"mlp", "linear", "doublewell"}).Draw(t, "kind")
+	var m Model
+	var loss Loss = MSE{}
+	k := 1
+	switch kind {
+	case "mlp":
+		k = rapid.IntRange(1, 3).Draw(t, "K")
+		hidden := rapid.SliceOfN(rapid.IntRange(1, 5), 0, 3).Draw(t, "hidden")
+		widths := append(append([]int{d}, hidden...), k)
+		act := Activation(rapid.IntRange(0, 2).Draw(t, "act"))
+		mm, err := NewMLP(widths, act, rapid.Bool().Draw(t, "bias"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m = mm
+		if k >= 2 && rapid.Bool().Draw(t, "ce") {
+			loss = CrossEntropy{}
+		}
+	case "linear":
+		k = rapid.IntRange(1, 3).Draw(t, "K")
+		m = NewLinear(d, k, rapid.Bool().Draw(t, "bias"))
+	case "doublewell":
+		m = &DoubleWell{A: rapid.Float64Range(0.1, 2).Draw(t, "a"), N: d}
+	}
+	ds := &data.Dataset{Spec: "random", N: n, D: d, K: k, X: make([]float64, n*d), Y: make([]float64, n*k)}
+	for i := range ds.X {
+		ds.X[i] = rng.NormFloat64()
+	}
+	for i := 0; i < n; i++ {
+		if _, ce := loss.(CrossEntropy); ce {
+			ds.Y[i*k+rng.IntN(k)] = 1
+		} else {
+			for j := 0; j < k; j++ {
+				ds.Y[i*k+j] = rng.NormFloat64()
+			}
+		}
+	}
+	obj, err := NewObjective(m, loss, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theta := make([]float64, m.NumParams())
+	for i := range theta {
+		theta[i] = rng.NormFloat64()
+	}
+	desc := fmt.Sprintf("%s loss=%s N=%d", m.Spec(), loss.Name(), n)
+	if mm, ok := m.(*MLP); ok && mm.Act == ReLU && nearKink(obj, theta) {
+		t.Skip("a ReLU pre-activation lies within the finite-difference step of its kink")
+	}
+	return setup{obj, theta, desc}
+}
+
+// nearKink reports whether any hidden pre-activation is within 1e-3 of zero, where
+// central differences of a ReLU network are not valid.
+func nearKink(o *Objective, theta []float64) bool {
+	m := o.Model.(*MLP)
+	e := m.NewEval(o.N()).(*mlpEval)
+	f := make([]float64, o.N()*o.K())
+	e.Forward(theta, o.Data.X, o.N(), f)
+	for l := 1; l < m.layers(); l++ {
+		for _, z := range e.Z[l][:o.N()*m.Widths[l]] {
+			if math.Abs(z) < 1e-3 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func relErr(a, b []float64) float64 {
+	num, den := 0.0, 0.0
+	for i := range a {
+		num += (a[i] - b[i]) * (a[i] - b[i])
+		den = math.Max(den, math.Max(a[i]*a[i], b[i]*b[i]))
+	}
+	return math.Sqrt(num) / math.Max(math.Sqrt(den), 1e-3)
+}
+
+// fd returns the central-difference derivative of the vector function fn along v.
+func fd(theta, v []float64, out int, fn func(th, y []float64)) []float64 {
+	tp, tm := make([]float64, len(theta)), make([]float64, len(theta))
+	for i := range theta {
+		tp[i] = theta[i] + fdStep*v[i]
+		tm[i] = theta[i] - fdStep*v[i]
+	}
+	yp, ym := make([]float64, out), make([]float64, out)
+	fn(tp, yp)
+	fn(tm, ym)
+	for i := range yp {
+		yp[i] = (yp[i] - ym[i]) / (2 * fdStep)
+	}
+	return yp
+}
+
+func unit(p, j int) []float64 { e := make([]float64, p); e[j] = 1; return e }
+
+func randVec(rng *rand.Rand, n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = rng.NormFloat64()
+	}
+	return v
+}
+
+func TestDerivativesAgainstFiniteDifferences(t *testing.T) {
+	worst := map[string]float64{}
+	rapid.Check(t, func(rt *rapid.T) {
+		s := drawSetup(rt)
+		o, theta := s.obj, s.theta
+		P, N, K := o.P(), o.N(), o.K()
+		w := o.NewWorker(rapid.IntRange(1, 2).Draw(rt, "par"), rapid.IntRange(1, 4).Draw(rt, "chunk"))
+		rng := rand.New(rand.NewPCG(7, 7))
+		check := func(name string, got, want []float64) {
+			e := relErr(got, want)
+			worst[name] = math.Max(worst[name], e)
+			if e > fdTol {
+				rt.Fatalf("%s: %s relative error %.3g\n got  %v\n want %v", s.desc, name, e, got, want)
+			}
+		}
+		// Gradient against d L / d theta_j.
+		grad := make([]float64, P)
+		w.LossGrad(theta, grad)
+		fdg := make([]float64, P)
+		for j := 0; j < P; j++ {
+			fdg[j] = fd(theta, unit(P, j), 1, func(th, y []float64) { y[0] = w.Loss(th) })[0]
+		}
+		check("gradient", grad, fdg)
+		// Per-sample gradients against d l_mu / d theta_j.
+		rows := make([]float64, N*P)
+		w.PerSampleGrads(theta, nil, rows)
+		colFD := make([]float64, N*P)
+		for j := 0; j < P; j++ {
+			c := fd(theta, unit(P, j), N, func(th, y []float64) { w.PerSample(th, y, nil) })
+			for mu := 0; mu < N; mu++ {
+				colFD[mu*P+j] = c[mu]
+			}
+		}
+		check("per-sample gradients", rows, colFD)
+		// JVP against directional derivative of the outputs; VJP by the adjoint identity
+		// and against the rows of the finite-difference Jacobian.
+		v := randVec(rng, P)
+		jv := make([]float64, N*K)
+		w.JVP(theta, v, jv)
+		check("JVP", jv, fd(theta, v, N*K, w.Outputs))
+		u := randVec(rng, N*K)
+		jtu := make([]float64, P)
+		w.VJP(theta, u, jtu)
+		jac := make([]float64, N*K*P) // finite-difference Jacobian, row mu*K+k
+		for j := 0; j < P; j++ {
+			c := fd(theta, unit(P, j), N*K, w.Outputs)
+			for r := range c {
+				jac[r*P+j] = c[r]
+			}
+		}
+		want := make([]float64, P)
+		for r := 0; r < N*K; r++ {
+			for j := 0; j < P; j++ {
+				want[j] += jac[r*P+j] * u[r]
+			}
+		}
+		check("VJP", jtu, want)
+		og := make([]float64, N*K*P)
+		w.OutputGrads(theta, nil, og)
+		check("output gradients", og, jac)
+		// Gauss-Newton product against (1/N) sum_mu J_mu^T Hl J_mu v with the FD Jacobian.
+		gv := make([]float64, P)
+		w.GNVP(theta, v, gv)
+		f := make([]float64, N*K)
+		w.Outputs(theta, f)
+		wantGN := make([]float64, P)
+		jmv, hjv := make([]float64, K), make([]float64, K)
+		for mu := 0; mu < N; mu++ {
+			for k := 0; k < K; k++ {
+				jmv[k] = 0
+				for j := 0; j < P; j++ {
+					jmv[k] += jac[(mu*K+k)*P+j] * v[j]
+				}
+			}
+			o.Loss.Curv(f[mu*K:(mu+1)*K], o.Data.Target(mu), jmv, hjv)
+			for k := 0; k < K; k++ {
+				for j := 0; j < P; j++ {
+					wantGN[j] += jac[(mu*K+k)*P+j] * hjv[k] / float64(N)
+				}
+			}
+		}
+		check("Gauss-Newton product", gv, wantGN)
+		// Exact Hessian-vector product against the directional derivative of the gradient.
+		hv := make([]float64, P)
+		w.HVP(theta, v, hv)
+		check("Hessian-vector product", hv, fd(theta, v, P, func(th, y []float64) { w.LossGrad(th, y) }))
+		// Dense Hessian against finite differences of the gradient, column by column.
+		if P <= 40 {
+			H := w.DenseHessian(theta)
+			fdH := make([]float64, P*P)
+			for j := 0; j < P; j++ {
+				c := fd(theta, unit(P, j), P, func(th, y []float64) { w.LossGrad(th, y) })
+				for i := range c {
+					fdH[i*P+j] = c[i]
+				}
+			}
+			check("dense Hessian", H, fdH)
+		}
+	})
+	for name, e := range worst {
+		t.Logf("worst relative error of %-22s %.2e", name+":", e)
+	}
+}
+
+// The double-well family's large-N landscape: minima at +-sqrt(a) with L* = sigma^2/2,
+// saddle at 0 with L^s = (a^2 + sigma^2)/2. With N = 2e5 the sample moments differ
+// from their expectations by O(1/sqrt(N)) ~ 2e-3, so compare to 2e-2.
+func TestDoubleWellLandscape(t *testing.T) {
+	const a, sigma = 0.25, 0.6
+	ds := data.Gauss(200000, 2, sigma, 3)
+	o, _ := NewObjective(&DoubleWell{A: a, N: 2}, MSE{}, ds)
+	w := o.NewWorker(2, 0)
+	lmin := w.Loss([]float64{math.Sqrt(a), 0})
+	lsad := w.Loss([]float64{0, 0})
+	if math.Abs(lmin-sigma*sigma/2) > 2e-2 || math.Abs(lsad-(a*a+sigma*sigma)/2) > 2e-2 {
+		t.Fatalf("L* = %v (want %v), L^s = %v (want %v)", lmin, sigma*sigma/2, lsad, (a*a+sigma*sigma)/2)
+	}
+	H := w.DenseHessian([]float64{math.Sqrt(a), 0})
+	if math.Abs(H[0]-4*a) > 2e-2 || math.Abs(H[3]-1) > 2e-2 || math.Abs(H[1]) > 2e-2 {
+		t.Fatalf("Hessian at the minimum %v, want diag(%v, 1)", H, 4*a)
+	}
+}
+
+func TestGlorotInit(t *testing.T) {
+	m, _ := NewMLP([]int{784, 100, 1}, ReLU, true)
+	theta := make([]float64, m.NumParams())
+	m.Init(theta, rand.New(rand.NewPCG(1, 2)))
+	s := math.Sqrt(6.0 / 884)
+	w := theta[:78400]
+	var sum2 float64
+	for _, v := range w {
+		if math.Abs(v) > s {
+			t.Fatalf("weight %v outside the Glorot bound %v", v, s)
+		}
+		sum2 += v * v
+	}
+	// Variance of U(-s, s) is s^2/3; the sample variance of 78400 draws has relative
+	// standard error sqrt(0.8/78400) ~ 0.0032 (kurtosis 1.8), so 4 sigma is 1.3%.
+	if got, want := sum2/78400, s*s/3; math.Abs(got/want-1) > 0.013 {
+		t.Fatalf("weight variance %v, want %v", got, want)
+	}
+	for _, v := range theta[78400:78500] {
+		if v != 0 {
+			t.Fatal("biases must start at zero")
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	good := map[string]string{
+		"linear":                  "linear",
+		"linear:bias":             "linear:bias",
+		"mlp:3-4-2:tanh":          "mlp:3-4-2:tanh",
+		"mlp:3-5-5-2:relu:nobias": "mlp:3-5-5-2:relu:nobias",
+	}
+	for in, want := range good {
+		m, err := Parse(in, 3, 2)
+		if err != nil || m.Spec() != want {
+			t.Errorf("Parse(%q) = %v, %v", in, m, err)
+		}
+	}
+	for _, bad := range []string{"cnn", "mlp", "mlp:3-x-2", "mlp:3-4-2:sigmoid", "mlp:4-4-2:relu", "mlp:3-4-1", "doublewell:a=-1", "linear:foo"} {
+		if _, err := Parse(bad, 3, 2); err == nil {
+			t.Errorf("Parse(%q) succeeded", bad)
+		}
+	}
+}

@@ -1,0 +1,253 @@
+package model
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/sgdlab/sgdlab/data"
+)
+
+// Objective is the training loss L(theta) = (1/N) sum_mu l(f(theta, x_mu), y_mu) of a
+// model on a dataset (THEORY.md section 1).
+type Objective struct {
+	Model Model
+	Loss  Loss
+	Data  *data.Dataset
+}
+
+// NewObjective checks that model, loss and data fit together.
+func NewObjective(m Model, loss Loss, d *data.Dataset) (*Objective, error) {
+	if m.InDim() != d.D || m.OutDim() != d.K {
+		return nil, fmt.Errorf("shape mismatch: model %s takes %d inputs and gives %d outputs, but data %s has %d inputs and %d targets", m.Spec(), m.InDim(), m.OutDim(), d.Spec, d.D, d.K)
+	}
+	if _, ok := loss.(CrossEntropy); ok && d.K < 2 {
+		return nil, fmt.Errorf("cross-entropy needs at least two classes (one-hot targets), but data %s has %d target", d.Spec, d.K)
+	}
+	return &Objective{Model: m, Loss: loss, Data: d}, nil
+}
+
+// P is the number of parameters, N the number of samples, K the number of outputs.
+func (o *Objective) P() int { return o.Model.NumParams() }
+func (o *Objective) N() int { return o.Data.N }
+func (o *Objective) K() int { return o.Data.K }
+
+// CheckTheta returns an error when theta does not have the model's length.
+func (o *Objective) CheckTheta(theta []float64) error {
+	if len(theta) != o.P() {
+		return fmt.Errorf("parameter vector has %d values but model %s has %d parameters", len(theta), o.Model.Spec(), o.P())
+	}
+	return nil
+}
+
+// DefaultChunk is the number of samples a Worker evaluates at once in full-data passes.
+const DefaultChunk = 256
+
+// Worker evaluates an Objective with preallocated buffers, over the full dataset (split into
+// chunks processed by par goroutines) or over a mini-batch of indices. Full-data results are
+// deterministic for a given par. A Worker is not safe for concurrent use.
+type Worker struct {
+	o     *Objective
+	chunk int
+	lanes []*lane
+}
+
+// lane is one goroutine's evaluator and buffers.
+type lane struct {
+	ev     Eval
+	x, y   []float64 // gathered inputs and targets
+	f, g   []float64 // outputs, dl/df
+	rf, rg []float64 // J v, d2l/df2 J v
+	acc    []float64 // P-vector accumulator
+	sum    float64
+}
+
+// NewWorker returns a worker using par goroutines for full-data passes and evaluating at most
+// chunk samples at once (chunk <= 0: DefaultChunk).
+func (o *Objective) NewWorker(par, chunk int) *Worker {
+	if par < 1 {
+		par = 1
+	}
+	if chunk <= 0 {
+		chunk = DefaultChunk
+	}
+	w := &Worker{o: o, chunk: chunk}
+	D, K, P := o.Data.D, o.Data.K, o.P()
+	for i := 0; i < par; i++ {
+		w.lanes = append(w.lanes, &lane{
+			ev: o.Model.NewEval(chunk),
+			x:  make([]float64, chunk*D), y: make([]float64, chunk*K),
+			f: make([]float64, chunk*K), g: make([]float64, chunk*K),
+			rf: make([]float64, chunk*K), rg: make([]float64, chunk*K),
+			acc: make([]float64, P),
+		})
+	}
+	return w
+}
+
+// Objective returns the objective the worker evaluates.
+func (w *Worker) Objective() *Objective { return w.o }
+
+// piece prepares inputs and targets of samples idx[i0:i0+n] (or i0..i0+n-1 when idx is nil)
+// and runs the forward pass; it returns the targets.
+func (w *Worker) piece(ln *lane, theta []float64, idx []int, i0, n int) (y []float64) {
+	d := w.o.Data
+	var x []float64
+	if idx == nil {
+		x = d.X[i0*d.D : (i0+n)*d.D]
+		y = d.Y[i0*d.K : (i0+n)*d.K]
+	} else {
+		for j, mu := range idx[i0 : i0+n] {
+			copy(ln.x[j*d.D:(j+1)*d.D], d.X[mu*d.D:(mu+1)*d.D])
+			copy(ln.y[j*d.K:(j+1)*d.K], d.Y[mu*d.K:(mu+1)*d.K])
+		}
+		x, y = ln.x[:n*d.D], ln.y[:n*d.K]
+	}
+	ln.ev.Forward(theta, x, n, ln.f)
+	return y
+}
+
+// each runs fn over pieces of the sample set (idx, or all N when idx is nil). Pieces are
+// assigned to lanes statically (piece c to lane c mod par), so results do not depend on
+// goroutine scheduling. The lane accumulators are cleared first.
+func (w *Worker) each(idx []int, fn func(ln *lane, i0, n int)) {
+	total := w.o.N()
+	if idx != nil {
+		total = len(idx)
+	}
+	pieces := (total + w.chunk - 1) / w.chunk
+	par := min(len(w.lanes), max(pieces, 1))
+	run := func(l int) {
+		ln := w.lanes[l]
+		clear(ln.acc)
+		ln.sum = 0
+		for c := l; c < pieces; c += par {
+			i0 := c * w.chunk
+			fn(ln, i0, min(w.chunk, total-i0))
+		}
+	}
+	if par == 1 {
+		run(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for l := 0; l < par; l++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); run(l) }()
+	}
+	wg.Wait()
+}
+
+// reduce sums the lane accumulators into out (if not nil) scaled by s, and returns the
+// scaled sum of the lane scalars.
+func (w *Worker) reduce(out []float64, s float64) float64 {
+	total := 0.0
+	if out != nil {
+		clear(out)
+	}
+	for _, ln := range w.lanes {
+		total += ln.sum
+		if out != nil {
+			for i, v := range ln.acc {
+				out[i] += v
+			}
+		}
+	}
+	if out != nil {
+		for i := range out {
+			out[i] *= s
+		}
+	}
+	return total * s
+}
+
+// lossGrad runs forward passes over idx, computing per-sample losses and dl/df; when
+// grad is wanted the lanes accumulate J^T dl/df.
+func (w *Worker) lossGrad(theta []float64, idx []int, grad []float64) float64 {
+	K := w.o.K()
+	w.each(idx, func(ln *lane, i0, n int) {
+		y := w.piece(ln, theta, idx, i0, n)
+		var g []float64
+		for i := 0; i < n; i++ {
+			if grad != nil {
+				g = ln.g[i*K : (i+1)*K]
+			}
+			ln.sum += w.o.Loss.Eval(ln.f[i*K:(i+1)*K], y[i*K:(i+1)*K], g)
+		}
+		if grad != nil {
+			ln.ev.Backward(ln.g, ln.acc)
+		}
+	})
+	n := w.o.N()
+	if idx != nil {
+		n = len(idx)
+	}
+	return w.reduce(grad, 1/float64(n))
+}
+
+// Loss returns L(theta) over the full dataset.
+func (w *Worker) Loss(theta []float64) float64 { return w.lossGrad(theta, nil, nil) }
+
+// LossGrad returns L(theta) and writes grad L(theta) into grad.
+func (w *Worker) LossGrad(theta, grad []float64) float64 { return w.lossGrad(theta, nil, grad) }
+
+// BatchLossGrad returns the mini-batch loss L_B = (1/|idx|) sum_{mu in idx} l_mu and writes
+// its gradient into grad (grad may be nil).
+func (w *Worker) BatchLossGrad(theta []float64, idx []int, grad []float64) float64 {
+	return w.lossGrad(theta, idx, grad)
+}
+
+// PerSample writes, for every sample mu, l_mu into losses[mu] (if not nil) and
+// dl_mu/df into dldf[mu*K:(mu+1)*K] (if not nil). For the MSE loss dl/df is the residual f - y.
+func (w *Worker) PerSample(theta, losses, dldf []float64) {
+	K := w.o.K()
+	w.each(nil, func(ln *lane, i0, n int) {
+		y := w.piece(ln, theta, nil, i0, n)
+		for i := 0; i < n; i++ {
+			l := w.o.Loss.Eval(ln.f[i*K:(i+1)*K], y[i*K:(i+1)*K], ln.g[i*K:(i+1)*K])
+			if losses != nil {
+				losses[i0+i] = l
+			}
+		}
+		if dldf != nil {
+			copy(dldf[i0*K:(i0+n)*K], ln.g[:n*K])
+		}
+	})
+}
+
+// Outputs writes f(theta, x_mu) for every sample into out (N x K).
+func (w *Worker) Outputs(theta, out []float64) {
+	K := w.o.K()
+	w.each(nil, func(ln *lane, i0, n int) {
+		w.piece(ln, theta, nil, i0, n)
+		copy(out[i0*K:(i0+n)*K], ln.f[:n*K])
+	})
+}
+
+// PerSampleGrads writes grad l_mu for the samples idx (all N when idx is nil) as rows of
+// rows (len(idx) x P, row-major). This is not divided by N.
+func (w *Worker) PerSampleGrads(theta []float64, idx []int, rows []float64) {
+	K, P := w.o.K(), w.o.P()
+	w.each(idx, func(ln *lane, i0, n int) {
+		y := w.piece(ln, theta, idx, i0, n)
+		for i := 0; i < n; i++ {
+			w.o.Loss.Eval(ln.f[i*K:(i+1)*K], y[i*K:(i+1)*K], ln.g[i*K:(i+1)*K])
+		}
+		ln.ev.PerSample(ln.g, rows[i0*P:(i0+n)*P], P)
+	})
+}
+
+// OutputGrads writes grad f_k(theta, x_mu) for the samples idx (all N when idx is nil) as
+// rows mu*K + k of rows ((len(idx)*K) x P). These are the rows of the Jacobian J.
+func (w *Worker) OutputGrads(theta []float64, idx []int, rows []float64) {
+	K, P := w.o.K(), w.o.P()
+	w.each(idx, func(ln *lane, i0, n int) {
+		w.piece(ln, theta, idx, i0, n)
+		for k := 0; k < K; k++ {
+			clear(ln.g[:n*K])
+			for i := 0; i < n; i++ {
+				ln.g[i*K+k] = 1
+			}
+			ln.ev.PerSample(ln.g, rows[(i0*K+k)*P:], K*P)
+		}
+	})
+}

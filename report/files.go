@@ -1,0 +1,78 @@
+// Package report writes sgdlab's results for people and machines: JSON records, CSV
+// tables, PNG plots and the static HTML report of `sgdlab reproduce`.
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// WriteFileAtomic writes b to path through a temporary file and a rename, so that an
+// interrupted run never leaves a half-written result under the final name.
+func WriteFileAtomic(path string, b []byte) error {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// JSON marshals v with indentation. Non-finite floats must be converted by the caller
+// (see Float).
+func JSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteJSON writes v as indented JSON to path.
+func WriteJSON(path string, v any) error {
+	b, err := JSON(v)
+	if err != nil {
+		return fmt.Errorf("report: %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, b)
+}
+
+// WriteCSV writes a header and rows of numbers to path.
+func WriteCSV(path string, header []string, rows [][]float64) error {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write(header)
+	rec := make([]string, len(header))
+	for _, r := range rows {
+		for i, v := range r {
+			rec[i] = strconv.FormatFloat(v, 'g', -1, 64)
+		}
+		w.Write(rec[:len(r)])
+	}
+	w.Flush()
+	return WriteFileAtomic(path, buf.Bytes())
+}
+
+// Float is a float64 that marshals NaN and infinities as null instead of failing.
+type Float float64
+
+func (f Float) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return []byte("null"), nil
+	}
+	return []byte(strconv.FormatFloat(v, 'g', -1, 64)), nil
+}
