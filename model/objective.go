@@ -160,27 +160,50 @@ func (w *Worker) reduce(out []float64, s float64) float64 {
 	return total * s
 }
 
-// lossGrad runs forward passes over idx, computing per-sample losses and dl/df; when
-// grad is wanted the lanes accumulate J^T dl/df.
-func (w *Worker) lossGrad(theta []float64, idx []int, grad []float64) float64 {
+// lossGradPiece adds the losses of samples i0..i0+n-1 of idx to ln.sum and, when
+// wantGrad, their summed gradients J^T dl/df to ln.acc.
+func (w *Worker) lossGradPiece(ln *lane, theta []float64, idx []int, i0, n int, wantGrad bool) {
 	K := w.o.K()
-	w.each(idx, func(ln *lane, i0, n int) {
-		y := w.piece(ln, theta, idx, i0, n)
-		var g []float64
-		for i := 0; i < n; i++ {
-			if grad != nil {
-				g = ln.g[i*K : (i+1)*K]
-			}
-			ln.sum += w.o.Loss.Eval(ln.f[i*K:(i+1)*K], y[i*K:(i+1)*K], g)
+	y := w.piece(ln, theta, idx, i0, n)
+	var g []float64
+	for i := 0; i < n; i++ {
+		if wantGrad {
+			g = ln.g[i*K : (i+1)*K]
 		}
-		if grad != nil {
-			ln.ev.Backward(ln.g, ln.acc)
-		}
-	})
+		ln.sum += w.o.Loss.Eval(ln.f[i*K:(i+1)*K], y[i*K:(i+1)*K], g)
+	}
+	if wantGrad {
+		ln.ev.Backward(ln.g, ln.acc)
+	}
+}
+
+// lossGrad returns the mean loss over idx (all N when nil) and writes the mean gradient
+// into grad when it is not nil. A set that fits in one chunk runs on the calling goroutine
+// without allocating (the SGD hot path).
+func (w *Worker) lossGrad(theta []float64, idx []int, grad []float64) float64 {
 	n := w.o.N()
 	if idx != nil {
 		n = len(idx)
 	}
+	if n <= w.chunk {
+		ln := w.lanes[0]
+		ln.sum = 0
+		if grad != nil {
+			clear(grad)
+			acc := ln.acc
+			ln.acc = grad
+			w.lossGradPiece(ln, theta, idx, 0, n, true)
+			ln.acc = acc
+			s := 1 / float64(n)
+			for i := range grad {
+				grad[i] *= s
+			}
+		} else {
+			w.lossGradPiece(ln, theta, idx, 0, n, false)
+		}
+		return ln.sum / float64(n)
+	}
+	w.each(idx, func(ln *lane, i0, m int) { w.lossGradPiece(ln, theta, idx, i0, m, grad != nil) })
 	return w.reduce(grad, 1/float64(n))
 }
 

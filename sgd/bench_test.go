@@ -1,0 +1,35 @@
+package sgd
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/sgdlab/sgdlab/data"
+	"github.com/sgdlab/sgdlab/model"
+)
+
+// BenchmarkStepE1 is one SGD step of the E1 network (784-100-100-1 ReLU) at B = 100.
+func BenchmarkStepE1(b *testing.B) {
+	d, _ := data.Load("mnist:parity:10000", data.Options{})
+	o, _ := model.Build("mlp:784-100-100-1:relu", "mse", d)
+	theta := make([]float64, o.P())
+	o.Model.Init(theta, rand.New(rand.NewPCG(1, 1)))
+	r, _ := New(o, Config{Eta: 0.01, Batch: 100}, rand.New(rand.NewPCG(2, 2)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		r.Step(theta)
+	}
+}
+
+// BenchmarkStepLinear1D is one SGD step of 1-D linear regression at B = 1 (the E4/E5 workload).
+func BenchmarkStepLinear1D(b *testing.B) {
+	o, _ := model.Build("linear", "mse", data.Gauss(10000, 1, 1, 1))
+	theta := make([]float64, 1)
+	r, _ := New(o, Config{Eta: 0.1, Batch: 1}, rand.New(rand.NewPCG(2, 2)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		r.Step(theta)
+	}
+}
