@@ -349,3 +349,14 @@ func (e *mlpEval) RBackward(dF, RdF, hv []float64) {
 		e.mulDeriv(l-1, d)
 	}
 }
+
+func (e *mlpEval) LayerFactors(dF []float64) []Factor {
+	e.backprop(dF)
+	m, b := e.m, e.b
+	fs := make([]Factor, m.layers())
+	for l := 1; l <= m.layers(); l++ {
+		in, out := m.Widths[l-1], m.Widths[l]
+		fs[l-1] = Factor{D: e.D[l][:b*out], A: e.A[l-1][:b*in], Out: out, In: in, Bias: m.Bias}
+	}
+	return fs
+}
