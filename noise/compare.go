@@ -1,0 +1,146 @@
+package noise
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/sgdlab/sgdlab/curvature"
+)
+
+// DenseLimit is the largest P for which comparisons form P x P matrices.
+const DenseLimit = 2000
+
+// Agreement compares an approximate noise covariance A with the exact one S.
+type Agreement struct {
+	Form       string  `json:"form"`
+	TraceRatio float64 `json:"trace_ratio"` // tr A / tr S
+	TraceSE    float64 `json:"trace_ratio_se"`
+	Cosine     float64 `json:"cosine"` // <S, A>_F / (|S|_F |A|_F)
+	CosineSE   float64 `json:"cosine_se"`
+	K          int     `json:"k"`
+	Overlap    float64 `json:"topk_overlap"` // (1/k) |U_S^T U_A|_F^2 of the top-k eigenvectors
+	Method     string  `json:"method"`       // dense, gram or stochastic
+	// RelResidual is |S - A|_F / |S|_F (dense route only).
+	RelResidual float64 `json:"rel_residual,omitempty"`
+}
+
+// CompareDense forms both P x P matrices and compares them exactly.
+func CompareDense(form string, S, A []float64, p, k int) Agreement {
+	ag := Agreement{Form: form, K: k, Method: "dense"}
+	trS, trA, sa, ss, aa, diff := 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+	for i := 0; i < p; i++ {
+		trS += S[i*p+i]
+		trA += A[i*p+i]
+	}
+	for i := range S {
+		sa += S[i] * A[i]
+		ss += S[i] * S[i]
+		aa += A[i] * A[i]
+		diff += (S[i] - A[i]) * (S[i] - A[i])
+	}
+	ag.TraceRatio = trA / trS
+	ag.Cosine = sa / math.Sqrt(ss*aa)
+	ag.RelResidual = math.Sqrt(diff / ss)
+	_, us := curvature.Eigen(p, S, true)
+	_, ua := curvature.Eigen(p, A, true)
+	// Eigen returns ascending order: the top k are the last k columns.
+	ov := 0.0
+	for i := 0; i < k; i++ {
+		for j := 0; j < k; j++ {
+			d := 0.0
+			for r := 0; r < p; r++ {
+				d += us.At(r, p-1-i) * ua.At(r, p-1-j)
+			}
+			ov += d * d
+		}
+	}
+	ag.Overlap = ov / float64(k)
+	return ag
+}
+
+// CompareOperators compares two operators without forming them: traces by Hutch++ (or
+// the exact traces when given, non-NaN), the Frobenius cosine from probes z with
+// E[(Sz).(Az)] = tr(SA), E|Sz|^2 = |S|_F^2 (jackknife standard error), and the top-k
+// overlap from Lanczos eigenvectors of both.
+func CompareOperators(form string, S, A curvature.Operator, trS, trA float64, k, probes int, rng *rand.Rand) (Agreement, error) {
+	ag := Agreement{Form: form, K: k, Method: "stochastic"}
+	var seS, seA float64
+	if math.IsNaN(trS) {
+		e, err := curvature.HutchPP(S, 3*probes, rng)
+		if err != nil {
+			return ag, err
+		}
+		trS, seS = e.Value, e.SE
+	}
+	if math.IsNaN(trA) {
+		e, err := curvature.HutchPP(A, 3*probes, rng)
+		if err != nil {
+			return ag, err
+		}
+		trA, seA = e.Value, e.SE
+	}
+	ag.TraceRatio = trA / trS
+	ag.TraceSE = math.Abs(ag.TraceRatio) * math.Hypot(seS/trS, seA/trA)
+	n := S.Dim()
+	z, sz, az := make([]float64, n), make([]float64, n), make([]float64, n)
+	var psa, pss, paa []float64
+	for i := 0; i < probes; i++ {
+		for j := range z {
+			z[j] = float64(1 - 2*int(rng.Uint64()&1))
+		}
+		S.Apply(z, sz)
+		A.Apply(z, az)
+		psa = append(psa, dot(sz, az))
+		pss = append(pss, dot(sz, sz))
+		paa = append(paa, dot(az, az))
+	}
+	cos := func(skip int) float64 {
+		var a, b, c float64
+		for i := range psa {
+			if i != skip {
+				a += psa[i]
+				b += pss[i]
+				c += paa[i]
+			}
+		}
+		return a / math.Sqrt(b*c)
+	}
+	ag.Cosine = cos(-1)
+	var jk []float64
+	for i := range psa {
+		jk = append(jk, cos(i))
+	}
+	m := 0.0
+	for _, v := range jk {
+		m += v
+	}
+	m /= float64(len(jk))
+	v := 0.0
+	for _, x := range jk {
+		v += (x - m) * (x - m)
+	}
+	ag.CosineSE = math.Sqrt(v * float64(len(jk)-1) / float64(len(jk)))
+	ov, err := Overlap(S, A, k, rng)
+	ag.Overlap = ov
+	return ag, err
+}
+
+// Overlap is (1/k) |U_S^T U_A|_F^2 for the top-k eigenvectors of S and A (Lanczos).
+func Overlap(S, A curvature.Operator, k int, rng *rand.Rand) (float64, error) {
+	rs, err := curvature.Lanczos(S, curvature.LanczosOptions{K: k, Vectors: true, Tol: 1e-6, Rand: rng})
+	if err != nil {
+		return math.NaN(), err
+	}
+	ra, err := curvature.Lanczos(A, curvature.LanczosOptions{K: k, Vectors: true, Tol: 1e-6, Rand: rng})
+	if err != nil {
+		return math.NaN(), err
+	}
+	ov := 0.0
+	for _, u := range rs.Vectors {
+		for _, w := range ra.Vectors {
+			d := dot(u, w)
+			ov += d * d
+		}
+	}
+	return ov / float64(k), nil
+}

@@ -1,0 +1,123 @@
+// Package noise measures the covariance of SGD's gradient noise and compares it with the
+// approximations of THEORY.md section 2: the decoupled form (2L/B) G and the Hessian form
+// (2L/B) H*, by trace ratio, Frobenius cosine and top-k eigenvector overlap, and computes
+// the paper's Fig. 1 spectra and the scalar noise strength Noise(theta).
+//
+// For large P nothing P x P is formed: the exact covariance is applied matrix-free through
+// one Jacobian-vector and one vector-Jacobian product, and the N x N Gram route
+// (package gram) gives exact spectra and agreement measures.
+package noise
+
+import (
+	"github.com/sgdlab/sgdlab/curvature"
+	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/sgd"
+)
+
+// Factor is the sampling factor c in Sigma = c (M - g g^T) (THEORY.md section 2):
+// 1/B with replacement, (N-B) / (B (N-1)) without (epoch sampling).
+func Factor(mode sgd.Sampling, n, b int) float64 {
+	if mode == sgd.Replacement || n == 1 {
+		return 1 / float64(b)
+	}
+	return float64(n-b) / (float64(b) * float64(n-1))
+}
+
+// State holds the per-sample quantities at theta that every noise form uses.
+type State struct {
+	W      *model.Worker
+	Theta  []float64
+	Mode   sgd.Sampling
+	B      int
+	C      float64   // sampling factor
+	L      float64   // loss
+	Grad   []float64 // g = grad L
+	DLdF   []float64 // N x K: dl_mu/df (residuals f - y for the MSE loss)
+	Losses []float64 // l_mu
+}
+
+// NewState evaluates the loss, gradient and per-sample residuals at theta.
+func NewState(w *model.Worker, theta []float64, mode sgd.Sampling, b int) *State {
+	o := w.Objective()
+	s := &State{W: w, Theta: theta, Mode: mode, B: b, C: Factor(mode, o.N(), b),
+		Grad: make([]float64, o.P()), DLdF: make([]float64, o.N()*o.K()), Losses: make([]float64, o.N())}
+	s.L = w.LossGrad(theta, s.Grad)
+	w.PerSample(theta, s.Losses, s.DLdF)
+	return s
+}
+
+func dot(a, b []float64) float64 {
+	t := 0.0
+	for i, x := range a {
+		t += x * b[i]
+	}
+	return t
+}
+
+// Exact is Sigma = c (M - g g^T) with M = (1/N) sum_mu grad l_mu grad l_mu^T, applied as
+// c [ (1/N) J^T (dl o (dl . J v)) - g (g . v) ] (grad l_mu = J_mu^T dl_mu).
+func (s *State) Exact() curvature.Operator {
+	o := s.W.Objective()
+	N, K := o.N(), o.K()
+	jv := make([]float64, N*K)
+	u := make([]float64, N*K)
+	return curvature.Func{N: o.P(), F: func(v, out []float64) {
+		s.W.JVP(s.Theta, v, jv)
+		for mu := 0; mu < N; mu++ {
+			d := s.DLdF[mu*K : (mu+1)*K]
+			p := dot(d, jv[mu*K:(mu+1)*K])
+			for k := range d {
+				u[mu*K+k] = d[k] * p
+			}
+		}
+		s.W.VJP(s.Theta, u, out)
+		gv := dot(s.Grad, v)
+		for i := range out {
+			out[i] = s.C * (out[i]/float64(N) - s.Grad[i]*gv)
+		}
+	}}
+}
+
+// Decoupled is c 2 L(theta) G(theta), G the Gauss-Newton matrix at theta: the decoupling
+// approximation (1/N) sum l_mu grad f grad f^T ~ L G with the g g^T term dropped.
+func (s *State) Decoupled() curvature.Operator {
+	return curvature.Func{N: len(s.Theta), F: func(v, out []float64) {
+		s.W.GNVP(s.Theta, v, out)
+		for i := range out {
+			out[i] *= 2 * s.C * s.L
+		}
+	}}
+}
+
+// HessianForm is c 2 L(theta) H(theta*): the noise model of the escape and stationary
+// theory, with the Hessian frozen at the minimum thetaStar (evaluated by wStar).
+func (s *State) HessianForm(wStar *model.Worker, thetaStar []float64) curvature.Operator {
+	return curvature.Func{N: len(s.Theta), F: func(v, out []float64) {
+		wStar.HVP(thetaStar, v, out)
+		for i := range out {
+			out[i] *= 2 * s.C * s.L
+		}
+	}}
+}
+
+// ToDense materialises a P x P operator by applying it to the unit vectors (P small).
+func ToDense(op curvature.Operator) []float64 {
+	n := op.Dim()
+	a := make([]float64, n*n)
+	e, col := make([]float64, n), make([]float64, n)
+	for j := 0; j < n; j++ {
+		e[j] = 1
+		op.Apply(e, col)
+		e[j] = 0
+		for i := 0; i < n; i++ {
+			a[i*n+j] = col[i]
+		}
+	}
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			m := 0.5 * (a[i*n+j] + a[j*n+i])
+			a[i*n+j], a[j*n+i] = m, m
+		}
+	}
+	return a
+}

@@ -1,0 +1,203 @@
+package noise
+
+import (
+	"math"
+	"math/rand/v2"
+	"sort"
+	"testing"
+
+	"github.com/sgdlab/sgdlab/curvature"
+	"github.com/sgdlab/sgdlab/data"
+	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/sgd"
+)
+
+// Gaussian linear regression, x ~ N(0, I_5), y ~ N(0, 1) independent, N = 10^4 (THEORY
+// section 4's note): Sigma = c [(1 + |theta|^2) I + theta theta^T] in the population, while
+// the decoupled form is c (1 + |theta|^2) I; the gap is exactly c theta theta^T.
+func TestGaussianLinearRegressionNoise(t *testing.T) {
+	const n, d, b = 10000, 5, 10
+	ds := data.Gauss(n, d, 1, 21)
+	o, _ := model.Build("linear", "mse", ds)
+	w := o.NewWorker(2, 0)
+	theta := []float64{0.8, -0.5, 0.3, 0, 0.6}
+	s := NewState(w, theta, sgd.Replacement, b)
+	S := ToDense(s.Exact())
+	A := ToDense(s.Decoupled())
+	c := s.C
+	t2 := 0.0
+	for _, v := range theta {
+		t2 += v * v
+	}
+	// Standard error of each entry of (1/N) sum r^2 x_i x_j from the data themselves.
+	res := make([]float64, n)
+	w.PerSample(theta, nil, res)
+	worstA, worstD := 0.0, 0.0
+	for i := 0; i < d; i++ {
+		for j := 0; j < d; j++ {
+			var m1, m2 float64
+			for mu := 0; mu < n; mu++ {
+				x := ds.Row(mu)
+				v := res[mu] * res[mu] * x[i] * x[j]
+				m1 += v
+				m2 += v * v
+			}
+			m1 /= n
+			se := c * math.Sqrt((m2/n-m1*m1)/n)
+			analytic := c * theta[i] * theta[j]
+			if i == j {
+				analytic += c * (1 + t2)
+			}
+			// The g g^T term: sample g vs population theta differ by O(|theta|/sqrt(N)).
+			se += c * 2 * math.Sqrt(t2) * 3 / math.Sqrt(n)
+			za := math.Abs(S[i*d+j]-analytic) / se
+			zd := math.Abs((S[i*d+j]-A[i*d+j])-c*theta[i]*theta[j]) / se
+			worstA, worstD = math.Max(worstA, za), math.Max(worstD, zd)
+		}
+	}
+	if worstA > 4.5 || worstD > 4.5 {
+		t.Fatalf("exact Sigma vs analytic: %.1f standard errors; exact - decoupled vs c theta theta^T: %.1f", worstA, worstD)
+	}
+	ag := CompareDense("decoupled", S, A, d, 1)
+	t.Logf("largest deviation %.2f SE (analytic), %.2f SE (gap = c theta theta^T); trace ratio %.4f (population %.4f), cosine %.4f",
+		worstA, worstD, ag.TraceRatio, 5*(1+t2)/(5*(1+t2)+t2), ag.Cosine)
+
+	// Monte Carlo: the covariance of mini-batch gradients over batch draws equals S.
+	const draws = 100000
+	sm := sgd.NewSampler(sgd.Replacement, n, b, rand.New(rand.NewPCG(4, 4)))
+	gb := make([]float64, d)
+	sum, sum2 := make([]float64, d*d), make([]float64, d*d)
+	for r := 0; r < draws; r++ {
+		w.BatchLossGrad(theta, sm.Next(), gb)
+		for i := 0; i < d; i++ {
+			for j := 0; j < d; j++ {
+				p := (gb[i] - s.Grad[i]) * (gb[j] - s.Grad[j])
+				sum[i*d+j] += p
+				sum2[i*d+j] += p * p
+			}
+		}
+	}
+	for i := range sum {
+		m := sum[i] / draws
+		se := math.Sqrt((sum2[i]/draws - m*m) / draws)
+		if z := math.Abs(m-S[i]) / se; z > 4.5 {
+			t.Errorf("Monte Carlo Sigma[%d] = %v vs exact %v (%.1f SE)", i, m, S[i], z)
+		}
+	}
+}
+
+func smallNet(t *testing.T, K int) (*model.Worker, []float64) {
+	ds := data.Gauss(40, 6, 1, 5)
+	ds.K = K
+	ds.Y = make([]float64, 40*K)
+	rng := rand.New(rand.NewPCG(2, 2))
+	for i := range ds.Y {
+		ds.Y[i] = rng.NormFloat64()
+	}
+	m, _ := model.NewMLP([]int{6, 8, K}, model.Tanh, true)
+	o, err := model.NewObjective(m, model.MSE{}, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theta := make([]float64, o.P())
+	m.Init(theta, rng)
+	return o.NewWorker(1, 0), theta
+}
+
+// The Gram route must reproduce the dense comparison exactly (same quantities, computed
+// from N x N matrices instead of P x P).
+func TestGramRouteMatchesDense(t *testing.T) {
+	for _, K := range []int{1, 3} {
+		w, theta := smallNet(t, K)
+		s := NewState(w, theta, sgd.Epoch, 4)
+		dense := CompareDense("d", ToDense(s.Exact()), ToDense(s.Decoupled()), w.Objective().P(), 3)
+		gr, err := s.NewGramRoute()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ga, err := gr.CompareDecoupled(3, rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range [][3]float64{{dense.TraceRatio, ga.TraceRatio, 1e-10}, {dense.Cosine, ga.Cosine, 1e-10}, {dense.Overlap, ga.Overlap, 1e-6}} {
+			if math.Abs(c[0]-c[1]) > c[2] {
+				t.Errorf("K=%d: dense %+v vs gram %+v", K, dense, ga)
+				break
+			}
+		}
+		// Noise strength equals tr(M - g g^T) from the dense exact covariance.
+		st := s.MeasureStrength(true)
+		S := ToDense(s.Exact())
+		tr := 0.0
+		P := w.Objective().P()
+		for i := 0; i < P; i++ {
+			tr += S[i*P+i]
+		}
+		if math.Abs(st.Noise-tr/s.C) > 1e-10*math.Abs(tr/s.C) {
+			t.Errorf("Noise %v vs tr Sigma / c %v", st.Noise, tr/s.C)
+		}
+	}
+}
+
+// Fig. 1 spectra through the Gram route equal the top eigenvalues of the P x P matrices.
+func TestFig1AgainstDense(t *testing.T) {
+	w, theta := smallNet(t, 2)
+	o := w.Objective()
+	s := NewState(w, theta, sgd.Replacement, 1)
+	gr, _ := s.NewGramRoute()
+	sp, err := gr.Fig1(5, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	P, N, K := o.P(), o.N(), o.K()
+	rows := make([]float64, N*K*P)
+	w.OutputGrads(theta, nil, rows)
+	W, D := make([]float64, P*P), make([]float64, P*P)
+	for r := 0; r < N*K; r++ {
+		l := s.Losses[r/K]
+		for i := 0; i < P; i++ {
+			for j := 0; j < P; j++ {
+				v := rows[r*P+i] * rows[r*P+j] / float64(N)
+				W[i*P+j] += l * v
+				D[i*P+j] += s.L * v
+			}
+		}
+	}
+	ew, _ := curvature.Eigen(P, W, false)
+	ed, _ := curvature.Eigen(P, D, false)
+	sort.Sort(sort.Reverse(sort.Float64Slice(ew)))
+	sort.Sort(sort.Reverse(sort.Float64Slice(ed)))
+	for i := 0; i < 5; i++ {
+		if math.Abs(sp.Weighted[i]-ew[i]) > 1e-10*ew[0] || math.Abs(sp.Decoupled[i]-ed[i]) > 1e-10*ed[0] {
+			t.Fatalf("Gram spectra %v / %v, dense %v / %v", sp.Weighted, sp.Decoupled, ew[:5], ed[:5])
+		}
+	}
+	ag := CompareDense("", W, D, P, 1)
+	if math.Abs(ag.Cosine-sp.Cosine) > 1e-10 {
+		t.Fatalf("cosine %v vs dense %v", sp.Cosine, ag.Cosine)
+	}
+}
+
+// The stochastic comparison agrees with the dense one within its standard errors.
+func TestCompareOperatorsAgainstDense(t *testing.T) {
+	w, theta := smallNet(t, 1)
+	s := NewState(w, theta, sgd.Replacement, 2)
+	P := w.Objective().P()
+	dense := CompareDense("d", ToDense(s.Exact()), ToDense(s.Decoupled()), P, 2)
+	st, err := CompareOperators("d", s.Exact(), s.Decoupled(), math.NaN(), math.NaN(), 2, 200, rand.New(rand.NewPCG(3, 3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(st.Cosine-dense.Cosine) > 4*st.CosineSE || math.Abs(st.TraceRatio-dense.TraceRatio) > 4*st.TraceSE+1e-9 {
+		t.Fatalf("stochastic %+v vs dense %+v", st, dense)
+	}
+	if math.Abs(st.Overlap-dense.Overlap) > 1e-4 {
+		t.Fatalf("overlap %v vs dense %v", st.Overlap, dense.Overlap)
+	}
+}
+
+func TestFactor(t *testing.T) {
+	if Factor(sgd.Replacement, 100, 10) != 0.1 || math.Abs(Factor(sgd.Epoch, 100, 10)-90.0/990) > 1e-15 || Factor(sgd.Epoch, 100, 1) != 1 {
+		t.Fatal("sampling factors wrong")
+	}
+}
