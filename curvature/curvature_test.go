@@ -248,3 +248,37 @@ func TestFindOutliers(t *testing.T) {
 		t.Fatalf("smooth spectrum gave n=%d", o.N)
 	}
 }
+
+// Analyze on a known spectrum: outliers, traces and per-block traces within their errors.
+func TestAnalyze(t *testing.T) {
+	eigs := []float64{30, 20, 15}
+	rng := rand.New(rand.NewPCG(2, 9))
+	for len(eigs) < 400 {
+		eigs = append(eigs, rng.Float64())
+	}
+	A := synthetic(eigs, 5)
+	a, err := Analyze(A, AnalyzeOptions{K: 5, Probes: 40, Blocks: []BlockSpec{{"a", 0, 100}, {"b", 100, 300}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Outliers.N != 3 || math.Abs(a.Outliers.HStar-65.0/3) > 1e-8 {
+		t.Fatalf("outliers %+v", a.Outliers)
+	}
+	exact := 0.0
+	for _, l := range eigs {
+		exact += l
+	}
+	if math.Abs(a.HutchPP.Value-exact) > 4*a.HutchPP.SE+1e-9 {
+		t.Fatalf("trace %v +- %v, exact %v", a.HutchPP.Value, a.HutchPP.SE, exact)
+	}
+	for i, b := range a.Blocks {
+		want := 0.0
+		off := []int{0, 100}[i]
+		for j := off; j < off+b.Size; j++ {
+			want += A.A[j*A.N+j]
+		}
+		if math.Abs(b.Trace.Value-want) > 4*b.Trace.SE {
+			t.Fatalf("block %s trace %v +- %v, exact %v", b.Name, b.Trace.Value, b.Trace.SE, want)
+		}
+	}
+}

@@ -223,15 +223,7 @@ func (g *GramRoute) Fig1(top int, rng *rand.Rand) (Spectra, error) {
 	top = min(top, nk)
 	if nk <= ExactEigenLimit {
 		sp.Method = "exact eigendecomposition of the N*K x N*K Gram forms"
-		ew, _ := curvature.Eigen(nk, w, false)
-		ed, _ := curvature.Eigen(nk, d, false)
-		sort.Sort(sort.Reverse(sort.Float64Slice(ew)))
-		sort.Sort(sort.Reverse(sort.Float64Slice(ed)))
-		sp.WeightedAll, sp.DecoupledAll = ew, ed
-		sp.Weighted, sp.Decoupled = ew[:top], ed[:top]
-		sp.Edges = logEdges(ew[0], ed[0])
-		sp.HistW = histogram(ew, sp.Edges)
-		sp.HistD = histogram(ed, sp.Edges)
+		sp.exact(nk, w, d, top)
 	} else {
 		sp.Method = "Lanczos top eigenvalues and stochastic Lanczos quadrature (30 probes x 100 steps) of the Gram forms"
 		rw, err := curvature.Lanczos(curvature.Dense{N: nk, A: w}, curvature.LanczosOptions{K: top, Tol: 1e-8, Rand: rng})
@@ -248,20 +240,89 @@ func (g *GramRoute) Fig1(top int, rng *rand.Rand) (Spectra, error) {
 		qd := curvature.SLQ(curvature.Dense{N: nk, A: d}, 30, 100, rng)
 		sp.HistW, sp.HistWSE = slqHistogram(qw, sp.Edges)
 		sp.HistD, sp.HistDSE = slqHistogram(qd, sp.Edges)
-	}
-	sp.TopRatio = sp.Weighted[0] / sp.Decoupled[0]
-	for i := range sp.HistW {
-		sp.HistAgree += math.Min(sp.HistW[i], sp.HistD[i])
+		sp.TopRatio = sp.Weighted[0] / sp.Decoupled[0]
+		for i := range sp.HistW {
+			sp.HistAgree += math.Min(sp.HistW[i], sp.HistD[i])
+		}
 	}
 	return sp, nil
 }
 
-// logEdges spans 10 decades below the larger top eigenvalue in 40 bins, plus an underflow
-// bin [0, lowest edge) represented by the first edge -inf.
+// exact fills the spectra from two dense n x n matrices.
+func (sp *Spectra) exact(n int, w, d []float64, top int) {
+	ew, _ := curvature.Eigen(n, w, false)
+	ed, _ := curvature.Eigen(n, d, false)
+	sort.Sort(sort.Reverse(sort.Float64Slice(ew)))
+	sort.Sort(sort.Reverse(sort.Float64Slice(ed)))
+	sp.WeightedAll, sp.DecoupledAll = ew, ed
+	sp.Weighted, sp.Decoupled = ew[:top], ed[:top]
+	sp.Edges = logEdges(ew[0], ed[0])
+	sp.HistW = histogram(ew, sp.Edges)
+	sp.HistD = histogram(ed, sp.Edges)
+	sp.TopRatio = sp.Weighted[0] / sp.Decoupled[0]
+	for i := range sp.HistW {
+		sp.HistAgree += math.Min(sp.HistW[i], sp.HistD[i])
+	}
+}
+
+// Fig1 computes the paper's Fig. 1 spectra: in parameter space from dense P x P matrices
+// when P <= DenseLimit, else through the Gram route (MSE loss).
+func (s *State) Fig1(top int, rng *rand.Rand) (Spectra, error) {
+	o := s.W.Objective()
+	P, N, K := o.P(), o.N(), o.K()
+	if P > DenseLimit {
+		gr, err := s.NewGramRoute()
+		if err != nil {
+			return Spectra{}, err
+		}
+		return gr.Fig1(top, rng)
+	}
+	w, d := make([]float64, P*P), make([]float64, P*P)
+	rows := make([]float64, 0)
+	const chunk = 64
+	idx := make([]int, 0, chunk)
+	for i0 := 0; i0 < N; i0 += chunk {
+		n := min(chunk, N-i0)
+		idx = idx[:0]
+		for i := 0; i < n; i++ {
+			idx = append(idx, i0+i)
+		}
+		rows = append(rows[:0], make([]float64, n*K*P)...)
+		s.W.OutputGrads(s.Theta, idx, rows)
+		for r := 0; r < n*K; r++ {
+			l := s.Losses[i0+r/K]
+			row := rows[r*P : (r+1)*P]
+			for i, a := range row {
+				if a == 0 {
+					continue
+				}
+				wi, di := w[i*P:(i+1)*P], d[i*P:(i+1)*P]
+				for j, b := range row {
+					wi[j] += l * a * b
+					di[j] += a * b
+				}
+			}
+		}
+	}
+	var tab, taa, tbb float64
+	for i := range w {
+		w[i] /= float64(N)
+		d[i] *= s.L / float64(N)
+		tab += w[i] * d[i]
+		taa += w[i] * w[i]
+		tbb += d[i] * d[i]
+	}
+	sp := Spectra{MatrixSize: P, Cosine: tab / math.Sqrt(taa*tbb), Method: "exact eigendecomposition of the P x P matrices"}
+	sp.exact(P, w, d, min(top, P))
+	return sp, nil
+}
+
+// logEdges spans 10 decades below the larger top eigenvalue in 40 bins of log10, plus a
+// first bin [edges[0], edges[1]) that also collects every smaller value, zeros included.
 func logEdges(a, b float64) []float64 {
 	hi := math.Ceil(math.Log10(math.Max(a, b))*4) / 4
 	lo := hi - 10
-	edges := []float64{math.Inf(-1)}
+	edges := []float64{lo - 0.25}
 	for i := 0; i <= 40; i++ {
 		edges = append(edges, lo+float64(i)*(hi-lo)/40)
 	}

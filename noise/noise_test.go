@@ -22,8 +22,8 @@ func TestGaussianLinearRegressionNoise(t *testing.T) {
 	w := o.NewWorker(2, 0)
 	theta := []float64{0.8, -0.5, 0.3, 0, 0.6}
 	s := NewState(w, theta, sgd.Replacement, b)
-	S := ToDense(s.Exact())
-	A := ToDense(s.Decoupled())
+	S := curvature.ToDense(s.Exact())
+	A := curvature.ToDense(s.Decoupled())
 	c := s.C
 	t2 := 0.0
 	for _, v := range theta {
@@ -110,7 +110,7 @@ func TestGramRouteMatchesDense(t *testing.T) {
 	for _, K := range []int{1, 3} {
 		w, theta := smallNet(t, K)
 		s := NewState(w, theta, sgd.Epoch, 4)
-		dense := CompareDense("d", ToDense(s.Exact()), ToDense(s.Decoupled()), w.Objective().P(), 3)
+		dense := CompareDense("d", curvature.ToDense(s.Exact()), curvature.ToDense(s.Decoupled()), w.Objective().P(), 3)
 		gr, err := s.NewGramRoute()
 		if err != nil {
 			t.Fatal(err)
@@ -127,7 +127,7 @@ func TestGramRouteMatchesDense(t *testing.T) {
 		}
 		// Noise strength equals tr(M - g g^T) from the dense exact covariance.
 		st := s.MeasureStrength(true)
-		S := ToDense(s.Exact())
+		S := curvature.ToDense(s.Exact())
 		tr := 0.0
 		P := w.Objective().P()
 		for i := 0; i < P; i++ {
@@ -183,7 +183,7 @@ func TestCompareOperatorsAgainstDense(t *testing.T) {
 	w, theta := smallNet(t, 1)
 	s := NewState(w, theta, sgd.Replacement, 2)
 	P := w.Objective().P()
-	dense := CompareDense("d", ToDense(s.Exact()), ToDense(s.Decoupled()), P, 2)
+	dense := CompareDense("d", curvature.ToDense(s.Exact()), curvature.ToDense(s.Decoupled()), P, 2)
 	st, err := CompareOperators("d", s.Exact(), s.Decoupled(), math.NaN(), math.NaN(), 2, 200, rand.New(rand.NewPCG(3, 3)))
 	if err != nil {
 		t.Fatal(err)

@@ -2,10 +2,14 @@ package main
 
 import (
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 
 	"github.com/sgdlab/sgdlab/data"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/npy"
+	"github.com/sgdlab/sgdlab/seed"
 )
 
 // problemFlags name the model, the data and the loss of a command.
@@ -39,3 +43,35 @@ func loadTheta(path string, o *model.Objective) ([]float64, error) {
 	}
 	return a.Data, nil
 }
+
+// thetaArg reads --theta: a .npy file, or a comma-separated list of numbers for small models.
+func thetaArg(arg string, o *model.Objective) ([]float64, error) {
+	if strings.HasSuffix(arg, ".npy") {
+		return loadTheta(arg, o)
+	}
+	var theta []float64
+	for _, f := range strings.Split(arg, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return nil, badInput(fmt.Errorf("--theta %q is neither a .npy file nor a comma-separated list of numbers", arg))
+		}
+		theta = append(theta, v)
+	}
+	if len(theta) != o.P() {
+		return nil, badInput(fmt.Errorf("--theta has %d values but model %s has %d parameters", len(theta), o.Model.Spec(), o.P()))
+	}
+	return theta, model.CheckFinite(theta)
+}
+
+// startTheta returns --theta if given, else the model's initialisation from the seed.
+func startTheta(arg string, o *model.Objective, s uint64) ([]float64, string, error) {
+	if arg != "" {
+		th, err := thetaArg(arg, o)
+		return th, arg, err
+	}
+	th := make([]float64, o.P())
+	o.Model.Init(th, seed.Stream(s, seed.Init))
+	return th, "model initialisation (seed " + strconv.FormatUint(s, 10) + ")", nil
+}
+
+func sqrt(x float64) float64 { return math.Sqrt(x) }

@@ -23,6 +23,10 @@ func (p progressor) Bar(total int64, what string) bar {
 	if !p.on {
 		return bar{}
 	}
+	if total < 0 {
+		return bar{progressbar.NewOptions64(-1, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription(what),
+			progressbar.OptionSpinnerType(14), progressbar.OptionClearOnFinish())}
+	}
 	return bar{progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(os.Stderr),
 		progressbar.OptionSetDescription(what),
@@ -45,5 +49,12 @@ func (b bar) Done() {
 	if b.pb != nil {
 		b.pb.Finish()
 		b.pb.Clear()
+	}
+}
+
+// Describe changes the bar's label.
+func (b bar) Describe(s string) {
+	if b.pb != nil {
+		b.pb.Describe(s)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/noise"
 	"github.com/sgdlab/sgdlab/npy"
 	"github.com/sgdlab/sgdlab/report"
 	"github.com/sgdlab/sgdlab/seed"
@@ -32,11 +33,12 @@ func (f sgdFlags) config() (sgd.Config, error) {
 type trainCmd struct {
 	problemFlags
 	sgdFlags
-	Epochs   float64 `help:"Training length in epochs of floor(N/B) steps (used when --steps is 0)." default:"1"`
-	Steps    int64   `help:"Training length in SGD steps (overrides --epochs)." default:"0"`
-	LogEvery int64   `name:"log-every" help:"Record the full-data loss every this many steps (0: once per epoch)." default:"0"`
-	Init     string  `help:"Start from the parameters in this .npy file instead of the model's initialisation." type:"existingfile" placeholder:"FILE.npy"`
-	Out      string  `help:"Directory for theta.npy, loss.csv and run.json." placeholder:"DIR"`
+	Epochs      float64 `help:"Training length in epochs of floor(N/B) steps (used when --steps is 0)." default:"1"`
+	Steps       int64   `help:"Training length in SGD steps (overrides --epochs)." default:"0"`
+	LogEvery    int64   `name:"log-every" help:"Record the full-data loss every this many steps (0: once per epoch)." default:"0"`
+	Init        string  `help:"Start from the parameters in this .npy file instead of the model's initialisation." type:"existingfile" placeholder:"FILE.npy"`
+	RecordNoise int64   `name:"record-noise" help:"Record Noise = (1/N) sum |grad l|^2 - |grad L|^2 and L every this many epochs (0: never); written to noise.csv." default:"0"`
+	Out         string  `help:"Directory for theta.npy, loss.csv and run.json." placeholder:"DIR"`
 }
 
 // trainRecord is the JSON record of a training run; field names are the public format.
@@ -114,9 +116,15 @@ func (c *trainCmd) Run(e *env) error {
 		o.Model.Init(theta, seed.Stream(c.Seed, seed.Init))
 	}
 	bar := e.prog.Bar(steps, "train")
-	progress := sgd.Observation{Every: max(1, steps/200), Fn: func(k int64, _ []float64, _ float64) error { bar.Set(k); return nil }}
+	obs := []sgd.Observation{{Every: max(1, steps/200), Fn: func(k int64, _ []float64, _ float64) error { bar.Set(k); return nil }}}
+	var track *noise.Track
+	if c.RecordNoise > 0 {
+		_, mse := o.Loss.(model.MSE)
+		track = noise.NewTrack(o, cfg.Sampling, cfg.Batch, mse)
+		obs = append(obs, sgd.Observation{Every: c.RecordNoise * spe, AtStart: true, Fn: track.Observe})
+	}
 	start := time.Now()
-	tr, runErr := sgd.Train(e.ctx, o, theta, cfg, steps, logEvery, seed.Stream(c.Seed, seed.Batches), progress)
+	tr, runErr := sgd.Train(e.ctx, o, theta, cfg, steps, logEvery, seed.Stream(c.Seed, seed.Batches), obs...)
 	bar.Done()
 	elapsed := time.Since(start).Seconds()
 	rec := trainRecord{
@@ -139,7 +147,14 @@ func (c *trainCmd) Run(e *env) error {
 		if err := writeTrainOutputs(c.Out, &rec, theta, tr, runErr); err != nil {
 			return err
 		}
+		if track != nil {
+			if err := writeTrack(c.Out, track, rec.Outputs); err != nil {
+				return err
+			}
+			report.WriteJSON(rec.Outputs["record"], rec)
+		}
 	}
+
 	if e.g.JSON {
 		b, _ := report.JSON(rec)
 		e.out.Write(b)
@@ -148,6 +163,11 @@ func (c *trainCmd) Run(e *env) error {
 		fmt.Fprintf(e.out, "  SGD eta=%g B=%d sampling=%s momentum=%g seed=%d\n", cfg.Eta, cfg.Batch, rec.Sampling, cfg.Momentum, c.Seed)
 		fmt.Fprintf(e.out, "  %d steps = %.3g epochs, t = eta*steps = %.4g, in %.2fs (%.0f steps/s)\n", rec.Steps, rec.Epochs, rec.Time, elapsed, rec.StepsPerSec)
 		fmt.Fprintf(e.out, "  loss L: %.6g -> %.6g\n", float64(rec.InitialLoss), float64(rec.FinalLoss))
+		if track != nil {
+			for _, p := range track.Points {
+				fmt.Fprintf(e.out, "  epoch %6.2f: L = %.6g  Noise = %.6g\n", p.Epoch, p.Loss, p.Noise)
+			}
+		}
 		for k, v := range rec.Outputs {
 			fmt.Fprintf(e.out, "  wrote %s: %s\n", k, v)
 		}
@@ -195,4 +215,15 @@ func writeTrainOutputs(dir string, rec *trainRecord, theta []float64, tr sgd.Tra
 	p := filepath.Join(dir, "run.json")
 	rec.Outputs["record"] = p
 	return report.WriteJSON(p, rec)
+}
+
+// writeTrack writes the noise track as noise.csv.
+func writeTrack(dir string, t *noise.Track, out map[string]string) error {
+	rows := make([][]float64, len(t.Points))
+	for i, p := range t.Points {
+		rows[i] = []float64{float64(p.Step), p.Epoch, p.Loss, p.Noise, p.JacNorm}
+	}
+	p := filepath.Join(dir, "noise.csv")
+	out["noise_track"] = p
+	return report.WriteCSV(p, []string{"step", "epoch", "loss", "noise", "jac_norm"}, rows)
 }
