@@ -303,3 +303,48 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// Moment-based evaluation of FeatureLinear models equals the data-pass evaluation.
+func TestFeatureLandscape(t *testing.T) {
+	for _, spec := range []string{"linear", "linear:bias", "doublewell:a=0.3"} {
+		ds := data.Gauss(500, 3, 0.7, 8)
+		for i := range ds.Y { // labels correlated with x so that every moment matters
+			ds.Y[i] += 0.5*ds.X[3*i] - 0.2*ds.X[3*i+2]*ds.X[3*i+2]
+		}
+		o, _ := Build(spec, "mse", ds)
+		fl, ok := NewFeatureLandscape(o, true)
+		if !ok {
+			t.Fatalf("%s: no feature landscape", spec)
+		}
+		w := o.NewWorker(1, 0)
+		P := o.P()
+		rng := rand.New(rand.NewPCG(3, 3))
+		theta := randVec(rng, P)
+		g1, g2 := make([]float64, P), make([]float64, P)
+		l1 := w.LossGrad(theta, g1)
+		l2 := fl.LossGrad(theta, g2)
+		if math.Abs(l1-l2) > 1e-12*math.Abs(l1) || relErr(g1, g2) > 1e-12 {
+			t.Fatalf("%s: loss %v vs %v, gradient %v vs %v", spec, l1, l2, g1, g2)
+		}
+		rows := make([]float64, o.N()*P)
+		w.PerSampleGrads(theta, nil, rows)
+		want := make([]float64, P*P)
+		for mu := 0; mu < o.N(); mu++ {
+			for i := 0; i < P; i++ {
+				for j := 0; j < P; j++ {
+					want[i*P+j] += rows[mu*P+i] * rows[mu*P+j] / float64(o.N())
+				}
+			}
+		}
+		for i := 0; i < P; i++ {
+			for j := 0; j < P; j++ {
+				want[i*P+j] -= g1[i] * g1[j]
+			}
+		}
+		got := make([]float64, P*P)
+		fl.NoiseCov(theta, got)
+		if e := relErr(got, want); e > 1e-11 {
+			t.Fatalf("%s: noise covariance relative error %v", spec, e)
+		}
+	}
+}

@@ -155,6 +155,7 @@ type Runner struct {
 	grad    []float64
 	vel     []float64
 	limit   float64
+	fast    *featureBatch // nil unless the model is FeatureLinear with the MSE loss
 }
 
 // New returns a Runner for obj drawing its batches from rng.
@@ -171,6 +172,7 @@ func New(obj *model.Objective, cfg Config, rng *rand.Rand) (*Runner, error) {
 		sampler: NewSampler(cfg.Sampling, obj.N(), cfg.Batch, rng),
 		grad:    make([]float64, obj.P()),
 		limit:   math.Inf(1),
+		fast:    newFeatureBatch(obj),
 	}
 	if cfg.Momentum > 0 {
 		r.vel = make([]float64, obj.P())
@@ -190,7 +192,12 @@ func (r *Runner) SetLimit(initialLoss float64) {
 // parameters before the update.
 func (r *Runner) Step(theta []float64) float64 {
 	idx := r.sampler.Next()
-	lb := r.w.BatchLossGrad(theta, idx, r.grad)
+	var lb float64
+	if r.fast != nil {
+		lb = r.fast.lossGrad(theta, idx, r.grad)
+	} else {
+		lb = r.w.BatchLossGrad(theta, idx, r.grad)
+	}
 	eta := r.cfg.Eta
 	if r.vel != nil {
 		mu := r.cfg.Momentum

@@ -164,3 +164,32 @@ func TestDivergenceAndValidation(t *testing.T) {
 		}
 	}
 }
+
+// The fast path for FeatureLinear models follows the same trajectory as the general one.
+func TestFeatureFastPath(t *testing.T) {
+	for _, spec := range []string{"linear", "linear:bias", "doublewell:a=0.25"} {
+		o, _ := model.Build(spec, "mse", data.Gauss(300, 3, 0.5, 2))
+		theta0 := make([]float64, o.P())
+		o.Model.Init(theta0, rand.New(rand.NewPCG(1, 1)))
+		theta0[0] += 0.1
+		run := func(fast bool) []float64 {
+			r, _ := New(o, Config{Eta: 0.05, Batch: 3}, rand.New(rand.NewPCG(9, 9)))
+			if !fast {
+				r.fast = nil
+			} else if r.fast == nil {
+				t.Fatalf("%s: fast path not taken", spec)
+			}
+			th := append([]float64(nil), theta0...)
+			for k := 0; k < 5000; k++ {
+				r.Step(th)
+			}
+			return th
+		}
+		a, b := run(true), run(false)
+		for i := range a {
+			if math.Abs(a[i]-b[i]) > 1e-9*(1+math.Abs(b[i])) {
+				t.Fatalf("%s: fast %v vs general %v", spec, a, b)
+			}
+		}
+	}
+}

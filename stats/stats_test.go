@@ -1,0 +1,88 @@
+package stats
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+func betaPrime(rng *rand.Rand, n int, a, phi float64) []float64 {
+	g1 := distuv.Gamma{Alpha: a, Beta: 1, Src: rng}
+	g2 := distuv.Gamma{Alpha: phi - a, Beta: 1, Src: rng}
+	u := make([]float64, n)
+	for i := range u {
+		u[i] = g1.Rand() / g2.Rand()
+	}
+	return u
+}
+
+// The power-law MLE recovers phi: 200 repetitions, each interval must cover the truth in
+// about 95% of cases (binomial: 190 +- 3 sigma = [181, 199]).
+func TestFitPowerLawCoverage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct{ a, phi float64 }{{0.5, 3}, {0.5, 11}, {2.5, 6}} {
+		covered := 0
+		for r := 0; r < 200; r++ {
+			f, err := FitPowerLaw(betaPrime(rng, 2000, c.a, c.phi), c.a, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Lo <= c.phi && c.phi <= f.Hi {
+				covered++
+			}
+		}
+		if covered < 181 {
+			t.Errorf("a=%v phi=%v: 95%% interval covered the truth %d/200 times", c.a, c.phi, covered)
+		}
+	}
+}
+
+func TestPowerLawAgainstGibbs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	u := betaPrime(rng, 5000, 0.5, 4)
+	pl, _ := FitPowerLaw(u, 0.5, 1)
+	gb, _ := FitGibbs(u, 0.5, 1, 1)
+	z, p := Vuong(pl.PerLL, gb.PerLL, 1)
+	if z <= 0 || pl.LogLik <= gb.LogLik || pl.KSp < 0.001 || gb.KSp > 1e-6 {
+		t.Fatalf("power-law data: Vuong z=%v p=%v, KS p power %v Gibbs %v", z, p, pl.KSp, gb.KSp)
+	}
+	// Gamma data (the Gibbs law) must favour Gibbs; its temperature is recovered.
+	g := distuv.Gamma{Alpha: 0.5, Beta: 2, Src: rng}
+	for i := range u {
+		u[i] = g.Rand()
+	}
+	gb, _ = FitGibbs(u, 0.5, 1, 1) // L* = 1: T = 1/rate = 0.5
+	pl, _ = FitPowerLaw(u, 0.5, 1)
+	if math.Abs(gb.Param-0.5) > 4*gb.SE {
+		t.Fatalf("Gibbs T = %v +- %v, want 0.5", gb.Param, gb.SE)
+	}
+	if z, _ := Vuong(pl.PerLL, gb.PerLL, 1); z > -2 {
+		t.Fatalf("Gamma data: Vuong z = %v should favour Gibbs", z)
+	}
+}
+
+// AR(1) with coefficient rho has tau = (1 + rho)/(1 - rho).
+func TestAutocorrTime(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, rho := range []float64{0, 0.5, 0.9} {
+		x := make([]float64, 200000)
+		for i := 1; i < len(x); i++ {
+			x[i] = rho*x[i-1] + rng.NormFloat64()
+		}
+		tau, _ := AutocorrTime(x)
+		want := (1 + rho) / (1 - rho)
+		// The windowed estimator's relative error is about sqrt(2(2M+1)/n) ~ 2% here.
+		if math.Abs(tau/want-1) > 0.08 {
+			t.Errorf("rho=%v: tau %v, want %v", rho, tau, want)
+		}
+	}
+}
+
+func TestKolmogorovQ(t *testing.T) {
+	// Q(1.36) ~ 0.049 and Q(1.63) ~ 0.0098 (standard table values).
+	if math.Abs(KolmogorovQ(1.36)-0.0494) > 0.001 || math.Abs(KolmogorovQ(1.63)-0.0098) > 0.0005 {
+		t.Fatalf("Q(1.36)=%v Q(1.63)=%v", KolmogorovQ(1.36), KolmogorovQ(1.63))
+	}
+}
