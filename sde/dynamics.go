@@ -117,8 +117,8 @@ func NewFactory(o *model.Objective, cfg Config) (*Factory, error) {
 // Config returns the validated configuration.
 func (f *Factory) Config() Config { return f.cfg }
 
-// landscape returns an evaluator with its own buffers.
-func (f *Factory) landscape() model.Landscape {
+// NewLandscape returns a loss-and-gradient evaluator with its own buffers (moment-based when possible).
+func (f *Factory) NewLandscape() model.Landscape {
 	if f.feature != nil {
 		return f.feature.Clone()
 	}
@@ -137,7 +137,7 @@ func (f *Factory) Temperature() float64 {
 // New returns a dynamics drawing its randomness from rng.
 func (f *Factory) New(rng *rand.Rand) (Dynamics, error) {
 	c := f.cfg
-	land := f.landscape()
+	land := f.NewLandscape()
 	h := c.Eta / float64(c.Substeps)
 	P := f.o.P()
 	switch c.Kind {
@@ -158,12 +158,12 @@ func (f *Factory) New(rng *rand.Rand) (Dynamics, error) {
 		return &sdeDyn{in: NewIntegrator(s, c.Scheme, h, rng), land: land, h: h}, nil
 	case Decoupled:
 		s := &decoupled{land: land, f: c.HStar, eta: c.Eta, batch: c.Batch}
-		return &sdeDyn{in: NewIntegrator(s, c.Scheme, h, rng), land: f.landscape(), h: h}, nil
+		return &sdeDyn{in: NewIntegrator(s, c.Scheme, h, rng), land: f.NewLandscape(), h: h}, nil
 	case LogLandscape:
 		s := &decoupled{land: land, f: c.HStar, eta: c.Eta, batch: c.Batch, eps: c.Eps, logScale: true}
 		// d tau chosen so that d t = d tau / (L + eps) equals the SGD step at the minimum.
 		dtau := h * (c.LStar + c.Eps)
-		return &logDyn{in: NewIntegrator(s, c.Scheme, dtau, rng), land: f.landscape(), dtau: dtau, eps: c.Eps}, nil
+		return &logDyn{in: NewIntegrator(s, c.Scheme, dtau, rng), land: f.NewLandscape(), dtau: dtau, eps: c.Eps}, nil
 	case Langevin:
 		s := &langevin{land: land, p: P, t: f.Temperature()}
 		if c.LangevinHessian {
@@ -173,7 +173,7 @@ func (f *Factory) New(rng *rand.Rand) (Dynamics, error) {
 				s.t = c.Temperature
 			}
 		}
-		return &sdeDyn{in: NewIntegrator(s, c.Scheme, h, rng), land: f.landscape(), h: h}, nil
+		return &sdeDyn{in: NewIntegrator(s, c.Scheme, h, rng), land: f.NewLandscape(), h: h}, nil
 	}
 	return nil, fmt.Errorf("unknown dynamics %d", c.Kind)
 }

@@ -69,6 +69,16 @@ func LowRankFactor(vals []float64, vecs [][]float64) *Factor {
 	return f
 }
 
+// FactorFrom builds the H* factor from eigenpairs of H* in descending order: all positive
+// eigenvalues when the spectrum is complete, else the top n (the outlier directions of
+// THEORY section 3, where the noise is treated as living).
+func FactorFrom(eigs []float64, vecs [][]float64, complete bool, n int) *Factor {
+	if !complete {
+		eigs, vecs = eigs[:min(n, len(eigs))], vecs[:min(n, len(vecs))]
+	}
+	return LowRankFactor(eigs, vecs)
+}
+
 // apply writes s F xi into out.
 func (f *Factor) apply(s float64, xi, out []float64) {
 	for r := 0; r < f.P; r++ {

@@ -23,10 +23,11 @@ type cli struct {
 	CIFARDir   string `name:"cifar-dir" help:"Directory with the CIFAR-10 binary batches (data_batch_1.bin ...)." placeholder:"DIR"`
 	Quiet      bool   `help:"No progress display even on a terminal."`
 
-	Version  versionCmd  `cmd:"" help:"Print the sgdlab version."`
-	Train    trainCmd    `cmd:"" help:"Train a model with SGD and save theta, the loss curve and a JSON record."`
-	Noise    noiseCmd    `cmd:"" help:"Measure the SGD noise covariance against (2L/B) G and (2L/B) H*, and the paper's Fig. 1 spectra."`
-	Spectrum spectrumCmd `cmd:"" help:"Hessian (or Gauss-Newton) spectrum: top/bottom eigenpairs, traces, density, effective dimension n and h*, per-layer."`
+	Version    versionCmd    `cmd:"" help:"Print the sgdlab version."`
+	Train      trainCmd      `cmd:"" help:"Train a model with SGD and save theta, the loss curve and a JSON record."`
+	Noise      noiseCmd      `cmd:"" help:"Measure the SGD noise covariance against (2L/B) G and (2L/B) H*, and the paper's Fig. 1 spectra."`
+	Spectrum   spectrumCmd   `cmd:"" help:"Hessian (or Gauss-Newton) spectrum: top/bottom eigenpairs, traces, density, effective dimension n and h*, per-layer."`
+	Stationary stationaryCmd `cmd:"" help:"Sample the stationary distribution of SGD or an SDE model in a valley and fit phi in P ∝ L^-phi."`
 }
 
 // Exit statuses.

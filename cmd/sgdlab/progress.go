@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -58,3 +59,7 @@ func (b bar) Describe(s string) {
 		b.pb.Describe(s)
 	}
 }
+
+func numCPU() int               { return runtime.NumCPU() }
+func now() time.Time            { return time.Now() }
+func since(t time.Time) float64 { return time.Since(t).Seconds() }

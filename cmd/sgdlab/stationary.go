@@ -1,0 +1,283 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+
+	"gonum.org/v1/gonum/mathext"
+
+	"github.com/sgdlab/sgdlab/landscape"
+	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/report"
+	"github.com/sgdlab/sgdlab/sde"
+	"github.com/sgdlab/sgdlab/sgd"
+	"github.com/sgdlab/sgdlab/stationary"
+)
+
+// dynFlags choose the dynamics of the stationary and escape commands.
+type dynFlags struct {
+	Dynamics      string  `help:"sgd (real SGD), sde (exact noise covariance), decoupled (sqrt(2 eta L H*/B)), logland (log-landscape in tau time), langevin (constant noise)." default:"sgd" enum:"sgd,sde,decoupled,logland,langevin"`
+	Scheme        string  `help:"SDE integration: ito (Euler-Maruyama) or stratonovich (stochastic Heun)." default:"ito" enum:"ito,stratonovich"`
+	Substeps      int     `help:"SDE steps per SGD step (the SDE step is eta/substeps)." default:"1"`
+	Eps           float64 `help:"Log-landscape regularisation: integrate log(L + eps); required when L* = 0." default:"0"`
+	Temperature   float64 `help:"Langevin temperature T (0: matched to SGD at the minimum, T = eta L* h*/B)." default:"0"`
+	LangevinNoise string  `name:"langevin-noise" help:"isotropic (sqrt(2T) dW) or hessian (sqrt(2 eta L* H*/B) dW, the Arrhenius model)." default:"isotropic" enum:"isotropic,hessian"`
+	Start         string  `help:"Minimum to start from (.npy or comma-separated); default: found by descending from the model's initialisation." placeholder:"FILE.npy|a,b,..."`
+	Workers       int     `help:"Parallel workers (results do not depend on it; 0: one per core)." default:"0"`
+}
+
+// prepared is a minimum with everything the dynamics and the theory need.
+type prepared struct {
+	min    *landscape.Minimum
+	factor *sde.Factor
+	fac    *sde.Factory
+	n      int     // directions used by the fit and the theory
+	hstar  float64 // typical outlier eigenvalue
+	note   string
+}
+
+// prepare finds (or checks) the minimum, its Hessian spectrum and builds the dynamics.
+func (d dynFlags) prepare(e *env, o *model.Objective, s sgdFlags) (*prepared, error) {
+	w := o.NewWorker(2, 0)
+	var start []float64
+	var err error
+	if d.Start != "" {
+		if start, err = thetaArg(d.Start, o); err != nil {
+			return nil, err
+		}
+	} else {
+		init, _, _ := startTheta("", o, s.Seed)
+		p, err := landscape.Minimize(e.ctx, w, init, landscape.MinimizeOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("finding the minimum: %w", err)
+		}
+		start = p.Theta
+	}
+	m, err := landscape.Characterize(w, start, 20)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	p := &prepared{min: m}
+	p.n = m.Outliers.N
+	if m.Dense {
+		p.n = len(m.Eigs)
+	}
+	if p.n == 0 {
+		return nil, badInput(errors.New("no outlier eigenvalues at the minimum: h* and n are undefined (the Hessian spectrum has no gap)"))
+	}
+	p.hstar = m.Outliers.HStar
+	p.factor = sde.FactorFrom(m.Eigs, m.Vecs, m.Dense, m.Outliers.N)
+	if m.Dense && m.Outliers.N != len(m.Eigs) {
+		p.note = fmt.Sprintf("H* has %d outliers among %d eigenvalues; the SDE noise uses the full H*, h* is the outliers' mean", m.Outliers.N, len(m.Eigs))
+	}
+	kind, _ := sde.ParseKind(d.Dynamics)
+	scheme, _ := sde.ParseScheme(d.Scheme)
+	cfg, err := s.config()
+	if err != nil {
+		return nil, badInput(err)
+	}
+	p.fac, err = sde.NewFactory(o, sde.Config{Kind: kind, Eta: cfg.Eta, Batch: cfg.Batch, Sampling: cfg.Sampling, Momentum: cfg.Momentum,
+		Scheme: scheme, Substeps: d.Substeps, HStar: p.factor, LStar: m.Loss, HScalar: p.hstar,
+		Temperature: d.Temperature, LangevinHessian: d.LangevinNoise == "hessian", Eps: d.Eps})
+	if err != nil {
+		return nil, badInput(err)
+	}
+	return p, nil
+}
+
+func (d dynFlags) workers() int {
+	if d.Workers > 0 {
+		return d.Workers
+	}
+	return numCPU()
+}
+
+type stationaryCmd struct {
+	problemFlags
+	sgdFlags
+	dynFlags
+	Chains  int    `help:"Independent chains." default:"4"`
+	Samples int    `help:"Samples per chain after burn-in." default:"10000"`
+	Every   int64  `help:"SGD steps (of length eta in t) between samples." default:"100"`
+	Burn    int64  `help:"Burn-in in SGD steps (0: ten relaxation times 10/(eta * smallest eigenvalue of H*))." default:"0"`
+	Valley  int    `help:"Check that samples stay in the valley of the minimum by descending from them (every sample: 1, never: 0)." default:"1"`
+	Out     string `help:"Directory for stationary.json, stationary.csv and stationary.png." placeholder:"DIR"`
+}
+
+type stationaryRecord struct {
+	Command     string             `json:"command"`
+	Version     string             `json:"version"`
+	Model       string             `json:"model"`
+	Data        string             `json:"data"`
+	Dynamics    string             `json:"dynamics"`
+	Describe    string             `json:"dynamics_description"`
+	Eta         float64            `json:"eta"`
+	Batch       int                `json:"batch"`
+	Sampling    string             `json:"sampling"`
+	Seed        uint64             `json:"seed"`
+	LStar       float64            `json:"L_star"`
+	HStar       float64            `json:"h_star"`
+	N           int                `json:"n_directions"`
+	Eigs        []float64          `json:"hessian_eigenvalues"`
+	PhiFit      float64            `json:"phi"`
+	PhiSE       float64            `json:"phi_se"`
+	PhiLo       float64            `json:"phi_ci95_lo"`
+	PhiHi       float64            `json:"phi_ci95_hi"`
+	PhiTheory   float64            `json:"phi_predicted"`
+	PhiStrat    float64            `json:"phi_predicted_stratonovich"`
+	Deviation   float64            `json:"deviation_sigma"`
+	Result      *stationary.Result `json:"fit"`
+	Conventions map[string]string  `json:"conventions"`
+	Notes       []string           `json:"notes,omitempty"`
+	Outputs     map[string]string  `json:"outputs,omitempty"`
+	Elapsed     float64            `json:"elapsed_s"`
+}
+
+func (c *stationaryCmd) Run(e *env) error {
+	o, err := c.build(e)
+	if err != nil {
+		return err
+	}
+	if c.Every < 1 || c.Chains < 1 || c.Samples < 10 {
+		return badInput(errors.New("need --every >= 1, --chains >= 1 and --samples >= 10"))
+	}
+	p, err := c.prepare(e, o, c.sgdFlags)
+	if err != nil {
+		return err
+	}
+	m := p.min
+	eta := c.Eta
+	burn := c.Burn
+	if burn <= 0 {
+		burn = int64(math.Ceil(10 / (eta * m.MinEig())))
+		burn = max(burn, 10*c.Every)
+	}
+	rec := stationaryRecord{Command: "stationary", Version: version, Model: o.Model.Spec(), Data: o.Data.Spec, Dynamics: c.Dynamics,
+		Describe: p.fac.Describe(), Eta: eta, Batch: c.Batch, Sampling: c.Sampling, Seed: c.Seed,
+		LStar: m.Loss, HStar: p.hstar, N: p.n, Eigs: m.Eigs[:min(len(m.Eigs), 20)]}
+	rec.PhiTheory = 1 + float64(c.Batch)/(eta*p.hstar)
+	rec.PhiStrat = rec.PhiTheory - 0.5
+	rec.Conventions = map[string]string{
+		"prediction": "phi = 1 + B/(eta h*) (Ito); P(theta) ∝ L^-phi inside the valley",
+		"fit":        fmt.Sprintf("maximum likelihood for u = L/L* - 1 ~ u^(n/2-1) (1+u)^(-phi) with n = %d; interval 95%%, widened by the autocorrelation time", p.n),
+		"gibbs":      "alternative P ∝ exp(-L/T): u ~ Gamma(n/2, L*/T)",
+		"time":       "t = eta * steps; samples every --every steps after --burn steps",
+		"loss":       "L = (1/N) sum 1/2 (f - y)^2",
+	}
+	if p.note != "" {
+		rec.Notes = append(rec.Notes, p.note)
+	}
+	opt := stationary.Options{Chains: c.Chains, Samples: c.Samples, Every: float64(c.Every) * eta, Burn: float64(burn) * eta,
+		Seed: c.Seed, Workers: c.workers(), LStar: m.Loss, A: float64(p.n) / 2}
+	if c.Valley > 0 {
+		opt.InValley = landscape.Basin(o, p.fac.NewLandscape, m.Theta)
+	}
+	bar := e.prog.Bar(int64(c.Chains), "chains")
+	opt.Progress = func(d int) { bar.Set(int64(d)) }
+	t0 := now()
+	res, err := stationary.Run(e.ctx, p.fac, m.Theta, opt)
+	bar.Done()
+	rec.Elapsed = since(t0)
+	if res != nil {
+		rec.Result = res
+		rec.PhiFit, rec.PhiSE, rec.PhiLo, rec.PhiHi = res.Power.Param, res.Power.SE, res.Power.Lo, res.Power.Hi
+		if res.Power.SE > 0 {
+			rec.Deviation = (res.Power.Param - rec.PhiTheory) / res.Power.SE
+		}
+		if res.Left > 0 {
+			rec.Notes = append(rec.Notes, fmt.Sprintf("%d chain(s) left the valley; their samples up to that point are kept", res.Left))
+		}
+	}
+	if err != nil {
+		var de *sgd.DivergenceError
+		if errors.As(err, &de) {
+			return err
+		}
+		return badInput(err)
+	}
+	if c.Out != "" {
+		rec.Outputs = map[string]string{}
+		if err := writeStationary(c.Out, &rec, res, p.n); err != nil {
+			return err
+		}
+	}
+	if e.g.JSON {
+		b, err := report.JSON(rec)
+		if err != nil {
+			return err
+		}
+		e.out.Write(b)
+		return nil
+	}
+	fmt.Fprintf(e.out, "stationary distribution of %s on %s\n  %s\n", rec.Model, rec.Data, rec.Describe)
+	fmt.Fprintf(e.out, "  minimum: L* = %.6g, h* = %.6g, n = %d directions; %d chains x %d samples every %d steps after %d burn-in steps (%.1fs)\n",
+		rec.LStar, rec.HStar, rec.N, c.Chains, c.Samples, c.Every, burn, rec.Elapsed)
+	fmt.Fprintf(e.out, "  fitted phi = %.4f +- %.4f (95%%: %.4f .. %.4f), autocorrelation time %.2f samples, ESS %.0f\n", rec.PhiFit, rec.PhiSE, rec.PhiLo, rec.PhiHi, res.Tau, res.ESS)
+	fmt.Fprintf(e.out, "  predicted phi = 1 + B/(eta h*) = %.4f (Stratonovich reading %.4f): deviation %.1f standard errors\n", rec.PhiTheory, rec.PhiStrat, rec.Deviation)
+	fmt.Fprintf(e.out, "  goodness of fit: KS distance %.4f (p = %.3g); Gibbs alternative T = %.4g: KS p = %.3g\n", res.Power.KS, res.Power.KSp, res.Gibbs.Param, res.Gibbs.KSp)
+	fmt.Fprintf(e.out, "  %s\n", res.Summary)
+	for _, n := range rec.Notes {
+		fmt.Fprintln(e.out, "  note:", n)
+	}
+	for k, v := range rec.Outputs {
+		fmt.Fprintf(e.out, "  wrote %s: %s\n", k, v)
+	}
+	return nil
+}
+
+// writeStationary writes the log-binned density of u = L/L* - 1 with the fitted power law
+// and Gibbs densities.
+func writeStationary(dir string, rec *stationaryRecord, res *stationary.Result, n int) error {
+	a := float64(n) / 2
+	lo, hi := math.Inf(1), 0.0
+	for _, u := range res.Pooled {
+		if u > 0 {
+			lo, hi = math.Min(lo, u), math.Max(hi, u)
+		}
+	}
+	nb := 40
+	llo, lhi := math.Log(lo), math.Log(hi)
+	counts := make([]float64, nb)
+	for _, u := range res.Pooled {
+		if u > 0 {
+			b := int(float64(nb) * (math.Log(u) - llo) / (lhi - llo + 1e-12))
+			counts[min(b, nb-1)]++
+		}
+	}
+	phi, T := res.Power.Param, res.Gibbs.Param
+	rate := rec.LStar / T
+	lgA, _ := math.Lgamma(a)
+	var xs, ys, es, pw, gb []float64
+	var rows [][]float64
+	for b := 0; b < nb; b++ {
+		u0, u1 := math.Exp(llo+float64(b)*(lhi-llo)/float64(nb)), math.Exp(llo+float64(b+1)*(lhi-llo)/float64(nb))
+		uc := math.Sqrt(u0 * u1)
+		dens := counts[b] / (float64(len(res.Pooled)) * (u1 - u0))
+		errb := math.Sqrt(counts[b]*res.Tau) / (float64(len(res.Pooled)) * (u1 - u0))
+		p := math.Exp((a-1)*math.Log(uc) - phi*math.Log1p(uc) - mathext.Lbeta(a, phi-a))
+		g := math.Exp(a*math.Log(rate) + (a-1)*math.Log(uc) - rate*uc - lgA)
+		xs, ys, es, pw, gb = append(xs, uc), append(ys, dens), append(es, errb), append(pw, p), append(gb, g)
+		rows = append(rows, []float64{uc, dens, errb, p, g})
+	}
+	path := filepath.Join(dir, "stationary.csv")
+	if err := report.WriteCSV(path, []string{"u", "density", "se", "power_law", "gibbs"}, rows); err != nil {
+		return err
+	}
+	rec.Outputs["histogram_csv"] = path
+	fig := report.Figure{Title: fmt.Sprintf("Stationary density of u = L/L* - 1 (%s, eta=%g, B=%d)", rec.Dynamics, rec.Eta, rec.Batch),
+		XLabel: "u = L/L* - 1", YLabel: "density", LogX: true, LogY: true, Series: []report.Series{
+			{Name: "measured", X: xs, Y: ys, YErr: es, Style: report.Points},
+			{Name: fmt.Sprintf("power law, phi = %.3f (theory %.3f)", phi, rec.PhiTheory), X: xs, Y: pw, Style: report.Line},
+			{Name: fmt.Sprintf("Gibbs exp(-L/T), T = %.3g", T), X: xs, Y: gb, Style: report.Dashed},
+		}}
+	path = filepath.Join(dir, "stationary.png")
+	if err := fig.WritePNG(path); err != nil {
+		return err
+	}
+	rec.Outputs["histogram_png"] = path
+	path = filepath.Join(dir, "stationary.json")
+	rec.Outputs["record"] = path
+	return report.WriteJSON(path, rec)
+}

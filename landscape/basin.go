@@ -1,0 +1,103 @@
+package landscape
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/optimize"
+
+	"github.com/sgdlab/sgdlab/curvature"
+	"github.com/sgdlab/sgdlab/model"
+)
+
+// Minimum describes a minimum theta* with its Hessian spectrum: the inputs of the
+// stationary and escape formulas (L*, h*, n).
+type Minimum struct {
+	Point
+	// Eigs are eigenvalues of H* in descending order (all of them when Dense) with unit
+	// eigenvectors Vecs.
+	Eigs     []float64
+	Vecs     [][]float64
+	Dense    bool
+	Outliers curvature.Outliers
+}
+
+// DenseHessianLimit is the largest P for which H* is formed densely.
+const DenseHessianLimit = 2000
+
+// Characterize computes the Hessian spectrum at a minimum: dense for P <= DenseHessianLimit,
+// otherwise the top k eigenpairs by Lanczos. It refuses points whose gradient is not small.
+func Characterize(w *model.Worker, theta []float64, k int) (*Minimum, error) {
+	o := w.Objective()
+	P := o.P()
+	g := make([]float64, P)
+	m := &Minimum{Point: Point{Theta: theta, Method: "given"}}
+	m.Loss = w.LossGrad(theta, g)
+	m.GradNorm = norm(g)
+	if tol := 1e-6 * math.Max(1, m.Loss); m.GradNorm > tol {
+		return nil, fmt.Errorf("the start point is not a minimum: |grad L| = %.3g (tolerance %.1g); start from a minimum (omit --start to find one) or use a command that does not need one", m.GradNorm, tol)
+	}
+	if P <= DenseHessianLimit {
+		vals, vecs := curvature.Eigen(P, w.DenseHessian(theta), true)
+		m.Dense = true
+		for i := P - 1; i >= 0; i-- {
+			m.Eigs = append(m.Eigs, vals[i])
+			v := make([]float64, P)
+			for r := 0; r < P; r++ {
+				v[r] = vecs.At(r, i)
+			}
+			m.Vecs = append(m.Vecs, v)
+		}
+		m.Outliers = curvature.FindOutliers(m.Eigs, true)
+		return m, nil
+	}
+	res, err := curvature.Lanczos(curvature.Hessian(w, theta), curvature.LanczosOptions{K: min(k, P), Vectors: true, Tol: 1e-7})
+	if err != nil {
+		return nil, fmt.Errorf("Hessian at the minimum: %w", err)
+	}
+	m.Eigs, m.Vecs = res.Values, res.Vectors
+	m.Outliers = curvature.FindOutliers(m.Eigs, false)
+	return m, nil
+}
+
+// MinEig returns the smallest positive eigenvalue known (for relaxation-time estimates).
+func (m *Minimum) MinEig() float64 {
+	v := math.Inf(1)
+	for _, e := range m.Eigs {
+		if e > 0 {
+			v = math.Min(v, e)
+		}
+	}
+	return v
+}
+
+// Descend runs L-BFGS on land from theta (at most maxEvals evaluations) and returns the end point.
+func Descend(land model.Landscape, theta []float64, maxEvals int) []float64 {
+	prob := optimize.Problem{
+		Func: func(x []float64) float64 { return land.LossGrad(x, nil) },
+		Grad: func(g, x []float64) { land.LossGrad(x, g) },
+	}
+	res, err := optimize.Minimize(prob, append([]float64(nil), theta...), &optimize.Settings{GradientThreshold: 1e-9, FuncEvaluations: maxEvals}, &optimize.LBFGS{})
+	if res == nil || err != nil && res.X == nil {
+		return theta
+	}
+	return res.X
+}
+
+// Basin returns a test "does descent from theta end at thetaStar?" (within 1e-3 times the
+// scale of thetaStar), or nil when every point is in the basin (quadratic losses). newLand
+// makes an evaluator per call, so the test is safe for concurrent use.
+func Basin(o *model.Objective, newLand func() model.Landscape, thetaStar []float64) func(theta []float64) bool {
+	if IsQuadratic(o) {
+		return nil
+	}
+	scale := math.Max(norm(thetaStar), 1)
+	return func(theta []float64) bool {
+		end := Descend(newLand(), theta, 500)
+		d := 0.0
+		for i := range end {
+			d += (end[i] - thetaStar[i]) * (end[i] - thetaStar[i])
+		}
+		return math.Sqrt(d) < 1e-3*scale
+	}
+}
