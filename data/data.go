@@ -146,6 +146,7 @@ func (s *spec) unused() error {
 // Load builds the dataset named by spec. Known specs:
 //
 //	gauss:N=100000,d=1,seed=1[,sigma=1]    x ~ N(0, I_d), y ~ N(0, sigma^2), independent
+//	tanh:N=2000,w=2,sigma=0.3,seed=1        x ~ N(0, 1), y = tanh(w x) + sigma N(0, 1)
 //	mnist:parity:10000 | mnist:onehot:N    first N MNIST training images in [0,1]
 //	fashion:N[,dir=PATH]                    first N Fashion-MNIST training images, one-hot
 //	cifar10:N[,dir=PATH]                    first N CIFAR-10 training images, one-hot
@@ -160,6 +161,8 @@ func Load(specStr string, opt Options) (*Dataset, error) {
 	switch sp.name {
 	case "gauss":
 		d, err = loadGauss(sp)
+	case "tanh":
+		d, err = loadTanh(sp)
 	case "mnist":
 		d, err = loadMNIST(sp)
 	case "fashion", "fashion-mnist", "fmnist":
@@ -171,7 +174,7 @@ func Load(specStr string, opt Options) (*Dataset, error) {
 	case "csv":
 		d, err = loadCSV(sp)
 	default:
-		return nil, fmt.Errorf("unknown data spec %q: use gauss:N=...,d=..., mnist:parity:N, mnist:onehot:N, fashion:N, cifar10:N, npy:x=X.npy,y=y.npy or csv:path=FILE", specStr)
+		return nil, fmt.Errorf("unknown data spec %q: use gauss:N=...,d=..., tanh:N=...,w=...,sigma=..., mnist:parity:N, mnist:onehot:N, fashion:N, cifar10:N, npy:x=X.npy,y=y.npy or csv:path=FILE", specStr)
 	}
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package data
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 )
 
@@ -52,4 +53,42 @@ func loadGauss(sp *spec) (*Dataset, error) {
 		return nil, fmt.Errorf("data spec gauss: sigma=%g must be >= 0", sigma)
 	}
 	return Gauss(n, d, sigma, uint64(seed)), nil
+}
+
+// Tanh returns N samples x ~ N(0, 1) with y = tanh(w x) + sigma * noise: data for a small
+// network whose symmetric minima are joined through a saddle.
+func Tanh(n int, w, sigma float64, seed uint64) *Dataset {
+	rng := rand.New(rand.NewPCG(seed, 0x7a4))
+	ds := &Dataset{N: n, D: 1, K: 1, X: make([]float64, n), Y: make([]float64, n)}
+	for i := 0; i < n; i++ {
+		x := rng.NormFloat64()
+		ds.X[i] = x
+		ds.Y[i] = math.Tanh(w*x) + sigma*rng.NormFloat64()
+	}
+	ds.Spec = fmt.Sprintf("tanh:N=%d,w=%g,sigma=%g,seed=%d", n, w, sigma, seed)
+	ds.Source = "synthetic: x ~ N(0, 1), y = tanh(w x) + sigma * N(0, 1)"
+	return ds
+}
+
+func loadTanh(sp *spec) (*Dataset, error) {
+	n, err := sp.int("N", 2000)
+	if err != nil {
+		return nil, err
+	}
+	seed, err := sp.int("seed", 1)
+	if err != nil {
+		return nil, err
+	}
+	w, err := sp.float("w", 2)
+	if err != nil {
+		return nil, err
+	}
+	sigma, err := sp.float("sigma", 0.3)
+	if err != nil {
+		return nil, err
+	}
+	if n < 1 || sigma < 0 {
+		return nil, fmt.Errorf("data spec tanh: need N >= 1 and sigma >= 0")
+	}
+	return Tanh(n, w, sigma, uint64(seed)), nil
 }

@@ -86,3 +86,52 @@ func TestKolmogorovQ(t *testing.T) {
 		t.Fatalf("Q(1.36)=%v Q(1.63)=%v", KolmogorovQ(1.36), KolmogorovQ(1.63))
 	}
 }
+
+// Exponential waiting times censored at a budget: the MLE rate is within its interval of
+// the truth in ~95% of repetitions, and the exponential test rejects rarely.
+func TestEstimateRateCoverage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	const kappa, budget = 0.5, 3.0
+	covered, rejected := 0, 0
+	for rep := 0; rep < 400; rep++ {
+		times := make([]float64, 100)
+		esc := make([]bool, 100)
+		for i := range times {
+			t := rng.ExpFloat64() / kappa
+			if t > budget {
+				times[i] = budget
+			} else {
+				times[i], esc[i] = t, true
+			}
+		}
+		r := EstimateRate(times, esc)
+		if r.Lo <= kappa && kappa <= r.Hi {
+			covered++
+		}
+		u := make([]float64, 100)
+		e := make([]bool, 100)
+		for i := range u {
+			u[i], e[i] = rng.ExpFloat64()/kappa, true
+		}
+		if EstimateRate(u, e).ExpReject {
+			rejected++
+		}
+	}
+	// Binomial(400, 0.95): mean 380, sd 4.4; Binomial(400, 0.05) for rejections: mean 20, sd 4.4.
+	if covered < 366 || rejected > 34 {
+		t.Fatalf("coverage %d/400, exponential test rejected %d/400", covered, rejected)
+	}
+}
+
+func TestFitLine(t *testing.T) {
+	x := []float64{0, 1, 2, 3}
+	y := []float64{1, 3, 5, 7}
+	f := FitLine(x, y, []float64{1, 1, 1, 1})
+	if math.Abs(f.Slope-2) > 1e-12 || math.Abs(f.Intercept-1) > 1e-12 || f.Chi2 > 1e-20 {
+		t.Fatalf("%+v", f)
+	}
+	// Slope SE for unit errors: sqrt(S/(S Sxx - Sx^2)) = sqrt(4/(4*14 - 36)) = sqrt(0.2).
+	if math.Abs(f.SlopeSE-math.Sqrt(0.2)) > 1e-12 {
+		t.Fatalf("slope SE %v", f.SlopeSE)
+	}
+}

@@ -1,0 +1,200 @@
+package escape
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/sgdlab/sgdlab/sde"
+	"github.com/sgdlab/sgdlab/seed"
+	"github.com/sgdlab/sgdlab/stats"
+)
+
+// Run is the record of one trajectory: for every level the first-passage time (or, if
+// not escaped, the time observed), in t and in steps.
+type Run struct {
+	Index   int       `json:"index"`
+	Times   []float64 `json:"t"`
+	Steps   []int64   `json:"steps"`
+	Escaped []bool    `json:"escaped"`
+}
+
+// Options configures an ensemble.
+type Options struct {
+	Runs     int
+	Seed     uint64
+	Workers  int
+	MaxTime  float64 // budget per run in t; runs that do not escape are censored here
+	MaxSteps int64   // alternative budget in steps (whichever comes first; 0: none)
+	// Skip lists run indices already done (resuming from a store): they are not run.
+	Skip map[int]bool
+	// Indices, if set, restricts the ensemble to these run indices (sharding).
+	Indices []int
+	// OnRun is called (serialised) as each run finishes, e.g. to record it durably.
+	OnRun    func(Run) error
+	Progress func(done, total int)
+}
+
+// Simulate runs the ensemble. Run i starts at start with generator seed.Stream(Seed, i).
+func Simulate(ctx context.Context, fac *sde.Factory, exit ExitSpec, ec Context, start []float64, opt Options) ([]Run, error) {
+	if opt.MaxTime <= 0 && opt.MaxSteps <= 0 {
+		return nil, fmt.Errorf("an escape ensemble needs a budget per run (max time or max steps)")
+	}
+	idx := opt.Indices
+	if idx == nil {
+		for i := 0; i < opt.Runs; i++ {
+			idx = append(idx, i)
+		}
+	}
+	var todo []int
+	for _, i := range idx {
+		if !opt.Skip[i] {
+			todo = append(todo, i)
+		}
+	}
+	workers := max(1, min(opt.Workers, len(todo)))
+	out := make([]Run, 0, len(todo))
+	var mu sync.Mutex
+	var firstErr error
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				r, err := one(ctx, fac, exit, ec, start, i, opt)
+				mu.Lock()
+				if err == nil && ctx.Err() == nil {
+					out = append(out, r)
+					if opt.OnRun != nil {
+						err = opt.OnRun(r)
+					}
+				}
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				if opt.Progress != nil {
+					opt.Progress(len(out), len(todo))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for _, i := range todo {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+		mu.Lock()
+		stop := firstErr != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return out, firstErr
+	}
+	return out, ctx.Err()
+}
+
+// one runs trajectory i to escape of every level or to the budget.
+func one(ctx context.Context, fac *sde.Factory, spec ExitSpec, ec Context, start []float64, i int, opt Options) (Run, error) {
+	dyn, err := fac.New(seed.Stream(opt.Seed, uint64(i)))
+	if err != nil {
+		return Run{}, err
+	}
+	ex, err := spec.New(ec)
+	if err != nil {
+		return Run{}, err
+	}
+	levels := len(ex.Levels())
+	r := Run{Index: i, Times: make([]float64, levels), Steps: make([]int64, levels), Escaped: make([]bool, levels)}
+	theta := append([]float64(nil), start...)
+	loss := func() float64 { return dyn.Loss(theta) }
+	every := ex.Every()
+	t := 0.0
+	crossed := 0
+	maxSteps := opt.MaxSteps
+	if maxSteps <= 0 {
+		maxSteps = math.MaxInt64
+	}
+	maxTime := opt.MaxTime
+	if maxTime <= 0 {
+		maxTime = math.Inf(1)
+	}
+	var k int64
+	for k = 1; k <= maxSteps && t < maxTime; k++ {
+		t += dyn.Step(theta)
+		if k%every != 0 {
+			continue
+		}
+		if c := ex.Crossed(theta, loss); c > crossed {
+			for j := crossed; j < c; j++ {
+				r.Times[j], r.Steps[j], r.Escaped[j] = t, k, true
+			}
+			crossed = c
+			if crossed == levels {
+				return r, nil
+			}
+		}
+		if k%(1<<16) == 0 && ctx.Err() != nil {
+			return r, ctx.Err()
+		}
+		if k%1024 == 0 && !finite(theta) {
+			return r, fmt.Errorf("run %d diverged at step %d (t = %g): lower eta or raise B", i, k, t)
+		}
+	}
+	for j := crossed; j < levels; j++ {
+		r.Times[j], r.Steps[j] = t, k-1
+	}
+	return r, nil
+}
+
+func finite(v []float64) bool {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// LevelRate is the rate estimate at one level.
+type LevelRate struct {
+	Level float64 `json:"level"`
+	stats.Rate
+	MFPTSteps float64 `json:"mfpt_steps"`
+	Warning   string  `json:"warning,omitempty"`
+}
+
+// MinEscapes is the number of escapes below which a rate estimate carries a warning.
+const MinEscapes = 10
+
+// Rates estimates, per level, the censored-exponential rate and the mean first-passage time.
+func Rates(runs []Run, levels []float64, eta float64) []LevelRate {
+	out := make([]LevelRate, len(levels))
+	for j, lv := range levels {
+		times := make([]float64, len(runs))
+		esc := make([]bool, len(runs))
+		for i, r := range runs {
+			times[i], esc[i] = r.Times[j], r.Escaped[j]
+		}
+		lr := LevelRate{Level: lv, Rate: stats.EstimateRate(times, esc)}
+		lr.MFPTSteps = lr.MFPT / eta
+		switch {
+		case lr.Escaped == 0:
+			lr.Warning = "no run escaped within its budget: the rate is only bounded above"
+		case lr.Escaped < MinEscapes:
+			lr.Warning = fmt.Sprintf("only %d escapes: the estimate is rough", lr.Escaped)
+		}
+		out[j] = lr
+	}
+	return out
+}

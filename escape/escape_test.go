@@ -1,0 +1,101 @@
+package escape
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/sgdlab/sgdlab/data"
+	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/sde"
+	"github.com/sgdlab/sgdlab/sgd"
+	"github.com/sgdlab/sgdlab/theory"
+)
+
+func setup1D(t *testing.T, kind sde.Kind, substeps int) (*sde.Factory, Context, []float64, float64, float64) {
+	o, _ := model.Build("linear", "mse", data.Gauss(10000, 1, 1, 2))
+	fl, _ := model.NewFeatureLandscape(o, false)
+	m := fl.Moments()
+	th := []float64{m.Bv[0] / m.C[0]}
+	lstar, h := fl.LossGrad(th, nil), m.C[0]
+	fac, err := sde.NewFactory(o, sde.Config{Kind: kind, Eta: 0.1, Batch: 1, Sampling: sgd.Replacement, Substeps: substeps,
+		HStar: sde.DenseFactor(1, []float64{h}), LStar: lstar, HScalar: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fac, Context{Obj: o, ThetaStar: th, LStar: lstar, NewLand: fac.NewLandscape}, th, lstar, h
+}
+
+// The decoupled SDE in 1-D has an exactly computable MFPT to L = c L* (quadrature of the
+// diffusion with D = eta L h* / B, reflecting at theta*): the ensemble mean agrees within
+// 4 standard errors. An exit monitored every dt is crossed late; Broadie and Glasserman's
+// continuity correction moves the barrier out by 0.5826 sqrt(2 D dt), which matters here
+// because the MFPT grows steeply with the threshold.
+func TestMFPTAgainstQuadrature(t *testing.T) {
+	fac, ec, th, lstar, h := setup1D(t, sde.Decoupled, 20)
+	spec, _ := ParseExit("loss:c=1.3,1.6")
+	runs, err := Simulate(context.Background(), fac, spec, ec, th, Options{Runs: 1000, Seed: 3, Workers: 2, MaxTime: 1e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rates := Rates(runs, spec.C, 0.1)
+	for _, r := range rates {
+		// theta in units of the distance from theta*: L = L* + h u^2 / 2.
+		uc := math.Sqrt(2 * lstar * (r.Level - 1) / h)
+		mu := func(u float64) float64 { return -h * u }
+		D := func(u float64) float64 { return 0.1 * (lstar + h*u*u/2) * h / 1 }
+		uc += 0.5826 * math.Sqrt(2*D(uc)*0.1/20)
+		want, err := theory.MFPT1D(mu, D, 0, 0, uc, 20000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		z := (r.MFPT - want) / r.MFPTSE
+		t.Logf("c=%.2f: MFPT %.3f +- %.3f, quadrature %.3f (z = %.2f), escaped %d", r.Level, r.MFPT, r.MFPTSE, want, z, r.Escaped)
+		if math.Abs(z) > 4 {
+			t.Errorf("c=%.2f: MFPT %.3f +- %.3f vs quadrature %.3f", r.Level, r.MFPT, r.MFPTSE, want)
+		}
+	}
+	_ = th
+}
+
+// Results do not depend on the number of workers, and resuming skips finished runs.
+func TestDeterministicAcrossWorkers(t *testing.T) {
+	fac, ec, th, _, _ := setup1D(t, sde.SGD, 1)
+	spec, _ := ParseExit("loss:c=1.5")
+	a, _ := Simulate(context.Background(), fac, spec, ec, th, Options{Runs: 20, Seed: 9, Workers: 1, MaxTime: 1e5})
+	b, _ := Simulate(context.Background(), fac, spec, ec, th, Options{Runs: 20, Seed: 9, Workers: 2, MaxTime: 1e5})
+	byIdx := map[int]Run{}
+	for _, r := range a {
+		byIdx[r.Index] = r
+	}
+	for _, r := range b {
+		if r.Times[0] != byIdx[r.Index].Times[0] || r.Steps[0] != byIdx[r.Index].Steps[0] {
+			t.Fatalf("run %d differs between 1 and 2 workers", r.Index)
+		}
+	}
+	c, _ := Simulate(context.Background(), fac, spec, ec, th, Options{Runs: 20, Seed: 9, Workers: 2, MaxTime: 1e5, Skip: map[int]bool{0: true, 5: true}})
+	if len(c) != 18 {
+		t.Fatalf("resume ran %d runs, want 18", len(c))
+	}
+}
+
+func TestCensoringAndBadExits(t *testing.T) {
+	fac, ec, th, _, _ := setup1D(t, sde.SGD, 1)
+	spec, _ := ParseExit("loss:c=50")
+	runs, err := Simulate(context.Background(), fac, spec, ec, th, Options{Runs: 10, Seed: 1, Workers: 2, MaxSteps: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Rates(runs, spec.C, 0.1)[0]
+	if r.Escaped != 0 || r.Censored != 10 || r.Warning == "" || !(r.Hi > 0) || math.Abs(r.Exposure-10*1000*0.1) > 1e-6 {
+		t.Fatalf("fully censored ensemble: %+v", r)
+	}
+	for _, bad := range []string{"loss:c=1", "loss:c=0.5", "loss", "ball", "foo", "loss:c=x", "basin:every=0"} {
+		if _, err := ParseExit(bad); err == nil {
+			t.Errorf("--exit %s accepted", bad)
+		}
+	}
+	if _, err := (ExitSpec{Kind: "basin", Check: 1}).New(ec); err == nil {
+		t.Error("basin exit on a quadratic loss accepted")
+	}
+}

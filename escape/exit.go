@@ -1,0 +1,223 @@
+// Package escape runs ensembles of SGD (or any of its SDE models) from a minimum until
+// they escape, and estimates escape rates and mean first-passage times with censoring
+// (THEORY.md section 5). Run i of an ensemble uses the generator seed.Stream(seed, i) alone,
+// so results are identical for any number of workers or shards.
+package escape
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sgdlab/sgdlab/landscape"
+	"github.com/sgdlab/sgdlab/model"
+)
+
+// Exit decides when a run has escaped. An exit may track several nested levels at once
+// (loss thresholds c_1 < c_2 < ...): Crossed returns how many of the first levels are
+// exceeded now; the first time a level is exceeded is its first-passage time.
+type Exit interface {
+	Describe() string
+	Levels() []float64 // level values (c for loss exits; one level 1 otherwise)
+	Every() int64      // check every this many steps
+	// Crossed reports how many levels are exceeded at theta; loss evaluates L(theta) lazily.
+	Crossed(theta []float64, loss func() float64) int
+}
+
+// ExitSpec is a parsed --exit flag; New makes a per-run Exit (with its own buffers).
+type ExitSpec struct {
+	Kind  string    // loss, basin, ball, surface
+	C     []float64 // loss levels
+	R     float64   // ball radius
+	Check int64     // check period
+}
+
+// ParseExit parses loss:c=2 | loss:c=1.5,2,3 | basin[:every=100] | ball:r=0.5 | surface,
+// each optionally with every=K.
+func ParseExit(s string) (ExitSpec, error) {
+	kind, rest, _ := strings.Cut(s, ":")
+	e := ExitSpec{Kind: kind, Check: 1}
+	if kind == "basin" {
+		e.Check = 100
+	}
+	var cs []string
+	key := ""
+	for _, tok := range strings.Split(rest, ",") {
+		if tok == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(tok, "=")
+		if ok {
+			key = k
+		} else {
+			v = tok
+		}
+		switch key {
+		case "c":
+			cs = append(cs, v)
+		case "r":
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 {
+				return e, fmt.Errorf("--exit %s: radius r must be positive", s)
+			}
+			e.R = f
+		case "every":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1 {
+				return e, fmt.Errorf("--exit %s: every must be a positive integer", s)
+			}
+			e.Check = n
+		default:
+			return e, fmt.Errorf("--exit %s: unknown option %q", s, tok)
+		}
+	}
+	switch kind {
+	case "loss":
+		if len(cs) == 0 {
+			return e, fmt.Errorf("--exit loss needs thresholds: loss:c=2 or loss:c=1.5,2,3")
+		}
+		for _, v := range cs {
+			c, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return e, fmt.Errorf("--exit %s: %q is not a number", s, v)
+			}
+			if !(c > 1) {
+				return e, fmt.Errorf("--exit %s: threshold c = %v must be > 1 (the run starts at L = L*, so c <= 1 is crossed at once)", s, c)
+			}
+			e.C = append(e.C, c)
+		}
+		sort.Float64s(e.C)
+	case "ball":
+		if e.R == 0 {
+			return e, fmt.Errorf("--exit ball needs a radius: ball:r=0.5")
+		}
+	case "basin", "surface":
+	default:
+		return e, fmt.Errorf("unknown exit %q: use loss:c=C, basin[:every=K], ball:r=R or surface", kind)
+	}
+	return e, nil
+}
+
+// Context is what exits need to know about the minimum (and, for surface, the saddle).
+type Context struct {
+	Obj       *model.Objective
+	ThetaStar []float64
+	LStar     float64
+	NewLand   func() model.Landscape
+	// SaddleTheta and SaddleDir define the dividing surface (theta - theta_s) . n = 0, with n
+	// the negative-curvature direction oriented away from the minimum.
+	SaddleTheta, SaddleDir []float64
+}
+
+// New returns an Exit for one run.
+func (e ExitSpec) New(c Context) (Exit, error) {
+	switch e.Kind {
+	case "loss":
+		return &lossExit{c: e.C, lstar: c.LStar, every: e.Check}, nil
+	case "ball":
+		return &ballExit{r: e.R, center: c.ThetaStar, every: e.Check}, nil
+	case "basin":
+		in := landscape.Basin(c.Obj, c.NewLand, c.ThetaStar)
+		if in == nil {
+			return nil, fmt.Errorf("--exit basin: the loss of %s is quadratic, so there is no other basin to escape to; use loss:c=... or ball:r=...", c.Obj.Model.Spec())
+		}
+		return &basinExit{in: in, every: e.Check}, nil
+	case "surface":
+		if c.SaddleTheta == nil {
+			return nil, fmt.Errorf("--exit surface needs a saddle: give --saddle or the other minimum (--to) so that it can be found")
+		}
+		n := append([]float64(nil), c.SaddleDir...)
+		s := 0.0
+		for i := range n {
+			s += n[i] * (c.SaddleTheta[i] - c.ThetaStar[i])
+		}
+		if s < 0 {
+			for i := range n {
+				n[i] = -n[i]
+			}
+		}
+		return &surfaceExit{x: c.SaddleTheta, n: n, every: e.Check}, nil
+	}
+	return nil, fmt.Errorf("unknown exit %q", e.Kind)
+}
+
+type lossExit struct {
+	c     []float64
+	lstar float64
+	every int64
+}
+
+func (l *lossExit) Describe() string {
+	return fmt.Sprintf("first time L(theta) > c L* (L* = %.6g), c in %v, checked every %d step(s)", l.lstar, l.c, l.every)
+}
+func (l *lossExit) Levels() []float64 { return l.c }
+func (l *lossExit) Every() int64      { return l.every }
+func (l *lossExit) Crossed(theta []float64, loss func() float64) int {
+	r := loss() / l.lstar
+	if math.IsNaN(r) {
+		return len(l.c)
+	}
+	return sort.SearchFloat64s(l.c, r) // number of c_j < r
+}
+
+type ballExit struct {
+	r      float64
+	center []float64
+	every  int64
+}
+
+func (b *ballExit) Describe() string {
+	return fmt.Sprintf("first time |theta - theta*| > %g, checked every %d step(s)", b.r, b.every)
+}
+func (b *ballExit) Levels() []float64 { return []float64{b.r} }
+func (b *ballExit) Every() int64      { return b.every }
+func (b *ballExit) Crossed(theta []float64, _ func() float64) int {
+	s := 0.0
+	for i, v := range theta {
+		s += (v - b.center[i]) * (v - b.center[i])
+	}
+	if s > b.r*b.r || math.IsNaN(s) {
+		return 1
+	}
+	return 0
+}
+
+type basinExit struct {
+	in    func([]float64) bool
+	every int64
+}
+
+func (b *basinExit) Describe() string {
+	return fmt.Sprintf("descent from theta no longer ends at theta* (checked every %d steps; the time is that of the first failing check)", b.every)
+}
+func (b *basinExit) Levels() []float64 { return []float64{1} }
+func (b *basinExit) Every() int64      { return b.every }
+func (b *basinExit) Crossed(theta []float64, _ func() float64) int {
+	if b.in(theta) {
+		return 0
+	}
+	return 1
+}
+
+type surfaceExit struct {
+	x, n  []float64
+	every int64
+}
+
+func (s *surfaceExit) Describe() string {
+	return fmt.Sprintf("first crossing of the hyperplane through the saddle normal to its unstable direction (checked every %d step(s)); about half the time to commit to the other basin", s.every)
+}
+func (s *surfaceExit) Levels() []float64 { return []float64{1} }
+func (s *surfaceExit) Every() int64      { return s.every }
+func (s *surfaceExit) Crossed(theta []float64, _ func() float64) int {
+	d := 0.0
+	for i, v := range theta {
+		d += (v - s.x[i]) * s.n[i]
+	}
+	if d > 0 || math.IsNaN(d) {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,81 @@
+package landscape
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/theory"
+)
+
+// Barrier is a minimum, a second minimum and the index-1 saddle between them.
+type Barrier struct {
+	MinA      *Minimum `json:"min_a"`
+	MinB      *Minimum `json:"min_b"`
+	Saddle    *Saddle  `json:"saddle"`
+	Path      *Path    `json:"path"`
+	DeltaL    float64  `json:"delta_L"`     // L^s - L*(A)
+	DeltaLogL float64  `json:"delta_log_L"` // log(L^s / L*(A))
+	Tried     []string `json:"tried"`
+}
+
+// FindBarrier characterises the minima a and b (both must be minima) and finds the saddle
+// between them: NEB with a climbing image, then refinement; if that fails, a denser band.
+// Failure returns an error wrapping ErrNoSaddle that lists what was tried.
+func FindBarrier(ctx context.Context, w *model.Worker, a, b []float64) (*Barrier, error) {
+	ma, err := Characterize(w, a, 20)
+	if err != nil {
+		return nil, fmt.Errorf("first end point: %w", err)
+	}
+	mb, err := Characterize(w, b, 20)
+	if err != nil {
+		return nil, fmt.Errorf("second end point: %w", err)
+	}
+	if dist(a, b) < 1e-6*math.Max(1, norm(a)) {
+		return nil, fmt.Errorf("the two minima coincide (distance %.2g): give two distinct minima", dist(a, b))
+	}
+	br := &Barrier{MinA: ma, MinB: mb}
+	for _, images := range []int{15, 31} {
+		path, err := NEB(ctx, w, a, b, NEBOptions{Images: images})
+		if err != nil {
+			return nil, err
+		}
+		what := fmt.Sprintf("NEB with %d images (climbing image %d, max force %.2g after %d steps)", images, path.Climber, path.MaxForce, path.Iters)
+		s, err := RefineSaddle(ctx, w, path.Images[path.Climber], 1e-9)
+		if err != nil {
+			br.Tried = append(br.Tried, what+", refinement: "+err.Error())
+			continue
+		}
+		br.Tried = append(br.Tried, what+", refined: "+s.Refined)
+		br.Path, br.Saddle = path, s
+		br.DeltaL = s.Loss - ma.Loss
+		br.DeltaLogL = math.Log(s.Loss / ma.Loss)
+		return br, nil
+	}
+	return br, fmt.Errorf("%w between the two minima; tried: %s", ErrNoSaddle, strings.Join(br.Tried, "; "))
+}
+
+// Theory returns the inputs of the escape formulas for escaping from MinA over the saddle:
+// with complete (dense) spectra the outlier directions are all P directions, h* is the mean
+// eigenvalue at the minimum and the determinant ratio runs over all of them.
+func (b *Barrier) Theory() theory.Barrier {
+	t := theory.Barrier{LMin: b.MinA.Loss, LSaddle: b.Saddle.Loss, HSaddleNeg: math.Abs(b.Saddle.NegEig), N: b.MinA.Outliers.N, HStar: b.MinA.Outliers.HStar}
+	if b.MinA.Dense && len(b.Saddle.Eigs) == len(b.MinA.Eigs) {
+		t.N = len(b.MinA.Eigs)
+		logDet := 0.0
+		hs := 0.0
+		for i, v := range b.MinA.Eigs {
+			logDet += math.Log(v) - math.Log(math.Abs(b.Saddle.Eigs[i]))
+			hs += v
+		}
+		t.DetRatio = math.Exp(logDet)
+		t.HStar = hs / float64(len(b.MinA.Eigs))
+		return t
+	}
+	// Large models: the n outlier directions at the minimum; at the saddle only the
+	// negative and the lowest known eigenvalues are available, so the ratio uses h*^n / |h_e^s| h*^(n-1).
+	t.DetRatio = t.HStar / t.HSaddleNeg
+	return t
+}

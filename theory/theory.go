@@ -1,0 +1,130 @@
+// Package theory evaluates the closed-form predictions of THEORY.md: the stationary
+// exponent phi, the critical dimension n_c, the power-law escape rate in one and n
+// dimensions, the Arrhenius-type alternatives, and the exact mean first-passage time of a
+// one-dimensional diffusion by quadrature (a reference free of Kramers' approximation).
+// All functions are pure functions of numbers.
+package theory
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Phi is the stationary exponent phi = 1 + B/(eta h*) of P(theta) ∝ L^-phi (Ito reading).
+func Phi(batch int, eta, hstar float64) float64 { return 1 + float64(batch)/(eta*hstar) }
+
+// NCritical is n_c = 2 phi: a minimum with n outlier directions is stable only for n < n_c.
+func NCritical(batch int, eta, hstar float64) float64 { return 2 * Phi(batch, eta, hstar) }
+
+// Exponent is the escape exponent B/(eta h*) + 1 - n/2 of kappa ∝ (L^s/L*)^-exponent.
+func Exponent(batch int, eta, hstar float64, n int) float64 {
+	return float64(batch)/(eta*hstar) + 1 - float64(n)/2
+}
+
+// Barrier holds what the escape formulas need about a minimum and its saddle.
+type Barrier struct {
+	LMin, LSaddle float64 // L(theta*), L(theta^s)
+	HStar         float64 // typical outlier eigenvalue of H(theta*)
+	HSaddleNeg    float64 // |h_e^s|: modulus of the negative eigenvalue at the saddle
+	// DetRatio is det H^(theta*) / |det H^(theta^s)| over the n outlier directions (for
+	// n = 1: h* / |h^s|).
+	DetRatio float64
+	N        int // outlier directions n
+}
+
+// Prefactor is |h_e^s|/(2 pi) sqrt(det H^* / |det H^s|), shared by every Kramers-type formula.
+func (b Barrier) Prefactor() float64 { return b.HSaddleNeg / (2 * math.Pi) * math.Sqrt(b.DetRatio) }
+
+// PowerLaw is THEORY section 5's n-dimensional rate
+// kappa = |h_e^s|/(2 pi) sqrt(det H^*/|det H^s|) (L^s/L*)^-(B/(eta h*) + 1 - n/2),
+// in units of t (multiply by eta for a rate per step).
+func PowerLaw(b Barrier, batch int, eta float64) float64 {
+	return b.Prefactor() * math.Pow(b.LSaddle/b.LMin, -Exponent(batch, eta, b.HStar, b.N))
+}
+
+// PowerLaw1D is the one-dimensional formula (1/2pi) sqrt(h* |h^s|) (L^s/L*)^-(1/2 + B/(eta h*)).
+func PowerLaw1D(hstar, hsad, lmin, lsad float64, batch int, eta float64) float64 {
+	return math.Sqrt(hstar*math.Abs(hsad)) / (2 * math.Pi) * math.Pow(lsad/lmin, -(0.5 + float64(batch)/(eta*hstar)))
+}
+
+// Arrhenius is the constant Hessian-aligned noise prediction (Xie, Sato, Sugiyama 2021 and
+// others): kappa = prefactor * exp(-2 B Delta L/(eta h*)), independent of L*.
+func Arrhenius(b Barrier, batch int, eta float64) float64 {
+	return b.Prefactor() * math.Exp(-2*float64(batch)*(b.LSaddle-b.LMin)/(eta*b.HStar))
+}
+
+// Frozen is Kramers' rate with the noise frozen at its value at the minimum (temperature
+// eta h* L*/B): kappa = prefactor * exp(-B Delta L/(eta h* L*)). The power law reduces to it
+// when Delta L << L*.
+func Frozen(b Barrier, batch int, eta float64) float64 {
+	return b.Prefactor() * math.Exp(-float64(batch)*(b.LSaddle-b.LMin)/(eta*b.HStar*b.LMin))
+}
+
+// ReducedBarrier is (B/(eta h*)) log(L^s/L*): the power law is valid when it is large.
+func ReducedBarrier(b Barrier, batch int, eta float64) float64 {
+	return float64(batch) / (eta * b.HStar) * math.Log(b.LSaddle/b.LMin)
+}
+
+// MFPT1D returns the mean first-passage time of the Ito diffusion
+// dX = mu(X) dt + sqrt(2 D(X)) dW from x0 to the absorbing point b, with a reflecting
+// boundary at a (a <= x0 < b or b < x0 <= a): T = int_x0^b s(y) int_a^y m(z) dz dy, with
+// scale density s = exp(-int mu/D) and speed density m = 1/(D s). The integrals are done on
+// a uniform grid of n intervals (composite trapezoid; in log space to survive large
+// barriers); the result converges as O(1/n^2).
+func MFPT1D(mu, D func(float64) float64, a, x0, b float64, n int) (float64, error) {
+	if n < 100 {
+		n = 100
+	}
+	if (x0-a)*(b-x0) < 0 || a == b {
+		return 0, fmt.Errorf("MFPT1D: the start %v must lie between the reflecting %v and absorbing %v boundaries", x0, a, b)
+	}
+	h := (b - a) / float64(n)
+	xs := make([]float64, n+1)
+	phi := make([]float64, n+1) // phi(x) = int_a^x mu/D, so s = exp(-phi), m = exp(phi)/D
+	for i := range xs {
+		xs[i] = a + float64(i)*h
+	}
+	prev := mu(xs[0]) / D(xs[0])
+	for i := 1; i <= n; i++ {
+		cur := mu(xs[i]) / D(xs[i])
+		phi[i] = phi[i-1] + 0.5*(prev+cur)*h
+		prev = cur
+	}
+	for i := range xs {
+		if d := D(xs[i]); !(d > 0) || math.IsNaN(phi[i]) {
+			return 0, errors.New("MFPT1D: the diffusion coefficient must be positive on the interval")
+		}
+	}
+	// logM[i] = log int_a^{x_i} m(z) dz (trapezoid), m = exp(phi)/D.
+	logm := func(i int) float64 { return phi[i] - math.Log(D(xs[i])) }
+	logM := make([]float64, n+1)
+	logM[0] = math.Inf(-1)
+	for i := 1; i <= n; i++ {
+		inc := logAdd(logm(i-1), logm(i)) + math.Log(math.Abs(h)/2)
+		logM[i] = logAdd(logM[i-1], inc)
+	}
+	// T = int_{x0}^{b} exp(-phi(y) + logM(y)) dy over grid points from x0 on.
+	i0 := int(math.Round((x0 - a) / h))
+	logT := math.Inf(-1)
+	for i := i0; i < n; i++ {
+		f0 := -phi[i] + logM[i]
+		f1 := -phi[i+1] + logM[i+1]
+		logT = logAdd(logT, logAdd(f0, f1)+math.Log(math.Abs(h)/2))
+	}
+	return math.Exp(logT), nil
+}
+
+// logAdd returns log(exp(x) + exp(y)).
+func logAdd(x, y float64) float64 {
+	if math.IsInf(x, -1) {
+		return y
+	}
+	if math.IsInf(y, -1) {
+		return x
+	}
+	if x < y {
+		x, y = y, x
+	}
+	return x + math.Log1p(math.Exp(y-x))
+}
