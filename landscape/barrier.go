@@ -79,3 +79,22 @@ func (b *Barrier) Theory() theory.Barrier {
 	t.DetRatio = t.HStar / t.HSaddleNeg
 	return t
 }
+
+// OtherMinimum descends from each candidate start in turn and returns the first minimum
+// distinct from a (farther than 1e-3 times the scale of a), with a record of what was tried.
+func OtherMinimum(ctx context.Context, w *model.Worker, a []float64, starts [][]float64) (Point, []string, error) {
+	var tried []string
+	scale := math.Max(norm(a), 1)
+	for i, s := range starts {
+		p, err := Minimize(ctx, w, s, MinimizeOptions{})
+		if err != nil {
+			tried = append(tried, fmt.Sprintf("start %d: %v", i, err))
+			continue
+		}
+		if d := dist(p.Theta, a); d > 1e-3*scale {
+			return p, append(tried, fmt.Sprintf("start %d: minimum at distance %.3g, L = %.6g", i, d, p.Loss)), nil
+		}
+		tried = append(tried, fmt.Sprintf("start %d: same minimum", i))
+	}
+	return Point{}, tried, fmt.Errorf("no second minimum found from %d starts (%s): give one with --to", len(starts), strings.Join(tried, "; "))
+}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -215,6 +216,9 @@ func Write(w io.Writer, a Array) error {
 // WriteFile writes a to path atomically (temporary file then rename), so an
 // interrupted write never leaves a truncated file under the final name.
 func WriteFile(path string, a Array) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("npy: %w", err)
+	}
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {

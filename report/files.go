@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 )
 
@@ -28,14 +29,13 @@ func WriteFileAtomic(path string, b []byte) error {
 	return os.Rename(tmp, path)
 }
 
-// JSON marshals v with indentation. Non-finite floats must be converted by the caller
-// (see Float).
+// JSON marshals v with indentation; NaN and infinite numbers become null.
 func JSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	if err := enc.Encode(sanitize(reflect.ValueOf(v))); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"image/png"
+	"math"
+	"strings"
 	"testing"
 )
 
@@ -21,5 +23,28 @@ func TestFigurePNG(t *testing.T) {
 	}
 	if _, err := (Figure{Title: "empty", LogY: true, Series: []Series{{X: []float64{1}, Y: []float64{-1}}}}).PNG(); err == nil {
 		t.Fatal("a figure without drawable points must be an error")
+	}
+}
+
+func TestJSONSanitizes(t *testing.T) {
+	type inner struct {
+		A float64 `json:"a"`
+	}
+	type rec struct {
+		inner
+		X    float64            `json:"x"`
+		Y    []float64          `json:"y,omitempty"`
+		Z    map[string]float64 `json:"z"`
+		Skip int                `json:"-"`
+		P    *inner             `json:"p,omitempty"`
+		F    Float              `json:"f"`
+	}
+	b, err := JSON(rec{inner: inner{A: math.Inf(1)}, X: math.NaN(), Z: map[string]float64{"k": math.Inf(-1)}, F: Float(math.NaN())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"a":null,"f":null,"x":null,"z":{"k":null}}`
+	if got := strings.Join(strings.Fields(string(b)), ""); got != want {
+		t.Fatalf("got %s, want %s", got, want)
 	}
 }

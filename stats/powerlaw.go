@@ -18,15 +18,16 @@ import (
 
 // Fit is a one-parameter maximum-likelihood fit.
 type Fit struct {
-	Law    string  `json:"law"`
-	Param  float64 `json:"param"` // phi (power law) or T (Gibbs)
-	SE     float64 `json:"se"`    // from the Fisher information, inflated by sqrt(tau)
-	Lo, Hi float64 // 95% interval
-	LogLik float64 `json:"loglik"` // maximised log-likelihood (sum over samples)
-	KS     float64 `json:"ks"`     // Kolmogorov-Smirnov distance to the fitted law
-	KSp    float64 `json:"ks_p"`   // its p-value with the effective sample size n/tau
-	N      int     `json:"n"`
-	Tau    float64 `json:"tau"`
+	Law    string    `json:"law"`
+	Param  float64   `json:"param"` // phi (power law) or T (Gibbs)
+	SE     float64   `json:"se"`    // from the Fisher information, inflated by sqrt(tau)
+	Lo     float64   `json:"lo"`    // 95% interval
+	Hi     float64   `json:"hi"`
+	LogLik float64   `json:"loglik"` // maximised log-likelihood (sum over samples)
+	KS     float64   `json:"ks"`     // Kolmogorov-Smirnov distance to the fitted law
+	KSp    float64   `json:"ks_p"`   // its p-value with the effective sample size n/tau
+	N      int       `json:"n"`
+	Tau    float64   `json:"tau"`
 	PerLL  []float64 `json:"-"` // per-sample log-likelihoods (for Vuong's test)
 }
 

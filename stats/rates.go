@@ -16,7 +16,8 @@ type Rate struct {
 	Censored int     `json:"censored"`
 	Exposure float64 `json:"exposure"` // total observed time
 	Kappa    float64 `json:"rate"`     // escaped / exposure
-	Lo, Hi   float64 // exact 95% Poisson interval for the rate
+	Lo       float64 `json:"rate_lo"`  // exact 95% Poisson interval for the rate
+	Hi       float64 `json:"rate_hi"`
 	// MFPT is the mean of the escape times when nothing was censored, else 1/Kappa (the MLE
 	// of the mean waiting time under the exponential law); MFPTSE its standard error.
 	MFPT   float64 `json:"mfpt"`

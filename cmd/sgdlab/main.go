@@ -28,6 +28,9 @@ type cli struct {
 	Noise      noiseCmd      `cmd:"" help:"Measure the SGD noise covariance against (2L/B) G and (2L/B) H*, and the paper's Fig. 1 spectra."`
 	Spectrum   spectrumCmd   `cmd:"" help:"Hessian (or Gauss-Newton) spectrum: top/bottom eigenpairs, traces, density, effective dimension n and h*, per-layer."`
 	Stationary stationaryCmd `cmd:"" help:"Sample the stationary distribution of SGD or an SDE model in a valley and fit phi in P ∝ L^-phi."`
+	Theory     theoryCmd     `cmd:"" help:"Print every prediction of THEORY.md for given eta, B, h*, n, L*, L^s."`
+	Barrier    barrierCmd    `cmd:"" help:"Find two minima and the index-1 saddle between them (NEB with climbing image, then refinement)."`
+	Escape     escapeCmd     `cmd:"" help:"Escape ensembles from a minimum: rates with intervals, mean first-passage times, and the power-law and Arrhenius predictions."`
 }
 
 // Exit statuses.

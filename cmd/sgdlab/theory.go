@@ -1,0 +1,98 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/sgdlab/sgdlab/report"
+	"github.com/sgdlab/sgdlab/theory"
+)
+
+type theoryCmd struct {
+	Eta      float64 `help:"Learning rate eta." required:""`
+	Batch    int     `help:"Batch size B." required:""`
+	HStar    float64 `name:"hstar" help:"Typical outlier eigenvalue h* of the Hessian at the minimum." required:""`
+	N        int     `help:"Number n of outlier directions." default:"1"`
+	LMin     float64 `name:"lmin" help:"L(theta*), the loss at the minimum." default:"0"`
+	LSaddle  float64 `name:"lsaddle" help:"L(theta^s), the loss at the saddle (or the escape level c L*)." default:"0"`
+	HSaddle  float64 `name:"hsaddle" help:"|h_e^s|, modulus of the negative eigenvalue at the saddle (default: h*)." default:"0"`
+	DetRatio float64 `name:"detratio" help:"det H^(theta*) / |det H^(theta^s)| over the n directions (default: h*/|h_e^s|)." default:"0"`
+}
+
+type theoryRecord struct {
+	Command     string             `json:"command"`
+	Phi         float64            `json:"phi"`
+	NCritical   float64            `json:"n_critical"`
+	Stable      bool               `json:"stable"`
+	Exponent    float64            `json:"escape_exponent"`
+	Reduced     float64            `json:"reduced_barrier,omitempty"`
+	PowerLaw    float64            `json:"rate_power_law,omitempty"`
+	Arrhenius   float64            `json:"rate_arrhenius,omitempty"`
+	Frozen      float64            `json:"rate_frozen_noise,omitempty"`
+	MFPT        map[string]float64 `json:"mfpt_t,omitempty"`
+	MFPTSteps   map[string]float64 `json:"mfpt_steps,omitempty"`
+	Conventions map[string]string  `json:"conventions"`
+}
+
+func (c *theoryCmd) Run(e *env) error {
+	if !(c.Eta > 0) || c.Batch < 1 || !(c.HStar > 0) || c.N < 1 {
+		return badInput(errors.New("need eta > 0, B >= 1, h* > 0 and n >= 1"))
+	}
+	r := theoryRecord{Command: "theory",
+		Phi:       theory.Phi(c.Batch, c.Eta, c.HStar),
+		NCritical: theory.NCritical(c.Batch, c.Eta, c.HStar),
+		Exponent:  theory.Exponent(c.Batch, c.Eta, c.HStar, c.N),
+		Conventions: map[string]string{
+			"phi":       "1 + B/(eta h*): P(theta) ∝ L^-phi (Ito)",
+			"n_c":       "2 phi: minima with n >= n_c outlier directions are unstable",
+			"power_law": "kappa = |h_e^s|/(2 pi) sqrt(det H*/|det H^s|) (L^s/L*)^-(B/(eta h*) + 1 - n/2)",
+			"arrhenius": "same prefactor times exp(-2 B Delta L/(eta h*)) (constant Hessian-aligned noise)",
+			"frozen":    "same prefactor times exp(-B Delta L/(eta h* L*)) (noise frozen at the minimum)",
+			"units":     "rates per unit t = eta * steps; MFPT = 1/kappa in t and in steps",
+		}}
+	r.Stable = float64(c.N) < r.NCritical
+	if c.LMin > 0 && c.LSaddle > c.LMin {
+		hs := c.HSaddle
+		if hs <= 0 {
+			hs = c.HStar
+		}
+		dr := c.DetRatio
+		if dr <= 0 {
+			dr = c.HStar / hs
+		}
+		b := theory.Barrier{LMin: c.LMin, LSaddle: c.LSaddle, HStar: c.HStar, HSaddleNeg: hs, DetRatio: dr, N: c.N}
+		r.Reduced = theory.ReducedBarrier(b, c.Batch, c.Eta)
+		r.PowerLaw, r.Arrhenius, r.Frozen = theory.PowerLaw(b, c.Batch, c.Eta), theory.Arrhenius(b, c.Batch, c.Eta), theory.Frozen(b, c.Batch, c.Eta)
+		r.MFPT = map[string]float64{"power_law": 1 / r.PowerLaw, "arrhenius": 1 / r.Arrhenius, "frozen_noise": 1 / r.Frozen}
+		r.MFPTSteps = map[string]float64{}
+		for k, v := range r.MFPT {
+			r.MFPTSteps[k] = v / c.Eta
+		}
+	} else if c.LMin != 0 || c.LSaddle != 0 {
+		return badInput(errors.New("give 0 < --lmin < --lsaddle for rate predictions"))
+	}
+	if e.g.JSON {
+		b, err := report.JSON(r)
+		if err != nil {
+			return err
+		}
+		e.out.Write(b)
+		return nil
+	}
+	fmt.Fprintf(e.out, "eta = %g, B = %d, h* = %g, n = %d\n", c.Eta, c.Batch, c.HStar, c.N)
+	fmt.Fprintf(e.out, "  stationary exponent phi = 1 + B/(eta h*) = %.6g (Stratonovich reading %.6g)\n", r.Phi, r.Phi-0.5)
+	fmt.Fprintf(e.out, "  critical dimension n_c = 2 phi = %.6g: a minimum with n = %d outlier directions is %s\n", r.NCritical, c.N, map[bool]string{true: "stable", false: "unstable"}[r.Stable])
+	fmt.Fprintf(e.out, "  escape exponent B/(eta h*) + 1 - n/2 = %.6g\n", r.Exponent)
+	if r.MFPT != nil {
+		fmt.Fprintf(e.out, "  L* = %g, L^s = %g: Delta L = %.4g, Delta log L = %.4g, reduced barrier (B/(eta h*)) log(L^s/L*) = %.3g%s\n",
+			c.LMin, c.LSaddle, c.LSaddle-c.LMin, math.Log(c.LSaddle/c.LMin), r.Reduced, map[bool]string{true: "", false: " (small: Kramers' approximation is poor)"}[r.Reduced > 3])
+		for _, k := range []struct {
+			name, key string
+			rate      float64
+		}{{"power law", "power_law", r.PowerLaw}, {"Arrhenius exp(-2B dL/(eta h*))", "arrhenius", r.Arrhenius}, {"frozen noise exp(-B dL/(eta h* L*))", "frozen_noise", r.Frozen}} {
+			fmt.Fprintf(e.out, "  %-38s kappa = %.4g per unit t; MFPT = %.4g t = %.4g steps\n", k.name, k.rate, r.MFPT[k.key], r.MFPTSteps[k.key])
+		}
+	}
+	return nil
+}
