@@ -106,6 +106,7 @@ type Context struct {
 	ThetaStar []float64
 	LStar     float64
 	NewLand   func() model.Landscape
+	LambdaMax float64 // largest Hessian eigenvalue at theta* (step of the basin test's gradient flow)
 	// SaddleTheta and SaddleDir define the dividing surface (theta - theta_s) . n = 0, with n
 	// the negative-curvature direction oriented away from the minimum.
 	SaddleTheta, SaddleDir []float64
@@ -119,7 +120,7 @@ func (e ExitSpec) New(c Context) (Exit, error) {
 	case "ball":
 		return &ballExit{r: e.R, center: c.ThetaStar, every: e.Check}, nil
 	case "basin":
-		in := landscape.Basin(c.Obj, c.NewLand, c.ThetaStar)
+		in := landscape.Basin(c.Obj, c.NewLand, c.ThetaStar, c.LambdaMax)
 		if in == nil {
 			return nil, fmt.Errorf("--exit basin: the loss of %s is quadratic, so there is no other basin to escape to; use loss:c=... or ball:r=...", c.Obj.Model.Spec())
 		}

@@ -87,13 +87,18 @@ func (c *escapeCmd) Run(e *env) error {
 	if p.note != "" {
 		rec.Notes = append(rec.Notes, p.note)
 	}
+	if ex, err := spec.New(escape.Context{Obj: o, ThetaStar: m.Theta, LStar: m.Loss, NewLand: p.fac.NewLandscape, LambdaMax: m.Eigs[0], SaddleTheta: m.Theta, SaddleDir: m.Theta}); err == nil {
+		rec.Exit = ex.Describe()
+	} else {
+		rec.Exit = c.Exit
+	}
 	rec.Conventions = map[string]string{
 		"time":     "t = eta * steps; rates per unit t; MFPT in t and in steps",
 		"rate":     "maximum likelihood for exponential waiting times with right censoring: escaped / total observed time; 95% exact Poisson interval",
 		"mfpt":     "mean of the escape times when no run was censored, else 1/rate",
 		"exponent": "kappa ∝ (L^s/L*)^-(B/(eta h*) + 1 - n/2)",
 	}
-	ec := escape.Context{Obj: o, ThetaStar: m.Theta, LStar: m.Loss, NewLand: p.fac.NewLandscape}
+	ec := escape.Context{Obj: o, ThetaStar: m.Theta, LStar: m.Loss, NewLand: p.fac.NewLandscape, LambdaMax: m.Eigs[0]}
 	w := o.NewWorker(2, 0)
 	// A barrier is needed for surface exits and for rate predictions of basin exits.
 	if spec.Kind == "basin" || spec.Kind == "surface" {

@@ -172,7 +172,7 @@ func (c *stationaryCmd) Run(e *env) error {
 	opt := stationary.Options{Chains: c.Chains, Samples: c.Samples, Every: float64(c.Every) * eta, Burn: float64(burn) * eta,
 		Seed: c.Seed, Workers: c.workers(), LStar: m.Loss, A: float64(p.n) / 2}
 	if c.Valley > 0 {
-		opt.InValley = landscape.Basin(o, p.fac.NewLandscape, m.Theta)
+		opt.InValley = landscape.Basin(o, p.fac.NewLandscape, m.Theta, m.Eigs[0])
 	}
 	bar := e.prog.Bar(int64(c.Chains), "chains")
 	opt.Progress = func(d int) { bar.Set(int64(d)) }
