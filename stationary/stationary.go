@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"sync"
 
 	"github.com/sgdlab/sgdlab/sde"
@@ -33,14 +34,19 @@ type Options struct {
 	// stops there and is reported (the quasi-stationary law is defined inside one valley).
 	InValley func(theta []float64) bool
 	// MaxLoss stops a chain whose loss exceeds it (divergence guard; 0: 1e6 * L*).
-	MaxLoss  float64
+	MaxLoss float64
+	// Indices restricts the run to these chain indices (sharding); Skip lists chains already
+	// done (resuming); OnChain is called, serialised, as each chain finishes.
+	Indices  []int
+	Skip     map[int]bool
+	OnChain  func(Chain) error
 	Progress func(chainsDone int)
 }
 
 // Chain is one chain's record.
 type Chain struct {
 	Index      int       `json:"index"`
-	U          []float64 `json:"-"` // samples of L/L* - 1
+	U          []float64 `json:"u"` // samples of L/L* - 1
 	Tau        float64   `json:"tau"`
 	Steps      int64     `json:"steps"`
 	LeftValley bool      `json:"left_valley"`
@@ -64,8 +70,19 @@ type Result struct {
 	Summary string    `json:"verdict"`
 }
 
-// Run samples with dynamics from factory fac, every chain starting at start.
+// Run samples all chains with dynamics from factory fac, every chain starting at start,
+// and fits the pooled samples.
 func Run(ctx context.Context, fac *sde.Factory, start []float64, opt Options) (*Result, error) {
+	chains, err := RunChains(ctx, fac, start, opt)
+	if err != nil {
+		return nil, err
+	}
+	return Fit(chains, opt.A, opt.LStar)
+}
+
+// RunChains runs the chains of opt.Indices (all opt.Chains when nil) that are not in
+// opt.Skip, in parallel, and returns them ordered by index.
+func RunChains(ctx context.Context, fac *sde.Factory, start []float64, opt Options) ([]Chain, error) {
 	if opt.Chains < 1 || opt.Samples < 10 {
 		return nil, fmt.Errorf("need at least 1 chain and 10 samples per chain (got %d, %d)", opt.Chains, opt.Samples)
 	}
@@ -78,45 +95,63 @@ func Run(ctx context.Context, fac *sde.Factory, start []float64, opt Options) (*
 	if opt.MaxLoss <= 0 {
 		opt.MaxLoss = 1e6 * opt.LStar
 	}
-	workers := max(1, min(opt.Workers, opt.Chains))
-	chains := make([]Chain, opt.Chains)
-	errs := make([]error, opt.Chains)
+	idx := opt.Indices
+	if idx == nil {
+		for i := 0; i < opt.Chains; i++ {
+			idx = append(idx, i)
+		}
+	}
+	var todo []int
+	for _, i := range idx {
+		if !opt.Skip[i] {
+			todo = append(todo, i)
+		}
+	}
+	workers := max(1, min(opt.Workers, len(todo)))
+	var chains []Chain
+	var firstErr error
 	next := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	done := 0
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				chains[i], errs[i] = runChain(ctx, fac, start, i, opt)
+				c, err := runChain(ctx, fac, start, i, opt)
 				mu.Lock()
-				done++
+				if err == nil {
+					chains = append(chains, c)
+					if opt.OnChain != nil {
+						err = opt.OnChain(c)
+					}
+				}
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
 				if opt.Progress != nil {
-					opt.Progress(done)
+					opt.Progress(len(chains))
 				}
 				mu.Unlock()
 			}
 		}()
 	}
-	for i := 0; i < opt.Chains; i++ {
+	for _, i := range todo {
 		select {
 		case next <- i:
 		case <-ctx.Done():
 		}
+		if ctx.Err() != nil {
+			break
+		}
 	}
 	close(next)
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	sort.Slice(chains, func(a, b int) bool { return chains[a].Index < chains[b].Index })
+	if firstErr != nil {
+		return chains, firstErr
 	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	return Fit(chains, opt.A, opt.LStar)
+	return chains, ctx.Err()
 }
 
 func runChain(ctx context.Context, fac *sde.Factory, start []float64, i int, opt Options) (Chain, error) {

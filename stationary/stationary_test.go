@@ -11,7 +11,7 @@ import (
 	"github.com/sgdlab/sgdlab/sgd"
 )
 
-// oneD returns 1-D Gaussian regression with its minimum theta*, L* and h* = L''.
+// oneD returns 1-D Gaussian regression with its minimum theta*, L* and h* = L”.
 func oneD(t *testing.T) (*model.Objective, []float64, float64, float64) {
 	o, err := model.Build("linear", "mse", data.Gauss(10000, 1, 1, 3))
 	if err != nil {

@@ -142,8 +142,6 @@ func (c *barrierCmd) Run(e *env) error {
 	for _, t := range br.Tried {
 		fmt.Fprintln(e.out, "  tried:", t)
 	}
-	for k, v := range rec.Outputs {
-		fmt.Fprintf(e.out, "  wrote %s: %s\n", k, v)
-	}
+	printOutputs(e, rec.Outputs)
 	return nil
 }

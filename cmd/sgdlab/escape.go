@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/sgdlab/sgdlab/ensemble"
 	"github.com/sgdlab/sgdlab/escape"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
@@ -19,6 +20,7 @@ type escapeCmd struct {
 	problemFlags
 	sgdFlags
 	dynFlags
+	storeFlags
 	Exit     string `help:"Exit condition: loss:c=2 (L > c L*; several: loss:c=1.5,2,3), basin[:every=100] (descent ends elsewhere), ball:r=R, surface (dividing surface at the saddle)." default:"loss:c=2"`
 	Runs     int    `help:"Independent runs; run i uses a generator derived from (seed, i)." default:"100"`
 	MaxSteps int64  `name:"max-steps" help:"Budget per run in steps; runs that have not escaped are censored (0: 30 times the predicted mean first-passage time, at least 10^4 steps)." default:"0"`
@@ -128,16 +130,24 @@ func (c *escapeCmd) Run(e *env) error {
 		}
 	}
 	rec.MaxSteps = budget
-	bar := e.prog.Bar(int64(c.Runs), "runs")
+	env, closeStore, err := c.open(c.workers())
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	if env.Shard.N > 1 {
+		rec.Notes = append(rec.Notes, fmt.Sprintf("shard %s: the rates below use this shard's runs only; merge the shard stores and rerun with the merged --store for the full ensemble", env.Shard))
+	}
+	bar := e.prog.Bar(int64(len(env.Shard.Indices(c.Runs))), "runs")
 	t0 := now()
-	runs, err := escape.Simulate(e.ctx, p.fac, spec, ec, m.Theta, escape.Options{Runs: c.Runs, Seed: c.Seed, Workers: c.workers(), MaxSteps: budget,
-		Progress: func(d, _ int) { bar.Set(int64(d)) }})
+	key := runKey{Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name(), Dynamics: p.fac.Describe(), Momentum: c.Momentum, Exit: c.Exit, MaxSteps: budget, Start: m.Theta}
+	runs, err := ensemble.Escape(e.ctx, env, "escape "+o.Model.Spec()+" "+o.Data.Spec+" "+c.Dynamics+" "+c.Exit, key, p.fac, spec, ec, m.Theta,
+		escape.Options{Runs: c.Runs, Seed: c.Seed, Workers: c.workers(), MaxSteps: budget, Progress: func(d, _ int) { bar.Set(int64(d)) }})
 	bar.Done()
 	rec.Elapsed = since(t0)
 	if err != nil {
 		return err
 	}
-	sort.Slice(runs, func(i, j int) bool { return runs[i].Index < runs[j].Index })
 	levels := spec.C
 	if levels == nil {
 		levels = []float64{1}
@@ -307,9 +317,7 @@ func printEscape(e *env, r *escapeRecord) {
 	for _, n := range r.Notes {
 		fmt.Fprintln(e.out, "  note:", n)
 	}
-	for k, v := range r.Outputs {
-		fmt.Fprintf(e.out, "  wrote %s: %s\n", k, v)
-	}
+	printOutputs(e, r.Outputs)
 }
 
 func expVerdict(r stats.Rate) string {
@@ -391,4 +399,18 @@ func writeEscape(dir string, rec *escapeRecord, runs []escape.Run) error {
 	p = filepath.Join(dir, "escape.json")
 	rec.Outputs["record"] = p
 	return report.WriteJSON(p, rec)
+}
+
+// runKey identifies an ensemble in the store: everything that determines a trajectory
+// except the seed and the number of runs (so that adding runs extends the same record).
+type runKey struct {
+	Model    string    `json:"model"`
+	Data     string    `json:"data"`
+	Loss     string    `json:"loss"`
+	Dynamics string    `json:"dynamics"`
+	Momentum float64   `json:"momentum"`
+	Exit     string    `json:"exit,omitempty"`
+	MaxSteps int64     `json:"max_steps,omitempty"`
+	Sampling string    `json:"sampling,omitempty"`
+	Start    []float64 `json:"start"`
 }

@@ -31,6 +31,8 @@ type cli struct {
 	Theory     theoryCmd     `cmd:"" help:"Print every prediction of THEORY.md for given eta, B, h*, n, L*, L^s."`
 	Barrier    barrierCmd    `cmd:"" help:"Find two minima and the index-1 saddle between them (NEB with climbing image, then refinement)."`
 	Escape     escapeCmd     `cmd:"" help:"Escape ensembles from a minimum: rates with intervals, mean first-passage times, and the power-law and Arrhenius predictions."`
+	Runs       runsCmd       `cmd:"" help:"List the runs in a store, or export one run's trajectories (CSV/JSON)."`
+	Merge      mergeCmd      `cmd:"" help:"Merge shard stores into one."`
 }
 
 // Exit statuses.

@@ -139,9 +139,7 @@ func printNoise(e *env, r *noiseRecord) {
 	for _, n := range a.Notes {
 		fmt.Fprintln(e.out, "  note:", n)
 	}
-	for k, v := range r.Outputs {
-		fmt.Fprintf(e.out, "  wrote %s: %s\n", k, v)
-	}
+	printOutputs(e, r.Outputs)
 }
 
 func pm(se float64) string {

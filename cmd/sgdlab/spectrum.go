@@ -177,9 +177,7 @@ func printSpectrum(e *env, r *spectrumRecord) {
 	for _, n := range r.Notes {
 		fmt.Fprintln(e.out, "  note:", n)
 	}
-	for k, v := range r.Outputs {
-		fmt.Fprintf(e.out, "  wrote %s: %s\n", k, v)
-	}
+	printOutputs(e, r.Outputs)
 }
 
 func fmtList(v []float64) string {

@@ -8,6 +8,7 @@ import (
 
 	"gonum.org/v1/gonum/mathext"
 
+	"github.com/sgdlab/sgdlab/ensemble"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/report"
@@ -98,6 +99,7 @@ type stationaryCmd struct {
 	problemFlags
 	sgdFlags
 	dynFlags
+	storeFlags
 	Chains  int    `help:"Independent chains." default:"4"`
 	Samples int    `help:"Samples per chain after burn-in." default:"10000"`
 	Every   int64  `help:"SGD steps (of length eta in t) between samples." default:"100"`
@@ -174,12 +176,32 @@ func (c *stationaryCmd) Run(e *env) error {
 	if c.Valley > 0 {
 		opt.InValley = landscape.Basin(o, p.fac.NewLandscape, m.Theta, m.Eigs[0])
 	}
-	bar := e.prog.Bar(int64(c.Chains), "chains")
+	env, closeStore, err := c.open(c.workers())
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	if env.Shard.N > 1 {
+		rec.Notes = append(rec.Notes, fmt.Sprintf("shard %s: the fit uses this shard's chains only", env.Shard))
+	}
+	bar := e.prog.Bar(int64(len(env.Shard.Indices(c.Chains))), "chains")
 	opt.Progress = func(d int) { bar.Set(int64(d)) }
 	t0 := now()
-	res, err := stationary.Run(e.ctx, p.fac, m.Theta, opt)
+	key := struct {
+		runKey
+		Samples int     `json:"samples"`
+		Every   int64   `json:"every"`
+		Burn    int64   `json:"burn"`
+		Valley  int     `json:"valley"`
+		A       float64 `json:"a"`
+	}{runKey{Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name(), Dynamics: p.fac.Describe(), Momentum: c.Momentum, Start: m.Theta}, c.Samples, c.Every, burn, c.Valley, opt.A}
+	chains, err := ensemble.Stationary(e.ctx, env, "stationary "+o.Model.Spec()+" "+o.Data.Spec+" "+c.Dynamics, key, p.fac, m.Theta, opt)
 	bar.Done()
 	rec.Elapsed = since(t0)
+	var res *stationary.Result
+	if err == nil {
+		res, err = stationary.Fit(chains, opt.A, opt.LStar)
+	}
 	if res != nil {
 		rec.Result = res
 		rec.PhiFit, rec.PhiSE, rec.PhiLo, rec.PhiHi = res.Power.Param, res.Power.SE, res.Power.Lo, res.Power.Hi
@@ -221,9 +243,7 @@ func (c *stationaryCmd) Run(e *env) error {
 	for _, n := range rec.Notes {
 		fmt.Fprintln(e.out, "  note:", n)
 	}
-	for k, v := range rec.Outputs {
-		fmt.Fprintf(e.out, "  wrote %s: %s\n", k, v)
-	}
+	printOutputs(e, rec.Outputs)
 	return nil
 }
 

@@ -168,9 +168,7 @@ func (c *trainCmd) Run(e *env) error {
 				fmt.Fprintf(e.out, "  epoch %6.2f: L = %.6g  Noise = %.6g\n", p.Epoch, p.Loss, p.Noise)
 			}
 		}
-		for k, v := range rec.Outputs {
-			fmt.Fprintf(e.out, "  wrote %s: %s\n", k, v)
-		}
+		printOutputs(e, rec.Outputs)
 	}
 	if runErr != nil && errors.Is(runErr, context.Canceled) {
 		return fmt.Errorf("interrupted after %d steps; results so far are saved: %w", tr.Steps, runErr)
