@@ -12,6 +12,7 @@ import (
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/report"
+	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/stats"
 	"github.com/sgdlab/sgdlab/theory"
 )
@@ -78,18 +79,18 @@ func (c *escapeCmd) Run(e *env) error {
 	if c.Runs < 1 {
 		return badInput(errors.New("--runs must be at least 1"))
 	}
-	p, err := c.prepare(e, o, c.sgdFlags)
+	p, fac, err := c.prepare(e, o, c.sgdFlags)
 	if err != nil {
 		return err
 	}
-	m := p.min
-	rec := escapeRecord{Command: "escape", Version: version, Model: o.Model.Spec(), Data: o.Data.Spec, Dynamics: c.Dynamics, Describe: p.fac.Describe(),
-		Eta: c.Eta, Batch: c.Batch, Sampling: c.Sampling, Seed: c.Seed, Runs: c.Runs, LStar: m.Loss, HStar: p.hstar, N: p.n,
-		Exponent: theory.Exponent(c.Batch, c.Eta, p.hstar, p.n)}
-	if p.note != "" {
-		rec.Notes = append(rec.Notes, p.note)
+	m := p.Min
+	rec := escapeRecord{Command: "escape", Version: version, Model: o.Model.Spec(), Data: o.Data.Spec, Dynamics: c.Dynamics, Describe: fac.Describe(),
+		Eta: c.Eta, Batch: c.Batch, Sampling: c.Sampling, Seed: c.Seed, Runs: c.Runs, LStar: m.Loss, HStar: p.HStar, N: p.N,
+		Exponent: theory.Exponent(c.Batch, c.Eta, p.HStar, p.N)}
+	if p.Note != "" {
+		rec.Notes = append(rec.Notes, p.Note)
 	}
-	if ex, err := spec.New(escape.Context{Obj: o, ThetaStar: m.Theta, LStar: m.Loss, NewLand: p.fac.NewLandscape, LambdaMax: m.Eigs[0], SaddleTheta: m.Theta, SaddleDir: m.Theta}); err == nil {
+	if ex, err := spec.New(escape.Context{Obj: o, ThetaStar: m.Theta, LStar: m.Loss, NewLand: fac.NewLandscape, LambdaMax: m.Eigs[0], SaddleTheta: m.Theta, SaddleDir: m.Theta}); err == nil {
 		rec.Exit = ex.Describe()
 	} else {
 		rec.Exit = c.Exit
@@ -100,7 +101,7 @@ func (c *escapeCmd) Run(e *env) error {
 		"mfpt":     "mean of the escape times when no run was censored, else 1/rate",
 		"exponent": "kappa ∝ (L^s/L*)^-(B/(eta h*) + 1 - n/2)",
 	}
-	ec := escape.Context{Obj: o, ThetaStar: m.Theta, LStar: m.Loss, NewLand: p.fac.NewLandscape, LambdaMax: m.Eigs[0]}
+	ec := escape.Context{Obj: o, ThetaStar: m.Theta, LStar: m.Loss, NewLand: fac.NewLandscape, LambdaMax: m.Eigs[0]}
 	w := o.NewWorker(2, 0)
 	// A barrier is needed for surface exits and for rate predictions of basin exits.
 	if spec.Kind == "basin" || spec.Kind == "surface" {
@@ -117,7 +118,7 @@ func (c *escapeCmd) Run(e *env) error {
 			ec.SaddleTheta, ec.SaddleDir = br.Saddle.Theta, br.Saddle.NegVec
 		}
 	}
-	rec.Predictions = c.predict(o, p, spec, rec.Barrier)
+	rec.Predictions = c.predict(o, p, fac, spec, rec.Barrier)
 	budget := c.MaxSteps
 	if budget <= 0 {
 		budget = 1_000_000
@@ -140,8 +141,8 @@ func (c *escapeCmd) Run(e *env) error {
 	}
 	bar := e.prog.Bar(int64(len(env.Shard.Indices(c.Runs))), "runs")
 	t0 := now()
-	key := runKey{Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name(), Dynamics: p.fac.Describe(), Momentum: c.Momentum, Exit: c.Exit, MaxSteps: budget, Start: m.Theta}
-	runs, err := ensemble.Escape(e.ctx, env, "escape "+o.Model.Spec()+" "+o.Data.Spec+" "+c.Dynamics+" "+c.Exit, key, p.fac, spec, ec, m.Theta,
+	key := runKey{Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name(), Dynamics: fac.Describe(), Momentum: c.Momentum, Exit: c.Exit, MaxSteps: budget, Start: m.Theta}
+	runs, err := ensemble.Escape(e.ctx, env, "escape "+o.Model.Spec()+" "+o.Data.Spec+" "+c.Dynamics+" "+c.Exit, key, fac, spec, ec, m.Theta,
 		escape.Options{Runs: c.Runs, Seed: c.Seed, Workers: c.workers(), MaxSteps: budget, Progress: func(d, _ int) { bar.Set(int64(d)) }})
 	bar.Done()
 	rec.Elapsed = since(t0)
@@ -224,7 +225,7 @@ func (f barrierFlags) withStart(e *env, o *model.Objective, w *model.Worker, a [
 }
 
 // predict evaluates the theories for the exit levels.
-func (c *escapeCmd) predict(o *model.Objective, p *prepared, spec escape.ExitSpec, br *landscape.Barrier) []escapePrediction {
+func (c *escapeCmd) predict(o *model.Objective, p *ensemble.Prepared, fac *sde.Factory, spec escape.ExitSpec, br *landscape.Barrier) []escapePrediction {
 	var out []escapePrediction
 	eta, B := c.Eta, c.Batch
 	add := func(name string, level, rate, mfpt float64, note string) {
@@ -235,7 +236,7 @@ func (c *escapeCmd) predict(o *model.Objective, p *prepared, spec escape.ExitSpe
 		// Quadrature for the decoupled SDE with isotropic H* = h* I in n dimensions: the radius
 		// r = |theta - theta*| is a 1-D diffusion with D = eta L h*/B, L = L* + h* r^2/2 and drift
 		// -h* r + (n-1) D / r, reflecting at 0 and absorbed at L = c L*.
-		h, n, ls := p.hstar, float64(p.n), p.min.Loss
+		h, n, ls := p.HStar, float64(p.N), p.Min.Loss
 		D := func(r float64) float64 { return eta * (ls + h*r*r/2) * h / float64(B) }
 		mu := func(r float64) float64 {
 			if n == 1 {
@@ -246,7 +247,7 @@ func (c *escapeCmd) predict(o *model.Objective, p *prepared, spec escape.ExitSpe
 		for _, cl := range spec.C {
 			rc := math.Sqrt(2 * ls * (cl - 1) / h)
 			a := 1e-9 * rc
-			if p.n == 1 {
+			if p.N == 1 {
 				a = 0
 			}
 			t, err := theory.MFPT1D(mu, D, a, a, rc, 40000)
@@ -274,11 +275,11 @@ func (c *escapeCmd) predict(o *model.Objective, p *prepared, spec escape.ExitSpe
 		}
 		if o.P() == 1 {
 			// One dimension: exact MFPT of the decoupled SDE along the true landscape.
-			land := p.fac.NewLandscape()
+			land := fac.NewLandscape()
 			g := make([]float64, 1)
 			mu := func(x float64) float64 { land.LossGrad([]float64{x}, g); return -g[0] }
 			D := func(x float64) float64 { return eta * land.LossGrad([]float64{x}, nil) * tb.HStar / float64(B) }
-			x0, xs, xb := p.min.Theta[0], br.Saddle.Theta[0], br.MinB.Theta[0]
+			x0, xs, xb := p.Min.Theta[0], br.Saddle.Theta[0], br.MinB.Theta[0]
 			target := xb
 			if spec.Kind == "surface" {
 				target = xs

@@ -29,63 +29,35 @@ type dynFlags struct {
 	Workers       int     `help:"Parallel workers (results do not depend on it; 0: one per core)." default:"0"`
 }
 
-// prepared is a minimum with everything the dynamics and the theory need.
-type prepared struct {
-	min    *landscape.Minimum
-	factor *sde.Factor
-	fac    *sde.Factory
-	n      int     // directions used by the fit and the theory
-	hstar  float64 // typical outlier eigenvalue
-	note   string
-}
-
-// prepare finds (or checks) the minimum, its Hessian spectrum and builds the dynamics.
-func (d dynFlags) prepare(e *env, o *model.Objective, s sgdFlags) (*prepared, error) {
-	w := o.NewWorker(2, 0)
+// prepare finds (or checks) the minimum and builds the dynamics of the flags.
+func (d dynFlags) prepare(e *env, o *model.Objective, s sgdFlags) (*ensemble.Prepared, *sde.Factory, error) {
 	var start []float64
-	var err error
 	if d.Start != "" {
-		if start, err = thetaArg(d.Start, o); err != nil {
-			return nil, err
-		}
-	} else {
-		init, _, _ := startTheta("", o, s.Seed)
-		p, err := landscape.Minimize(e.ctx, w, init, landscape.MinimizeOptions{})
+		th, err := thetaArg(d.Start, o)
 		if err != nil {
-			return nil, fmt.Errorf("finding the minimum: %w", err)
+			return nil, nil, err
 		}
-		start = p.Theta
+		start = th
 	}
-	m, err := landscape.Characterize(w, start, 20)
+	p, err := ensemble.Prepare(e.ctx, o, start, s.Seed)
 	if err != nil {
-		return nil, badInput(err)
-	}
-	p := &prepared{min: m}
-	p.n = m.Outliers.N
-	if m.Dense {
-		p.n = len(m.Eigs)
-	}
-	if p.n == 0 {
-		return nil, badInput(errors.New("no outlier eigenvalues at the minimum: h* and n are undefined (the Hessian spectrum has no gap)"))
-	}
-	p.hstar = m.Outliers.HStar
-	p.factor = sde.FactorFrom(m.Eigs, m.Vecs, m.Dense, m.Outliers.N)
-	if m.Dense && m.Outliers.N != len(m.Eigs) {
-		p.note = fmt.Sprintf("H* has %d outliers among %d eigenvalues; the SDE noise uses the full H*, h* is the outliers' mean", m.Outliers.N, len(m.Eigs))
+		if errors.Is(err, ensemble.ErrNotMinimum) || start == nil {
+			return nil, nil, badInput(err)
+		}
+		return nil, nil, err
 	}
 	kind, _ := sde.ParseKind(d.Dynamics)
 	scheme, _ := sde.ParseScheme(d.Scheme)
 	cfg, err := s.config()
 	if err != nil {
-		return nil, badInput(err)
+		return nil, nil, badInput(err)
 	}
-	p.fac, err = sde.NewFactory(o, sde.Config{Kind: kind, Eta: cfg.Eta, Batch: cfg.Batch, Sampling: cfg.Sampling, Momentum: cfg.Momentum,
-		Scheme: scheme, Substeps: d.Substeps, HStar: p.factor, LStar: m.Loss, HScalar: p.hstar,
-		Temperature: d.Temperature, LangevinHessian: d.LangevinNoise == "hessian", Eps: d.Eps})
+	fac, err := p.Factory(o, sde.Config{Kind: kind, Eta: cfg.Eta, Batch: cfg.Batch, Sampling: cfg.Sampling, Momentum: cfg.Momentum,
+		Scheme: scheme, Substeps: d.Substeps, Temperature: d.Temperature, LangevinHessian: d.LangevinNoise == "hessian", Eps: d.Eps})
 	if err != nil {
-		return nil, badInput(err)
+		return nil, nil, badInput(err)
 	}
-	return p, nil
+	return p, fac, nil
 }
 
 func (d dynFlags) workers() int {
@@ -145,11 +117,11 @@ func (c *stationaryCmd) Run(e *env) error {
 	if c.Every < 1 || c.Chains < 1 || c.Samples < 10 {
 		return badInput(errors.New("need --every >= 1, --chains >= 1 and --samples >= 10"))
 	}
-	p, err := c.prepare(e, o, c.sgdFlags)
+	p, fac, err := c.prepare(e, o, c.sgdFlags)
 	if err != nil {
 		return err
 	}
-	m := p.min
+	m := p.Min
 	eta := c.Eta
 	burn := c.Burn
 	if burn <= 0 {
@@ -157,24 +129,24 @@ func (c *stationaryCmd) Run(e *env) error {
 		burn = max(burn, 10*c.Every)
 	}
 	rec := stationaryRecord{Command: "stationary", Version: version, Model: o.Model.Spec(), Data: o.Data.Spec, Dynamics: c.Dynamics,
-		Describe: p.fac.Describe(), Eta: eta, Batch: c.Batch, Sampling: c.Sampling, Seed: c.Seed,
-		LStar: m.Loss, HStar: p.hstar, N: p.n, Eigs: m.Eigs[:min(len(m.Eigs), 20)]}
-	rec.PhiTheory = 1 + float64(c.Batch)/(eta*p.hstar)
+		Describe: fac.Describe(), Eta: eta, Batch: c.Batch, Sampling: c.Sampling, Seed: c.Seed,
+		LStar: m.Loss, HStar: p.HStar, N: p.N, Eigs: m.Eigs[:min(len(m.Eigs), 20)]}
+	rec.PhiTheory = 1 + float64(c.Batch)/(eta*p.HStar)
 	rec.PhiStrat = rec.PhiTheory - 0.5
 	rec.Conventions = map[string]string{
 		"prediction": "phi = 1 + B/(eta h*) (Ito); P(theta) ∝ L^-phi inside the valley",
-		"fit":        fmt.Sprintf("maximum likelihood for u = L/L* - 1 ~ u^(n/2-1) (1+u)^(-phi) with n = %d; interval 95%%, widened by the autocorrelation time", p.n),
+		"fit":        fmt.Sprintf("maximum likelihood for u = L/L* - 1 ~ u^(n/2-1) (1+u)^(-phi) with n = %d; interval 95%%, widened by the autocorrelation time", p.N),
 		"gibbs":      "alternative P ∝ exp(-L/T): u ~ Gamma(n/2, L*/T)",
 		"time":       "t = eta * steps; samples every --every steps after --burn steps",
 		"loss":       "L = (1/N) sum 1/2 (f - y)^2",
 	}
-	if p.note != "" {
-		rec.Notes = append(rec.Notes, p.note)
+	if p.Note != "" {
+		rec.Notes = append(rec.Notes, p.Note)
 	}
 	opt := stationary.Options{Chains: c.Chains, Samples: c.Samples, Every: float64(c.Every) * eta, Burn: float64(burn) * eta,
-		Seed: c.Seed, Workers: c.workers(), LStar: m.Loss, A: float64(p.n) / 2}
+		Seed: c.Seed, Workers: c.workers(), LStar: m.Loss, A: float64(p.N) / 2}
 	if c.Valley > 0 {
-		opt.InValley = landscape.Basin(o, p.fac.NewLandscape, m.Theta, m.Eigs[0])
+		opt.InValley = landscape.Basin(o, fac.NewLandscape, m.Theta, m.Eigs[0])
 	}
 	env, closeStore, err := c.open(c.workers())
 	if err != nil {
@@ -194,8 +166,8 @@ func (c *stationaryCmd) Run(e *env) error {
 		Burn    int64   `json:"burn"`
 		Valley  int     `json:"valley"`
 		A       float64 `json:"a"`
-	}{runKey{Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name(), Dynamics: p.fac.Describe(), Momentum: c.Momentum, Start: m.Theta}, c.Samples, c.Every, burn, c.Valley, opt.A}
-	chains, err := ensemble.Stationary(e.ctx, env, "stationary "+o.Model.Spec()+" "+o.Data.Spec+" "+c.Dynamics, key, p.fac, m.Theta, opt)
+	}{runKey{Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name(), Dynamics: fac.Describe(), Momentum: c.Momentum, Start: m.Theta}, c.Samples, c.Every, burn, c.Valley, opt.A}
+	chains, err := ensemble.Stationary(e.ctx, env, "stationary "+o.Model.Spec()+" "+o.Data.Spec+" "+c.Dynamics, key, fac, m.Theta, opt)
 	bar.Done()
 	rec.Elapsed = since(t0)
 	var res *stationary.Result
@@ -221,7 +193,7 @@ func (c *stationaryCmd) Run(e *env) error {
 	}
 	if c.Out != "" {
 		rec.Outputs = map[string]string{}
-		if err := writeStationary(c.Out, &rec, res, p.n); err != nil {
+		if err := writeStationary(c.Out, &rec, res, p.N); err != nil {
 			return err
 		}
 	}
