@@ -24,7 +24,7 @@ func loadCIFAR(sp *spec, opt Options) (*Dataset, error) {
 	}
 	dir := sp.str("dir", opt.CIFARDir)
 	if dir == "" {
-		return nil, errors.New("CIFAR-10 is not shipped with sgdlab and cannot be downloaded here: pass --cifar-dir (or dir=) naming the directory of the binary version (data_batch_1.bin ... data_batch_5.bin, from cifar-10-binary.tar.gz)")
+		return nil, fmt.Errorf("%w: CIFAR-10 is not shipped with sgdlab and cannot be downloaded here: pass --cifar-dir (or dir=) naming the directory of the binary version (data_batch_1.bin ... data_batch_5.bin, from cifar-10-binary.tar.gz)", ErrNotAvailable)
 	}
 	x := make([]float64, 0, n*3072)
 	labels := make([]int, 0, n)
@@ -33,7 +33,7 @@ func loadCIFAR(sp *spec, opt Options) (*Dataset, error) {
 		f, err := os.Open(path)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("CIFAR-10 file %s not found: the directory must hold the binary version (data_batch_1.bin ... data_batch_5.bin)", path)
+				return nil, fmt.Errorf("%w: CIFAR-10 file %s not found: the directory must hold the binary version (data_batch_1.bin ... data_batch_5.bin)", ErrNotAvailable, path)
 			}
 			return nil, fmt.Errorf("CIFAR-10: %w", err)
 		}

@@ -64,6 +64,10 @@ func (d *Dataset) Head(n int) *Dataset {
 	return &h
 }
 
+// ErrNotAvailable is wrapped by errors for datasets that are not present on this machine
+// (Fashion-MNIST without its Debian package, CIFAR-10 without a directory).
+var ErrNotAvailable = errors.New("dataset not available")
+
 // Options carries locations of data that does not ship with sgdlab.
 type Options struct {
 	FashionDir string // directory with the Fashion-MNIST IDX files (default: Debian's location)

@@ -74,7 +74,7 @@ func loadFashion(sp *spec, opt Options) (*Dataset, error) {
 	}
 	img, lab, err := openIDXPair(dir, "train")
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("Fashion-MNIST files not found in %s: install them with `apt-get install dataset-fashion-mnist` or pass --fashion-dir (or dir=) naming a directory holding train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]", dir)
+		return nil, fmt.Errorf("%w: Fashion-MNIST files not found in %s: install them with `apt-get install dataset-fashion-mnist` or pass --fashion-dir (or dir=) naming a directory holding train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]", ErrNotAvailable, dir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("Fashion-MNIST: %w", err)

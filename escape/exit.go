@@ -34,8 +34,9 @@ type ExitSpec struct {
 	Check int64     // check period
 }
 
-// ParseExit parses loss:c=2 | loss:c=1.5,2,3 | basin[:every=100] | ball:r=0.5 | surface,
-// each optionally with every=K.
+// ParseExit parses loss:c=2 | loss:c=1.5,2,3 | basin[:every=100] | ball:r=0.5 | surface |
+// well[:r=0.5], each optionally with every=K. well is the committed transition: the first
+// entry into the ball around the other minimum theta_B of radius r |theta_B - theta_s|.
 func ParseExit(s string) (ExitSpec, error) {
 	kind, rest, _ := strings.Cut(s, ":")
 	e := ExitSpec{Kind: kind, Check: 1}
@@ -93,9 +94,16 @@ func ParseExit(s string) (ExitSpec, error) {
 		if e.R == 0 {
 			return e, fmt.Errorf("--exit ball needs a radius: ball:r=0.5")
 		}
+	case "well":
+		if e.R == 0 {
+			e.R = 0.5
+		}
+		if e.R >= 1 {
+			return e, fmt.Errorf("--exit %s: the radius fraction r must be below 1 (the ball must not reach the saddle)", s)
+		}
 	case "basin", "surface":
 	default:
-		return e, fmt.Errorf("unknown exit %q: use loss:c=C, basin[:every=K], ball:r=R or surface", kind)
+		return e, fmt.Errorf("unknown exit %q: use loss:c=C, basin[:every=K], ball:r=R, surface or well[:r=0.5]", kind)
 	}
 	return e, nil
 }
@@ -110,6 +118,8 @@ type Context struct {
 	// SaddleTheta and SaddleDir define the dividing surface (theta - theta_s) . n = 0, with n
 	// the negative-curvature direction oriented away from the minimum.
 	SaddleTheta, SaddleDir []float64
+	// OtherMin is the minimum beyond the saddle (for the well exit).
+	OtherMin []float64
 }
 
 // New returns an Exit for one run.
@@ -125,6 +135,15 @@ func (e ExitSpec) New(c Context) (Exit, error) {
 			return nil, fmt.Errorf("--exit basin: the loss of %s is quadratic, so there is no other basin to escape to; use loss:c=... or ball:r=...", c.Obj.Model.Spec())
 		}
 		return &basinExit{in: in, every: e.Check}, nil
+	case "well":
+		if c.OtherMin == nil || c.SaddleTheta == nil {
+			return nil, fmt.Errorf("--exit well needs the other minimum and the saddle: give --to or let them be found")
+		}
+		d := 0.0
+		for i := range c.OtherMin {
+			d += (c.OtherMin[i] - c.SaddleTheta[i]) * (c.OtherMin[i] - c.SaddleTheta[i])
+		}
+		return &ballExit{r: e.R * math.Sqrt(d), center: c.OtherMin, every: e.Check, inside: true}, nil
 	case "surface":
 		if c.SaddleTheta == nil {
 			return nil, fmt.Errorf("--exit surface needs a saddle: give --saddle or the other minimum (--to) so that it can be found")
@@ -163,13 +182,18 @@ func (l *lossExit) Crossed(theta []float64, loss func() float64) int {
 	return sort.SearchFloat64s(l.c, r) // number of c_j < r
 }
 
+// ballExit fires on leaving the ball around center, or with inside set on entering it.
 type ballExit struct {
 	r      float64
 	center []float64
 	every  int64
+	inside bool
 }
 
 func (b *ballExit) Describe() string {
+	if b.inside {
+		return fmt.Sprintf("first entry into the ball of radius %.4g around the other minimum (a committed transition), checked every %d step(s)", b.r, b.every)
+	}
 	return fmt.Sprintf("first time |theta - theta*| > %g, checked every %d step(s)", b.r, b.every)
 }
 func (b *ballExit) Levels() []float64 { return []float64{b.r} }
@@ -179,7 +203,7 @@ func (b *ballExit) Crossed(theta []float64, _ func() float64) int {
 	for i, v := range theta {
 		s += (v - b.center[i]) * (v - b.center[i])
 	}
-	if s > b.r*b.r || math.IsNaN(s) {
+	if math.IsNaN(s) || (s > b.r*b.r) != b.inside {
 		return 1
 	}
 	return 0

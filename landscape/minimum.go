@@ -79,6 +79,14 @@ func Minimize(ctx context.Context, w *model.Worker, theta0 []float64, opt Minimi
 	if ctx.Err() != nil {
 		return p, ctx.Err()
 	}
+	// L-BFGS's line search stalls near machine precision; small models are polished by
+	// Newton steps on the dense Hessian while it is positive definite.
+	if p.GradNorm > opt.GradTol && P <= DenseHessianLimit {
+		if q, err := newton(w, p.Theta, opt); err == nil && q.GradNorm < p.GradNorm {
+			q.Method, q.Evals = "L-BFGS, Newton polish", evals+q.Evals
+			p = q
+		}
+	}
 	if p.GradNorm > opt.GradTol*10 {
 		return p, fmt.Errorf("no minimum reached: |grad L| = %.3g after %d evaluations (tolerance %.3g, L-BFGS status %v); give more evaluations or start closer", p.GradNorm, evals, opt.GradTol, res.Status)
 	}
@@ -96,7 +104,7 @@ func newton(w *model.Worker, theta0 []float64, opt MinimizeOptions) (Point, erro
 		w.LossGrad(theta, g)
 		var ch mat.Cholesky
 		if !ch.Factorize(H) {
-			return Point{}, errors.New("the Hessian of the quadratic loss is singular (more parameters than independent data directions): the minimum is not unique; use --theta to give a point")
+			return Point{}, errors.New("the Hessian is not positive definite (a singular quadratic loss has no unique minimum): use --theta to give a point")
 		}
 		var step mat.VecDense
 		if err := ch.SolveVecTo(&step, mat.NewVecDense(P, g)); err != nil {

@@ -221,9 +221,9 @@ func (e *mlpEval) Forward(theta, X []float64, b int, F []float64) {
 			for i := 0; i < b; i++ {
 				copy(z[i*out:(i+1)*out], bs)
 			}
-			blas64.Gemm(blas.NoTrans, blas.Trans, 1, mat(b, m.Widths[l-1], e.A[l-1]), m.weights(theta, l), 1, mat(b, out, z))
+			gemm(blas.NoTrans, blas.Trans, 1, mat(b, m.Widths[l-1], e.A[l-1]), m.weights(theta, l), 1, mat(b, out, z))
 		} else {
-			blas64.Gemm(blas.NoTrans, blas.Trans, 1, mat(b, m.Widths[l-1], e.A[l-1]), m.weights(theta, l), 0, mat(b, out, z))
+			gemm(blas.NoTrans, blas.Trans, 1, mat(b, m.Widths[l-1], e.A[l-1]), m.weights(theta, l), 0, mat(b, out, z))
 		}
 		if l < L {
 			e.activate(z, e.A[l][:b*out])
@@ -238,7 +238,7 @@ func (e *mlpEval) backprop(dF []float64) {
 	copy(e.D[L][:b*m.OutDim()], dF[:b*m.OutDim()])
 	for l := L; l > 1; l-- {
 		d := e.D[l-1][:b*m.Widths[l-1]]
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, mat(b, m.Widths[l], e.D[l]), m.weights(e.theta, l), 0, mat(b, m.Widths[l-1], d))
+		gemm(blas.NoTrans, blas.NoTrans, 1, mat(b, m.Widths[l], e.D[l]), m.weights(e.theta, l), 0, mat(b, m.Widths[l-1], d))
 		e.mulDeriv(l-1, d)
 	}
 }
@@ -247,7 +247,7 @@ func (e *mlpEval) backprop(dF []float64) {
 func (e *mlpEval) addGrad(l int, D, A []float64, grad []float64, withBias bool) {
 	m, b := e.m, e.b
 	in, out := m.Widths[l-1], m.Widths[l]
-	blas64.Gemm(blas.Trans, blas.NoTrans, 1, mat(b, out, D), mat(b, in, A), 1, m.weights(grad, l))
+	gemm(blas.Trans, blas.NoTrans, 1, mat(b, out, D), mat(b, in, A), 1, m.weights(grad, l))
 	if withBias && m.Bias {
 		gb := m.bias(grad, l)
 		for i := 0; i < b; i++ {
@@ -302,9 +302,9 @@ func (e *mlpEval) JVP(v, RF []float64) {
 		} else {
 			clear(rz)
 		}
-		blas64.Gemm(blas.NoTrans, blas.Trans, 1, mat(b, in, e.A[l-1]), m.weights(v, l), 1, mat(b, out, rz))
+		gemm(blas.NoTrans, blas.Trans, 1, mat(b, in, e.A[l-1]), m.weights(v, l), 1, mat(b, out, rz))
 		if l > 1 {
-			blas64.Gemm(blas.NoTrans, blas.Trans, 1, mat(b, in, e.RA[l-1]), m.weights(e.theta, l), 1, mat(b, out, rz))
+			gemm(blas.NoTrans, blas.Trans, 1, mat(b, in, e.RA[l-1]), m.weights(e.theta, l), 1, mat(b, out, rz))
 		}
 		if l < L {
 			ra := e.RA[l][:b*out]
@@ -333,10 +333,10 @@ func (e *mlpEval) RBackward(dF, RdF, hv []float64) {
 		// DW = D_l W_l ; D_{l-1} = DW * s'(Z_{l-1});
 		// RD_{l-1} = (RD_l W_l + D_l V_l) * s'(Z_{l-1}) + DW * s''(Z_{l-1}) * RZ_{l-1}.
 		dw := e.tmp[:b*in]
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, mat(b, out, e.D[l]), m.weights(e.theta, l), 0, mat(b, in, dw))
+		gemm(blas.NoTrans, blas.NoTrans, 1, mat(b, out, e.D[l]), m.weights(e.theta, l), 0, mat(b, in, dw))
 		rd := e.RD[l-1][:b*in]
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, mat(b, out, e.RD[l]), m.weights(e.theta, l), 0, mat(b, in, rd))
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, mat(b, out, e.D[l]), m.weights(e.v, l), 1, mat(b, in, rd))
+		gemm(blas.NoTrans, blas.NoTrans, 1, mat(b, out, e.RD[l]), m.weights(e.theta, l), 0, mat(b, in, rd))
+		gemm(blas.NoTrans, blas.NoTrans, 1, mat(b, out, e.D[l]), m.weights(e.v, l), 1, mat(b, in, rd))
 		e.mulDeriv(l-1, rd)
 		if m.Act == Tanh {
 			a, rz := e.A[l-1][:b*in], e.RZ[l-1][:b*in]

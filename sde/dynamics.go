@@ -229,3 +229,24 @@ func (d *logDyn) Step(theta []float64) float64 {
 	return d.dtau / math.Max(l+d.eps, 1e-300)
 }
 func (d *logDyn) Loss(theta []float64) float64 { return d.land.LossGrad(theta, nil) }
+
+// Key identifies the dynamics completely (for run stores): every configuration value and a
+// digest of the H* factor. Two factories with equal keys produce identical trajectories
+// from equal seeds.
+func (f *Factory) Key() any {
+	c := f.cfg
+	k := struct {
+		Kind, Sampling, Scheme                   string
+		Eta, Momentum, LStar, HScalar, Temp, Eps float64
+		Batch, Substeps                          int
+		LangevinHessian                          bool
+		Factor                                   [2]float64
+	}{c.Kind.String(), c.Sampling.String(), c.Scheme.String(), c.Eta, c.Momentum, c.LStar, c.HScalar, c.Temperature, c.Eps, c.Batch, c.Substeps, c.LangevinHessian, [2]float64{}}
+	if c.HStar != nil {
+		for i, v := range c.HStar.Data {
+			k.Factor[0] += v
+			k.Factor[1] += v * float64(i+1)
+		}
+	}
+	return k
+}

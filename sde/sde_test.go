@@ -1,6 +1,7 @@
 package sde
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -90,4 +91,31 @@ func (q quad) LossGrad(theta, grad []float64) float64 {
 		grad[0] = q.k * theta[0]
 	}
 	return q.k * theta[0] * theta[0] / 2
+}
+
+// Factories that differ in any setting must have different keys (run stores key on them).
+func TestFactoryKeyDistinguishesConfigs(t *testing.T) {
+	o, _ := model.Build("linear", "mse", data.Gauss(100, 1, 1, 1))
+	f := DenseFactor(1, []float64{1})
+	base := Config{Kind: Decoupled, Eta: 0.1, Batch: 2, HStar: f, LStar: 0.5, HScalar: 1}
+	mk := func(c Config) string {
+		fac, err := NewFactory(o, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(fac.Key())
+		return string(b)
+	}
+	k0 := mk(base)
+	for name, c := range map[string]Config{
+		"eta":  {Kind: Decoupled, Eta: 0.2, Batch: 2, HStar: f, LStar: 0.5, HScalar: 1},
+		"B":    {Kind: Decoupled, Eta: 0.1, Batch: 3, HStar: f, LStar: 0.5, HScalar: 1},
+		"sub":  {Kind: Decoupled, Eta: 0.1, Batch: 2, HStar: f, LStar: 0.5, HScalar: 1, Substeps: 4},
+		"kind": {Kind: ExactSDE, Eta: 0.1, Batch: 2, HStar: f, LStar: 0.5, HScalar: 1},
+		"H":    {Kind: Decoupled, Eta: 0.1, Batch: 2, HStar: DenseFactor(1, []float64{2}), LStar: 0.5, HScalar: 1},
+	} {
+		if mk(c) == k0 {
+			t.Errorf("changing %s leaves the key unchanged", name)
+		}
+	}
 }

@@ -45,7 +45,7 @@ func PowerLaw(b Barrier, batch int, eta float64) float64 {
 
 // PowerLaw1D is the one-dimensional formula (1/2pi) sqrt(h* |h^s|) (L^s/L*)^-(1/2 + B/(eta h*)).
 func PowerLaw1D(hstar, hsad, lmin, lsad float64, batch int, eta float64) float64 {
-	return math.Sqrt(hstar*math.Abs(hsad)) / (2 * math.Pi) * math.Pow(lsad/lmin, -(0.5 + float64(batch)/(eta*hstar)))
+	return math.Sqrt(hstar*math.Abs(hsad)) / (2 * math.Pi) * math.Pow(lsad/lmin, -(0.5+float64(batch)/(eta*hstar)))
 }
 
 // Arrhenius is the constant Hessian-aligned noise prediction (Xie, Sato, Sugiyama 2021 and
@@ -127,4 +127,28 @@ func logAdd(x, y float64) float64 {
 		x, y = y, x
 	}
 	return x + math.Log1p(math.Exp(y-x))
+}
+
+// MFPTLossLevel is the exact mean time for the decoupled SDE with isotropic H* = h I in n
+// dimensions, d theta = -grad L dt + sqrt(2 eta L h / B) dW with L = L* + h |theta - theta*|^2 / 2,
+// to reach L = c L* from the minimum. The radius r = |theta - theta*| is a 1-D diffusion with
+// D = eta L h / B and drift -h r + (n-1) D / r, reflecting at 0: MFPT1D applies.
+func MFPTLossLevel(eta float64, batch int, h float64, n int, lstar, c float64) (float64, error) {
+	if !(c > 1) || !(lstar > 0) || !(h > 0) {
+		return 0, errors.New("MFPTLossLevel needs c > 1, L* > 0 and h > 0")
+	}
+	nf := float64(n)
+	D := func(r float64) float64 { return eta * (lstar + h*r*r/2) * h / float64(batch) }
+	mu := func(r float64) float64 {
+		if n == 1 {
+			return -h * r
+		}
+		return -h*r + (nf-1)*D(r)/r
+	}
+	rc := math.Sqrt(2 * lstar * (c - 1) / h)
+	a := 0.0
+	if n > 1 {
+		a = 1e-9 * rc
+	}
+	return MFPT1D(mu, D, a, a, rc, 40000)
 }

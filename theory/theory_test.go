@@ -69,3 +69,23 @@ func TestFormulas(t *testing.T) {
 		t.Fatal("phi or n_c wrong")
 	}
 }
+
+// In one dimension MFPTLossLevel equals MFPT1D on theta with reflection at theta*.
+func TestMFPTLossLevel1D(t *testing.T) {
+	const eta, h, ls, c = 0.1, 1.2, 0.4, 1.8
+	a, err := MFPTLossLevel(eta, 2, h, 1, ls, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := math.Sqrt(2 * ls * (c - 1) / h)
+	b, _ := MFPT1D(func(x float64) float64 { return -h * x }, func(x float64) float64 { return eta * (ls + h*x*x/2) * h / 2 }, 0, 0, rc, 40000)
+	if math.Abs(a/b-1) > 1e-12 {
+		t.Fatal(a, b)
+	}
+	// More directions escape faster (the (n-1) D / r drift pushes outwards).
+	t2, _ := MFPTLossLevel(eta, 2, h, 2, ls, c)
+	t4, _ := MFPTLossLevel(eta, 2, h, 4, ls, c)
+	if !(t4 < t2 && t2 < a) {
+		t.Fatalf("MFPT should fall with n: %v %v %v", a, t2, t4)
+	}
+}

@@ -90,11 +90,6 @@ func (c *escapeCmd) Run(e *env) error {
 	if p.Note != "" {
 		rec.Notes = append(rec.Notes, p.Note)
 	}
-	if ex, err := spec.New(escape.Context{Obj: o, ThetaStar: m.Theta, LStar: m.Loss, NewLand: fac.NewLandscape, LambdaMax: m.Eigs[0], SaddleTheta: m.Theta, SaddleDir: m.Theta}); err == nil {
-		rec.Exit = ex.Describe()
-	} else {
-		rec.Exit = c.Exit
-	}
 	rec.Conventions = map[string]string{
 		"time":     "t = eta * steps; rates per unit t; MFPT in t and in steps",
 		"rate":     "maximum likelihood for exponential waiting times with right censoring: escaped / total observed time; 95% exact Poisson interval",
@@ -104,19 +99,23 @@ func (c *escapeCmd) Run(e *env) error {
 	ec := escape.Context{Obj: o, ThetaStar: m.Theta, LStar: m.Loss, NewLand: fac.NewLandscape, LambdaMax: m.Eigs[0]}
 	w := o.NewWorker(2, 0)
 	// A barrier is needed for surface exits and for rate predictions of basin exits.
-	if spec.Kind == "basin" || spec.Kind == "surface" {
+	if spec.Kind == "basin" || spec.Kind == "surface" || spec.Kind == "well" {
 		bf := barrierFlags{From: "", To: c.To}
 		br, notes, err := bf.withStart(e, o, w, m.Theta, c.Seed)
 		if err != nil {
-			if spec.Kind == "surface" {
+			if spec.Kind != "basin" {
 				return err
 			}
 			rec.Notes = append(rec.Notes, "no barrier predictions: "+err.Error())
 		} else {
 			rec.Barrier = br
 			rec.Notes = append(rec.Notes, notes...)
-			ec.SaddleTheta, ec.SaddleDir = br.Saddle.Theta, br.Saddle.NegVec
+			ec.SaddleTheta, ec.SaddleDir, ec.OtherMin = br.Saddle.Theta, br.Saddle.NegVec, br.MinB.Theta
 		}
+	}
+	rec.Exit = c.Exit
+	if ex, err := spec.New(ec); err == nil {
+		rec.Exit = ex.Describe()
 	}
 	rec.Predictions = c.predict(o, p, fac, spec, rec.Barrier)
 	budget := c.MaxSteps
@@ -141,7 +140,7 @@ func (c *escapeCmd) Run(e *env) error {
 	}
 	bar := e.prog.Bar(int64(len(env.Shard.Indices(c.Runs))), "runs")
 	t0 := now()
-	key := runKey{Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name(), Dynamics: fac.Describe(), Momentum: c.Momentum, Exit: c.Exit, MaxSteps: budget, Start: m.Theta}
+	key := runKey{Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name(), Dynamics: fac.Key(), Momentum: c.Momentum, Exit: c.Exit, MaxSteps: budget, Start: m.Theta}
 	runs, err := ensemble.Escape(e.ctx, env, "escape "+o.Model.Spec()+" "+o.Data.Spec+" "+c.Dynamics+" "+c.Exit, key, fac, spec, ec, m.Theta,
 		escape.Options{Runs: c.Runs, Seed: c.Seed, Workers: c.workers(), MaxSteps: budget, Progress: func(d, _ int) { bar.Set(int64(d)) }})
 	bar.Done()
@@ -233,31 +232,15 @@ func (c *escapeCmd) predict(o *model.Objective, p *ensemble.Prepared, fac *sde.F
 	}
 	switch spec.Kind {
 	case "loss":
-		// Quadrature for the decoupled SDE with isotropic H* = h* I in n dimensions: the radius
-		// r = |theta - theta*| is a 1-D diffusion with D = eta L h*/B, L = L* + h* r^2/2 and drift
-		// -h* r + (n-1) D / r, reflecting at 0 and absorbed at L = c L*.
-		h, n, ls := p.HStar, float64(p.N), p.Min.Loss
-		D := func(r float64) float64 { return eta * (ls + h*r*r/2) * h / float64(B) }
-		mu := func(r float64) float64 {
-			if n == 1 {
-				return -h * r
-			}
-			return -h*r + (n-1)*D(r)/r
-		}
 		for _, cl := range spec.C {
-			rc := math.Sqrt(2 * ls * (cl - 1) / h)
-			a := 1e-9 * rc
-			if p.N == 1 {
-				a = 0
-			}
-			t, err := theory.MFPT1D(mu, D, a, a, rc, 40000)
+			t, err := theory.MFPTLossLevel(eta, B, p.HStar, p.N, p.Min.Loss, cl)
 			note := "decoupled SDE, isotropic H* = h* I, exact 1-D quadrature of the radial diffusion"
 			if err != nil {
 				t, note = math.NaN(), err.Error()
 			}
 			add("quadrature", cl, 1/t, t, note)
 		}
-	case "basin", "surface":
+	case "basin", "surface", "well":
 		if br == nil {
 			return nil
 		}
@@ -281,8 +264,11 @@ func (c *escapeCmd) predict(o *model.Objective, p *ensemble.Prepared, fac *sde.F
 			D := func(x float64) float64 { return eta * land.LossGrad([]float64{x}, nil) * tb.HStar / float64(B) }
 			x0, xs, xb := p.Min.Theta[0], br.Saddle.Theta[0], br.MinB.Theta[0]
 			target := xb
-			if spec.Kind == "surface" {
+			switch spec.Kind {
+			case "surface":
 				target = xs
+			case "well":
+				target = xb + spec.R*(xs-xb)
 			}
 			refl := x0 + 10*(x0-xs)
 			if t, err := theory.MFPT1D(mu, D, refl, x0, target, 200000); err == nil {
@@ -408,7 +394,7 @@ type runKey struct {
 	Model    string    `json:"model"`
 	Data     string    `json:"data"`
 	Loss     string    `json:"loss"`
-	Dynamics string    `json:"dynamics"`
+	Dynamics any       `json:"dynamics"`
 	Momentum float64   `json:"momentum"`
 	Exit     string    `json:"exit,omitempty"`
 	MaxSteps int64     `json:"max_steps,omitempty"`

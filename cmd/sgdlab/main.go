@@ -23,6 +23,7 @@ type cli struct {
 	CIFARDir   string `name:"cifar-dir" help:"Directory with the CIFAR-10 binary batches (data_batch_1.bin ...)." placeholder:"DIR"`
 	Quiet      bool   `help:"No progress display even on a terminal."`
 
+	Reproduce  reproduceCmd  `cmd:"" help:"Run the paper's experiments (and sgdlab's extensions) and write an HTML/JSON report."`
 	Version    versionCmd    `cmd:"" help:"Print the sgdlab version."`
 	Train      trainCmd      `cmd:"" help:"Train a model with SGD and save theta, the loss curve and a JSON record."`
 	Noise      noiseCmd      `cmd:"" help:"Measure the SGD noise covariance against (2L/B) G and (2L/B) H*, and the paper's Fig. 1 spectra."`

@@ -166,7 +166,7 @@ func (c *stationaryCmd) Run(e *env) error {
 		Burn    int64   `json:"burn"`
 		Valley  int     `json:"valley"`
 		A       float64 `json:"a"`
-	}{runKey{Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name(), Dynamics: fac.Describe(), Momentum: c.Momentum, Start: m.Theta}, c.Samples, c.Every, burn, c.Valley, opt.A}
+	}{runKey{Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name(), Dynamics: fac.Key(), Momentum: c.Momentum, Start: m.Theta}, c.Samples, c.Every, burn, c.Valley, opt.A}
 	chains, err := ensemble.Stationary(e.ctx, env, "stationary "+o.Model.Spec()+" "+o.Data.Spec+" "+c.Dynamics, key, fac, m.Theta, opt)
 	bar.Done()
 	rec.Elapsed = since(t0)

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/sgdlab/sgdlab/data"
+	"github.com/sgdlab/sgdlab/experiment"
+	"github.com/sgdlab/sgdlab/report"
+)
+
+type reproduceCmd struct {
+	IDs     []string `arg:"" optional:"" help:"Experiments to run: E1 ... E6, X1, X2, or all (default)." name:"experiments"`
+	Quick   bool     `help:"Quick settings (the default): all experiments in minutes, conclusions visible."`
+	Full    bool     `help:"The paper's scale (hours)."`
+	Out     string   `help:"Report directory: index.html, report.json, CSV and PNG files, params/, runs.db." default:"out/reproduce"`
+	Params  string   `help:"Edited parameters: a directory of ID.json files (as written to OUT/params) or one file for one experiment." placeholder:"PATH"`
+	Workers int      `help:"Parallel workers for ensembles (0: one per core)." default:"0"`
+	storeFlags
+}
+
+func (c *reproduceCmd) Run(e *env) error {
+	if c.Quick && c.Full {
+		return badInput(errors.New("choose --quick or --full, not both"))
+	}
+	exps, err := experiment.Find(c.IDs)
+	if err != nil {
+		return badInput(err)
+	}
+	if c.Store == "" {
+		c.Store = filepath.Join(c.Out, "runs.db")
+	}
+	workers := c.Workers
+	if workers <= 0 {
+		workers = numCPU()
+	}
+	ens, closeStore, err := c.open(workers)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	bar := e.prog.Bar(1000, "reproduce")
+	t0 := now()
+	rep, err := experiment.Reproduce(e.ctx, exps, experiment.SuiteOptions{
+		Out: c.Out, Full: c.Full, Params: c.Params, Ens: ens, Version: version + "+" + buildRevision(),
+		Data: data.Options{FashionDir: e.g.FashionDir, CIFARDir: e.g.CIFARDir},
+		Progress: func(stage string, frac float64) {
+			bar.Describe(stage)
+			bar.Set(int64(1000 * frac))
+		},
+	})
+	bar.Done()
+	if rep == nil {
+		return err
+	}
+	if e.g.JSON {
+		b, jerr := report.JSON(rep)
+		if jerr != nil {
+			return jerr
+		}
+		e.out.Write(b)
+	} else {
+		fmt.Fprintf(e.out, "reproduced %d experiment(s) in %.0fs (%s mode) -> %s\n", len(rep.Results), since(t0), rep.Mode, filepath.Join(c.Out, "index.html"))
+		for _, r := range rep.Results {
+			fmt.Fprintln(e.out, "  "+experiment.Headline(r))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("reproduce stopped: %w (the report holds the experiments that finished)", err)
+	}
+	return nil
+}
