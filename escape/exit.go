@@ -126,7 +126,11 @@ type Context struct {
 func (e ExitSpec) New(c Context) (Exit, error) {
 	switch e.Kind {
 	case "loss":
-		return &lossExit{c: e.C, lstar: c.LStar, every: e.Check}, nil
+		thr := make([]float64, len(e.C))
+		for i, cl := range e.C {
+			thr[i] = cl * c.LStar
+		}
+		return &lossExit{c: e.C, thr: thr, lstar: c.LStar, every: e.Check}, nil
 	case "ball":
 		return &ballExit{r: e.R, center: c.ThetaStar, every: e.Check}, nil
 	case "basin":
@@ -165,6 +169,7 @@ func (e ExitSpec) New(c Context) (Exit, error) {
 
 type lossExit struct {
 	c     []float64
+	thr   []float64 // c L*, ascending
 	lstar float64
 	every int64
 }
@@ -175,11 +180,15 @@ func (l *lossExit) Describe() string {
 func (l *lossExit) Levels() []float64 { return l.c }
 func (l *lossExit) Every() int64      { return l.every }
 func (l *lossExit) Crossed(theta []float64, loss func() float64) int {
-	r := loss() / l.lstar
-	if math.IsNaN(r) {
-		return len(l.c)
+	v := loss()
+	if v != v {
+		return len(l.thr)
 	}
-	return sort.SearchFloat64s(l.c, r) // number of c_j < r
+	n := 0
+	for n < len(l.thr) && v > l.thr[n] {
+		n++
+	}
+	return n
 }
 
 // ballExit fires on leaving the ball around center, or with inside set on entering it.

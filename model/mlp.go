@@ -7,8 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
+	"github.com/sgdlab/sgdlab/kernel"
 )
 
 // Activation is a hidden-layer nonlinearity.
@@ -120,10 +119,10 @@ func (m *MLP) Init(theta []float64, rng *rand.Rand) {
 	}
 }
 
-// weights returns W_l (1-based l) as a BLAS matrix view of theta (or of a direction v).
-func (m *MLP) weights(theta []float64, l int) blas64.General {
+// weights returns W_l (1-based l) as a matrix view of theta (or of a direction v).
+func (m *MLP) weights(theta []float64, l int) kernel.Matrix {
 	in, out := m.Widths[l-1], m.Widths[l]
-	return blas64.General{Rows: out, Cols: in, Stride: in, Data: theta[m.wOff[l-1] : m.wOff[l-1]+in*out]}
+	return kernel.M(out, in, theta[m.wOff[l-1]:m.wOff[l-1]+in*out])
 }
 
 func (m *MLP) bias(theta []float64, l int) []float64 {
@@ -148,7 +147,19 @@ type mlpEval struct {
 	D     [][]float64 // backpropagated dl/dZ_l
 	RD    [][]float64
 	tmp   []float64 // b x max width
+	// Sparse inputs (e.g. MNIST, ~80% zeros): the batch's input in CSR form and a buffer for
+	// transposed first-layer weights, used when the input density is below sparseDensity.
+	sparse bool
+	csr    kernel.CSR
+	wT     []float64 // in x out of layer 1
 }
+
+// sparseDensity is the input density below which the first layer skips zero inputs (the
+// openblas build lowers it: OpenBLAS's dense products beat the sparse ones down to ~10%).
+var sparseDensity = 0.5
+
+// denseOnly disables the sparse path (tests compare both).
+var denseOnly = false
 
 func (m *MLP) NewEval(maxBatch int) Eval {
 	L := m.layers()
@@ -166,12 +177,11 @@ func (m *MLP) NewEval(maxBatch int) Eval {
 		maxW = max(maxW, w)
 	}
 	e.tmp = make([]float64, maxBatch*maxW)
+	e.wT = make([]float64, m.Widths[0]*m.Widths[1])
 	return e
 }
 
-func mat(rows, cols int, data []float64) blas64.General {
-	return blas64.General{Rows: rows, Cols: cols, Stride: cols, Data: data[:rows*cols]}
-}
+func mat(rows, cols int, data []float64) kernel.Matrix { return kernel.M(rows, cols, data) }
 
 // act applies the activation to z in place into a; deriv writes sigma'(z) given z and a = sigma(z).
 func (e *mlpEval) activate(z, a []float64) {
@@ -214,6 +224,10 @@ func (e *mlpEval) Forward(theta, X []float64, b int, F []float64) {
 	m, L := e.m, e.m.layers()
 	e.theta, e.b = theta, b
 	e.A[0] = X[:b*m.Widths[0]]
+	e.sparse = !denseOnly && m.Widths[0] >= 64 && kernel.Density(b, m.Widths[0], e.A[0]) < sparseDensity
+	if e.sparse {
+		e.csr.Fill(b, m.Widths[0], e.A[0])
+	}
 	for l := 1; l <= L; l++ {
 		out := m.Widths[l]
 		z := e.Z[l][:b*out]
@@ -221,10 +235,10 @@ func (e *mlpEval) Forward(theta, X []float64, b int, F []float64) {
 			for i := 0; i < b; i++ {
 				copy(z[i*out:(i+1)*out], bs)
 			}
-			gemm(blas.NoTrans, blas.Trans, 1, mat(b, m.Widths[l-1], e.A[l-1]), m.weights(theta, l), 1, mat(b, out, z))
 		} else {
-			gemm(blas.NoTrans, blas.Trans, 1, mat(b, m.Widths[l-1], e.A[l-1]), m.weights(theta, l), 0, mat(b, out, z))
+			clear(z)
 		}
+		e.mulInput(l, theta, z)
 		if l < L {
 			e.activate(z, e.A[l][:b*out])
 		}
@@ -238,7 +252,7 @@ func (e *mlpEval) backprop(dF []float64) {
 	copy(e.D[L][:b*m.OutDim()], dF[:b*m.OutDim()])
 	for l := L; l > 1; l-- {
 		d := e.D[l-1][:b*m.Widths[l-1]]
-		gemm(blas.NoTrans, blas.NoTrans, 1, mat(b, m.Widths[l], e.D[l]), m.weights(e.theta, l), 0, mat(b, m.Widths[l-1], d))
+		kernel.Gemm(false, false, 1, mat(b, m.Widths[l], e.D[l]), m.weights(e.theta, l), 0, mat(b, m.Widths[l-1], d))
 		e.mulDeriv(l-1, d)
 	}
 }
@@ -247,7 +261,21 @@ func (e *mlpEval) backprop(dF []float64) {
 func (e *mlpEval) addGrad(l int, D, A []float64, grad []float64, withBias bool) {
 	m, b := e.m, e.b
 	in, out := m.Widths[l-1], m.Widths[l]
-	gemm(blas.Trans, blas.NoTrans, 1, mat(b, out, D), mat(b, in, A), 1, m.weights(grad, l))
+	if l == 1 && e.sparse {
+		// grad W_1 += D^T X through (X^T D)^T, skipping zero inputs.
+		gT := e.wT[:in*out]
+		clear(gT)
+		e.csr.AddTMul(mat(b, out, D), gT, out)
+		g := m.weights(grad, 1)
+		for o := 0; o < out; o++ {
+			row := g.Data[o*in : (o+1)*in]
+			for j := range row {
+				row[j] += gT[j*out+o]
+			}
+		}
+	} else {
+		kernel.Gemm(true, false, 1, mat(b, out, D), mat(b, in, A), 1, m.weights(grad, l))
+	}
 	if withBias && m.Bias {
 		gb := m.bias(grad, l)
 		for i := 0; i < b; i++ {
@@ -302,9 +330,9 @@ func (e *mlpEval) JVP(v, RF []float64) {
 		} else {
 			clear(rz)
 		}
-		gemm(blas.NoTrans, blas.Trans, 1, mat(b, in, e.A[l-1]), m.weights(v, l), 1, mat(b, out, rz))
+		e.mulInput(l, v, rz)
 		if l > 1 {
-			gemm(blas.NoTrans, blas.Trans, 1, mat(b, in, e.RA[l-1]), m.weights(e.theta, l), 1, mat(b, out, rz))
+			kernel.Gemm(false, true, 1, mat(b, in, e.RA[l-1]), m.weights(e.theta, l), 1, mat(b, out, rz))
 		}
 		if l < L {
 			ra := e.RA[l][:b*out]
@@ -333,10 +361,10 @@ func (e *mlpEval) RBackward(dF, RdF, hv []float64) {
 		// DW = D_l W_l ; D_{l-1} = DW * s'(Z_{l-1});
 		// RD_{l-1} = (RD_l W_l + D_l V_l) * s'(Z_{l-1}) + DW * s''(Z_{l-1}) * RZ_{l-1}.
 		dw := e.tmp[:b*in]
-		gemm(blas.NoTrans, blas.NoTrans, 1, mat(b, out, e.D[l]), m.weights(e.theta, l), 0, mat(b, in, dw))
+		kernel.Gemm(false, false, 1, mat(b, out, e.D[l]), m.weights(e.theta, l), 0, mat(b, in, dw))
 		rd := e.RD[l-1][:b*in]
-		gemm(blas.NoTrans, blas.NoTrans, 1, mat(b, out, e.RD[l]), m.weights(e.theta, l), 0, mat(b, in, rd))
-		gemm(blas.NoTrans, blas.NoTrans, 1, mat(b, out, e.D[l]), m.weights(e.v, l), 1, mat(b, in, rd))
+		kernel.Gemm(false, false, 1, mat(b, out, e.RD[l]), m.weights(e.theta, l), 0, mat(b, in, rd))
+		kernel.Gemm(false, false, 1, mat(b, out, e.D[l]), m.weights(e.v, l), 1, mat(b, in, rd))
 		e.mulDeriv(l-1, rd)
 		if m.Act == Tanh {
 			a, rz := e.A[l-1][:b*in], e.RZ[l-1][:b*in]
@@ -359,4 +387,17 @@ func (e *mlpEval) LayerFactors(dF []float64) []Factor {
 		fs[l-1] = Factor{D: e.D[l][:b*out], A: e.A[l-1][:b*in], Out: out, In: in, Bias: m.Bias}
 	}
 	return fs
+}
+
+// mulInput adds A_{l-1} W^T to z (b x out) for the layer-l weights W taken from w (theta or
+// a direction): through the sparse input for l = 1 when the batch is sparse.
+func (e *mlpEval) mulInput(l int, w, z []float64) {
+	m, b := e.m, e.b
+	in, out := m.Widths[l-1], m.Widths[l]
+	if l == 1 && e.sparse {
+		kernel.Transpose(m.weights(w, 1), e.wT)
+		e.csr.MulT(e.wT, out, mat(b, out, z))
+		return
+	}
+	kernel.Gemm(false, true, 1, mat(b, in, e.A[l-1]), m.weights(w, l), 1, mat(b, out, z))
 }

@@ -348,3 +348,40 @@ func TestFeatureLandscape(t *testing.T) {
 		}
 	}
 }
+
+// The sparse first-layer path gives the same derivatives as the dense one.
+func TestSparseInputPath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	n, d := 37, 100
+	ds := &data.Dataset{Spec: "sparse", N: n, D: d, K: 2, X: make([]float64, n*d), Y: make([]float64, n*2)}
+	for i := range ds.X {
+		if rng.Float64() < 0.2 {
+			ds.X[i] = rng.Float64()
+		}
+	}
+	for i := range ds.Y {
+		ds.Y[i] = rng.NormFloat64()
+	}
+	m, _ := NewMLP([]int{d, 12, 2}, Tanh, true)
+	o, _ := NewObjective(m, MSE{}, ds)
+	theta := randVec(rng, o.P())
+	v := randVec(rng, o.P())
+	eval := func() [][]float64 {
+		w := o.NewWorker(1, 16)
+		g, hv, jv, rows := make([]float64, o.P()), make([]float64, o.P()), make([]float64, n*2), make([]float64, n*o.P())
+		w.LossGrad(theta, g)
+		w.HVP(theta, v, hv)
+		w.JVP(theta, v, jv)
+		w.PerSampleGrads(theta, nil, rows)
+		return [][]float64{g, hv, jv, rows}
+	}
+	sparse := eval()
+	denseOnly = true
+	dense := eval()
+	denseOnly = false
+	for i := range sparse {
+		if e := relErr(sparse[i], dense[i]); e > 1e-13 {
+			t.Fatalf("quantity %d: sparse and dense paths differ by %g", i, e)
+		}
+	}
+}

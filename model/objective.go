@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/sgdlab/sgdlab/data"
@@ -13,6 +14,9 @@ type Objective struct {
 	Model Model
 	Loss  Loss
 	Data  *data.Dataset
+
+	packOnce sync.Once
+	packed   []float64
 }
 
 // NewObjective checks that model, loss and data fit together.
@@ -129,6 +133,9 @@ func (w *Worker) each(idx []int, fn func(ln *lane, i0, n int)) {
 		run(0)
 		return
 	}
+	// The lanes are the parallelism: a multithreaded BLAS inside them would oversubscribe.
+	SetBLASThreads(1)
+	defer SetBLASThreads(runtime.NumCPU())
 	var wg sync.WaitGroup
 	for l := 0; l < par; l++ {
 		wg.Add(1)
@@ -273,4 +280,18 @@ func (w *Worker) OutputGrads(theta []float64, idx []int, rows []float64) {
 			ln.ev.PerSample(ln.g, rows[(i0*K+k)*P:], K*P)
 		}
 	})
+}
+
+// PackedRows returns the data as one row per sample, inputs then targets (N x (D+K)),
+// built once and shared read-only: the layout the SGD fast path reads a sample from.
+func (o *Objective) PackedRows() []float64 {
+	o.packOnce.Do(func() {
+		d, k := o.Data.D, o.Data.K
+		o.packed = make([]float64, o.N()*(d+k))
+		for i := 0; i < o.N(); i++ {
+			copy(o.packed[i*(d+k):], o.Data.X[i*d:(i+1)*d])
+			copy(o.packed[i*(d+k)+d:], o.Data.Y[i*k:(i+1)*k])
+		}
+	})
+	return o.packed
 }

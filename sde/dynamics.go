@@ -236,12 +236,13 @@ func (d *logDyn) Loss(theta []float64) float64 { return d.land.LossGrad(theta, n
 func (f *Factory) Key() any {
 	c := f.cfg
 	k := struct {
+		Algorithm                                int
 		Kind, Sampling, Scheme                   string
 		Eta, Momentum, LStar, HScalar, Temp, Eps float64
 		Batch, Substeps                          int
 		LangevinHessian                          bool
 		Factor                                   [2]float64
-	}{c.Kind.String(), c.Sampling.String(), c.Scheme.String(), c.Eta, c.Momentum, c.LStar, c.HScalar, c.Temperature, c.Eps, c.Batch, c.Substeps, c.LangevinHessian, [2]float64{}}
+	}{sgd.AlgorithmVersion, c.Kind.String(), c.Sampling.String(), c.Scheme.String(), c.Eta, c.Momentum, c.LStar, c.HScalar, c.Temperature, c.Eps, c.Batch, c.Substeps, c.LangevinHessian, [2]float64{}}
 	if c.HStar != nil {
 		for i, v := range c.HStar.Data {
 			k.Factor[0] += v

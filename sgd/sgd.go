@@ -145,6 +145,10 @@ type Observation struct {
 	Fn      Observer
 }
 
+// AlgorithmVersion changes whenever the same seed would give a different trajectory
+// (run stores include it in their keys, so that old records are not mixed with new ones).
+const AlgorithmVersion = 2
+
 // Runner performs SGD steps on one objective. It owns all per-step buffers, so Step does
 // not allocate. A Runner is not safe for concurrent use; ensembles make one per worker.
 type Runner struct {
@@ -172,7 +176,7 @@ func New(obj *model.Objective, cfg Config, rng *rand.Rand) (*Runner, error) {
 		sampler: NewSampler(cfg.Sampling, obj.N(), cfg.Batch, rng),
 		grad:    make([]float64, obj.P()),
 		limit:   math.Inf(1),
-		fast:    newFeatureBatch(obj),
+		fast:    newFeatureBatch(obj, cfg.Sampling, cfg.Batch, rng),
 	}
 	if cfg.Momentum > 0 {
 		r.vel = make([]float64, obj.P())
@@ -191,12 +195,11 @@ func (r *Runner) SetLimit(initialLoss float64) {
 // Step performs one SGD update of theta in place and returns the mini-batch loss at the
 // parameters before the update.
 func (r *Runner) Step(theta []float64) float64 {
-	idx := r.sampler.Next()
 	var lb float64
 	if r.fast != nil {
-		lb = r.fast.lossGrad(theta, idx, r.grad)
+		lb = r.fast.lossGrad(theta, r.grad)
 	} else {
-		lb = r.w.BatchLossGrad(theta, idx, r.grad)
+		lb = r.w.BatchLossGrad(theta, r.sampler.Next(), r.grad)
 	}
 	eta := r.cfg.Eta
 	if r.vel != nil {

@@ -165,31 +165,65 @@ func TestDivergenceAndValidation(t *testing.T) {
 	}
 }
 
-// The fast path for FeatureLinear models follows the same trajectory as the general one.
+// The fast path for FeatureLinear models draws batches with the same law as the general
+// one: the covariance of its mini-batch gradient equals THEORY section 2's formula in both
+// sampling modes, and an epoch visits every sample once.
 func TestFeatureFastPath(t *testing.T) {
-	for _, spec := range []string{"linear", "linear:bias", "doublewell:a=0.25"} {
-		o, _ := model.Build(spec, "mse", data.Gauss(300, 3, 0.5, 2))
-		theta0 := make([]float64, o.P())
-		o.Model.Init(theta0, rand.New(rand.NewPCG(1, 1)))
-		theta0[0] += 0.1
-		run := func(fast bool) []float64 {
-			r, _ := New(o, Config{Eta: 0.05, Batch: 3}, rand.New(rand.NewPCG(9, 9)))
-			if !fast {
-				r.fast = nil
-			} else if r.fast == nil {
-				t.Fatalf("%s: fast path not taken", spec)
+	const n, b, draws = 30, 4, 200000
+	for _, spec := range []string{"linear:bias", "doublewell:a=0.25"} {
+		o, _ := model.Build(spec, "mse", data.Gauss(n, 2, 0.7, 5))
+		P := o.P()
+		theta := []float64{0.4, -0.2, 0.3}[:P]
+		w := o.NewWorker(1, n)
+		g := make([]float64, P)
+		w.LossGrad(theta, g)
+		rows := make([]float64, n*P)
+		w.PerSampleGrads(theta, nil, rows)
+		for _, mode := range []Sampling{Replacement, Epoch} {
+			fb := newFeatureBatch(o, mode, b, rand.New(rand.NewPCG(8, uint64(mode))))
+			if fb == nil {
+				t.Fatalf("%s: fast path not available", spec)
 			}
-			th := append([]float64(nil), theta0...)
-			for k := 0; k < 5000; k++ {
-				r.Step(th)
+			scale := 1.0 / b
+			if mode == Epoch {
+				scale = float64(n-b) / float64(b*(n-1))
 			}
-			return th
+			gb := make([]float64, P)
+			sum, sum2 := make([]float64, P*P), make([]float64, P*P)
+			for r := 0; r < draws; r++ {
+				fb.lossGrad(theta, gb)
+				for i := 0; i < P; i++ {
+					for j := 0; j < P; j++ {
+						p := (gb[i] - g[i]) * (gb[j] - g[j])
+						sum[i*P+j] += p
+						sum2[i*P+j] += p * p
+					}
+				}
+			}
+			for i := 0; i < P; i++ {
+				for j := 0; j < P; j++ {
+					m := 0.0
+					for mu := 0; mu < n; mu++ {
+						m += rows[mu*P+i] * rows[mu*P+j] / n
+					}
+					want := scale * (m - g[i]*g[j])
+					emp := sum[i*P+j] / draws
+					se := math.Sqrt((sum2[i*P+j]/draws - emp*emp) / draws)
+					if z := math.Abs(emp-want) / se; z > 4.5 {
+						t.Errorf("%s %v: Sigma[%d,%d] = %v, theory %v (%.1f SE)", spec, mode, i, j, emp, want, z)
+					}
+				}
+			}
 		}
-		a, b := run(true), run(false)
-		for i := range a {
-			if math.Abs(a[i]-b[i]) > 1e-9*(1+math.Abs(b[i])) {
-				t.Fatalf("%s: fast %v vs general %v", spec, a, b)
-			}
+		// One epoch (floor(30/4) = 7 batches) sees 28 distinct samples.
+		fb := newFeatureBatch(o, Epoch, b, rand.New(rand.NewPCG(1, 1)))
+		fb.lossGrad(theta, make([]float64, P))
+		seen := map[int32]bool{}
+		for _, i := range fb.perm[:7*b] {
+			seen[i] = true
+		}
+		if len(seen) != 28 {
+			t.Fatalf("an epoch saw %d distinct samples, want 28", len(seen))
 		}
 	}
 }

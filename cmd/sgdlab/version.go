@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/sgdlab/sgdlab/model"
 )
 
 // version is the sgdlab release; buildInfo adds the VCS revision when the binary has one.
@@ -24,10 +26,10 @@ func buildRevision() string {
 }
 
 func (versionCmd) Run(e *env) error {
-	rec := map[string]string{"version": version, "go": runtime.Version(), "revision": buildRevision(), "blas": blasName}
+	rec := map[string]string{"version": version, "go": runtime.Version(), "revision": buildRevision(), "blas": model.BLAS}
 	if e.g.JSON {
 		return json.NewEncoder(e.out).Encode(rec)
 	}
-	fmt.Fprintf(e.out, "sgdlab %s (%s, %s, BLAS: %s)\n", version, rec["revision"], rec["go"], blasName)
+	fmt.Fprintf(e.out, "sgdlab %s (%s, %s, BLAS: %s)\n", version, rec["revision"], rec["go"], model.BLAS)
 	return nil
 }

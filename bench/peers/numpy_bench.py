@@ -1,0 +1,88 @@
+"""NumPy peer for sgdlab's benchmark workloads 4 and 5.
+
+Workload 4 (E5 ensemble): 100 runs of 1-D Gaussian regression (N = 10^4, B = 1, eta = 0.1,
+epoch sampling) from the minimum to the first time L > 2 L*, vectorised across runs: each
+step updates all unfinished runs at once; L is evaluated in closed form (a quadratic).
+Workload 5 (stationary chain): 10^6 SGD steps of 1-D regression with B = 10, epoch
+sampling, L recorded every 100 steps; a chain is sequential, so each step is a few NumPy
+operations on the batch (indices drawn a whole epoch at a time).
+"""
+import json
+import sys
+import time
+
+import numpy as np
+
+
+DATA = None  # directory with sgdlab's data (gauss<N>_x.npy, gauss<N>_y.npy); set by --data
+
+
+def gauss(n, seed=1):
+    """The same N(0,1) samples sgdlab uses (written by bench/workloads -data), or fresh ones."""
+    if DATA:
+        return np.load(f"{DATA}/gauss{n}_x.npy"), np.load(f"{DATA}/gauss{n}_y.npy")
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(n), rng.standard_normal(n)
+
+
+def w4_escape_ensemble(runs=100, n=10000, eta=0.1, c=2.0, seed=5):
+    x, y = gauss(n)
+    C, b, s = np.mean(x * x), np.mean(x * y), np.mean(y * y)
+    th_star = b / C
+    lstar = 0.5 * (C * th_star**2 - 2 * b * th_star + s)
+    rng = np.random.default_rng(seed)
+    theta = np.full(runs, th_star)
+    alive = np.ones(runs, dtype=bool)
+    steps = np.zeros(runs, dtype=np.int64)
+    k = 0
+    perm = None
+    t0 = time.perf_counter()
+    while alive.any():
+        if k % n == 0:
+            perm = rng.permuted(np.tile(np.arange(n), (runs, 1)), axis=1)
+        idx = perm[:, k % n]
+        xi, yi = x[idx], y[idx]
+        theta = np.where(alive, theta - eta * (theta * xi - yi) * xi, theta)
+        k += 1
+        loss = 0.5 * (C * theta**2 - 2 * b * theta + s)
+        crossed = alive & (loss > c * lstar)
+        steps[crossed] = k
+        alive &= ~crossed
+    el = time.perf_counter() - t0
+    return el, float(steps.mean()), int(steps.sum())
+
+
+def w5_chain(steps=1_000_000, n=100000, batch=10, eta=0.1, every=100, seed=7):
+    x, y = gauss(n)
+    C, b, s = np.mean(x * x), np.mean(x * y), np.mean(y * y)
+    th = b / C
+    rng = np.random.default_rng(seed)
+    per_epoch = n // batch
+    samples = []
+    t0 = time.perf_counter()
+    for k in range(steps):
+        j = k % per_epoch
+        if j == 0:
+            perm = rng.permutation(n)[: per_epoch * batch].reshape(per_epoch, batch)
+        idx = perm[j]
+        xb, yb = x[idx], y[idx]
+        th -= eta * np.mean((th * xb - yb) * xb)
+        if (k + 1) % every == 0:
+            samples.append(0.5 * (C * th * th - 2 * b * th + s))
+    el = time.perf_counter() - t0
+    return el, len(samples)
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if args and args[0] == "--data":
+        DATA = args[1]
+        args = args[2:]
+    names = args or ["w4_escape_ensemble", "w5_chain"]
+    for name in names:
+        if name == "w4_escape_ensemble":
+            el, mean_steps, total = w4_escape_ensemble()
+            print(json.dumps({"peer": "numpy", "workload": name, "seconds": el, "mean_steps": mean_steps, "run_steps": total, "numpy": np.__version__}), flush=True)
+        elif name == "w5_chain":
+            el, ns = w5_chain()
+            print(json.dumps({"peer": "numpy", "workload": name, "seconds": el, "samples": ns, "numpy": np.__version__}), flush=True)

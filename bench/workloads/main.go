@@ -1,0 +1,188 @@
+// Command workloads times sgdlab on the benchmark workloads of BENCHMARKS.md and prints one
+// JSON object per workload. The harness (bench/harness) builds it twice, pure Go and with
+// -tags openblas, and runs it beside the PyTorch and NumPy peers. It also writes the data
+// the peers must use (-data DIR) so that both sides compute on identical numbers.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/sgdlab/sgdlab/curvature"
+	"github.com/sgdlab/sgdlab/data"
+	"github.com/sgdlab/sgdlab/ensemble"
+	"github.com/sgdlab/sgdlab/escape"
+	"github.com/sgdlab/sgdlab/gram"
+	"github.com/sgdlab/sgdlab/kernel"
+	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/npy"
+	"github.com/sgdlab/sgdlab/sde"
+	"github.com/sgdlab/sgdlab/sgd"
+)
+
+type result struct {
+	Impl     string         `json:"impl"`
+	Workload string         `json:"workload"`
+	Seconds  float64        `json:"seconds"`
+	Extra    map[string]any `json:"extra,omitempty"`
+}
+
+var impl = "sgdlab-" + map[bool]string{true: "openblas", false: "purego"}[model.BLAS != "gonum (pure Go)"]
+
+// best returns the best time of fn over reps runs (each at least once).
+func best(reps int, fn func()) float64 {
+	b := 1e300
+	for r := 0; r < reps; r++ {
+		t0 := time.Now()
+		fn()
+		b = min(b, time.Since(t0).Seconds())
+	}
+	return b
+}
+
+func emit(w string, s float64, extra map[string]any) {
+	b, _ := json.Marshal(result{Impl: impl, Workload: w, Seconds: s, Extra: extra})
+	fmt.Println(string(b))
+}
+
+func e1(n int) (*model.Objective, []float64) {
+	d, err := data.Load(fmt.Sprintf("mnist:parity:%d", n), data.Options{})
+	if err != nil {
+		panic(err)
+	}
+	o, _ := model.Build("mlp:784-100-100-1:relu", "mse", d)
+	theta := make([]float64, o.P())
+	o.Model.Init(theta, rand.New(rand.NewPCG(1, 1)))
+	return o, theta
+}
+
+func main() {
+	only := flag.String("only", "", "run only this workload")
+	dataDir := flag.String("data", "", "write the 1-D regression data for the peers here and exit")
+	flag.Parse()
+	if *dataDir != "" {
+		for _, n := range []int{10000, 100000} {
+			d := data.Gauss(n, 1, 1, 1)
+			npy.WriteFile(filepath.Join(*dataDir, fmt.Sprintf("gauss%d_x.npy", n)), npy.Vector(d.X))
+			npy.WriteFile(filepath.Join(*dataDir, fmt.Sprintf("gauss%d_y.npy", n)), npy.Vector(d.Y))
+		}
+		return
+	}
+	run := func(name string) bool { return *only == "" || *only == name }
+	if run("w1_sgd_epoch") {
+		o, theta := e1(10000)
+		r, _ := sgd.New(o, sgd.Config{Eta: 0.01, Batch: 100}, rand.New(rand.NewPCG(2, 2)))
+		emit("w1_sgd_epoch", best(5, func() {
+			for k := 0; k < 100; k++ {
+				r.Step(theta)
+			}
+		}), nil)
+	}
+	if run("w2_per_sample_gram") {
+		o, theta := e1(2000)
+		w := o.NewWorker(runtime.NumCPU(), 0)
+		rows := make([]float64, o.N()*o.P())
+		emit("w2_per_sample_gram", best(3, func() {
+			w.PerSampleGrads(theta, nil, rows)
+			if _, err := gram.Jacobian(o, theta); err != nil {
+				panic(err)
+			}
+		}), map[string]any{"note": "per-sample loss gradients (N x P) and the N x N Gram through the layer factorisation"})
+	}
+	if run("w3_hvp") || run("w3_lanczos_top10") {
+		o, theta := e1(10000)
+		w := o.NewWorker(runtime.NumCPU(), 0)
+		v, hv := make([]float64, o.P()), make([]float64, o.P())
+		for i := range v {
+			v[i] = 1
+		}
+		if run("w3_hvp") {
+			emit("w3_hvp", best(5, func() { w.HVP(theta, v, hv) }), nil)
+		}
+		if run("w3_lanczos_top10") {
+			emit("w3_lanczos_top10", best(1, func() {
+				// Exactly 100 Hessian-vector products with full re-orthogonalisation, as the peer.
+				curvature.Lanczos(curvature.Hessian(w, theta), curvature.LanczosOptions{K: 10, MaxIter: 100, Tol: 1e-300, NoDeflationCheck: true, Rand: rand.New(rand.NewPCG(3, 3))})
+			}), nil)
+		}
+	}
+	if run("w4_escape_ensemble") {
+		o, _ := model.Build("linear", "mse", data.Gauss(10000, 1, 1, 1))
+		p, _ := ensemble.Prepare(context.Background(), o, nil, 1)
+		fac, _ := p.Factory(o, sde.Config{Kind: sde.SGD, Eta: 0.1, Batch: 1})
+		spec, _ := escape.ParseExit("loss:c=2")
+		ec := escape.Context{Obj: o, ThetaStar: p.Min.Theta, LStar: p.Min.Loss, NewLand: fac.NewLandscape}
+		var steps int64
+		s := best(3, func() {
+			runs, err := escape.Simulate(context.Background(), fac, spec, ec, p.Min.Theta, escape.Options{Runs: 100, Seed: 5, Workers: runtime.NumCPU(), MaxSteps: 1 << 40})
+			if err != nil {
+				panic(err)
+			}
+			steps = 0
+			for _, r := range runs {
+				steps += r.Steps[0]
+			}
+		})
+		emit("w4_escape_ensemble", s, map[string]any{"run_steps": steps, "mean_steps": float64(steps) / 100})
+	}
+	if run("w5_chain") {
+		o, _ := model.Build("linear", "mse", data.Gauss(100000, 1, 1, 1))
+		p, _ := ensemble.Prepare(context.Background(), o, nil, 1)
+		fac, _ := p.Factory(o, sde.Config{Kind: sde.SGD, Eta: 0.1, Batch: 10})
+		var samples int
+		emit("w5_chain", best(3, func() {
+			dyn, _ := fac.New(rand.New(rand.NewPCG(7, 7)))
+			theta := append([]float64(nil), p.Min.Theta...)
+			var ls []float64
+			for k := 1; k <= 1_000_000; k++ {
+				dyn.Step(theta)
+				if k%100 == 0 {
+					ls = append(ls, dyn.Loss(theta))
+				}
+			}
+			samples = len(ls)
+		}), map[string]any{"samples": samples})
+	}
+	if run("gemm") {
+		// The largest product of workloads 1-3 (the first layer over a chunk of 256 MNIST
+		// images: 256 x 784 times 784 x 100), dense through kernel.Gemm, and the BLAS dgemm
+		// rate at 2048 on all cores (OpenBLAS in the openblas build).
+		a := kernel.M(256, 784, make([]float64, 256*784))
+		b := kernel.M(100, 784, make([]float64, 100*784))
+		c := kernel.M(256, 100, make([]float64, 256*100))
+		d, _ := data.Load("mnist:parity:256", data.Options{})
+		copy(a.Data, d.X)
+		for i := range b.Data {
+			b.Data[i] = 0.01 * float64(i%7)
+		}
+		flops := 2.0 * 256 * 784 * 100
+		t := best(20, func() { kernel.Gemm(false, true, 1, a, b, 0, c) })
+		emit("gemm_layer1_dense", t, map[string]any{"gflops": flops / t / 1e9})
+		var csr kernel.CSR
+		wT := make([]float64, 784*100)
+		t = best(20, func() {
+			csr.Fill(256, 784, a.Data)
+			kernel.Transpose(b, wT)
+			clear(c.Data)
+			csr.MulT(wT, 100, c)
+		})
+		emit("gemm_layer1_sparse", t, map[string]any{"gflops_dense_equivalent": flops / t / 1e9, "density": kernel.Density(256, 784, a.Data)})
+		n := 2048
+		x := make([]float64, n*n)
+		for i := range x {
+			x[i] = float64(i%13) * 0.1
+		}
+		y := make([]float64, n*n)
+		kernel.UseBLAS = true
+		t = best(2, func() { kernel.Gemm(false, false, 1, kernel.M(n, n, x), kernel.M(n, n, x), 0, kernel.M(n, n, y)) })
+		emit("dgemm2048", t, map[string]any{"gflops": 2 * float64(n) * float64(n) * float64(n) / t / 1e9, "blas": model.BLAS})
+	}
+	_ = os.Stdout
+}

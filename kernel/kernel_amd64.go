@@ -1,0 +1,13 @@
+//go:build amd64 && !purego
+
+package kernel
+
+import "golang.org/x/sys/cpu"
+
+var useAVX = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func axpyAVX(a float64, x, y []float64)
+
+//go:noescape
+func dotAVX(x, y []float64) float64

@@ -1,0 +1,116 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func axpyAVX(a float64, x, y []float64)
+// y[i] += a * x[i], len(x) == len(y) >= 8.
+TEXT ·axpyAVX(SB), NOSPLIT, $0-56
+	VBROADCASTSD a+0(FP), Y0
+	MOVQ x_base+8(FP), SI
+	MOVQ x_len+16(FP), CX
+	MOVQ y_base+32(FP), DI
+	MOVQ CX, BX
+	SHRQ $4, BX             // blocks of 16
+	JZ   tail4
+loop16:
+	VMOVUPD (SI), Y1
+	VMOVUPD 32(SI), Y2
+	VMOVUPD 64(SI), Y3
+	VMOVUPD 96(SI), Y4
+	VFMADD213PD (DI), Y0, Y1   // Y1 = Y0*Y1 + (DI)
+	VFMADD213PD 32(DI), Y0, Y2
+	VFMADD213PD 64(DI), Y0, Y3
+	VFMADD213PD 96(DI), Y0, Y4
+	VMOVUPD Y1, (DI)
+	VMOVUPD Y2, 32(DI)
+	VMOVUPD Y3, 64(DI)
+	VMOVUPD Y4, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	DECQ BX
+	JNZ  loop16
+tail4:
+	ANDQ $15, CX
+	MOVQ CX, BX
+	SHRQ $2, BX
+	JZ   tail1
+loop4:
+	VMOVUPD (SI), Y1
+	VFMADD213PD (DI), Y0, Y1
+	VMOVUPD Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ BX
+	JNZ  loop4
+tail1:
+	ANDQ $3, CX
+	JZ   done
+loop1:
+	VMOVSD (SI), X1
+	VFMADD213SD (DI), X0, X1
+	VMOVSD X1, (DI)
+	ADDQ $8, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNZ  loop1
+done:
+	VZEROUPPER
+	RET
+
+// func dotAVX(x, y []float64) float64
+TEXT ·dotAVX(SB), NOSPLIT, $0-56
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), DI
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ   dtail4
+dloop16:
+	VMOVUPD (SI), Y4
+	VMOVUPD 32(SI), Y5
+	VMOVUPD 64(SI), Y6
+	VMOVUPD 96(SI), Y7
+	VFMADD231PD (DI), Y4, Y0
+	VFMADD231PD 32(DI), Y5, Y1
+	VFMADD231PD 64(DI), Y6, Y2
+	VFMADD231PD 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	DECQ BX
+	JNZ  dloop16
+dtail4:
+	ANDQ $15, CX
+	MOVQ CX, BX
+	SHRQ $2, BX
+	JZ   dreduce
+dloop4:
+	VMOVUPD (SI), Y4
+	VFMADD231PD (DI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ BX
+	JNZ  dloop4
+dreduce:
+	VADDPD Y1, Y0, Y0
+	VADDPD Y3, Y2, Y2
+	VADDPD Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VHADDPD X0, X0, X0
+	ANDQ $3, CX
+	JZ   ddone
+dloop1:
+	VMOVSD (SI), X4
+	VFMADD231SD (DI), X4, X0
+	ADDQ $8, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNZ  dloop1
+ddone:
+	VZEROUPPER
+	MOVSD X0, ret+48(FP)
+	RET
