@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 
+	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/seed"
 	"github.com/sgdlab/sgdlab/stats"
@@ -54,6 +56,11 @@ func Simulate(ctx context.Context, fac *sde.Factory, exit ExitSpec, ec Context, 
 		}
 	}
 	workers := max(1, min(opt.Workers, len(todo)))
+	if workers > 1 {
+		// One worker per core, each with a single-threaded BLAS.
+		model.SetBLASThreads(1)
+		defer model.SetBLASThreads(runtime.NumCPU())
+	}
 	out := make([]Run, 0, len(todo))
 	var mu sync.Mutex
 	var firstErr error

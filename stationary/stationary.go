@@ -12,9 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
+
+	"gonum.org/v1/gonum/mathext"
 	"sync"
 
+	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/seed"
 	"github.com/sgdlab/sgdlab/stats"
@@ -108,6 +112,11 @@ func RunChains(ctx context.Context, fac *sde.Factory, start []float64, opt Optio
 		}
 	}
 	workers := max(1, min(opt.Workers, len(todo)))
+	if workers > 1 {
+		// One worker per core, each with a single-threaded BLAS.
+		model.SetBLASThreads(1)
+		defer model.SetBLASThreads(runtime.NumCPU())
+	}
 	var chains []Chain
 	var firstErr error
 	next := make(chan int)
@@ -241,4 +250,48 @@ func Fit(chains []Chain, a, lstar float64) (*Result, error) {
 		r.Summary = fmt.Sprintf("power law and Gibbs law not distinguished (Vuong z = %.1f)", r.VuongZ)
 	}
 	return r, nil
+}
+
+// Bin is one bin of the log-binned density of u = L/L* - 1 with the fitted laws there.
+type Bin struct {
+	U, Density, SE        float64 // bin centre (geometric), measured density, its error
+	PowerLaw, PowerTheory float64 // fitted power law; power law with the theory's phi
+	Gibbs                 float64 // fitted Gibbs law
+}
+
+// Histogram bins the pooled samples in nb logarithmic bins and evaluates the fitted power
+// law, the power law with exponent phiTheory (skipped when 0) and the fitted Gibbs law. The
+// errors are Poisson errors widened by the autocorrelation time.
+func (r *Result) Histogram(nb int, lstar, a, phiTheory float64) []Bin {
+	lo, hi := math.Inf(1), 0.0
+	for _, u := range r.Pooled {
+		if u > 0 {
+			lo, hi = math.Min(lo, u), math.Max(hi, u)
+		}
+	}
+	llo, lhi := math.Log(lo), math.Log(hi)
+	counts := make([]float64, nb)
+	for _, u := range r.Pooled {
+		if u > 0 {
+			b := int(float64(nb) * (math.Log(u) - llo) / (lhi - llo + 1e-12))
+			counts[min(b, nb-1)]++
+		}
+	}
+	rate := lstar / r.Gibbs.Param
+	lgA, _ := math.Lgamma(a)
+	bp := func(u, phi float64) float64 {
+		return math.Exp((a-1)*math.Log(u) - phi*math.Log1p(u) - mathext.Lbeta(a, phi-a))
+	}
+	n := float64(len(r.Pooled))
+	out := make([]Bin, nb)
+	for b := range out {
+		u0, u1 := math.Exp(llo+float64(b)*(lhi-llo)/float64(nb)), math.Exp(llo+float64(b+1)*(lhi-llo)/float64(nb))
+		uc := math.Sqrt(u0 * u1)
+		out[b] = Bin{U: uc, Density: counts[b] / (n * (u1 - u0)), SE: math.Sqrt(counts[b]*r.Tau) / (n * (u1 - u0)),
+			PowerLaw: bp(uc, r.Power.Param), Gibbs: math.Exp(a*math.Log(rate) + (a-1)*math.Log(uc) - rate*uc - lgA)}
+		if phiTheory > a {
+			out[b].PowerTheory = bp(uc, phiTheory)
+		}
+	}
+	return out
 }

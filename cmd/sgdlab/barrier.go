@@ -8,7 +8,6 @@ import (
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/npy"
 	"github.com/sgdlab/sgdlab/report"
-	"github.com/sgdlab/sgdlab/seed"
 	"github.com/sgdlab/sgdlab/theory"
 )
 
@@ -20,7 +19,6 @@ type barrierFlags struct {
 
 // findBarrier returns the minima and the saddle; seedVal drives the initialisations.
 func (f barrierFlags) findBarrier(e *env, o *model.Objective, w *model.Worker, seedVal uint64) (*landscape.Barrier, []string, error) {
-	var notes []string
 	var a []float64
 	if f.From != "" {
 		th, err := thetaArg(f.From, o)
@@ -36,6 +34,12 @@ func (f barrierFlags) findBarrier(e *env, o *model.Objective, w *model.Worker, s
 		}
 		a = p.Theta
 	}
+	return f.withStart(e, o, w, a, seedVal)
+}
+
+// withStart finds the barrier from a known minimum a.
+func (f barrierFlags) withStart(e *env, o *model.Objective, w *model.Worker, a []float64, seedVal uint64) (*landscape.Barrier, []string, error) {
+	var notes []string
 	var b []float64
 	if f.To != "" {
 		th, err := thetaArg(f.To, o)
@@ -46,15 +50,14 @@ func (f barrierFlags) findBarrier(e *env, o *model.Objective, w *model.Worker, s
 	} else {
 		starts := [][]float64{neg(a)}
 		for i := uint64(1); i <= 8; i++ {
-			s := make([]float64, o.P())
-			o.Model.Init(s, seed.Stream(seedVal+i, seed.Init))
+			s, _, _ := startTheta("", o, seedVal+i)
 			starts = append(starts, s)
 		}
 		p, tried, err := landscape.OtherMinimum(e.ctx, w, a, starts)
 		if err != nil {
-			return nil, nil, badInput(err)
+			return nil, tried, badInput(err)
 		}
-		notes = append(notes, tried...)
+		notes = tried
 		b = p.Theta
 	}
 	br, err := landscape.FindBarrier(e.ctx, w, a, b)

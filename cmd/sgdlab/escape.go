@@ -195,34 +195,6 @@ func (c *escapeCmd) Run(e *env) error {
 	return nil
 }
 
-// withStart finds the barrier from a known minimum a.
-func (f barrierFlags) withStart(e *env, o *model.Objective, w *model.Worker, a []float64, seedVal uint64) (*landscape.Barrier, []string, error) {
-	f.From = ""
-	var notes []string
-	var b []float64
-	if f.To != "" {
-		th, err := thetaArg(f.To, o)
-		if err != nil {
-			return nil, nil, err
-		}
-		b = th
-	} else {
-		starts := [][]float64{neg(a)}
-		for i := uint64(1); i <= 8; i++ {
-			s, _, _ := startTheta("", o, seedVal+i)
-			starts = append(starts, s)
-		}
-		p, tried, err := landscape.OtherMinimum(e.ctx, w, a, starts)
-		if err != nil {
-			return nil, tried, badInput(err)
-		}
-		notes = tried
-		b = p.Theta
-	}
-	br, err := landscape.FindBarrier(e.ctx, w, a, b)
-	return br, notes, badInput(err)
-}
-
 // predict evaluates the theories for the exit levels.
 func (c *escapeCmd) predict(o *model.Objective, p *ensemble.Prepared, fac *sde.Factory, spec escape.ExitSpec, br *landscape.Barrier) []escapePrediction {
 	var out []escapePrediction

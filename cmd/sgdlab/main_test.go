@@ -65,6 +65,9 @@ func TestBadInputExitStatus(t *testing.T) {
 		{"escape", "--eta", "0.1", "--exit", "loss:c=1"},
 		{"escape", "--eta", "0.1", "--exit", "loss:c=2", "--runs", "5", "--max-steps", "10"},
 		{"stationary", "--dynamics", "logland", "--eta", "0.1", "--model", "linear:bias", "--data", "csv:path=" + filepath.Join(dir, "exact.csv")},
+		{"stationary", "--eta", "0.1", "--start", "0.5"},
+		{"stationary", "--model", "doublewell", "--data", "gauss:N=1000,d=1,sigma=0.5", "--eta", "0.5", "--dynamics", "decoupled", "--samples", "300", "--chains", "2"},
+		{"escape", "--model", "doublewell", "--data", "gauss:N=1000,d=1,sigma=0.5", "--eta", "0.5", "--exit", "surface", "--to", "0.7"},
 		{"nosuchcommand"},
 	}
 	os.WriteFile(filepath.Join(dir, "exact.csv"), []byte("1,2\n2,4\n3,6\n4,8\n"), 0o644)

@@ -6,8 +6,6 @@ import (
 	"math"
 	"path/filepath"
 
-	"gonum.org/v1/gonum/mathext"
-
 	"github.com/sgdlab/sgdlab/ensemble"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
@@ -222,47 +220,24 @@ func (c *stationaryCmd) Run(e *env) error {
 // writeStationary writes the log-binned density of u = L/L* - 1 with the fitted power law
 // and Gibbs densities.
 func writeStationary(dir string, rec *stationaryRecord, res *stationary.Result, n int) error {
-	a := float64(n) / 2
-	lo, hi := math.Inf(1), 0.0
-	for _, u := range res.Pooled {
-		if u > 0 {
-			lo, hi = math.Min(lo, u), math.Max(hi, u)
-		}
-	}
-	nb := 40
-	llo, lhi := math.Log(lo), math.Log(hi)
-	counts := make([]float64, nb)
-	for _, u := range res.Pooled {
-		if u > 0 {
-			b := int(float64(nb) * (math.Log(u) - llo) / (lhi - llo + 1e-12))
-			counts[min(b, nb-1)]++
-		}
-	}
-	phi, T := res.Power.Param, res.Gibbs.Param
-	rate := rec.LStar / T
-	lgA, _ := math.Lgamma(a)
-	var xs, ys, es, pw, gb []float64
+	var xs, ys, es, pw, pt, gb []float64
 	var rows [][]float64
-	for b := 0; b < nb; b++ {
-		u0, u1 := math.Exp(llo+float64(b)*(lhi-llo)/float64(nb)), math.Exp(llo+float64(b+1)*(lhi-llo)/float64(nb))
-		uc := math.Sqrt(u0 * u1)
-		dens := counts[b] / (float64(len(res.Pooled)) * (u1 - u0))
-		errb := math.Sqrt(counts[b]*res.Tau) / (float64(len(res.Pooled)) * (u1 - u0))
-		p := math.Exp((a-1)*math.Log(uc) - phi*math.Log1p(uc) - mathext.Lbeta(a, phi-a))
-		g := math.Exp(a*math.Log(rate) + (a-1)*math.Log(uc) - rate*uc - lgA)
-		xs, ys, es, pw, gb = append(xs, uc), append(ys, dens), append(es, errb), append(pw, p), append(gb, g)
-		rows = append(rows, []float64{uc, dens, errb, p, g})
+	for _, b := range res.Histogram(40, rec.LStar, float64(n)/2, rec.PhiTheory) {
+		xs, ys, es = append(xs, b.U), append(ys, b.Density), append(es, b.SE)
+		pw, pt, gb = append(pw, b.PowerLaw), append(pt, b.PowerTheory), append(gb, b.Gibbs)
+		rows = append(rows, []float64{b.U, b.Density, b.SE, b.PowerLaw, b.PowerTheory, b.Gibbs})
 	}
 	path := filepath.Join(dir, "stationary.csv")
-	if err := report.WriteCSV(path, []string{"u", "density", "se", "power_law", "gibbs"}, rows); err != nil {
+	if err := report.WriteCSV(path, []string{"u", "density", "se", "power_law_fit", "power_law_theory", "gibbs_fit"}, rows); err != nil {
 		return err
 	}
 	rec.Outputs["histogram_csv"] = path
 	fig := report.Figure{Title: fmt.Sprintf("Stationary density of u = L/L* - 1 (%s, eta=%g, B=%d)", rec.Dynamics, rec.Eta, rec.Batch),
 		XLabel: "u = L/L* - 1", YLabel: "density", LogX: true, LogY: true, Series: []report.Series{
 			{Name: "measured", X: xs, Y: ys, YErr: es, Style: report.Points},
-			{Name: fmt.Sprintf("power law, phi = %.3f (theory %.3f)", phi, rec.PhiTheory), X: xs, Y: pw, Style: report.Line},
-			{Name: fmt.Sprintf("Gibbs exp(-L/T), T = %.3g", T), X: xs, Y: gb, Style: report.Dashed},
+			{Name: fmt.Sprintf("fitted power law, phi = %.3f", res.Power.Param), X: xs, Y: pw, Style: report.Line},
+			{Name: fmt.Sprintf("theory, phi = %.3f", rec.PhiTheory), X: xs, Y: pt, Style: report.Dashed},
+			{Name: fmt.Sprintf("Gibbs exp(-L/T), T = %.3g", res.Gibbs.Param), X: xs, Y: gb, Style: report.Dashed},
 		}}
 	path = filepath.Join(dir, "stationary.png")
 	if err := fig.WritePNG(path); err != nil {
