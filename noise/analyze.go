@@ -165,9 +165,9 @@ type LinearCheck struct {
 	GapExplained float64 `json:"gap_explained_by_theta_theta"`
 	// MaxZGap is the largest |(S - A) - c theta theta^T| entry in standard errors: values
 	// of a few mean the unexplained rest of the gap is finite-sample noise.
-	MaxZGap float64 `json:"max_z_gap_minus_theta_theta"`
-	ThetaNorm2   float64 `json:"theta_norm2"`
-	Ey2          float64 `json:"mean_y2"`
+	MaxZGap    float64 `json:"max_z_gap_minus_theta_theta"`
+	ThetaNorm2 float64 `json:"theta_norm2"`
+	Ey2        float64 `json:"mean_y2"`
 }
 
 // linearCheck applies to `linear` models on gauss: data.
