@@ -24,12 +24,21 @@ type Env struct {
 	Workers int
 }
 
+// Format is part of every run key; it changes whenever a stored trajectory's result would
+// change for the same parameters and seed (new algorithms, new recorded fields), so that
+// stores never mix old and new records.
+const Format = 3
+
 // begin opens the store record of a run and decodes the trajectories already stored.
 func begin[T any](env Env, kind, label string, params any, seedVal uint64) (*store.Run, map[int]T, error) {
 	if env.Store == nil {
 		return nil, map[int]T{}, nil
 	}
-	r, err := env.Store.Begin(store.RunSpec{Kind: kind, Label: label, Params: params, Seed: seedVal, Version: env.Version})
+	keyed := struct {
+		Format int `json:"format"`
+		Params any `json:"params"`
+	}{Format, params}
+	r, err := env.Store.Begin(store.RunSpec{Kind: kind, Label: label, Params: keyed, Seed: seedVal, Version: env.Version})
 	if err != nil {
 		return nil, nil, err
 	}

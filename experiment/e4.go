@@ -33,7 +33,7 @@ var e4 = &Experiment{
 	ID: "E4", Title: e4Title, Paper: true, Weight: 1.5,
 	Defaults: func(full bool) any {
 		p := &e4Params{Data: "gauss:N=100000,d=1,seed=1", Sampling: "epoch", Etas: []float64{0.1, 0.5, 1}, Batches: []int{4, 6, 8, 10, 12},
-			Dynamics: []string{"sgd", "sde", "sde-fine", "decoupled-fine"}, Substeps: 50, Chains: 1, Samples: 5000, Every: 100, Seed: 1}
+			Dynamics: []string{"sgd", "sde", "sde-fine", "decoupled-fine"}, Substeps: 50, Chains: 2, Samples: 5000, Every: 100, Seed: 1}
 		if full {
 			p.Chains, p.Samples, p.Substeps = 4, 10000, 200
 		}

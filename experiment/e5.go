@@ -35,7 +35,7 @@ var e5 = &Experiment{
 	ID: "E5", Title: e5Title, Paper: true, Weight: 1.5,
 	Defaults: func(full bool) any {
 		p := &e5Params{N: 10000, Dims: []int{1, 2, 3}, Eta: 0.1, Batch: 1, Sampling: "epoch", Levels: []float64{1.2, 1.4, 1.6, 1.8, 2.0, 2.2},
-			Runs: 200, Dynamics: []string{"sgd", "sde-fine", "decoupled-fine"}, Substeps: 10, BudgetFactor: 100, MaxSteps: 20_000_000, Seed: 1}
+			Runs: 400, Dynamics: []string{"sgd", "sde-fine", "decoupled-fine"}, Substeps: 10, BudgetFactor: 100, MaxSteps: 20_000_000, Seed: 1}
 		if full {
 			p.Dims, p.Levels, p.Runs, p.MaxSteps = []int{1, 2, 3, 4}, []float64{1.2, 1.4, 1.6, 1.8, 2.0, 2.2, 2.4, 2.6}, 500, 500_000_000
 		}

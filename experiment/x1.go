@@ -50,7 +50,7 @@ var x1 = &Experiment{
 	Defaults: func(full bool) any {
 		p := &x1Params{N: 10000, A: 0.25, Base: x1Config{Dim: 1, Eta: 0.2, Batch: 1}, Ratios: []float64{1.5, 2, 2.5, 3, 3.5, 4},
 			Vary: []x1Config{{2, 2, 0.2, 1}, {2, 3, 0.2, 1}, {2, 1, 0.3, 1}, {2, 1, 0.4, 2}},
-			Runs: 200, Dynamics: []string{"decoupled-fine", "sgd"}, Substeps: 5, WellR: 0.5, BudgetFactor: 20, SGDFactor: 30, MaxSteps: 5_000_000, Seed: 1}
+			Runs: 400, Dynamics: []string{"decoupled-fine", "sgd"}, Substeps: 5, WellR: 0.5, BudgetFactor: 20, SGDFactor: 30, MaxSteps: 5_000_000, Seed: 1}
 		if full {
 			p.N, p.Runs, p.Ratios, p.MaxSteps, p.Substeps = 100000, 400, []float64{1.5, 2, 2.5, 3, 3.5, 4, 5}, 100_000_000, 20
 		}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/sgdlab/sgdlab/data"
 )
@@ -22,7 +23,7 @@ func Build(modelSpec, lossName string, d *data.Dataset) (*Objective, error) {
 // CheckFinite returns an error naming the first non-finite parameter.
 func CheckFinite(theta []float64) error {
 	for i, v := range theta {
-		if v != v || v > 1.7976931348623157e308 || v < -1.7976931348623157e308 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("parameter %d is %v: the parameter vector must be finite", i, v)
 		}
 	}

@@ -47,6 +47,9 @@ type Options struct {
 	Progress func(chainsDone int)
 }
 
+// uFloor is the smallest relative excess loss recorded: below it u is rounding noise.
+const uFloor = 1e-13
+
 // Chain is one chain's record.
 type Chain struct {
 	Index      int       `json:"index"`
@@ -170,6 +173,9 @@ func runChain(ctx context.Context, fac *sde.Factory, start []float64, i int, opt
 	}
 	theta := append([]float64(nil), start...)
 	c := Chain{Index: i, U: make([]float64, 0, opt.Samples)}
+	// u = L/L* - 1 with L* from the same evaluator as the samples, floored at the relative
+	// rounding of a loss evaluation (a sample at the minimum itself has u = 0 only by rounding).
+	lstar := dyn.Loss(start)
 	t := 0.0
 	nextT := opt.Burn + opt.Every
 	for len(c.U) < opt.Samples {
@@ -189,7 +195,7 @@ func runChain(ctx context.Context, fac *sde.Factory, start []float64, i int, opt
 			break
 		}
 		if t > opt.Burn {
-			c.U = append(c.U, l/opt.LStar-1)
+			c.U = append(c.U, math.Max(l/lstar-1, uFloor))
 		}
 		if len(c.U)%256 == 0 && ctx.Err() != nil {
 			return c, ctx.Err()
