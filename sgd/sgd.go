@@ -264,7 +264,7 @@ func (r *Runner) Run(ctx context.Context, theta []float64, steps int64, obs ...O
 				return finish(k, lb, err)
 			}
 		}
-		if k&4095 == 0 && ctx.Err() != nil {
+		if k&63 == 0 && ctx.Err() != nil {
 			return finish(k, lb, ctx.Err())
 		}
 	}
