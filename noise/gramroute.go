@@ -278,8 +278,8 @@ func (s *State) Fig1(top int, rng *rand.Rand) (Spectra, error) {
 		return gr.Fig1(top, rng)
 	}
 	w, d := make([]float64, P*P), make([]float64, P*P)
-	rows := make([]float64, 0)
 	const chunk = 64
+	rows := make([]float64, chunk*K*P)
 	idx := make([]int, 0, chunk)
 	for i0 := 0; i0 < N; i0 += chunk {
 		n := min(chunk, N-i0)
@@ -287,8 +287,7 @@ func (s *State) Fig1(top int, rng *rand.Rand) (Spectra, error) {
 		for i := 0; i < n; i++ {
 			idx = append(idx, i0+i)
 		}
-		rows = append(rows[:0], make([]float64, n*K*P)...)
-		s.W.OutputGrads(s.Theta, idx, rows)
+		s.W.OutputGrads(s.Theta, idx, rows[:n*K*P])
 		for r := 0; r < n*K; r++ {
 			l := s.Losses[i0+r/K]
 			row := rows[r*P : (r+1)*P]
