@@ -122,4 +122,3 @@ func runE1(env *Env, p *e1Params) (*Result, error) {
 	}
 	return res, nil
 }
-
