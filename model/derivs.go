@@ -1,38 +1,18 @@
 package model
 
 // JVP writes J v into out (N x K): the directional derivative of every output.
-func (w *Worker) JVP(theta, v, out []float64) {
-	K := w.o.K()
-	w.each(nil, func(ln *lane, i0, n int) {
-		w.piece(ln, theta, nil, i0, n)
-		ln.ev.JVP(v, ln.rf)
-		copy(out[i0*K:(i0+n)*K], ln.rf[:n*K])
-	})
-}
+func (w *Worker) JVP(theta, v, out []float64) { w.pass(call{op: opJVP, theta: theta, v: v, out: out}) }
 
 // VJP writes J^T u = sum_mu J_mu^T u_mu into out (P), for u of length N x K.
 func (w *Worker) VJP(theta, u, out []float64) {
-	K := w.o.K()
-	w.each(nil, func(ln *lane, i0, n int) {
-		w.piece(ln, theta, nil, i0, n)
-		ln.ev.Backward(u[i0*K:(i0+n)*K], ln.acc)
-	})
+	w.pass(call{op: opVJP, theta: theta, u: u})
 	w.reduce(out, 1)
 }
 
 // GNVP writes the Gauss-Newton product G v = (1/N) sum_mu J_mu^T (d2l/df2) J_mu v into out.
 // For the MSE loss this is THEORY's G = (1/N) sum_mu grad f_mu grad f_mu^T applied to v.
 func (w *Worker) GNVP(theta, v, out []float64) {
-	K := w.o.K()
-	w.each(nil, func(ln *lane, i0, n int) {
-		y := w.piece(ln, theta, nil, i0, n)
-		ln.ev.JVP(v, ln.rf)
-		for i := 0; i < n; i++ {
-			s := ln.f[i*K : (i+1)*K]
-			w.o.Loss.Curv(s, y[i*K:(i+1)*K], ln.rf[i*K:(i+1)*K], ln.rg[i*K:(i+1)*K])
-		}
-		ln.ev.Backward(ln.rg, ln.acc)
-	})
+	w.pass(call{op: opGNVP, theta: theta, v: v})
 	w.reduce(out, 1/float64(w.o.N()))
 }
 
@@ -40,17 +20,7 @@ func (w *Worker) GNVP(theta, v, out []float64) {
 // R-operator (forward-mode over reverse-mode), including the residual-times-curvature term
 // that the Gauss-Newton matrix drops.
 func (w *Worker) HVP(theta, v, out []float64) {
-	K := w.o.K()
-	w.each(nil, func(ln *lane, i0, n int) {
-		y := w.piece(ln, theta, nil, i0, n)
-		ln.ev.JVP(v, ln.rf)
-		for i := 0; i < n; i++ {
-			f, yy := ln.f[i*K:(i+1)*K], y[i*K:(i+1)*K]
-			w.o.Loss.Eval(f, yy, ln.g[i*K:(i+1)*K])
-			w.o.Loss.Curv(f, yy, ln.rf[i*K:(i+1)*K], ln.rg[i*K:(i+1)*K])
-		}
-		ln.ev.RBackward(ln.g, ln.rg, ln.acc)
-	})
+	w.pass(call{op: opHVP, theta: theta, v: v})
 	w.reduce(out, 1/float64(w.o.N()))
 }
 

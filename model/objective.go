@@ -53,6 +53,7 @@ type Worker struct {
 	o     *Objective
 	chunk int
 	lanes []*lane
+	c     call // the pass in progress
 }
 
 // lane is one goroutine's evaluator and buffers.
@@ -110,38 +111,135 @@ func (w *Worker) piece(ln *lane, theta []float64, idx []int, i0, n int) (y []flo
 	return y
 }
 
-// each runs fn over pieces of the sample set (idx, or all N when idx is nil). Pieces are
+// op names a per-piece operation of a full-data pass.
+type op int
+
+const (
+	opLossGrad op = iota
+	opPerSample
+	opOutputs
+	opPerSampleGrads
+	opOutputGrads
+	opJVP
+	opVJP
+	opGNVP
+	opHVP
+)
+
+// call holds the operation and arguments of the pass in progress. It lives in the Worker,
+// so a pass allocates nothing on the single-lane path.
+type call struct {
+	op                 op
+	theta, v, u, out   []float64
+	losses, dldf, rows []float64
+	idx                []int
+	wantGrad           bool
+}
+
+// each runs w.c over pieces of the sample set (w.c.idx, or all N when it is nil). Pieces are
 // assigned to lanes statically (piece c to lane c mod par), so results do not depend on
 // goroutine scheduling. The lane accumulators are cleared first.
-func (w *Worker) each(idx []int, fn func(ln *lane, i0, n int)) {
+func (w *Worker) each() {
 	total := w.o.N()
-	if idx != nil {
-		total = len(idx)
+	if w.c.idx != nil {
+		total = len(w.c.idx)
 	}
 	pieces := (total + w.chunk - 1) / w.chunk
 	par := min(len(w.lanes), max(pieces, 1))
-	run := func(l int) {
-		ln := w.lanes[l]
-		clear(ln.acc)
-		ln.sum = 0
-		for c := l; c < pieces; c += par {
-			i0 := c * w.chunk
-			fn(ln, i0, min(w.chunk, total-i0))
-		}
-	}
 	if par == 1 {
-		run(0)
+		w.lanePieces(0, 1, pieces, total)
 		return
 	}
+	w.parallel(par, pieces, total)
+}
+
+// parallel runs the lanes on par goroutines (a separate function, so that the single-lane
+// path allocates nothing).
+func (w *Worker) parallel(par, pieces, total int) {
 	// The lanes are the parallelism: a multithreaded BLAS inside them would oversubscribe.
 	SetBLASThreads(1)
 	defer SetBLASThreads(runtime.NumCPU())
 	var wg sync.WaitGroup
 	for l := 0; l < par; l++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); run(l) }()
+		go func() { defer wg.Done(); w.lanePieces(l, par, pieces, total) }()
 	}
 	wg.Wait()
+}
+
+// lanePieces runs lane l's pieces l, l+par, ...
+func (w *Worker) lanePieces(l, par, pieces, total int) {
+	ln := w.lanes[l]
+	clear(ln.acc)
+	ln.sum = 0
+	for c := l; c < pieces; c += par {
+		i0 := c * w.chunk
+		w.run(ln, i0, min(w.chunk, total-i0))
+	}
+}
+
+// run performs w.c on samples i0..i0+n-1.
+func (w *Worker) run(ln *lane, i0, n int) {
+	c := &w.c
+	K, P := w.o.K(), w.o.P()
+	if c.op == opLossGrad {
+		w.lossGradPiece(ln, c.theta, c.idx, i0, n, c.wantGrad)
+		return
+	}
+	y := w.piece(ln, c.theta, c.idx, i0, n)
+	switch c.op {
+	case opPerSample:
+		for i := 0; i < n; i++ {
+			l := w.o.Loss.Eval(ln.f[i*K:(i+1)*K], y[i*K:(i+1)*K], ln.g[i*K:(i+1)*K])
+			if c.losses != nil {
+				c.losses[i0+i] = l
+			}
+		}
+		if c.dldf != nil {
+			copy(c.dldf[i0*K:(i0+n)*K], ln.g[:n*K])
+		}
+	case opOutputs:
+		copy(c.out[i0*K:(i0+n)*K], ln.f[:n*K])
+	case opPerSampleGrads:
+		for i := 0; i < n; i++ {
+			w.o.Loss.Eval(ln.f[i*K:(i+1)*K], y[i*K:(i+1)*K], ln.g[i*K:(i+1)*K])
+		}
+		ln.ev.PerSample(ln.g, c.rows[i0*P:(i0+n)*P], P)
+	case opOutputGrads:
+		for k := 0; k < K; k++ {
+			clear(ln.g[:n*K])
+			for i := 0; i < n; i++ {
+				ln.g[i*K+k] = 1
+			}
+			ln.ev.PerSample(ln.g, c.rows[(i0*K+k)*P:], K*P)
+		}
+	case opJVP:
+		ln.ev.JVP(c.v, ln.rf)
+		copy(c.out[i0*K:(i0+n)*K], ln.rf[:n*K])
+	case opVJP:
+		ln.ev.Backward(c.u[i0*K:(i0+n)*K], ln.acc)
+	case opGNVP:
+		ln.ev.JVP(c.v, ln.rf)
+		for i := 0; i < n; i++ {
+			w.o.Loss.Curv(ln.f[i*K:(i+1)*K], y[i*K:(i+1)*K], ln.rf[i*K:(i+1)*K], ln.rg[i*K:(i+1)*K])
+		}
+		ln.ev.Backward(ln.rg, ln.acc)
+	case opHVP:
+		ln.ev.JVP(c.v, ln.rf)
+		for i := 0; i < n; i++ {
+			f, yy := ln.f[i*K:(i+1)*K], y[i*K:(i+1)*K]
+			w.o.Loss.Eval(f, yy, ln.g[i*K:(i+1)*K])
+			w.o.Loss.Curv(f, yy, ln.rf[i*K:(i+1)*K], ln.rg[i*K:(i+1)*K])
+		}
+		ln.ev.RBackward(ln.g, ln.rg, ln.acc)
+	}
+}
+
+// pass sets up and runs a full-data (or idx) pass.
+func (w *Worker) pass(c call) {
+	w.c = c
+	w.each()
+	w.c = call{}
 }
 
 // reduce sums the lane accumulators into out (if not nil) scaled by s, and returns the
@@ -210,7 +308,7 @@ func (w *Worker) lossGrad(theta []float64, idx []int, grad []float64) float64 {
 		}
 		return ln.sum / float64(n)
 	}
-	w.each(idx, func(ln *lane, i0, m int) { w.lossGradPiece(ln, theta, idx, i0, m, grad != nil) })
+	w.pass(call{op: opLossGrad, theta: theta, idx: idx, wantGrad: grad != nil})
 	return w.reduce(grad, 1/float64(n))
 }
 
@@ -229,57 +327,22 @@ func (w *Worker) BatchLossGrad(theta []float64, idx []int, grad []float64) float
 // PerSample writes, for every sample mu, l_mu into losses[mu] (if not nil) and
 // dl_mu/df into dldf[mu*K:(mu+1)*K] (if not nil). For the MSE loss dl/df is the residual f - y.
 func (w *Worker) PerSample(theta, losses, dldf []float64) {
-	K := w.o.K()
-	w.each(nil, func(ln *lane, i0, n int) {
-		y := w.piece(ln, theta, nil, i0, n)
-		for i := 0; i < n; i++ {
-			l := w.o.Loss.Eval(ln.f[i*K:(i+1)*K], y[i*K:(i+1)*K], ln.g[i*K:(i+1)*K])
-			if losses != nil {
-				losses[i0+i] = l
-			}
-		}
-		if dldf != nil {
-			copy(dldf[i0*K:(i0+n)*K], ln.g[:n*K])
-		}
-	})
+	w.pass(call{op: opPerSample, theta: theta, losses: losses, dldf: dldf})
 }
 
 // Outputs writes f(theta, x_mu) for every sample into out (N x K).
-func (w *Worker) Outputs(theta, out []float64) {
-	K := w.o.K()
-	w.each(nil, func(ln *lane, i0, n int) {
-		w.piece(ln, theta, nil, i0, n)
-		copy(out[i0*K:(i0+n)*K], ln.f[:n*K])
-	})
-}
+func (w *Worker) Outputs(theta, out []float64) { w.pass(call{op: opOutputs, theta: theta, out: out}) }
 
 // PerSampleGrads writes grad l_mu for the samples idx (all N when idx is nil) as rows of
 // rows (len(idx) x P, row-major). This is not divided by N.
 func (w *Worker) PerSampleGrads(theta []float64, idx []int, rows []float64) {
-	K, P := w.o.K(), w.o.P()
-	w.each(idx, func(ln *lane, i0, n int) {
-		y := w.piece(ln, theta, idx, i0, n)
-		for i := 0; i < n; i++ {
-			w.o.Loss.Eval(ln.f[i*K:(i+1)*K], y[i*K:(i+1)*K], ln.g[i*K:(i+1)*K])
-		}
-		ln.ev.PerSample(ln.g, rows[i0*P:(i0+n)*P], P)
-	})
+	w.pass(call{op: opPerSampleGrads, theta: theta, idx: idx, rows: rows})
 }
 
 // OutputGrads writes grad f_k(theta, x_mu) for the samples idx (all N when idx is nil) as
 // rows mu*K + k of rows ((len(idx)*K) x P). These are the rows of the Jacobian J.
 func (w *Worker) OutputGrads(theta []float64, idx []int, rows []float64) {
-	K, P := w.o.K(), w.o.P()
-	w.each(idx, func(ln *lane, i0, n int) {
-		w.piece(ln, theta, idx, i0, n)
-		for k := 0; k < K; k++ {
-			clear(ln.g[:n*K])
-			for i := 0; i < n; i++ {
-				ln.g[i*K+k] = 1
-			}
-			ln.ev.PerSample(ln.g, rows[(i0*K+k)*P:], K*P)
-		}
-	})
+	w.pass(call{op: opOutputGrads, theta: theta, idx: idx, rows: rows})
 }
 
 // PackedRows returns the data as one row per sample, inputs then targets (N x (D+K)),
