@@ -47,13 +47,18 @@ func (d Dense) Apply(v, out []float64) {
 		blas64.Vector{N: d.N, Inc: 1, Data: v}, 0, blas64.Vector{N: d.N, Inc: 1, Data: out})
 }
 
-// Hessian is the exact Hessian of the objective at theta (R-operator products).
+// Hessian is the exact Hessian of the objective at theta (R-operator products). The
+// forward pass at theta is computed once and reused by every product (theta must not
+// change while the operator is in use; if it does, the products follow it uncached).
 func Hessian(w *model.Worker, theta []float64) Operator {
+	w.CacheForward(theta)
 	return Func{N: w.Objective().P(), F: func(v, out []float64) { w.HVP(theta, v, out) }}
 }
 
-// GaussNewton is the Gauss-Newton matrix (1/N) sum J^T (d2l/df2) J at theta.
+// GaussNewton is the Gauss-Newton matrix (1/N) sum J^T (d2l/df2) J at theta (forward pass
+// cached as for Hessian).
 func GaussNewton(w *model.Worker, theta []float64) Operator {
+	w.CacheForward(theta)
 	return Func{N: w.Objective().P(), F: func(v, out []float64) { w.GNVP(theta, v, out) }}
 }
 

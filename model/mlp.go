@@ -150,8 +150,11 @@ type mlpEval struct {
 	// Sparse inputs (e.g. MNIST, ~80% zeros): the batch's input in CSR form and a buffer for
 	// transposed first-layer weights, used when the input density is below sparseDensity.
 	sparse bool
-	csr    kernel.CSR
+	csr    *kernel.CSR
 	wT     []float64 // in x out of layer 1
+	// The evaluator's own buffers; A, Z and csr point at them except after Restore.
+	ownA, ownZ [][]float64
+	ownCSR     kernel.CSR
 }
 
 // sparseDensity is the input density below which the first layer skips zero inputs (the
@@ -172,6 +175,7 @@ func (m *MLP) NewEval(maxBatch int) Eval {
 		return s
 	}
 	e.A, e.Z, e.RA, e.RZ, e.D, e.RD = alloc(), alloc(), alloc(), alloc(), alloc(), alloc()
+	e.ownA, e.ownZ, e.csr = e.A, e.Z, &e.ownCSR
 	maxW := 0
 	for _, w := range m.Widths {
 		maxW = max(maxW, w)
@@ -223,6 +227,7 @@ func (e *mlpEval) Forward(theta, X []float64, b int, F []float64) {
 	}
 	m, L := e.m, e.m.layers()
 	e.theta, e.b = theta, b
+	e.A, e.Z, e.csr = e.ownA, e.ownZ, &e.ownCSR
 	e.A[0] = X[:b*m.Widths[0]]
 	e.sparse = !denseOnly && m.Widths[0] >= 64 && kernel.Density(b, m.Widths[0], e.A[0]) < sparseDensity
 	if e.sparse {
@@ -400,4 +405,36 @@ func (e *mlpEval) mulInput(l int, w, z []float64) {
 		return
 	}
 	kernel.Gemm(false, true, 1, mat(b, in, e.A[l-1]), m.weights(w, l), 1, mat(b, out, z))
+}
+
+// mlpSnapshot is a saved forward pass.
+type mlpSnapshot struct {
+	b      int
+	theta  []float64
+	A, Z   [][]float64
+	sparse bool
+	csr    kernel.CSR
+}
+
+// Snapshot copies the state of the last Forward (the input A[0] is kept by reference).
+func (e *mlpEval) Snapshot() any {
+	s := &mlpSnapshot{b: e.b, theta: e.theta, sparse: e.sparse, A: make([][]float64, len(e.A)), Z: make([][]float64, len(e.Z))}
+	s.A[0] = e.A[0]
+	for l := 1; l < len(e.A); l++ {
+		n := e.b * e.m.Widths[l]
+		s.A[l] = append([]float64(nil), e.A[l][:n]...)
+		s.Z[l] = append([]float64(nil), e.Z[l][:n]...)
+	}
+	if e.sparse {
+		c := e.csr
+		s.csr = kernel.CSR{Rows: c.Rows, Cols: c.Cols, Ptr: append([]int(nil), c.Ptr...), Idx: append([]int32(nil), c.Idx...), Val: append([]float64(nil), c.Val...)}
+	}
+	return s
+}
+
+// Restore makes a snapshot the evaluator's current forward state.
+func (e *mlpEval) Restore(snapshot any) {
+	s := snapshot.(*mlpSnapshot)
+	e.b, e.theta, e.sparse = s.b, s.theta, s.sparse
+	e.A, e.Z, e.csr = s.A, s.Z, &s.csr
 }

@@ -73,3 +73,12 @@ type Factored interface {
 	// layer; the slices alias internal buffers and are valid until the next call.
 	LayerFactors(dF []float64) []Factor
 }
+
+// ForwardCache is implemented by evaluators whose forward pass can be saved and restored,
+// so that repeated products at one theta (the Hessian-vector products of a Lanczos run) skip
+// it. Restore points the evaluator at the saved state, which later calls only read; the next
+// Forward goes back to the evaluator's own buffers.
+type ForwardCache interface {
+	Snapshot() any
+	Restore(snapshot any)
+}

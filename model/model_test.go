@@ -385,3 +385,52 @@ func TestSparseInputPath(t *testing.T) {
 		}
 	}
 }
+
+// Products through the forward cache equal those without it; changing theta in place
+// drops the cache.
+func TestForwardCache(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	n, d := 300, 80
+	ds := &data.Dataset{Spec: "cache", N: n, D: d, K: 2, X: make([]float64, n*d), Y: make([]float64, n*2)}
+	for i := range ds.X {
+		if rng.Float64() < 0.3 {
+			ds.X[i] = rng.Float64()
+		}
+	}
+	for i := range ds.Y {
+		ds.Y[i] = rng.NormFloat64()
+	}
+	m, _ := NewMLP([]int{d, 9, 7, 2}, Tanh, true)
+	o, _ := NewObjective(m, MSE{}, ds)
+	theta, v, u := randVec(rng, o.P()), randVec(rng, o.P()), randVec(rng, n*2)
+	products := func(w *Worker) [][]float64 {
+		hv, gv, jv, ju := make([]float64, o.P()), make([]float64, o.P()), make([]float64, n*2), make([]float64, o.P())
+		w.HVP(theta, v, hv)
+		w.GNVP(theta, v, gv)
+		w.JVP(theta, v, jv)
+		w.VJP(theta, u, ju)
+		return [][]float64{hv, gv, jv, ju}
+	}
+	plain := products(o.NewWorker(2, 64))
+	w := o.NewWorker(2, 64)
+	if !w.CacheForward(theta) {
+		t.Fatal("no cache for an MLP")
+	}
+	cached := products(w)
+	for i := range plain {
+		if e := relErr(plain[i], cached[i]); e > 0 {
+			t.Fatalf("product %d differs through the cache by %g", i, e)
+		}
+	}
+	theta[0] += 0.5
+	after := products(w)
+	if w.fc != nil {
+		t.Fatal("cache kept after theta changed")
+	}
+	fresh := products(o.NewWorker(2, 64))
+	for i := range fresh {
+		if relErr(fresh[i], after[i]) > 0 {
+			t.Fatal("stale cache used after theta changed")
+		}
+	}
+}

@@ -54,6 +54,15 @@ type Worker struct {
 	chunk int
 	lanes []*lane
 	c     call // the pass in progress
+	fc    *forwardCache
+}
+
+// forwardCache holds the forward pass over all samples at one theta.
+type forwardCache struct {
+	theta []float64 // a copy, to detect changes
+	ptr   *float64  // the caller's slice
+	snaps []any     // per chunk
+	f     []float64 // outputs, N x K
 }
 
 // lane is one goroutine's evaluator and buffers.
@@ -124,6 +133,7 @@ const (
 	opVJP
 	opGNVP
 	opHVP
+	opCache
 )
 
 // call holds the operation and arguments of the pass in progress. It lives in the Worker,
@@ -186,8 +196,18 @@ func (w *Worker) run(ln *lane, i0, n int) {
 		w.lossGradPiece(ln, c.theta, c.idx, i0, n, c.wantGrad)
 		return
 	}
-	y := w.piece(ln, c.theta, c.idx, i0, n)
+	var y []float64
+	if w.cached(c) && c.op != opCache {
+		ln.ev.(ForwardCache).Restore(w.fc.snaps[i0/w.chunk])
+		copy(ln.f, w.fc.f[i0*K:(i0+n)*K])
+		y = w.o.Data.Y[i0*K : (i0+n)*K]
+	} else {
+		y = w.piece(ln, c.theta, c.idx, i0, n)
+	}
 	switch c.op {
+	case opCache:
+		w.fc.snaps[i0/w.chunk] = ln.ev.(ForwardCache).Snapshot()
+		copy(w.fc.f[i0*K:(i0+n)*K], ln.f[:n*K])
 	case opPerSample:
 		for i := 0; i < n; i++ {
 			l := w.o.Loss.Eval(ln.f[i*K:(i+1)*K], y[i*K:(i+1)*K], ln.g[i*K:(i+1)*K])
@@ -235,11 +255,65 @@ func (w *Worker) run(ln *lane, i0, n int) {
 	}
 }
 
+// maxCacheValues bounds the memory of a forward cache (float64 values).
+const maxCacheValues = 1 << 26
+
+// CacheForward saves the forward pass over all samples at theta, so that later Jacobian-,
+// Gauss-Newton- and Hessian-vector products at the same theta (same slice, unchanged) skip
+// it; products at any other theta are unaffected. It returns false (and caches nothing)
+// when the model does not support it or the cache would be too large.
+func (w *Worker) CacheForward(theta []float64) bool {
+	w.fc = nil
+	if _, ok := w.lanes[0].ev.(ForwardCache); !ok || len(theta) == 0 {
+		return false
+	}
+	values := w.o.N() * w.o.K()
+	if m, ok := w.o.Model.(*MLP); ok {
+		for _, wd := range m.Widths[1:] {
+			values += 2 * w.o.N() * wd
+		}
+	}
+	if values > maxCacheValues {
+		return false
+	}
+	fc := &forwardCache{theta: append([]float64(nil), theta...), ptr: &theta[0],
+		snaps: make([]any, (w.o.N()+w.chunk-1)/w.chunk), f: make([]float64, w.o.N()*w.o.K())}
+	w.fc = fc
+	w.pass(call{op: opCache, theta: theta})
+	return true
+}
+
+// cached reports whether the pass c can use the forward cache.
+func (w *Worker) cached(c *call) bool {
+	fc := w.fc
+	if fc == nil || c.idx != nil || len(c.theta) != len(fc.theta) || &c.theta[0] != fc.ptr {
+		return false
+	}
+	switch c.op {
+	case opJVP, opVJP, opGNVP, opHVP, opCache:
+	default:
+		return false
+	}
+	return true
+}
+
 // pass sets up and runs a full-data (or idx) pass.
 func (w *Worker) pass(c call) {
+	if w.fc != nil && c.op != opCache && w.cached(&c) && !equal(c.theta, w.fc.theta) {
+		w.fc = nil // theta changed in place since it was cached
+	}
 	w.c = c
 	w.each()
 	w.c = call{}
+}
+
+func equal(a, b []float64) bool {
+	for i, v := range a {
+		if v != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // reduce sums the lane accumulators into out (if not nil) scaled by s, and returns the

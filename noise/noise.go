@@ -57,6 +57,7 @@ func dot(a, b []float64) float64 {
 // Exact is Sigma = c (M - g g^T) with M = (1/N) sum_mu grad l_mu grad l_mu^T, applied as
 // c [ (1/N) J^T (dl o (dl . J v)) - g (g . v) ] (grad l_mu = J_mu^T dl_mu).
 func (s *State) Exact() curvature.Operator {
+	s.W.CacheForward(s.Theta) // every product runs at theta
 	o := s.W.Objective()
 	N, K := o.N(), o.K()
 	jv := make([]float64, N*K)
@@ -81,6 +82,7 @@ func (s *State) Exact() curvature.Operator {
 // Decoupled is c 2 L(theta) G(theta), G the Gauss-Newton matrix at theta: the decoupling
 // approximation (1/N) sum l_mu grad f grad f^T ~ L G with the g g^T term dropped.
 func (s *State) Decoupled() curvature.Operator {
+	s.W.CacheForward(s.Theta)
 	return curvature.Func{N: len(s.Theta), F: func(v, out []float64) {
 		s.W.GNVP(s.Theta, v, out)
 		for i := range out {
