@@ -263,6 +263,9 @@ const maxCacheValues = 1 << 26
 // it; products at any other theta are unaffected. It returns false (and caches nothing)
 // when the model does not support it or the cache would be too large.
 func (w *Worker) CacheForward(theta []float64) bool {
+	if fc := w.fc; fc != nil && len(theta) == len(fc.theta) && &theta[0] == fc.ptr && equal(theta, fc.theta) {
+		return true // already cached
+	}
 	w.fc = nil
 	if _, ok := w.lanes[0].ev.(ForwardCache); !ok || len(theta) == 0 {
 		return false
