@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/seed"
 	"github.com/sgdlab/sgdlab/stats"
+	"github.com/sgdlab/sgdlab/workpool"
 )
 
 // Run is the record of one trajectory: for every level the first-passage time (or, if
@@ -62,53 +62,22 @@ func Simulate(ctx context.Context, fac *sde.Factory, exit ExitSpec, ec Context, 
 		defer model.SetBLASThreads(runtime.NumCPU())
 	}
 	out := make([]Run, 0, len(todo))
-	var mu sync.Mutex
-	var firstErr error
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				r, err := one(ctx, fac, exit, ec, start, i, opt)
-				mu.Lock()
-				if err == nil && ctx.Err() == nil {
-					out = append(out, r)
-					if opt.OnRun != nil {
-						err = opt.OnRun(r)
-					}
-				}
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				if opt.Progress != nil {
-					opt.Progress(len(out), len(todo))
-				}
-				mu.Unlock()
+	err := workpool.Run(ctx, todo, workers,
+		func(i int) (Run, error) { return one(ctx, fac, exit, ec, start, i, opt) },
+		func(i int, r Run) error {
+			if ctx.Err() != nil {
+				return ctx.Err() // a run cut short by cancellation is not a result
 			}
-		}()
-	}
-feed:
-	for _, i := range todo {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-		mu.Lock()
-		stop := firstErr != nil
-		mu.Unlock()
-		if stop {
-			break
-		}
-	}
-	close(next)
-	wg.Wait()
-	if firstErr != nil {
-		return out, firstErr
-	}
-	return out, ctx.Err()
+			out = append(out, r)
+			if opt.Progress != nil {
+				opt.Progress(len(out), len(todo))
+			}
+			if opt.OnRun != nil {
+				return opt.OnRun(r)
+			}
+			return nil
+		})
+	return out, err
 }
 
 // one runs trajectory i to escape of every level or to the budget.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"sync"
 
 	"github.com/sgdlab/sgdlab/data"
 	"github.com/sgdlab/sgdlab/ensemble"
@@ -16,6 +15,7 @@ import (
 	"github.com/sgdlab/sgdlab/sgd"
 	"github.com/sgdlab/sgdlab/stationary"
 	"github.com/sgdlab/sgdlab/stats"
+	"github.com/sgdlab/sgdlab/workpool"
 )
 
 // problem loads data and builds the objective.
@@ -124,34 +124,11 @@ func logFit(x, y, sy []float64) (stats.LineFit, bool) {
 
 // parallel runs fn(0..n-1) on env.Ens.Workers goroutines and returns the first error.
 func parallel(env *Env, n int, fn func(i int) error) error {
-	workers := max(1, min(env.Ens.Workers, n))
-	next := make(chan int)
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := fn(i); err != nil {
-					errs <- err
-				}
-			}
-		}()
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
 	}
-	for i := 0; i < n; i++ {
-		if env.Ctx.Err() != nil || len(errs) > 0 {
-			break
-		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return err
-	}
-	return env.Ctx.Err()
+	return workpool.Run(env.Ctx, idx, env.Ens.Workers, func(i int) (struct{}, error) { return struct{}{}, fn(i) }, nil)
 }
 
 // noiseRatio is Noise(theta_s) / Noise(theta*): SGD's noise strength at the saddle relative

@@ -16,12 +16,12 @@ import (
 	"sort"
 
 	"gonum.org/v1/gonum/mathext"
-	"sync"
 
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/seed"
 	"github.com/sgdlab/sgdlab/stats"
+	"github.com/sgdlab/sgdlab/workpool"
 )
 
 // Options configures a sampling run.
@@ -121,49 +121,20 @@ func RunChains(ctx context.Context, fac *sde.Factory, start []float64, opt Optio
 		defer model.SetBLASThreads(runtime.NumCPU())
 	}
 	var chains []Chain
-	var firstErr error
-	next := make(chan int)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				c, err := runChain(ctx, fac, start, i, opt)
-				mu.Lock()
-				if err == nil {
-					chains = append(chains, c)
-					if opt.OnChain != nil {
-						err = opt.OnChain(c)
-					}
-				}
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				if opt.Progress != nil {
-					opt.Progress(len(chains))
-				}
-				mu.Unlock()
+	err := workpool.Run(ctx, todo, workers,
+		func(i int) (Chain, error) { return runChain(ctx, fac, start, i, opt) },
+		func(i int, c Chain) error {
+			chains = append(chains, c)
+			if opt.Progress != nil {
+				opt.Progress(len(chains))
 			}
-		}()
-	}
-	for _, i := range todo {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	close(next)
-	wg.Wait()
+			if opt.OnChain != nil {
+				return opt.OnChain(c)
+			}
+			return nil
+		})
 	sort.Slice(chains, func(a, b int) bool { return chains[a].Index < chains[b].Index })
-	if firstErr != nil {
-		return chains, firstErr
-	}
-	return chains, ctx.Err()
+	return chains, err
 }
 
 func runChain(ctx context.Context, fac *sde.Factory, start []float64, i int, opt Options) (Chain, error) {

@@ -128,12 +128,7 @@ func (c *barrierCmd) Run(e *env) error {
 		}
 	}
 	if e.g.JSON {
-		b, err := report.JSON(rec)
-		if err != nil {
-			return err
-		}
-		e.out.Write(b)
-		return nil
+		return e.writeJSON(rec)
 	}
 	s := br.Saddle
 	fmt.Fprintf(e.out, "barrier of %s on %s\n", rec.Model, rec.Data)

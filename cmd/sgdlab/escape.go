@@ -172,11 +172,9 @@ func (c *escapeCmd) Run(e *env) error {
 		}
 	}
 	if e.g.JSON {
-		b, err := report.JSON(rec)
-		if err != nil {
+		if err := e.writeJSON(rec); err != nil {
 			return err
 		}
-		e.out.Write(b)
 	} else {
 		printEscape(e, &rec)
 	}

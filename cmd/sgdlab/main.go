@@ -13,6 +13,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/sgdlab/sgdlab/report"
 	"github.com/sgdlab/sgdlab/sgd"
 )
 
@@ -111,4 +112,14 @@ func exitStatus(err error) int {
 		return exitInterrupted
 	}
 	return exitFailure
+}
+
+// writeJSON prints rec as one indented JSON record (--json mode).
+func (e *env) writeJSON(rec any) error {
+	b, err := report.JSON(rec)
+	if err != nil {
+		return err
+	}
+	_, err = e.out.Write(b)
+	return err
 }

@@ -96,12 +96,7 @@ func (c *noiseCmd) Run(e *env) error {
 		}
 	}
 	if e.g.JSON {
-		b, err := report.JSON(rec)
-		if err != nil {
-			return err
-		}
-		e.out.Write(b)
-		return nil
+		return e.writeJSON(rec)
 	}
 	printNoise(e, &rec)
 	return nil

@@ -196,12 +196,7 @@ func (c *stationaryCmd) Run(e *env) error {
 		}
 	}
 	if e.g.JSON {
-		b, err := report.JSON(rec)
-		if err != nil {
-			return err
-		}
-		e.out.Write(b)
-		return nil
+		return e.writeJSON(rec)
 	}
 	fmt.Fprintf(e.out, "stationary distribution of %s on %s\n  %s\n", rec.Model, rec.Data, rec.Describe)
 	fmt.Fprintf(e.out, "  minimum: L* = %.6g, h* = %.6g, n = %d directions; %d chains x %d samples every %d steps after %d burn-in steps (%.1fs)\n",

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/sgdlab/sgdlab/report"
 	"github.com/sgdlab/sgdlab/theory"
 )
 
@@ -73,12 +72,7 @@ func (c *theoryCmd) Run(e *env) error {
 		return badInput(errors.New("give 0 < --lmin < --lsaddle for rate predictions"))
 	}
 	if e.g.JSON {
-		b, err := report.JSON(r)
-		if err != nil {
-			return err
-		}
-		e.out.Write(b)
-		return nil
+		return e.writeJSON(r)
 	}
 	fmt.Fprintf(e.out, "eta = %g, B = %d, h* = %g, n = %d\n", c.Eta, c.Batch, c.HStar, c.N)
 	fmt.Fprintf(e.out, "  stationary exponent phi = 1 + B/(eta h*) = %.6g (Stratonovich reading %.6g)\n", r.Phi, r.Phi-0.5)

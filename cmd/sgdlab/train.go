@@ -156,8 +156,9 @@ func (c *trainCmd) Run(e *env) error {
 	}
 
 	if e.g.JSON {
-		b, _ := report.JSON(rec)
-		e.out.Write(b)
+		if err := e.writeJSON(rec); err != nil {
+			return err
+		}
 	} else {
 		fmt.Fprintf(e.out, "trained %s on %s (N=%d, P=%d) with %s loss\n", rec.Model, rec.Data, rec.N, rec.P, rec.Loss)
 		fmt.Fprintf(e.out, "  SGD eta=%g B=%d sampling=%s momentum=%g seed=%d\n", cfg.Eta, cfg.Batch, rec.Sampling, cfg.Momentum, c.Seed)
