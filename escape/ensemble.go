@@ -106,6 +106,11 @@ func one(ctx context.Context, fac *sde.Factory, spec ExitSpec, ec Context, start
 		maxTime = math.Inf(1)
 	}
 	var k int64
+	if ls, ok := dyn.(sde.LossStepper); ok && fuseLossExits {
+		if le, ok := ex.(*lossExit); ok && le.every == 1 {
+			return fusedLossRun(ctx, dyn, ls, le, theta, r, i, maxSteps, maxTime)
+		}
+	}
 	for k = 1; k <= maxSteps && t < maxTime; k++ {
 		t += dyn.Step(theta)
 		if k%every != 0 {
@@ -129,6 +134,55 @@ func one(ctx context.Context, fac *sde.Factory, spec ExitSpec, ec Context, start
 	}
 	for j := crossed; j < levels; j++ {
 		r.Times[j], r.Steps[j] = t, k-1
+	}
+	return r, nil
+}
+
+// fuseLossExits lets loss exits checked every step run through sde.LossStepper (tests
+// switch it off to compare with the step-by-step loop).
+var fuseLossExits = true
+
+// fusedLossRun is the loop of one for a loss exit checked every step, with the steps run in
+// stretches by the dynamics itself (ls): the same steps, times, checks and records as the
+// step-by-step loop, without two interface calls and a closure per step. Stretches end at
+// multiples of 1024 steps, where the step-by-step loop checks finiteness.
+func fusedLossRun(ctx context.Context, dyn sde.Dynamics, ls sde.LossStepper, le *lossExit, theta []float64, r Run, i int, maxSteps int64, maxTime float64) (Run, error) {
+	h := ls.StepTime()
+	levels := len(le.thr)
+	t, crossed := 0.0, 0
+	k := int64(0) // steps done
+	for k < maxSteps && t < maxTime {
+		// The steps allowed before the next multiple of 1024, the step budget and the time budget.
+		n := min(1024-k%1024, maxSteps-k)
+		tt, allowed := t, int64(0)
+		for allowed < n && tt < maxTime {
+			tt += h
+			allowed++
+		}
+		done, hit := ls.StepsToLoss(theta, allowed, le.thr[crossed])
+		for j := int64(0); j < done; j++ {
+			t += h
+		}
+		k += done
+		if hit {
+			c := le.Crossed(theta, func() float64 { return dyn.Loss(theta) })
+			for j := crossed; j < c; j++ {
+				r.Times[j], r.Steps[j], r.Escaped[j] = t, k, true
+			}
+			crossed = c
+			if crossed == levels {
+				return r, nil
+			}
+		}
+		if k%(1<<16) == 0 && ctx.Err() != nil {
+			return r, ctx.Err()
+		}
+		if k%1024 == 0 && !finite(theta) {
+			return r, fmt.Errorf("run %d diverged at step %d (t = %g): lower eta or raise B", i, k, t)
+		}
+	}
+	for j := crossed; j < levels; j++ {
+		r.Times[j], r.Steps[j] = t, k
 	}
 	return r, nil
 }

@@ -99,3 +99,52 @@ func TestCensoringAndBadExits(t *testing.T) {
 		t.Error("basin exit on a quadratic loss accepted")
 	}
 }
+
+// The fused loop for loss exits (sde.LossStepper) records exactly what the step-by-step
+// loop records: several nested levels, runs that escape, runs censored by the time budget
+// and runs censored by the step budget (budgets not aligned with the 1024-step stretches).
+func TestFusedLossExitMatchesStepByStep(t *testing.T) {
+	fac, ec, th, _, _ := setup1D(t, sde.SGD, 1)
+	spec, _ := ParseExit("loss:c=1.2,1.5,2.5")
+	budget := 0.0 // exactly the time after 2500 steps, so that the boundary case is met
+	for range 2500 {
+		budget += 0.1
+	}
+	for _, opt := range []Options{
+		{Runs: 30, Seed: 4, Workers: 2, MaxTime: budget},
+		{Runs: 30, Seed: 4, Workers: 2, MaxSteps: 3001},
+	} {
+		fused, err := Simulate(context.Background(), fac, spec, ec, th, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fuseLossExits = false
+		plain, err := Simulate(context.Background(), fac, spec, ec, th, opt)
+		fuseLossExits = true
+		if err != nil {
+			t.Fatal(err)
+		}
+		byIdx := map[int]Run{}
+		for _, r := range plain {
+			byIdx[r.Index] = r
+		}
+		escaped, censored := 0, 0
+		for _, r := range fused {
+			p := byIdx[r.Index]
+			for j := range r.Times {
+				if r.Times[j] != p.Times[j] || r.Steps[j] != p.Steps[j] || r.Escaped[j] != p.Escaped[j] {
+					t.Fatalf("%+v: run %d level %d: fused (%v, %d, %v), step by step (%v, %d, %v)", opt, r.Index, j,
+						r.Times[j], r.Steps[j], r.Escaped[j], p.Times[j], p.Steps[j], p.Escaped[j])
+				}
+				if r.Escaped[j] {
+					escaped++
+				} else {
+					censored++
+				}
+			}
+		}
+		if escaped == 0 || censored == 0 {
+			t.Fatalf("%+v: the comparison needs both escapes (%d) and censored levels (%d)", opt, escaped, censored)
+		}
+	}
+}

@@ -37,6 +37,13 @@ func AsFeatureLinear(m Model) (FeatureLinear, bool) {
 
 type linearFeatures struct{ m *MLP }
 
+// IsIdentityFeatures reports whether phi(theta) = theta (a linear model), so that
+// evaluators may skip the feature map.
+func IsIdentityFeatures(fl FeatureLinear) bool {
+	_, ok := fl.(linearFeatures)
+	return ok
+}
+
 func (l linearFeatures) Features() int   { return l.m.NumParams() }
 func (l linearFeatures) Augmented() bool { return l.m.Bias }
 func (l linearFeatures) Phi(theta, phi, dphi, d2phi []float64) {
@@ -176,6 +183,7 @@ type Landscape interface {
 // its exact per-sample gradient covariance M - g g^T in parameter space.
 type FeatureLandscape struct {
 	fl                    FeatureLinear
+	identity              bool
 	m                     *Moments
 	phi, dphi, d2phi, gph []float64
 	cov                   []float64
@@ -198,7 +206,7 @@ func NewFeatureLandscape(o *Objective, withNoise bool) (*FeatureLandscape, bool)
 // Landscape returns an evaluator sharing the moments (each goroutine needs its own).
 func (m *Moments) Landscape(fl FeatureLinear) *FeatureLandscape {
 	d := m.D
-	return &FeatureLandscape{fl: fl, m: m, phi: make([]float64, d), dphi: make([]float64, d), d2phi: make([]float64, d), gph: make([]float64, d), cov: make([]float64, d*d)}
+	return &FeatureLandscape{fl: fl, identity: IsIdentityFeatures(fl), m: m, phi: make([]float64, d), dphi: make([]float64, d), d2phi: make([]float64, d), gph: make([]float64, d), cov: make([]float64, d*d)}
 }
 
 // Moments returns the shared moments.
@@ -209,6 +217,9 @@ func (f *FeatureLandscape) Clone() *FeatureLandscape { return f.m.Landscape(f.fl
 
 // LossGrad returns L(theta) and writes grad L = phi'(theta) o (C phi - Bv) (grad may be nil).
 func (f *FeatureLandscape) LossGrad(theta, grad []float64) float64 {
+	if grad == nil && f.identity {
+		return f.m.Loss(theta, nil)
+	}
 	f.fl.Phi(theta, f.phi, f.dphi, f.d2phi)
 	l := f.m.Loss(f.phi, f.gph)
 	if grad != nil {

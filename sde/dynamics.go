@@ -68,6 +68,17 @@ type Dynamics interface {
 	Loss(theta []float64) float64
 }
 
+// LossStepper is implemented by dynamics that can run a stretch of fixed-size steps with a
+// loss-threshold check fused into the loop, which escape ensembles use for loss exits
+// checked every step. It must behave exactly like Step followed by Loss, step by step.
+type LossStepper interface {
+	// StepsToLoss performs up to max steps and stops after the first one at which
+	// L(theta) > thr or L is NaN; it returns the steps done and whether it stopped so.
+	StepsToLoss(theta []float64, max int64, thr float64) (int64, bool)
+	// StepTime is the constant time each step adds.
+	StepTime() float64
+}
+
 // Factory makes independent Dynamics for ensemble members; read-only data (moments, H*
 // factor) are shared, buffers are not.
 type Factory struct {
@@ -207,6 +218,17 @@ type sgdDyn struct {
 
 func (d *sgdDyn) Step(theta []float64) float64 { d.r.Step(theta); return d.eta }
 func (d *sgdDyn) Loss(theta []float64) float64 { return d.land.LossGrad(theta, nil) }
+func (d *sgdDyn) StepTime() float64            { return d.eta }
+
+func (d *sgdDyn) StepsToLoss(theta []float64, max int64, thr float64) (int64, bool) {
+	for k := int64(1); k <= max; k++ {
+		d.r.Step(theta)
+		if !(d.land.LossGrad(theta, nil) <= thr) {
+			return k, true
+		}
+	}
+	return max, false
+}
 
 type sdeDyn struct {
 	in   *Integrator

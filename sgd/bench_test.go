@@ -33,3 +33,16 @@ func BenchmarkStepLinear1D(b *testing.B) {
 		r.Step(theta)
 	}
 }
+
+// BenchmarkStepLinear1DB10 is one SGD step of 1-D linear regression over N = 10^5 at B = 10
+// (the stationary-chain workload of BENCHMARKS.md).
+func BenchmarkStepLinear1DB10(b *testing.B) {
+	o, _ := model.Build("linear", "mse", data.Gauss(100000, 1, 1, 1))
+	theta := make([]float64, 1)
+	r, _ := New(o, Config{Eta: 0.1, Batch: 10}, rand.New(rand.NewPCG(2, 2)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		r.Step(theta)
+	}
+}

@@ -147,7 +147,7 @@ type Observation struct {
 
 // AlgorithmVersion changes whenever the same seed would give a different trajectory
 // (run stores include it in their keys, so that old records are not mixed with new ones).
-const AlgorithmVersion = 2
+const AlgorithmVersion = 3
 
 // Runner performs SGD steps on one objective. It owns all per-step buffers, so Step does
 // not allocate. A Runner is not safe for concurrent use; ensembles make one per worker.
@@ -170,13 +170,11 @@ func New(obj *model.Objective, cfg Config, rng *rand.Rand) (*Runner, error) {
 	if cfg.DivergeFactor == 0 {
 		cfg.DivergeFactor = 1e8
 	}
-	r := &Runner{
-		cfg: cfg, obj: obj,
-		w:       obj.NewWorker(1, cfg.Batch),
-		sampler: NewSampler(cfg.Sampling, obj.N(), cfg.Batch, rng),
-		grad:    make([]float64, obj.P()),
-		limit:   math.Inf(1),
-		fast:    newFeatureBatch(obj, cfg.Sampling, cfg.Batch, rng),
+	r := &Runner{cfg: cfg, obj: obj, grad: make([]float64, obj.P()), limit: math.Inf(1),
+		fast: newFeatureBatch(obj, cfg.Sampling, cfg.Batch, rng)}
+	if r.fast == nil {
+		r.w = obj.NewWorker(1, cfg.Batch)
+		r.sampler = NewSampler(cfg.Sampling, obj.N(), cfg.Batch, rng)
 	}
 	if cfg.Momentum > 0 {
 		r.vel = make([]float64, obj.P())
@@ -229,6 +227,9 @@ type Result struct {
 // an observer asks to, or when the run diverges (*DivergenceError).
 func (r *Runner) Run(ctx context.Context, theta []float64, steps int64, obs ...Observation) (Result, error) {
 	if r.limit == math.Inf(1) {
+		if r.w == nil {
+			r.w = r.obj.NewWorker(1, r.cfg.Batch) // the fast path needs one only here
+		}
 		r.SetLimit(r.w.Loss(theta))
 	}
 	res := Result{}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/sgdlab/sgdlab/data"
@@ -170,8 +171,12 @@ func TestDivergenceAndValidation(t *testing.T) {
 // sampling modes, and an epoch visits every sample once.
 func TestFeatureFastPath(t *testing.T) {
 	const n, b, draws = 30, 4, 200000
-	for _, spec := range []string{"linear:bias", "doublewell:a=0.25"} {
-		o, _ := model.Build(spec, "mse", data.Gauss(n, 2, 0.7, 5))
+	for _, c := range []struct {
+		spec string
+		d    int
+	}{{"linear:bias", 2}, {"doublewell:a=0.25", 2}, {"linear", 1}} {
+		spec := c.spec
+		o, _ := model.Build(spec, "mse", data.Gauss(n, c.d, 0.7, 5))
 		P := o.P()
 		theta := []float64{0.4, -0.2, 0.3}[:P]
 		w := o.NewWorker(1, n)
@@ -179,6 +184,21 @@ func TestFeatureFastPath(t *testing.T) {
 		w.LossGrad(theta, g)
 		rows := make([]float64, n*P)
 		w.PerSampleGrads(theta, nil, rows)
+		// With B = N (epoch sampling) the mini-batch is the whole data: L_B and its gradient
+		// are the full loss and gradient of the general evaluator.
+		full := newFeatureBatch(o, Epoch, n, rand.New(rand.NewPCG(8, 9)))
+		gfull := make([]float64, P)
+		for range 2 {
+			lb := full.lossGrad(theta, gfull)
+			if l := w.Loss(theta); math.Abs(lb-l) > 1e-12*math.Abs(l) {
+				t.Fatalf("%s: full-batch L_B = %v, L = %v", spec, lb, l)
+			}
+			for i := range g {
+				if math.Abs(gfull[i]-g[i]) > 1e-12*(math.Abs(g[i])+1e-300)+1e-15 {
+					t.Fatalf("%s: full-batch gradient %v, full gradient %v", spec, gfull, g)
+				}
+			}
+		}
 		for _, mode := range []Sampling{Replacement, Epoch} {
 			fb := newFeatureBatch(o, mode, b, rand.New(rand.NewPCG(8, uint64(mode))))
 			if fb == nil {
@@ -215,15 +235,40 @@ func TestFeatureFastPath(t *testing.T) {
 				}
 			}
 		}
-		// One epoch (floor(30/4) = 7 batches) sees 28 distinct samples.
-		fb := newFeatureBatch(o, Epoch, b, rand.New(rand.NewPCG(1, 1)))
-		fb.lossGrad(theta, make([]float64, P))
-		seen := map[int32]bool{}
-		for _, i := range fb.perm[:7*b] {
-			seen[i] = true
+		// One epoch (floor(30/4) = 7 batches of 4) sees 28 distinct samples, over several
+		// epochs, and shuffling an own copy of the rows or indices into the shared rows
+		// gives the same samples in the same order.
+		packed := o.PackedRows()
+		w1 := o.Data.D + 1
+		sample := func(row []float64) int {
+			for i := 0; i < n; i++ {
+				if slices.Equal(packed[i*w1:(i+1)*w1], row) {
+					return i
+				}
+			}
+			t.Fatalf("row %v is not a sample", row)
+			return -1
 		}
-		if len(seen) != 28 {
-			t.Fatalf("an epoch saw %d distinct samples, want 28", len(seen))
+		own := newFeatureBatch(o, Epoch, b, rand.New(rand.NewPCG(1, 1)))
+		saved := maxOwnRows
+		maxOwnRows = 0
+		shared := newFeatureBatch(o, Epoch, b, rand.New(rand.NewPCG(1, 1)))
+		maxOwnRows = saved
+		if !own.own || shared.own {
+			t.Fatalf("storage modes not as requested: own %v, shared %v", own.own, shared.own)
+		}
+		for epoch := 0; epoch < 5; epoch++ {
+			seen := map[int]bool{}
+			for k := 0; k < 7*b; k++ {
+				i, j := sample(own.next()), sample(shared.next())
+				if i != j {
+					t.Fatalf("epoch %d, sample %d: own rows give %d, shared rows %d", epoch, k, i, j)
+				}
+				seen[i] = true
+			}
+			if len(seen) != 28 {
+				t.Fatalf("epoch %d saw %d distinct samples, want 28", epoch, len(seen))
+			}
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/sgdlab/sgdlab/curvature"
@@ -66,7 +67,16 @@ func e1(n int) (*model.Objective, []float64) {
 func main() {
 	only := flag.String("only", "", "run only this workload")
 	dataDir := flag.String("data", "", "write the 1-D regression data for the peers here and exit")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the selected workloads to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			panic(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if *dataDir != "" {
 		for _, n := range []int{10000, 100000} {
 			d := data.Gauss(n, 1, 1, 1)
@@ -150,6 +160,25 @@ func main() {
 			samples = len(ls)
 		}), map[string]any{"samples": samples})
 	}
+	if run("floor") {
+		// The hand-inlined loops of floor.go on the same data (see there).
+		packed := func(n int) []float64 {
+			d := data.Gauss(n, 1, 1, 1)
+			rows := make([]float64, 0, 2*n)
+			for i := range n {
+				rows = append(rows, d.X[i], d.Y[i])
+			}
+			return rows
+		}
+		r4 := packed(10000)
+		var steps int64
+		s := best(3, func() { steps = floorW4(r4, runtime.NumCPU()) })
+		emit("w4_floor", s, map[string]any{"run_steps": steps, "ns_per_run_step_per_core": s * 1e9 * float64(runtime.NumCPU()) / float64(steps)})
+		r5 := packed(100000)
+		var samples int
+		s = best(3, func() { samples = floorW5(r5) })
+		emit("w5_floor", s, map[string]any{"samples": samples, "ns_per_step": s * 1e9 / 1e6})
+	}
 	if run("gemm") {
 		// The largest product of workloads 1-3 (the first layer over a chunk of 256 MNIST
 		// images: 256 x 784 times 784 x 100), dense through kernel.Gemm, and the BLAS dgemm
@@ -184,5 +213,4 @@ func main() {
 		t = best(2, func() { kernel.Gemm(false, false, 1, kernel.M(n, n, x), kernel.M(n, n, x), 0, kernel.M(n, n, y)) })
 		emit("dgemm2048", t, map[string]any{"gflops": 2 * float64(n) * float64(n) * float64(n) / t / 1e9, "blas": model.BLAS})
 	}
-	_ = os.Stdout
 }
