@@ -44,13 +44,13 @@ func main() {
 	must(run(nil, "go", "build", "-o", pure, "./bench/workloads"))
 	must(run(nil, pure, "-data", filepath.Join(*out, "data")))
 	step("sgdlab, pure Go")
-	rows = append(rows, collect(pure)...)
+	rows = append(rows, collectEach(pure)...)
 	if !*skipOpenBLAS {
 		ob := filepath.Join(*out, "workloads-openblas")
 		step("building the OpenBLAS workloads")
 		must(run([]string{"CGO_LDFLAGS=-lopenblas"}, "go", "build", "-tags", "openblas", "-o", ob, "./bench/workloads"))
 		step("sgdlab, OpenBLAS")
-		rows = append(rows, collect(ob)...)
+		rows = append(rows, collectEach(ob)...)
 	}
 	step("NumPy peer")
 	rows = append(rows, collect(python, "bench/peers/numpy_bench.py", "--data", filepath.Join(*out, "data"))...)
@@ -79,6 +79,19 @@ func run(env []string, name string, args ...string) error {
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	return cmd.Run()
+}
+
+// programs are the workload groups of bench/workloads, each run in a fresh process so that
+// no workload inherits the heap, caches or threads of another.
+var programs = []string{"w1_sgd_epoch", "w2_per_sample_gram", "w3_hvp", "w3_lanczos_top10", "w4_escape_ensemble", "w5_chain", "floor", "gemm"}
+
+// collectEach runs the workload program once per workload group.
+func collectEach(name string) []row {
+	var rows []row
+	for _, w := range programs {
+		rows = append(rows, collect(name, "-only", w)...)
+	}
+	return rows
 }
 
 // collect runs a workload program and parses its JSON lines.
@@ -189,6 +202,21 @@ func render(rows []row) string {
 			}
 		}
 		b.WriteString("\n")
+	}
+	// The machine floor of workloads 4 and 5 (bench/workloads/floor.go).
+	b.WriteString("\n| workload | hand-inlined Go loop (floor) | sgdlab pure Go | NumPy | NumPy / floor | sgdlab / floor |\n|---|---|---|---|---|---|\n")
+	for _, w := range []string{"w4", "w5"} {
+		var name string
+		for _, o := range order {
+			if strings.HasPrefix(o, w+"_") {
+				name = o
+			}
+		}
+		fl, sg, np := t[w+"_floor"]["sgdlab-purego"], t[name]["sgdlab-purego"], t[name]["numpy"]
+		if fl == 0 || sg == 0 || np == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.0fx | %.2f |\n", titles[name], dur(fl), dur(sg), dur(np), np/fl, sg/fl)
 	}
 	// Matrix-product efficiency.
 	var gem []row

@@ -80,9 +80,10 @@ if __name__ == "__main__":
         args = args[2:]
     names = args or ["w4_escape_ensemble", "w5_chain"]
     for name in names:
+        # Best of three repetitions, as sgdlab's side reports its best time.
         if name == "w4_escape_ensemble":
-            el, mean_steps, total = w4_escape_ensemble()
+            el, mean_steps, total = min(w4_escape_ensemble() for _ in range(3))
             print(json.dumps({"peer": "numpy", "workload": name, "seconds": el, "mean_steps": mean_steps, "run_steps": total, "numpy": np.__version__}), flush=True)
         elif name == "w5_chain":
-            el, ns = w5_chain()
+            el, ns = min(w5_chain() for _ in range(3))
             print(json.dumps({"peer": "numpy", "workload": name, "seconds": el, "samples": ns, "numpy": np.__version__}), flush=True)

@@ -130,7 +130,7 @@ func main() {
 		spec, _ := escape.ParseExit("loss:c=2")
 		ec := escape.Context{Obj: o, ThetaStar: p.Min.Theta, LStar: p.Min.Loss, NewLand: fac.NewLandscape}
 		var steps int64
-		s := best(3, func() {
+		s := best(10, func() {
 			runs, err := escape.Simulate(context.Background(), fac, spec, ec, p.Min.Theta, escape.Options{Runs: 100, Seed: 5, Workers: runtime.NumCPU(), MaxSteps: 1 << 40})
 			if err != nil {
 				panic(err)
@@ -147,7 +147,7 @@ func main() {
 		p, _ := ensemble.Prepare(context.Background(), o, nil, 1)
 		fac, _ := p.Factory(o, sde.Config{Kind: sde.SGD, Eta: 0.1, Batch: 10})
 		var samples int
-		emit("w5_chain", best(3, func() {
+		emit("w5_chain", best(10, func() {
 			dyn, _ := fac.New(rand.New(rand.NewPCG(7, 7)))
 			theta := append([]float64(nil), p.Min.Theta...)
 			var ls []float64
@@ -172,11 +172,11 @@ func main() {
 		}
 		r4 := packed(10000)
 		var steps int64
-		s := best(3, func() { steps = floorW4(r4, runtime.NumCPU()) })
+		s := best(10, func() { steps = floorW4(r4, runtime.NumCPU()) })
 		emit("w4_floor", s, map[string]any{"run_steps": steps, "ns_per_run_step_per_core": s * 1e9 * float64(runtime.NumCPU()) / float64(steps)})
 		r5 := packed(100000)
 		var samples int
-		s = best(3, func() { samples = floorW5(r5) })
+		s = best(10, func() { samples = floorW5(r5) })
 		emit("w5_floor", s, map[string]any{"samples": samples, "ns_per_step": s * 1e9 / 1e6})
 	}
 	if run("gemm") {
