@@ -2,6 +2,7 @@ package escape_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -30,7 +31,7 @@ func benchEnsemble(b *testing.B, spec, dataSpec, exit string, eta float64) {
 	b.ResetTimer()
 	t0 := time.Now()
 	for range b.N {
-		runs, err := escape.Simulate(context.Background(), fac, es, ec, p.Min.Theta, escape.Options{Runs: 100, Seed: 5, Workers: benchWorkers, MaxSteps: 1 << 40})
+		runs, err := escape.Simulate(context.Background(), fac, es, ec, p.Min.Theta, escape.Options{Runs: 100, Seed: 5, Workers: runtime.NumCPU(), MaxSteps: 1 << 40})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -50,5 +51,3 @@ func BenchmarkEnsembleE5(b *testing.B) {
 func BenchmarkEnsembleNN(b *testing.B) {
 	benchEnsemble(b, "mlp:1-1-1:tanh:nobias", "tanh:N=200,w=2,sigma=0.7", "loss:c=1.5", 0.5)
 }
-
-var benchWorkers = 1
