@@ -222,3 +222,19 @@ func TestShardsMerge(t *testing.T) {
 		}
 	}
 }
+
+// A fitted phi far from theory names the likely cause: a coarse SDE step (with the number
+// of substeps that makes dt h* <= 0.05) or real SGD; within 3 standard errors, nothing.
+func TestDeviationNote(t *testing.T) {
+	if n := deviationNote("decoupled", 0.5, 1, 1, -58); !strings.Contains(n, "--substeps 10 ") {
+		t.Errorf("coarse SDE step: %q", n)
+	}
+	if n := deviationNote("sgd", 0.5, 1, 1, -20); !strings.Contains(n, "real SGD") {
+		t.Errorf("SGD: %q", n)
+	}
+	for _, n := range []string{deviationNote("decoupled", 0.5, 1, 1, 2.5), deviationNote("decoupled", 0.5, 1, 20, -4)} {
+		if n != "" {
+			t.Errorf("unexpected note %q", n)
+		}
+	}
+}

@@ -181,6 +181,9 @@ func (c *stationaryCmd) Run(e *env) error {
 		if res.Left > 0 {
 			rec.Notes = append(rec.Notes, fmt.Sprintf("%d chain(s) left the valley; their samples up to that point are kept", res.Left))
 		}
+		if n := deviationNote(c.Dynamics, c.Eta, rec.HStar, c.Substeps, rec.Deviation); n != "" {
+			rec.Notes = append(rec.Notes, n)
+		}
 	}
 	if err != nil {
 		var de *sgd.DivergenceError
@@ -242,4 +245,20 @@ func writeStationary(dir string, rec *stationaryRecord, res *stationary.Result, 
 	path = filepath.Join(dir, "stationary.json")
 	rec.Outputs["record"] = path
 	return report.WriteJSON(path, rec)
+}
+
+// deviationNote says where to look when the fitted phi is more than 3 standard errors from
+// 1 + B/(eta h*): the theory describes the continuous SDE, so a coarse SDE step or real SGD
+// (which is not its SDE) are the usual reasons.
+func deviationNote(dynamics string, eta, hstar float64, substeps int, dev float64) string {
+	if math.Abs(dev) <= 3 {
+		return ""
+	}
+	if dynamics == "sgd" {
+		return "real SGD is not the SDE the theory is derived for: compare --dynamics sde and --dynamics decoupled with --substeps 20 to separate the finite step from the decoupling (sgdlab reproduce E4 does this)"
+	}
+	if dt := eta * hstar / float64(max(substeps, 1)); dt > 0.05 {
+		return fmt.Sprintf("the SDE step is large (dt h* = %.3g): the Euler-Maruyama discretisation error grows with dt h*; rerun with --substeps %d or more for the continuous SDE the theory describes", dt, int(math.Ceil(dt/0.05))*max(substeps, 1))
+	}
+	return ""
 }
