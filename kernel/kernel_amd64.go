@@ -11,3 +11,9 @@ func axpyAVX(a float64, x, y []float64)
 
 //go:noescape
 func dotAVX(x, y []float64) float64
+
+//go:noescape
+func gatherAxpy32AVX(out, w *float64, stride int, idx *int32, val *float64, n int)
+
+//go:noescape
+func gatherAxpy4AVX(out, w *float64, stride int, idx *int32, val *float64, n int)

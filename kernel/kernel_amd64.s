@@ -114,3 +114,80 @@ ddone:
 	VZEROUPPER
 	MOVSD X0, ret+48(FP)
 	RET
+
+// func gatherAxpy32AVX(out, w *float64, stride int, idx *int32, val *float64, n int)
+// out[0:32] += sum_{p<n} val[p] * w[idx[p]*stride : idx[p]*stride+32], in order of p,
+// with the 32 sums held in eight registers (stride in elements).
+TEXT ·gatherAxpy32AVX(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ stride+16(FP), R8
+	SHLQ $3, R8
+	MOVQ idx+24(FP), R9
+	MOVQ val+32(FP), R10
+	MOVQ n+40(FP), CX
+	VMOVUPD 0(DI), Y0
+	VMOVUPD 32(DI), Y1
+	VMOVUPD 64(DI), Y2
+	VMOVUPD 96(DI), Y3
+	VMOVUPD 128(DI), Y4
+	VMOVUPD 160(DI), Y5
+	VMOVUPD 192(DI), Y6
+	VMOVUPD 224(DI), Y7
+	TESTQ CX, CX
+	JZ   g32store
+g32loop:
+	MOVLQSX (R9), AX
+	IMULQ R8, AX
+	LEAQ (SI)(AX*1), BX
+	VBROADCASTSD (R10), Y8
+	VFMADD231PD 0(BX), Y8, Y0
+	VFMADD231PD 32(BX), Y8, Y1
+	VFMADD231PD 64(BX), Y8, Y2
+	VFMADD231PD 96(BX), Y8, Y3
+	VFMADD231PD 128(BX), Y8, Y4
+	VFMADD231PD 160(BX), Y8, Y5
+	VFMADD231PD 192(BX), Y8, Y6
+	VFMADD231PD 224(BX), Y8, Y7
+	ADDQ $4, R9
+	ADDQ $8, R10
+	DECQ CX
+	JNZ  g32loop
+g32store:
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	VMOVUPD Y4, 128(DI)
+	VMOVUPD Y5, 160(DI)
+	VMOVUPD Y6, 192(DI)
+	VMOVUPD Y7, 224(DI)
+	VZEROUPPER
+	RET
+
+// func gatherAxpy4AVX(out, w *float64, stride int, idx *int32, val *float64, n int)
+// As gatherAxpy32AVX for 4 columns.
+TEXT ·gatherAxpy4AVX(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ stride+16(FP), R8
+	SHLQ $3, R8
+	MOVQ idx+24(FP), R9
+	MOVQ val+32(FP), R10
+	MOVQ n+40(FP), CX
+	VMOVUPD 0(DI), Y0
+	TESTQ CX, CX
+	JZ   g4store
+g4loop:
+	MOVLQSX (R9), AX
+	IMULQ R8, AX
+	VBROADCASTSD (R10), Y8
+	VFMADD231PD (SI)(AX*1), Y8, Y0
+	ADDQ $4, R9
+	ADDQ $8, R10
+	DECQ CX
+	JNZ  g4loop
+g4store:
+	VMOVUPD Y0, 0(DI)
+	VZEROUPPER
+	RET

@@ -137,3 +137,107 @@ func TestGemmAndSparse(t *testing.T) {
 		}
 	}
 }
+
+// GatherAxpy adds the terms of each entry in order with fused multiply-adds (on AVX2: the
+// same rounding as one Axpy per term), for widths that exercise the 32- and 4-column
+// blocks and the scalar tail, strides wider than the width, and empty term lists.
+func TestGatherAxpy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, n := range []int{1, 3, 4, 7, 31, 32, 33, 36, 67, 100} {
+		for _, terms := range []int{0, 1, 9} {
+			stride := n + rng.IntN(5)
+			rows := 12
+			w := make([]float64, rows*stride)
+			for i := range w {
+				w[i] = rng.NormFloat64()
+			}
+			idx := make([]int32, terms)
+			val := make([]float64, terms)
+			for p := range idx {
+				idx[p], val[p] = int32(rng.IntN(rows)), rng.NormFloat64()
+			}
+			out := make([]float64, n)
+			ref := make([]float64, n)
+			for c := range out {
+				out[c] = rng.NormFloat64()
+				ref[c] = out[c]
+			}
+			plain := append([]float64(nil), ref...)
+			for p, j := range idx {
+				Axpy(val[p], w[int(j)*stride:int(j)*stride+n], plain)
+				for c := range ref {
+					ref[c] = math.FMA(val[p], w[int(j)*stride+c], ref[c])
+				}
+			}
+			GatherAxpy(out, w, stride, idx, val, rows-1)
+			for c := range out {
+				if useAVX && out[c] != ref[c] {
+					t.Fatalf("n=%d terms=%d column %d: %v, in-order FMA %v", n, terms, c, out[c], ref[c])
+				}
+				if math.Abs(out[c]-plain[c]) > 1e-13*(1+math.Abs(plain[c])) {
+					t.Fatalf("n=%d terms=%d column %d: %v, Axpy per term %v", n, terms, c, out[c], plain[c])
+				}
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("an index range beyond w was accepted")
+		}
+	}()
+	GatherAxpy(make([]float64, 4), make([]float64, 8), 4, []int32{0}, []float64{1}, 2)
+}
+
+// Sparse products on a matrix with empty rows and columns, refilled between products (the
+// column copy of AddTMul must follow the new values), against dense products.
+func TestCSRSparse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	rows, in, out := 40, 70, 36
+	var csr CSR
+	for round := 0; round < 3; round++ {
+		s := M(rows, in, make([]float64, rows*in))
+		for i := 0; i < rows; i++ {
+			if i%7 == 3 {
+				continue // an empty row
+			}
+			for j := 0; j < in; j++ {
+				if j%5 != 2 && rng.Float64() < 0.2 { // columns 2, 7, ... stay empty
+					s.Data[i*in+j] = rng.NormFloat64()
+				}
+			}
+		}
+		w := normal(rng, out, in)
+		wT := make([]float64, in*out)
+		Transpose(w, wT)
+		csr.Fill(rows, in, s.Data)
+		c := M(rows, out, make([]float64, rows*out))
+		csr.MulT(wT, out, c)
+		ref := M(rows, out, make([]float64, rows*out))
+		Gemm(false, true, 1, s, w, 0, ref)
+		d := normal(rng, rows, out)
+		gT := make([]float64, in*out)
+		csr.AddTMul(d, gT, out)
+		g := M(out, in, make([]float64, out*in))
+		Gemm(true, false, 1, d, s, 0, g)
+		for i := range ref.Data {
+			if math.Abs(ref.Data[i]-c.Data[i]) > 1e-12 {
+				t.Fatalf("round %d: sparse S W^T differs at %d", round, i)
+			}
+		}
+		for o := 0; o < out; o++ {
+			for j := 0; j < in; j++ {
+				if math.Abs(g.Data[o*in+j]-gT[j*out+o]) > 1e-12 {
+					t.Fatalf("round %d: sparse S^T D differs at (%d, %d)", round, o, j)
+				}
+			}
+		}
+	}
+}
+
+func normal(rng *rand.Rand, r, c int) Matrix {
+	m := M(r, c, make([]float64, r*c))
+	for i := range m.Data {
+		m.Data[i] = rng.NormFloat64()
+	}
+	return m
+}
