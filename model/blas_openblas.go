@@ -21,7 +21,7 @@ func init() {
 	blas64.Use(netlib.Implementation{})
 	kernel.UseBLAS = true
 	kernel.BLASThreshold = 1 << 15
-	sparseDensity = 0.1
+	sparseMinRows = 200
 }
 
 // BLAS names the BLAS implementation in use.

@@ -157,9 +157,14 @@ type mlpEval struct {
 	ownCSR     kernel.CSR
 }
 
-// sparseDensity is the input density below which the first layer skips zero inputs (the
-// openblas build lowers it: OpenBLAS's dense products beat the sparse ones down to ~10%).
-var sparseDensity = 0.5
+// sparseDensity is the input density below which the first layer skips zero inputs, for
+// batches of at least sparseMinRows rows. The openblas build sets sparseMinRows: below it
+// the per-batch costs of the sparse path (transposing W_1, building the compressed rows
+// and columns) outweigh its saving over OpenBLAS's dense product.
+var (
+	sparseDensity = 0.5
+	sparseMinRows = 0
+)
 
 // denseOnly disables the sparse path (tests compare both).
 var denseOnly = false
@@ -233,7 +238,7 @@ func (e *mlpEval) Forward(theta, X []float64, b int, F []float64) {
 	e.theta, e.b = theta, b
 	e.A, e.Z, e.csr = e.ownA, e.ownZ, &e.ownCSR
 	e.A[0] = X[:b*m.Widths[0]]
-	e.sparse = !denseOnly && m.Widths[0] >= 64 && kernel.Density(b, m.Widths[0], e.A[0]) < sparseDensity
+	e.sparse = !denseOnly && m.Widths[0] >= 64 && b >= sparseMinRows && kernel.Density(b, m.Widths[0], e.A[0]) < sparseDensity
 	if e.sparse {
 		e.csr.Fill(b, m.Widths[0], e.A[0])
 	}
