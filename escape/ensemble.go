@@ -105,73 +105,49 @@ func one(ctx context.Context, fac *sde.Factory, spec ExitSpec, ec Context, start
 	if maxTime <= 0 {
 		maxTime = math.Inf(1)
 	}
-	var k int64
-	if ls, ok := dyn.(sde.LossStepper); ok && fuseLossExits {
-		if le, ok := ex.(*lossExit); ok && le.every == 1 {
-			return fusedLossRun(ctx, dyn, ls, le, theta, r, i, maxSteps, maxTime)
+	// A loss exit checked every step lets dynamics that can (sde.LossStepper) run stretches
+	// of steps with the check fused into their loop: the same steps, times, checks and
+	// records as one step at a time, without two interface calls and a closure per step.
+	var ls sde.LossStepper
+	var le *lossExit
+	if fuseLossExits {
+		le, _ = ex.(*lossExit)
+		ls, _ = dyn.(sde.LossStepper)
+		if le == nil || le.every != 1 {
+			ls = nil
 		}
 	}
-	for k = 1; k <= maxSteps && t < maxTime; k++ {
-		t += dyn.Step(theta)
-		if k%every != 0 {
-			continue
-		}
-		if c := ex.Crossed(theta, loss); c > crossed {
-			for j := crossed; j < c; j++ {
-				r.Times[j], r.Steps[j], r.Escaped[j] = t, k, true
-			}
-			crossed = c
-			if crossed == levels {
-				return r, nil
-			}
-		}
-		if k%(1<<16) == 0 && ctx.Err() != nil {
-			return r, ctx.Err()
-		}
-		if k%1024 == 0 && !finite(theta) {
-			return r, fmt.Errorf("run %d diverged at step %d (t = %g): lower eta or raise B", i, k, t)
-		}
-	}
-	for j := crossed; j < levels; j++ {
-		r.Times[j], r.Steps[j] = t, k-1
-	}
-	return r, nil
-}
-
-// fuseLossExits lets loss exits checked every step run through sde.LossStepper (tests
-// switch it off to compare with the step-by-step loop).
-var fuseLossExits = true
-
-// fusedLossRun is the loop of one for a loss exit checked every step, with the steps run in
-// stretches by the dynamics itself (ls): the same steps, times, checks and records as the
-// step-by-step loop, without two interface calls and a closure per step. Stretches end at
-// multiples of 1024 steps, where the step-by-step loop checks finiteness.
-func fusedLossRun(ctx context.Context, dyn sde.Dynamics, ls sde.LossStepper, le *lossExit, theta []float64, r Run, i int, maxSteps int64, maxTime float64) (Run, error) {
-	h := ls.StepTime()
-	levels := len(le.thr)
-	t, crossed := 0.0, 0
-	k := int64(0) // steps done
+	var k int64 // steps done
 	for k < maxSteps && t < maxTime {
-		// The steps allowed before the next multiple of 1024, the step budget and the time budget.
-		n := min(1024-k%1024, maxSteps-k)
-		tt, allowed := t, int64(0)
-		for allowed < n && tt < maxTime {
-			tt += h
-			allowed++
-		}
-		done, hit := ls.StepsToLoss(theta, allowed, le.thr[crossed])
-		for j := int64(0); j < done; j++ {
-			t += h
-		}
-		k += done
-		if hit {
-			c := le.Crossed(theta, func() float64 { return dyn.Loss(theta) })
-			for j := crossed; j < c; j++ {
-				r.Times[j], r.Steps[j], r.Escaped[j] = t, k, true
+		var check bool
+		if ls != nil {
+			// Up to the next multiple of 1024 steps (where finiteness is checked), within
+			// both budgets; the time is accumulated step by step as Step would.
+			h := ls.StepTime()
+			n, tt := int64(0), t
+			for limit := min(1024-k%1024, maxSteps-k); n < limit && tt < maxTime; n++ {
+				tt += h
 			}
-			crossed = c
-			if crossed == levels {
-				return r, nil
+			var done int64
+			done, check = ls.StepsToLoss(theta, n, le.thr[crossed])
+			for range done {
+				t += h
+			}
+			k += done
+		} else {
+			t += dyn.Step(theta)
+			k++
+			check = k%every == 0
+		}
+		if check {
+			if c := ex.Crossed(theta, loss); c > crossed {
+				for j := crossed; j < c; j++ {
+					r.Times[j], r.Steps[j], r.Escaped[j] = t, k, true
+				}
+				crossed = c
+				if crossed == levels {
+					return r, nil
+				}
 			}
 		}
 		if k%(1<<16) == 0 && ctx.Err() != nil {
@@ -186,6 +162,10 @@ func fusedLossRun(ctx context.Context, dyn sde.Dynamics, ls sde.LossStepper, le 
 	}
 	return r, nil
 }
+
+// fuseLossExits lets loss exits checked every step run through sde.LossStepper (tests
+// switch it off to compare with the step-by-step loop).
+var fuseLossExits = true
 
 func finite(v []float64) bool {
 	for _, x := range v {

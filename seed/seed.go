@@ -3,7 +3,10 @@
 // workers or shards ran the ensemble (DESIGN.md).
 package seed
 
-import "math/rand/v2"
+import (
+	"math/bits"
+	"math/rand/v2"
+)
 
 // mix is the splitmix64 finaliser: a bijection on uint64 with good avalanche.
 func mix(z uint64) uint64 {
@@ -26,3 +29,17 @@ const (
 	Batches uint64 = 1<<62 + 1
 	Extra   uint64 = 1<<62 + 2
 )
+
+// Below returns a uniform integer in [0, n), n > 0, from src (Lemire's multiply-shift with
+// rejection: exact, and one multiplication in the common case). It takes the PCG itself
+// rather than a *rand.Rand so that hot loops call it directly.
+func Below(src *rand.PCG, n uint64) uint64 {
+	hi, lo := bits.Mul64(src.Uint64(), n)
+	if lo < n {
+		thresh := -n % n
+		for lo < thresh {
+			hi, lo = bits.Mul64(src.Uint64(), n)
+		}
+	}
+	return hi
+}

@@ -1,6 +1,10 @@
 package seed
 
-import "testing"
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
 
 func TestStreamsAreDeterministicAndDistinct(t *testing.T) {
 	a, b := Stream(7, 3), Stream(7, 3)
@@ -17,6 +21,27 @@ func TestStreamsAreDeterministicAndDistinct(t *testing.T) {
 				t.Fatalf("streams (%d, %d) and an earlier one start alike", s, i)
 			}
 			seen[v] = true
+		}
+	}
+}
+
+// Below is uniform: counts over [0, 7) within 4.5 standard errors of N/7, and within range.
+func TestBelowUniform(t *testing.T) {
+	src := rand.NewPCG(3, 4)
+	const n, draws = 7, 700000
+	var c [n]int
+	for range draws {
+		v := Below(src, n)
+		if v >= n {
+			t.Fatalf("Below(7) = %d", v)
+		}
+		c[v]++
+	}
+	p := 1.0 / n
+	se := math.Sqrt(draws * p * (1 - p))
+	for i, k := range c {
+		if z := math.Abs(float64(k)-draws*p) / se; z > 4.5 {
+			t.Errorf("value %d drawn %d times, expected %.0f (%.1f SE)", i, k, draws*p, z)
 		}
 	}
 }

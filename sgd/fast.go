@@ -1,10 +1,10 @@
 package sgd
 
 import (
-	"math/bits"
 	"math/rand/v2"
 
 	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/seed"
 )
 
 // featureBatch runs SGD steps of FeatureLinear models with the MSE loss (f = phi(theta) . xt)
@@ -66,30 +66,18 @@ func newFeatureBatch(o *model.Objective, mode Sampling, b int, rng *rand.Rand) *
 	return f
 }
 
-// below returns a uniform integer in [0, n) from src (Lemire's multiply-shift with rejection).
-func below(src *rand.PCG, n uint64) uint64 {
-	hi, lo := bits.Mul64(src.Uint64(), n)
-	if lo < n {
-		thresh := -n % n
-		for lo < thresh {
-			hi, lo = bits.Mul64(src.Uint64(), n)
-		}
-	}
-	return hi
-}
-
 // next returns the row of the next sample.
 func (f *featureBatch) next() []float64 {
 	w := f.dIn + 1
 	if f.mode == Replacement {
-		i := int(below(f.src, uint64(f.n)))
+		i := int(seed.Below(f.src, uint64(f.n)))
 		return f.rows[i*w : (i+1)*w]
 	}
 	if f.pos == f.end {
 		f.pos = 0 // a new epoch; any arrangement is a valid start for Fisher-Yates
 	}
 	k := f.pos
-	j := k + int(below(f.src, uint64(f.n-k)))
+	j := k + int(seed.Below(f.src, uint64(f.n-k)))
 	f.pos++
 	if !f.own {
 		f.perm[k], f.perm[j] = f.perm[j], f.perm[k]

@@ -1,9 +1,10 @@
 package main
 
 import (
-	"math/bits"
 	"math/rand/v2"
 	"sync"
+
+	"github.com/sgdlab/sgdlab/seed"
 )
 
 // The machine floor of workloads 4 and 5: the same computation written as the shortest Go
@@ -13,25 +14,13 @@ import (
 // and serves only to show how far the targets of BENCHMARKS.md are from what this machine
 // can do at all.
 
-// floorBelow is a uniform integer in [0, n) (Lemire's method).
-func floorBelow(src *rand.PCG, n uint64) uint64 {
-	hi, lo := bits.Mul64(src.Uint64(), n)
-	if lo < n {
-		thresh := -n % n
-		for lo < thresh {
-			hi, lo = bits.Mul64(src.Uint64(), n)
-		}
-	}
-	return hi
-}
-
 // floorChain performs steps SGD steps of 1-D regression (packed rows [x, y]) with batch b
 // and epoch sampling from theta, stopping early (returning the steps done) the first time
 // the loss 0.5 (C theta^2 - 2 Bv theta + S) exceeds thr; sample is called every 100 steps.
-func floorChain(rows []float64, seed uint64, b int, eta, theta float64, steps int, mom [3]float64, thr float64, sample func(float64)) int {
+func floorChain(rows []float64, stream uint64, b int, eta, theta float64, steps int, mom [3]float64, thr float64, sample func(float64)) int {
 	own := append([]float64(nil), rows...)
 	n := len(own) / 2
-	src := rand.NewPCG(seed, 1)
+	src := rand.NewPCG(stream, 1)
 	pos, end := 0, n/b*b
 	c, bv, s := mom[0], mom[1], mom[2]
 	for k := 1; k <= steps; k++ {
@@ -40,7 +29,7 @@ func floorChain(rows []float64, seed uint64, b int, eta, theta float64, steps in
 			if pos == end {
 				pos = 0
 			}
-			j := pos + int(floorBelow(src, uint64(n-pos)))
+			j := pos + int(seed.Below(src, uint64(n-pos)))
 			own[2*pos], own[2*j] = own[2*j], own[2*pos]
 			own[2*pos+1], own[2*j+1] = own[2*j+1], own[2*pos+1]
 			x, y := own[2*pos], own[2*pos+1]
