@@ -28,6 +28,7 @@ func sparseChunk() (*CSR, []float64, Matrix, Matrix) {
 func BenchmarkCSRMulT(b *testing.B) {
 	s, wT, c, _ := sparseChunk()
 	b.ReportAllocs()
+	b.ResetTimer()
 	for range b.N {
 		s.MulT(wT, 100, c)
 	}
@@ -47,12 +48,31 @@ func BenchmarkCSRMulTAxpy(b *testing.B) {
 	}
 }
 
-// BenchmarkCSRAddTMul is the first layer's weight gradient over one chunk (S^T D).
+// BenchmarkCSRAddTMul is the first layer's weight gradient over one chunk (S^T D),
+// including the compressed-column copy that every new batch needs.
 func BenchmarkCSRAddTMul(b *testing.B) {
 	s, _, _, d := sparseChunk()
 	gT := make([]float64, 784*100)
 	b.ReportAllocs()
+	b.ResetTimer()
 	for range b.N {
+		s.hasCSC = false
 		s.AddTMul(d, gT, 100)
+	}
+}
+
+// BenchmarkCSRAddTMulAxpy is the same gradient as one Axpy per nonzero into the rows of gT
+// (the kernel before the compressed-column copy and GatherAxpy).
+func BenchmarkCSRAddTMulAxpy(b *testing.B) {
+	s, _, _, d := sparseChunk()
+	gT := make([]float64, 784*100)
+	for range b.N {
+		for i := 0; i < s.Rows; i++ {
+			di := d.Data[i*d.Stride : i*d.Stride+100]
+			for p := s.Ptr[i]; p < s.Ptr[i+1]; p++ {
+				j := int(s.Idx[p])
+				Axpy(s.Val[p], di, gT[j*100:(j+1)*100])
+			}
+		}
 	}
 }

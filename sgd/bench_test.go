@@ -23,23 +23,16 @@ func BenchmarkStepE1(b *testing.B) {
 }
 
 // BenchmarkStepLinear1D is one SGD step of 1-D linear regression at B = 1 (the E4/E5 workload).
-func BenchmarkStepLinear1D(b *testing.B) {
-	o, _ := model.Build("linear", "mse", data.Gauss(10000, 1, 1, 1))
-	theta := make([]float64, 1)
-	r, _ := New(o, Config{Eta: 0.1, Batch: 1}, rand.New(rand.NewPCG(2, 2)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		r.Step(theta)
-	}
-}
+func BenchmarkStepLinear1D(b *testing.B) { benchLinear1D(b, 10000, 1) }
 
 // BenchmarkStepLinear1DB10 is one SGD step of 1-D linear regression over N = 10^5 at B = 10
 // (the stationary-chain workload of BENCHMARKS.md).
-func BenchmarkStepLinear1DB10(b *testing.B) {
-	o, _ := model.Build("linear", "mse", data.Gauss(100000, 1, 1, 1))
+func BenchmarkStepLinear1DB10(b *testing.B) { benchLinear1D(b, 100000, 10) }
+
+func benchLinear1D(b *testing.B, n, batch int) {
+	o, _ := model.Build("linear", "mse", data.Gauss(n, 1, 1, 1))
 	theta := make([]float64, 1)
-	r, _ := New(o, Config{Eta: 0.1, Batch: 10}, rand.New(rand.NewPCG(2, 2)))
+	r, _ := New(o, Config{Eta: 0.1, Batch: batch}, rand.New(rand.NewPCG(2, 2)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {

@@ -83,7 +83,7 @@ func run(env []string, name string, args ...string) error {
 
 // programs are the workload groups of bench/workloads, each run in a fresh process so that
 // no workload inherits the heap, caches or threads of another.
-var programs = []string{"w1_sgd_epoch", "w2_per_sample_gram", "w3_hvp", "w3_lanczos_top10", "w4_escape_ensemble", "w5_chain", "floor", "gemm"}
+var programs = append(order[:len(order):len(order)], "floor", "gemm")
 
 // collectEach runs the workload program once per workload group.
 func collectEach(name string) []row {
