@@ -140,3 +140,55 @@ func noiseRatio(o *model.Objective, br *landscape.Barrier) float64 {
 	}
 	return at(br.Saddle.Theta) / at(br.MinA.Theta)
 }
+
+// wellEscape holds the ensemble settings of the escapes over a real saddle (X1, X2): each
+// run ends on entering the ball of radius WellR |theta_B - theta_s| around the other
+// minimum (a committed transition, the event Kramers' rate counts).
+type wellEscape struct {
+	Runs     int      `json:"runs"`
+	Dynamics []string `json:"dynamics"`
+	Substeps int      `json:"substeps"`
+	WellR    float64  `json:"well_radius"`
+	// Budget per run: BudgetFactor times the predicted MFPT (SGD: times SGDFactor more),
+	// at most MaxSteps steps.
+	BudgetFactor float64 `json:"budget_factor"`
+	SGDFactor    float64 `json:"sgd_factor"`
+	MaxSteps     int64   `json:"max_steps"`
+	Seed         uint64  `json:"seed"`
+}
+
+// rates runs (or resumes) one ensemble per dynamics of w from prep's minimum over the
+// barrier br, with SGD's eta and B, a budget scaled from mfpt (in t), and returns the rate
+// of each dynamics; stage labels the progress line.
+func (w *wellEscape) rates(env *Env, id, stage string, o *model.Objective, prep *ensemble.Prepared, br *landscape.Barrier, eta float64, batch int, mfpt float64) (map[string]escape.LevelRate, error) {
+	exit := fmt.Sprintf("well:r=%g", w.WellR)
+	spec, err := escape.ParseExit(exit)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]escape.LevelRate{}
+	for _, dn := range w.Dynamics {
+		ds, err := parseDyn(dn, w.Substeps)
+		if err != nil {
+			return nil, err
+		}
+		env.stage("%s: %s %s", id, stage, dn)
+		fac, err := prep.Factory(o, sde.Config{Kind: ds.Kind, Eta: eta, Batch: batch, Sampling: sgd.Epoch, Substeps: ds.Substeps})
+		if err != nil {
+			return nil, err
+		}
+		budget := w.BudgetFactor * mfpt / eta
+		if ds.Kind == sde.SGD {
+			budget *= w.SGDFactor
+		}
+		ec := escape.Context{Obj: o, ThetaStar: prep.Min.Theta, LStar: prep.Min.Loss, NewLand: fac.NewLandscape, LambdaMax: prep.Min.Eigs[0],
+			SaddleTheta: br.Saddle.Theta, SaddleDir: br.Saddle.NegVec, OtherMin: br.MinB.Theta}
+		rates, _, err := env.escapeRates(id, o, prep, fac, spec, exit, ec,
+			escape.Options{Runs: w.Runs, Seed: w.Seed, MaxSteps: int64(math.Min(budget, float64(w.MaxSteps)))})
+		if err != nil {
+			return nil, err
+		}
+		out[dn] = rates[0]
+	}
+	return out, nil
+}

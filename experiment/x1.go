@@ -10,8 +10,6 @@ import (
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/report"
-	"github.com/sgdlab/sgdlab/sde"
-	"github.com/sgdlab/sgdlab/sgd"
 	"github.com/sgdlab/sgdlab/stats"
 	"github.com/sgdlab/sgdlab/theory"
 )
@@ -25,22 +23,12 @@ type x1Config struct {
 }
 
 type x1Params struct {
-	N        int        `json:"N"`
-	A        float64    `json:"a"` // well depth: Delta L ~ a^2/2; a = 1/4 makes H* isotropic
-	Base     x1Config   `json:"base"`
-	Ratios   []float64  `json:"ratios"`     // the L* sweep at fixed Delta L
-	Vary     []x1Config `json:"variations"` // eta, B and n varied
-	Runs     int        `json:"runs"`
-	Dynamics []string   `json:"dynamics"`
-	Substeps int        `json:"substeps"`
-	// WellR: a run has escaped when it enters the ball around the other minimum of radius
-	// WellR |theta_B - theta_s| (a committed transition, the event Kramers' rate counts).
-	WellR float64 `json:"well_radius"`
-	// Budget per run: BudgetFactor times the predicted MFPT (SGD: times SGDFactor more).
-	BudgetFactor float64 `json:"budget_factor"`
-	SGDFactor    float64 `json:"sgd_factor"`
-	MaxSteps     int64   `json:"max_steps"`
-	Seed         uint64  `json:"seed"`
+	N      int        `json:"N"`
+	A      float64    `json:"a"` // well depth: Delta L ~ a^2/2; a = 1/4 makes H* isotropic
+	Base   x1Config   `json:"base"`
+	Ratios []float64  `json:"ratios"`     // the L* sweep at fixed Delta L
+	Vary   []x1Config `json:"variations"` // eta, B and n varied
+	wellEscape
 }
 
 const x1Title = "Decisive test on a double well: power law in L^s/L* against Arrhenius"
@@ -49,8 +37,8 @@ var x1 = &Experiment{
 	ID: "X1", Title: x1Title, Weight: 2,
 	Defaults: func(full bool) any {
 		p := &x1Params{N: 10000, A: 0.25, Base: x1Config{Dim: 1, Eta: 0.2, Batch: 1}, Ratios: []float64{1.5, 2, 2.5, 3, 3.5, 4},
-			Vary: []x1Config{{2, 2, 0.2, 1}, {2, 3, 0.2, 1}, {2, 1, 0.3, 1}, {2, 1, 0.4, 2}},
-			Runs: 400, Dynamics: []string{"decoupled-fine", "sgd"}, Substeps: 5, WellR: 0.5, BudgetFactor: 20, SGDFactor: 30, MaxSteps: 5_000_000, Seed: 1}
+			Vary:       []x1Config{{2, 2, 0.2, 1}, {2, 3, 0.2, 1}, {2, 1, 0.3, 1}, {2, 1, 0.4, 2}},
+			wellEscape: wellEscape{Runs: 400, Dynamics: []string{"decoupled-fine", "sgd"}, Substeps: 5, WellR: 0.5, BudgetFactor: 20, SGDFactor: 30, MaxSteps: 5_000_000, Seed: 1}}
 		if full {
 			p.N, p.Runs, p.Ratios, p.MaxSteps, p.Substeps = 100000, 400, []float64{1.5, 2, 2.5, 3, 3.5, 4, 5}, 100_000_000, 20
 		}
@@ -198,7 +186,7 @@ func runX1Point(env *Env, p *x1Params, c x1Config) (*x1Point, error) {
 	if err != nil {
 		return nil, err
 	}
-	pt := &x1Point{cfg: c, tb: br.Theory(), rates: map[string]escape.LevelRate{}, noiseRatio: noiseRatio(o, br)}
+	pt := &x1Point{cfg: c, tb: br.Theory(), noiseRatio: noiseRatio(o, br)}
 	pt.power, pt.arrh, pt.frozen = theory.PowerLaw(pt.tb, c.Batch, c.Eta), theory.Arrhenius(pt.tb, c.Batch, c.Eta), theory.Frozen(pt.tb, c.Batch, c.Eta)
 	pt.quad = math.NaN()
 	if o.P() == 1 {
@@ -210,33 +198,9 @@ func runX1Point(env *Env, p *x1Params, c x1Config) (*x1Point, error) {
 	if !math.IsNaN(pt.quad) {
 		predicted = 1 / pt.quad
 	}
-	exit := fmt.Sprintf("well:r=%g", p.WellR)
-	spec, err := escape.ParseExit(exit)
+	pt.rates, err = p.rates(env, "X1", fmt.Sprintf("ratio %.2f n=%d eta=%g B=%d", c.Ratio, c.Dim, c.Eta, c.Batch), o, prep, br, c.Eta, c.Batch, predicted)
 	if err != nil {
 		return nil, err
-	}
-	for _, dn := range p.Dynamics {
-		ds, err := parseDyn(dn, p.Substeps)
-		if err != nil {
-			return nil, err
-		}
-		env.stage("X1: ratio %.2f n=%d eta=%g B=%d %s", c.Ratio, c.Dim, c.Eta, c.Batch, dn)
-		fac, err := prep.Factory(o, sde.Config{Kind: ds.Kind, Eta: c.Eta, Batch: c.Batch, Sampling: sgd.Epoch, Substeps: ds.Substeps})
-		if err != nil {
-			return nil, err
-		}
-		budget := p.BudgetFactor * predicted / c.Eta
-		if ds.Kind == sde.SGD {
-			budget *= p.SGDFactor
-		}
-		ec := escape.Context{Obj: o, ThetaStar: prep.Min.Theta, LStar: prep.Min.Loss, NewLand: fac.NewLandscape, LambdaMax: prep.Min.Eigs[0],
-			SaddleTheta: br.Saddle.Theta, SaddleDir: br.Saddle.NegVec, OtherMin: br.MinB.Theta}
-		rates, _, err := env.escapeRates("X1", o, prep, fac, spec, exit, ec,
-			escape.Options{Runs: p.Runs, Seed: p.Seed, MaxSteps: int64(math.Min(budget, float64(p.MaxSteps)))})
-		if err != nil {
-			return nil, err
-		}
-		pt.rates[dn] = rates[0]
 	}
 	return pt, nil
 }

@@ -2,33 +2,21 @@ package experiment
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/sgdlab/sgdlab/ensemble"
-	"github.com/sgdlab/sgdlab/escape"
 	"github.com/sgdlab/sgdlab/landscape"
-	"github.com/sgdlab/sgdlab/sde"
-	"github.com/sgdlab/sgdlab/sgd"
 	"github.com/sgdlab/sgdlab/theory"
 )
 
 type x2Params struct {
-	Model    string    `json:"model"`
-	N        int       `json:"N"`
-	W        float64   `json:"teacher_w"`
-	Sigmas   []float64 `json:"sigmas"` // label noise levels (set L*)
-	Eta      float64   `json:"eta"`
-	Batch    int       `json:"batch"`
-	Runs     int       `json:"runs"`
-	Dynamics []string  `json:"dynamics"`
-	Substeps int       `json:"substeps"`
-	WellR    float64   `json:"well_radius"` // exit: entry into the ball of this fraction of |theta_B - theta_s| around the other minimum
-	// Budget per run: BudgetFactor times the power-law MFPT (SGD: times SGDFactor more).
-	BudgetFactor float64 `json:"budget_factor"`
-	SGDFactor    float64 `json:"sgd_factor"`
-	MaxSteps     int64   `json:"max_steps"`
-	Seed         uint64  `json:"seed"`
+	Model  string    `json:"model"`
+	N      int       `json:"N"`
+	W      float64   `json:"teacher_w"`
+	Sigmas []float64 `json:"sigmas"` // label noise levels (set L*)
+	Eta    float64   `json:"eta"`
+	Batch  int       `json:"batch"`
+	wellEscape
 }
 
 const x2Title = "Escape of a small neural network over a saddle found by NEB"
@@ -36,8 +24,8 @@ const x2Title = "Escape of a small neural network over a saddle found by NEB"
 var x2 = &Experiment{
 	ID: "X2", Title: x2Title, Weight: 1,
 	Defaults: func(full bool) any {
-		p := &x2Params{Model: "mlp:1-1-1:tanh:nobias", N: 200, W: 2, Sigmas: []float64{0.7, 0.8}, Eta: 0.5, Batch: 1, Runs: 100,
-			Dynamics: []string{"decoupled-fine", "sgd"}, Substeps: 5, WellR: 0.5, BudgetFactor: 20, SGDFactor: 1, MaxSteps: 200_000, Seed: 1}
+		p := &x2Params{Model: "mlp:1-1-1:tanh:nobias", N: 200, W: 2, Sigmas: []float64{0.7, 0.8}, Eta: 0.5, Batch: 1,
+			wellEscape: wellEscape{Runs: 100, Dynamics: []string{"decoupled-fine", "sgd"}, Substeps: 5, WellR: 0.5, BudgetFactor: 20, SGDFactor: 1, MaxSteps: 200_000, Seed: 1}}
 		if full {
 			p.N, p.Runs, p.Sigmas, p.MaxSteps = 2000, 400, []float64{0.6, 0.7, 0.8, 0.9}, 50_000_000
 		}
@@ -87,33 +75,12 @@ func runX2(env *Env, p *x2Params) (*Result, error) {
 		pw, ar, fr := theory.PowerLaw(tb, p.Batch, p.Eta), theory.Arrhenius(tb, p.Batch, p.Eta), theory.Frozen(tb, p.Batch, p.Eta)
 		nr := noiseRatio(o, br)
 		row := []string{g4(sigma), g4(tb.LMin), g4(tb.LSaddle), fmtFloats(prep.Min.Eigs), fmtFloats(br.Saddle.Eigs), fmt.Sprintf("%.3g (%.3g)", nr, tb.LSaddle/tb.LMin), g4(pw), g4(ar), g4(fr)}
-		exit := fmt.Sprintf("well:r=%g", p.WellR)
-		spec, err := escape.ParseExit(exit)
+		rates, err := p.rates(env, "X2", fmt.Sprintf("sigma=%g", sigma), o, prep, br, p.Eta, p.Batch, 1/pw)
 		if err != nil {
 			return nil, err
 		}
 		for _, dn := range p.Dynamics {
-			ds, err := parseDyn(dn, p.Substeps)
-			if err != nil {
-				return nil, err
-			}
-			env.stage("X2: sigma=%g %s", sigma, dn)
-			fac, err := prep.Factory(o, sde.Config{Kind: ds.Kind, Eta: p.Eta, Batch: p.Batch, Sampling: sgd.Epoch, Substeps: ds.Substeps})
-			if err != nil {
-				return nil, err
-			}
-			budget := p.BudgetFactor / pw / p.Eta
-			if ds.Kind == sde.SGD {
-				budget *= p.SGDFactor
-			}
-			ec := escape.Context{Obj: o, ThetaStar: prep.Min.Theta, LStar: prep.Min.Loss, NewLand: fac.NewLandscape, LambdaMax: prep.Min.Eigs[0],
-				SaddleTheta: br.Saddle.Theta, SaddleDir: br.Saddle.NegVec, OtherMin: br.MinB.Theta}
-			rates, _, err := env.escapeRates("X2", o, prep, fac, spec, exit, ec,
-				escape.Options{Runs: p.Runs, Seed: p.Seed, MaxSteps: int64(math.Min(budget, float64(p.MaxSteps)))})
-			if err != nil {
-				return nil, err
-			}
-			lr := rates[0]
+			lr := rates[dn]
 			row = append(row, fmt.Sprintf("%s (%s..%s)", g4(lr.Kappa), g4(lr.Lo), g4(lr.Hi)), f3(lr.Kappa/pw), f3(lr.Kappa/ar))
 			res.Numbers = append(res.Numbers,
 				Number{Name: fmt.Sprintf("sigma=%g %s: escape rate", sigma, dn), Value: lr.Kappa, Err: (lr.Hi - lr.Lo) / 3.92, Theory: pw, Note: fmt.Sprintf("Arrhenius predicts %.4g; %d escaped, %d censored", ar, lr.Escaped, lr.Censored)})
