@@ -353,15 +353,7 @@ func TestFeatureLandscape(t *testing.T) {
 func TestSparseInputPath(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	n, d := 37, 100
-	ds := &data.Dataset{Spec: "sparse", N: n, D: d, K: 2, X: make([]float64, n*d), Y: make([]float64, n*2)}
-	for i := range ds.X {
-		if rng.Float64() < 0.2 {
-			ds.X[i] = rng.Float64()
-		}
-	}
-	for i := range ds.Y {
-		ds.Y[i] = rng.NormFloat64()
-	}
+	ds := sparseDataset(rng, "sparse", n, d, 0.2)
 	m, _ := NewMLP([]int{d, 12, 2}, Tanh, true)
 	o, _ := NewObjective(m, MSE{}, ds)
 	theta := randVec(rng, o.P())
@@ -375,7 +367,12 @@ func TestSparseInputPath(t *testing.T) {
 		w.PerSampleGrads(theta, nil, rows)
 		return [][]float64{g, hv, jv, rows}
 	}
+	// Chunks of 16 rows take the sparse path in every build (the openblas one needs 200
+	// rows by default).
+	saved := sparseMinRows
+	sparseMinRows = 0
 	sparse := eval()
+	sparseMinRows = saved
 	denseOnly = true
 	dense := eval()
 	denseOnly = false
@@ -391,15 +388,7 @@ func TestSparseInputPath(t *testing.T) {
 func TestForwardCache(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 6))
 	n, d := 300, 80
-	ds := &data.Dataset{Spec: "cache", N: n, D: d, K: 2, X: make([]float64, n*d), Y: make([]float64, n*2)}
-	for i := range ds.X {
-		if rng.Float64() < 0.3 {
-			ds.X[i] = rng.Float64()
-		}
-	}
-	for i := range ds.Y {
-		ds.Y[i] = rng.NormFloat64()
-	}
+	ds := sparseDataset(rng, "cache", n, d, 0.3)
 	m, _ := NewMLP([]int{d, 9, 7, 2}, Tanh, true)
 	o, _ := NewObjective(m, MSE{}, ds)
 	theta, v, u := randVec(rng, o.P()), randVec(rng, o.P()), randVec(rng, n*2)
@@ -433,4 +422,19 @@ func TestForwardCache(t *testing.T) {
 			t.Fatal("stale cache used after theta changed")
 		}
 	}
+}
+
+// sparseDataset is n samples of d inputs, each nonzero (uniform in [0, 1)) with the given
+// density, and two N(0, 1) targets.
+func sparseDataset(rng *rand.Rand, spec string, n, d int, density float64) *data.Dataset {
+	ds := &data.Dataset{Spec: spec, N: n, D: d, K: 2, X: make([]float64, n*d), Y: make([]float64, n*2)}
+	for i := range ds.X {
+		if rng.Float64() < density {
+			ds.X[i] = rng.Float64()
+		}
+	}
+	for i := range ds.Y {
+		ds.Y[i] = rng.NormFloat64()
+	}
+	return ds
 }
