@@ -10,7 +10,7 @@
 package curvature
 
 import (
-	"github.com/sgdlab/sgdlab/kernel"
+	"github.com/sgdlab/sgdlab/internal/linalg"
 	"math"
 
 	"gonum.org/v1/gonum/blas"
@@ -93,11 +93,11 @@ func Eigen(n int, a []float64, vectors bool) ([]float64, *mat.Dense) {
 
 // dot and axpy are the vector kernels of the iterative methods (AVX2 where available):
 // re-orthogonalisation against every earlier Lanczos vector is a tenth of a Lanczos run.
-func dot(a, b []float64) float64 { return kernel.Dot(a, b) }
+func dot(a, b []float64) float64 { return linalg.Dot(a, b) }
 
 func norm(a []float64) float64 { return math.Sqrt(dot(a, a)) }
 
-func axpy(alpha float64, x, y []float64) { kernel.Axpy(alpha, x, y) }
+func axpy(alpha float64, x, y []float64) { linalg.Axpy(alpha, x, y) }
 
 func scale(alpha float64, x []float64) {
 	for i := range x {

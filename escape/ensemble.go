@@ -6,11 +6,11 @@ import (
 	"math"
 	"runtime"
 
+	"github.com/sgdlab/sgdlab/internal/workpool"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/seed"
 	"github.com/sgdlab/sgdlab/stats"
-	"github.com/sgdlab/sgdlab/workpool"
 )
 
 // Run is the record of one trajectory: for every level the first-passage time (or, if

@@ -3,7 +3,7 @@ package experiment
 import (
 	"fmt"
 
-	"github.com/sgdlab/sgdlab/report"
+	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/stationary"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/sgdlab/sgdlab/ensemble"
 	"github.com/sgdlab/sgdlab/escape"
-	"github.com/sgdlab/sgdlab/report"
+	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/sgd"
 	"github.com/sgdlab/sgdlab/theory"

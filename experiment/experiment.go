@@ -18,7 +18,7 @@ import (
 
 	"github.com/sgdlab/sgdlab/data"
 	"github.com/sgdlab/sgdlab/ensemble"
-	"github.com/sgdlab/sgdlab/report"
+	"github.com/sgdlab/sgdlab/internal/report"
 )
 
 // Env is what an experiment runs with.

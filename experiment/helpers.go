@@ -8,6 +8,7 @@ import (
 	"github.com/sgdlab/sgdlab/data"
 	"github.com/sgdlab/sgdlab/ensemble"
 	"github.com/sgdlab/sgdlab/escape"
+	"github.com/sgdlab/sgdlab/internal/workpool"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/noise"
@@ -15,7 +16,6 @@ import (
 	"github.com/sgdlab/sgdlab/sgd"
 	"github.com/sgdlab/sgdlab/stationary"
 	"github.com/sgdlab/sgdlab/stats"
-	"github.com/sgdlab/sgdlab/workpool"
 )
 
 // problem loads data and builds the objective.

@@ -5,8 +5,8 @@ import (
 	"math"
 	"strings"
 
+	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/noise"
-	"github.com/sgdlab/sgdlab/report"
 	"github.com/sgdlab/sgdlab/seed"
 	"github.com/sgdlab/sgdlab/sgd"
 )

@@ -12,15 +12,15 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/netlib/blas/netlib"
 
-	"github.com/sgdlab/sgdlab/kernel"
+	"github.com/sgdlab/sgdlab/internal/linalg"
 )
 
 // With -tags openblas every BLAS call in sgdlab goes to OpenBLAS through cgo (Debian
 // libopenblas-dev; build with CGO_LDFLAGS=-lopenblas).
 func init() {
 	blas64.Use(netlib.Implementation{})
-	kernel.UseBLAS = true
-	kernel.BLASThreshold = 1 << 15
+	linalg.UseBLAS = true
+	linalg.BLASThreshold = 1 << 15
 	sparseMinRows = 200
 }
 

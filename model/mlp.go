@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sgdlab/sgdlab/kernel"
+	"github.com/sgdlab/sgdlab/internal/linalg"
 )
 
 // Activation is a hidden-layer nonlinearity.
@@ -120,9 +120,9 @@ func (m *MLP) Init(theta []float64, rng *rand.Rand) {
 }
 
 // weights returns W_l (1-based l) as a matrix view of theta (or of a direction v).
-func (m *MLP) weights(theta []float64, l int) kernel.Matrix {
+func (m *MLP) weights(theta []float64, l int) linalg.Matrix {
 	in, out := m.Widths[l-1], m.Widths[l]
-	return kernel.M(out, in, theta[m.wOff[l-1]:m.wOff[l-1]+in*out])
+	return linalg.M(out, in, theta[m.wOff[l-1]:m.wOff[l-1]+in*out])
 }
 
 func (m *MLP) bias(theta []float64, l int) []float64 {
@@ -150,11 +150,11 @@ type mlpEval struct {
 	// Sparse inputs (e.g. MNIST, ~80% zeros): the batch's input in CSR form and a buffer for
 	// transposed first-layer weights, used when the input density is below sparseDensity.
 	sparse bool
-	csr    *kernel.CSR
+	csr    *linalg.CSR
 	wT     []float64 // in x out of layer 1
 	// The evaluator's own buffers; A, Z and csr point at them except after Restore.
 	ownA, ownZ [][]float64
-	ownCSR     kernel.CSR
+	ownCSR     linalg.CSR
 }
 
 // sparseDensity is the input density below which the first layer skips zero inputs, for
@@ -190,7 +190,7 @@ func (m *MLP) NewEval(maxBatch int) Eval {
 	return e
 }
 
-func mat(rows, cols int, data []float64) kernel.Matrix { return kernel.M(rows, cols, data) }
+func mat(rows, cols int, data []float64) linalg.Matrix { return linalg.M(rows, cols, data) }
 
 // act applies the activation to z in place into a; deriv writes sigma'(z) given z and a = sigma(z).
 func (e *mlpEval) activate(z, a []float64) {
@@ -238,7 +238,7 @@ func (e *mlpEval) Forward(theta, X []float64, b int, F []float64) {
 	e.theta, e.b = theta, b
 	e.A, e.Z, e.csr = e.ownA, e.ownZ, &e.ownCSR
 	e.A[0] = X[:b*m.Widths[0]]
-	e.sparse = !denseOnly && m.Widths[0] >= 64 && b >= sparseMinRows && kernel.Density(b, m.Widths[0], e.A[0]) < sparseDensity
+	e.sparse = !denseOnly && m.Widths[0] >= 64 && b >= sparseMinRows && linalg.Density(b, m.Widths[0], e.A[0]) < sparseDensity
 	if e.sparse {
 		e.csr.Fill(b, m.Widths[0], e.A[0])
 	}
@@ -266,7 +266,7 @@ func (e *mlpEval) backprop(dF []float64) {
 	copy(e.D[L][:b*m.OutDim()], dF[:b*m.OutDim()])
 	for l := L; l > 1; l-- {
 		d := e.D[l-1][:b*m.Widths[l-1]]
-		kernel.Gemm(false, false, 1, mat(b, m.Widths[l], e.D[l]), m.weights(e.theta, l), 0, mat(b, m.Widths[l-1], d))
+		linalg.Gemm(false, false, 1, mat(b, m.Widths[l], e.D[l]), m.weights(e.theta, l), 0, mat(b, m.Widths[l-1], d))
 		e.mulDeriv(l-1, d)
 	}
 }
@@ -288,7 +288,7 @@ func (e *mlpEval) addGrad(l int, D, A []float64, grad []float64, withBias bool) 
 			}
 		}
 	} else {
-		kernel.Gemm(true, false, 1, mat(b, out, D), mat(b, in, A), 1, m.weights(grad, l))
+		linalg.Gemm(true, false, 1, mat(b, out, D), mat(b, in, A), 1, m.weights(grad, l))
 	}
 	if withBias && m.Bias {
 		gb := m.bias(grad, l)
@@ -346,7 +346,7 @@ func (e *mlpEval) JVP(v, RF []float64) {
 		}
 		e.mulInput(l, v, rz)
 		if l > 1 {
-			kernel.Gemm(false, true, 1, mat(b, in, e.RA[l-1]), m.weights(e.theta, l), 1, mat(b, out, rz))
+			linalg.Gemm(false, true, 1, mat(b, in, e.RA[l-1]), m.weights(e.theta, l), 1, mat(b, out, rz))
 		}
 		if l < L {
 			ra := e.RA[l][:b*out]
@@ -375,10 +375,10 @@ func (e *mlpEval) RBackward(dF, RdF, hv []float64) {
 		// DW = D_l W_l ; D_{l-1} = DW * s'(Z_{l-1});
 		// RD_{l-1} = (RD_l W_l + D_l V_l) * s'(Z_{l-1}) + DW * s''(Z_{l-1}) * RZ_{l-1}.
 		dw := e.tmp[:b*in]
-		kernel.Gemm(false, false, 1, mat(b, out, e.D[l]), m.weights(e.theta, l), 0, mat(b, in, dw))
+		linalg.Gemm(false, false, 1, mat(b, out, e.D[l]), m.weights(e.theta, l), 0, mat(b, in, dw))
 		rd := e.RD[l-1][:b*in]
-		kernel.Gemm(false, false, 1, mat(b, out, e.RD[l]), m.weights(e.theta, l), 0, mat(b, in, rd))
-		kernel.Gemm(false, false, 1, mat(b, out, e.D[l]), m.weights(e.v, l), 1, mat(b, in, rd))
+		linalg.Gemm(false, false, 1, mat(b, out, e.RD[l]), m.weights(e.theta, l), 0, mat(b, in, rd))
+		linalg.Gemm(false, false, 1, mat(b, out, e.D[l]), m.weights(e.v, l), 1, mat(b, in, rd))
 		e.mulDeriv(l-1, rd)
 		if m.Act == Tanh {
 			a, rz := e.A[l-1][:b*in], e.RZ[l-1][:b*in]
@@ -409,11 +409,11 @@ func (e *mlpEval) mulInput(l int, w, z []float64) {
 	m, b := e.m, e.b
 	in, out := m.Widths[l-1], m.Widths[l]
 	if l == 1 && e.sparse {
-		kernel.Transpose(m.weights(w, 1), e.wT)
+		linalg.Transpose(m.weights(w, 1), e.wT)
 		e.csr.MulT(e.wT, out, mat(b, out, z))
 		return
 	}
-	kernel.Gemm(false, true, 1, mat(b, in, e.A[l-1]), m.weights(w, l), 1, mat(b, out, z))
+	linalg.Gemm(false, true, 1, mat(b, in, e.A[l-1]), m.weights(w, l), 1, mat(b, out, z))
 }
 
 // mlpSnapshot is a saved forward pass.
@@ -422,7 +422,7 @@ type mlpSnapshot struct {
 	theta  []float64
 	A, Z   [][]float64
 	sparse bool
-	csr    kernel.CSR
+	csr    linalg.CSR
 }
 
 // Snapshot copies the state of the last Forward (the input A[0] is kept by reference).
@@ -436,7 +436,7 @@ func (e *mlpEval) Snapshot() any {
 	}
 	if e.sparse {
 		c := e.csr
-		s.csr = kernel.CSR{Rows: c.Rows, Cols: c.Cols, Ptr: append([]int(nil), c.Ptr...), Idx: append([]int32(nil), c.Idx...), Val: append([]float64(nil), c.Val...)}
+		s.csr = linalg.CSR{Rows: c.Rows, Cols: c.Cols, Ptr: append([]int(nil), c.Ptr...), Idx: append([]int32(nil), c.Idx...), Val: append([]float64(nil), c.Val...)}
 	}
 	return s
 }

@@ -17,11 +17,11 @@ import (
 
 	"gonum.org/v1/gonum/mathext"
 
+	"github.com/sgdlab/sgdlab/internal/workpool"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/seed"
 	"github.com/sgdlab/sgdlab/stats"
-	"github.com/sgdlab/sgdlab/workpool"
 )
 
 // Options configures a sampling run.

@@ -21,7 +21,7 @@ import (
 	"github.com/sgdlab/sgdlab/ensemble"
 	"github.com/sgdlab/sgdlab/escape"
 	"github.com/sgdlab/sgdlab/gram"
-	"github.com/sgdlab/sgdlab/kernel"
+	"github.com/sgdlab/sgdlab/internal/linalg"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/npy"
 	"github.com/sgdlab/sgdlab/sde"
@@ -181,36 +181,36 @@ func main() {
 	}
 	if run("gemm") {
 		// The largest product of workloads 1-3 (the first layer over a chunk of 256 MNIST
-		// images: 256 x 784 times 784 x 100), dense through kernel.Gemm, and the BLAS dgemm
+		// images: 256 x 784 times 784 x 100), dense through linalg.Gemm, and the BLAS dgemm
 		// rate at 2048 on all cores (OpenBLAS in the openblas build).
-		a := kernel.M(256, 784, make([]float64, 256*784))
-		b := kernel.M(100, 784, make([]float64, 100*784))
-		c := kernel.M(256, 100, make([]float64, 256*100))
+		a := linalg.M(256, 784, make([]float64, 256*784))
+		b := linalg.M(100, 784, make([]float64, 100*784))
+		c := linalg.M(256, 100, make([]float64, 256*100))
 		d, _ := data.Load("mnist:parity:256", data.Options{})
 		copy(a.Data, d.X)
 		for i := range b.Data {
 			b.Data[i] = 0.01 * float64(i%7)
 		}
 		flops := 2.0 * 256 * 784 * 100
-		t := best(20, func() { kernel.Gemm(false, true, 1, a, b, 0, c) })
+		t := best(20, func() { linalg.Gemm(false, true, 1, a, b, 0, c) })
 		emit("gemm_layer1_dense", t, map[string]any{"gflops": flops / t / 1e9})
-		var csr kernel.CSR
+		var csr linalg.CSR
 		wT := make([]float64, 784*100)
 		t = best(20, func() {
 			csr.Fill(256, 784, a.Data)
-			kernel.Transpose(b, wT)
+			linalg.Transpose(b, wT)
 			clear(c.Data)
 			csr.MulT(wT, 100, c)
 		})
-		emit("gemm_layer1_sparse", t, map[string]any{"gflops_dense_equivalent": flops / t / 1e9, "density": kernel.Density(256, 784, a.Data)})
+		emit("gemm_layer1_sparse", t, map[string]any{"gflops_dense_equivalent": flops / t / 1e9, "density": linalg.Density(256, 784, a.Data)})
 		n := 2048
 		x := make([]float64, n*n)
 		for i := range x {
 			x[i] = float64(i%13) * 0.1
 		}
 		y := make([]float64, n*n)
-		kernel.UseBLAS = true
-		t = best(2, func() { kernel.Gemm(false, false, 1, kernel.M(n, n, x), kernel.M(n, n, x), 0, kernel.M(n, n, y)) })
+		linalg.UseBLAS = true
+		t = best(2, func() { linalg.Gemm(false, false, 1, linalg.M(n, n, x), linalg.M(n, n, x), 0, linalg.M(n, n, y)) })
 		emit("dgemm2048", t, map[string]any{"gflops": 2 * float64(n) * float64(n) * float64(n) / t / 1e9, "blas": model.BLAS})
 	}
 }

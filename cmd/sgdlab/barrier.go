@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/npy"
-	"github.com/sgdlab/sgdlab/report"
 	"github.com/sgdlab/sgdlab/theory"
 )
 

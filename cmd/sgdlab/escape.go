@@ -9,9 +9,9 @@ import (
 
 	"github.com/sgdlab/sgdlab/ensemble"
 	"github.com/sgdlab/sgdlab/escape"
+	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
-	"github.com/sgdlab/sgdlab/report"
 	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/stats"
 	"github.com/sgdlab/sgdlab/theory"

@@ -5,9 +5,9 @@ import (
 	"math"
 	"path/filepath"
 
+	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/noise"
-	"github.com/sgdlab/sgdlab/report"
 	"github.com/sgdlab/sgdlab/seed"
 	"github.com/sgdlab/sgdlab/sgd"
 )

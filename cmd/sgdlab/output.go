@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/sgdlab/sgdlab/report"
+	"github.com/sgdlab/sgdlab/internal/report"
 )
 
 // writeOut writes b to path, or to stdout when path is empty.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/sgdlab/sgdlab/data"
 	"github.com/sgdlab/sgdlab/experiment"
-	"github.com/sgdlab/sgdlab/report"
+	"github.com/sgdlab/sgdlab/internal/report"
 )
 
 type reproduceCmd struct {

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/sgdlab/sgdlab/curvature"
+	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/landscape"
-	"github.com/sgdlab/sgdlab/report"
 	"github.com/sgdlab/sgdlab/seed"
 )
 

@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 
 	"github.com/sgdlab/sgdlab/ensemble"
+	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
-	"github.com/sgdlab/sgdlab/report"
 	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/sgd"
 	"github.com/sgdlab/sgdlab/stationary"

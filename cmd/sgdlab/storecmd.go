@@ -8,7 +8,7 @@ import (
 	"strconv"
 
 	"github.com/sgdlab/sgdlab/ensemble"
-	"github.com/sgdlab/sgdlab/report"
+	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/store"
 )
 

@@ -8,10 +8,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/noise"
 	"github.com/sgdlab/sgdlab/npy"
-	"github.com/sgdlab/sgdlab/report"
 	"github.com/sgdlab/sgdlab/seed"
 	"github.com/sgdlab/sgdlab/sgd"
 )

@@ -1,4 +1,4 @@
-package kernel
+package linalg
 
 import "math"
 
@@ -55,7 +55,7 @@ func GatherAxpy(out, w []float64, stride int, idx []int32, val []float64, maxIdx
 		return
 	}
 	if len(val) < len(idx) || maxIdx < 0 || maxIdx*stride+n > len(w) || stride < 0 {
-		panic("kernel: GatherAxpy rows out of range")
+		panic("linalg: GatherAxpy rows out of range")
 	}
 	c := 0
 	if useAVX {

@@ -1,8 +1,8 @@
-// Package kernel holds the vectorised inner loops of sgdlab's hot paths: AXPY and dot
+// Package linalg holds the vectorised inner loops of sgdlab's hot paths: AXPY and dot
 // products (AVX2 with FMA on amd64 when the CPU has them, plain Go otherwise) and the
 // matrix products built from them. Everything here is exact floating-point arithmetic in a
 // fixed order, so results do not depend on the machine's core count.
-package kernel
+package linalg
 
 // Axpy computes y[i] += a * x[i] for i < len(x); len(y) must be >= len(x).
 func Axpy(a float64, x, y []float64) {
