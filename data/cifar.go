@@ -6,6 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/sgdlab/sgdlab/internal/memory"
+	"github.com/sgdlab/sgdlab/internal/specstr"
 )
 
 // CIFAR-10 binary format: each record is 1 label byte then 3072 pixel bytes
@@ -14,17 +17,26 @@ import (
 const cifarRecord = 1 + 3*32*32
 
 // loadCIFAR: cifar10:N[,dir=PATH]; inputs in [0,1] in channel-major order, one-hot targets.
-func loadCIFAR(sp *spec, opt Options) (*Dataset, error) {
+func loadCIFAR(sp *specstr.Spec, opt Options, lim memory.Limit) (*Dataset, error) {
 	n, rest, err := positionalN(sp, 10000)
 	if err != nil {
 		return nil, err
 	}
 	if len(rest) > 0 {
-		return nil, fmt.Errorf("data spec cifar10: unknown option %q", rest[0])
+		return nil, sp.Errorf("unknown option %q", rest[0])
 	}
-	dir := sp.str("dir", opt.CIFARDir)
+	if n > 50000 {
+		return nil, sp.Errorf("CIFAR-10 has 50000 training images, %d requested", n)
+	}
+	if err := checkSize(lim, sp.Text, int64(n), 3072, 10); err != nil {
+		return nil, err
+	}
+	dir, err := sp.Str("dir", opt.CIFARDir)
+	if err != nil {
+		return nil, err
+	}
 	if dir == "" {
-		return nil, fmt.Errorf("%w: CIFAR-10 is not shipped with sgdlab and cannot be downloaded here: pass --cifar-dir (or dir=) naming the directory of the binary version (data_batch_1.bin ... data_batch_5.bin, from cifar-10-binary.tar.gz)", ErrNotAvailable)
+		return nil, fmt.Errorf("%w: CIFAR-10 is not shipped with sgdlab and cannot be downloaded here: name the directory of its binary version (data_batch_1.bin ... data_batch_5.bin, from cifar-10-binary.tar.gz) with dir=PATH in the spec", ErrNotAvailable)
 	}
 	x := make([]float64, 0, n*3072)
 	labels := make([]int, 0, n)

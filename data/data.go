@@ -9,6 +9,10 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/sgdlab/sgdlab/fault"
+	"github.com/sgdlab/sgdlab/internal/memory"
+	"github.com/sgdlab/sgdlab/internal/specstr"
 )
 
 // Dataset is N samples of D inputs and K targets.
@@ -72,82 +76,16 @@ var ErrNotAvailable = errors.New("dataset not available")
 type Options struct {
 	FashionDir string // directory with the Fashion-MNIST IDX files (default: Debian's location)
 	CIFARDir   string // directory with the CIFAR-10 binary batches
+	// MaxBytes refuses datasets whose values would take more memory than this, before
+	// loading them (0: the memory available on the machine).
+	MaxBytes int64
 }
 
 // DefaultFashionDir is where Debian's dataset-fashion-mnist package puts its files.
 const DefaultFashionDir = "/usr/share/datasets/fashion-mnist"
 
-// spec is a parsed dataset spec "name:pos1:pos2,key=value,...".
-type spec struct {
-	name string
-	pos  []string
-	kv   map[string]string
-	used map[string]bool
-}
-
-func parseSpec(s string) (*spec, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, errors.New("empty data spec: try gauss:N=10000,d=1 or mnist:parity:10000")
-	}
-	name, rest, _ := strings.Cut(s, ":")
-	sp := &spec{name: strings.ToLower(name), kv: map[string]string{}, used: map[string]bool{}}
-	if rest == "" {
-		return sp, nil
-	}
-	for _, tok := range strings.FieldsFunc(rest, func(r rune) bool { return r == ',' || r == ':' }) {
-		if k, v, ok := strings.Cut(tok, "="); ok {
-			sp.kv[strings.TrimSpace(k)] = strings.TrimSpace(v)
-		} else {
-			sp.pos = append(sp.pos, strings.TrimSpace(tok))
-		}
-	}
-	return sp, nil
-}
-
-func (s *spec) str(key, def string) string {
-	s.used[key] = true
-	if v, ok := s.kv[key]; ok {
-		return v
-	}
-	return def
-}
-
-func (s *spec) int(key string, def int) (int, error) {
-	v := s.str(key, "")
-	if v == "" {
-		return def, nil
-	}
-	f, err := strconv.ParseFloat(v, 64) // accept 1e5
-	if err != nil || f != math.Trunc(f) || f < 0 || f > 1<<40 {
-		return 0, fmt.Errorf("data spec %s: %s=%q is not a non-negative integer", s.name, key, v)
-	}
-	return int(f), nil
-}
-
-func (s *spec) float(key string, def float64) (float64, error) {
-	v := s.str(key, "")
-	if v == "" {
-		return def, nil
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("data spec %s: %s=%q is not a number", s.name, key, v)
-	}
-	return f, nil
-}
-
-// unused reports keys the loader did not consume (typos).
-func (s *spec) unused() error {
-	for k := range s.kv {
-		if !s.used[k] {
-			return fmt.Errorf("data spec %s: unknown option %q", s.name, k)
-		}
-	}
-	return nil
-}
-
-// Load builds the dataset named by spec. Known specs:
+// Load builds the dataset named by spec; every error is of class fault.ErrInvalid (the spec,
+// a file or a value is unusable). Known specs:
 //
 //	gauss:N=100000,d=1,seed=1[,sigma=1]    x ~ N(0, I_d), y ~ N(0, sigma^2), independent
 //	tanh:N=2000,w=2,sigma=0.3,seed=1        x ~ N(0, 1), y = tanh(w x) + sigma N(0, 1)
@@ -157,33 +95,39 @@ func (s *spec) unused() error {
 //	npy:x=X.npy,y=y.npy                     user data
 //	csv:path=FILE.csv[,targets=1]           user data; the last `targets` columns are y
 func Load(specStr string, opt Options) (*Dataset, error) {
-	sp, err := parseSpec(specStr)
+	d, err := load(specStr, opt)
+	return d, fault.AsInvalid(err)
+}
+
+func load(specStr string, opt Options) (*Dataset, error) {
+	sp, err := specstr.Parse("data", specStr)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: try gauss:N=10000,d=1 or mnist:parity:10000", err)
 	}
+	lim := memory.Limit{Cap: opt.MaxBytes}
 	var d *Dataset
-	switch sp.name {
+	switch sp.Name {
 	case "gauss":
-		d, err = loadGauss(sp)
+		d, err = loadGauss(sp, lim)
 	case "tanh":
-		d, err = loadTanh(sp)
+		d, err = loadTanh(sp, lim)
 	case "mnist":
-		d, err = loadMNIST(sp)
+		d, err = loadMNIST(sp, lim)
 	case "fashion", "fashion-mnist", "fmnist":
-		d, err = loadFashion(sp, opt)
+		d, err = loadFashion(sp, opt, lim)
 	case "cifar10", "cifar":
-		d, err = loadCIFAR(sp, opt)
+		d, err = loadCIFAR(sp, opt, lim)
 	case "npy":
-		d, err = loadNPY(sp)
+		d, err = loadNPY(sp, lim)
 	case "csv":
-		d, err = loadCSV(sp)
+		d, err = loadCSV(sp, lim)
 	default:
 		return nil, fmt.Errorf("unknown data spec %q: use gauss:N=...,d=..., tanh:N=...,w=...,sigma=..., mnist:parity:N, mnist:onehot:N, fashion:N, cifar10:N, npy:x=X.npy,y=y.npy or csv:path=FILE", specStr)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := sp.unused(); err != nil {
+	if err := sp.Done(); err != nil {
 		return nil, err
 	}
 	if err := d.Validate(); err != nil {
@@ -192,29 +136,36 @@ func Load(specStr string, opt Options) (*Dataset, error) {
 	return d, nil
 }
 
-// positionalN interprets a bare number among the positional tokens as the sample count.
-func positionalN(sp *spec, def int) (int, []string, error) {
-	n := def
+// MaxSamples bounds N in a data spec (beyond it no machine holds the data).
+const MaxSamples = 1 << 40
+
+// checkSize refuses a dataset of n samples of d inputs and k targets that does not fit
+// in memory, before anything is allocated.
+func checkSize(lim memory.Limit, spec string, n, d, k int64) error {
+	return lim.Check("the dataset "+spec, memory.Floats(n, d+k))
+}
+
+// positionalN reads the sample count (a bare number among the positional tokens, or N=)
+// and returns the other positional tokens lower-cased.
+func positionalN(sp *specstr.Spec, def int) (int, []string, error) {
+	n := int64(def)
 	var rest []string
-	for _, p := range sp.pos {
-		if v, err := strconv.ParseFloat(p, 64); err == nil {
-			if v <= 0 || v != math.Trunc(v) {
-				return 0, nil, fmt.Errorf("data spec %s: sample count %q must be a positive integer", sp.name, p)
+	bad := func(v string) func() error {
+		return func() error { return sp.Errorf("sample count %q must be a positive integer", v) }
+	}
+	for _, p := range sp.Positional() {
+		if _, err := strconv.ParseFloat(p, 64); err == nil {
+			v, err := specstr.ParseInt(p, 1, MaxSamples, bad(p))
+			if err != nil {
+				return 0, nil, err
 			}
-			n = int(v)
+			n = v
 		} else {
 			rest = append(rest, strings.ToLower(p))
 		}
 	}
-	if v, ok := sp.kv["N"]; ok {
-		sp.used["N"] = true
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 || f != math.Trunc(f) {
-			return 0, nil, fmt.Errorf("data spec %s: N=%q must be a positive integer", sp.name, v)
-		}
-		n = int(f)
-	}
-	return n, rest, nil
+	v, err := sp.Int("N", n, 1, MaxSamples)
+	return int(v), rest, err
 }
 
 // oneHot fills Y (N x k) with one-hot encodings of labels.

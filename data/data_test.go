@@ -3,12 +3,14 @@ package data
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/npy"
 )
 
@@ -139,4 +141,95 @@ func TestBadSpecsAndFiles(t *testing.T) {
 	if _, err := Load("fashion:5,dir="+dir, Options{}); err == nil {
 		t.Fatal("corrupt Fashion-MNIST files accepted")
 	}
+}
+
+func TestCSVQuotedFields(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "q.csv")
+	os.WriteFile(p, []byte("\"x 1\",\"x,2\",y\n\"1\",2,\"3\"\n# a comment\n4,\"5\",6\n"), 0o644)
+	d, err := Load("csv:path="+p, Options{})
+	if err != nil || d.N != 2 || d.D != 2 || d.X[1] != 2 || d.Y[0] != 3 || d.X[2] != 4 {
+		t.Fatalf("quoted CSV: %+v %v", d, err)
+	}
+}
+
+// Sizes beyond the machine are refused before anything is allocated, with the estimate.
+func TestHugeSpecs(t *testing.T) {
+	for _, s := range []string{"gauss:N=1e12", "gauss:N=3037000500,d=3037000500", "gauss:N=1000,d=1e9", "tanh:N=1e13", "mnist:parity:1e12"} {
+		_, err := Load(s, Options{MaxBytes: 1 << 30})
+		if err == nil || !errors.Is(err, fault.ErrInvalid) {
+			t.Fatalf("%s: %v", s, err)
+		}
+		if !strings.Contains(err.Error(), "memory") && !strings.Contains(err.Error(), "not an integer") {
+			t.Errorf("%s: the message should give the estimate: %v", s, err)
+		}
+	}
+	if _, err := Load("gauss:N=1000,d=10", Options{MaxBytes: 1 << 30}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The CIFAR-10 loader reads the binary format: a label byte, then 1024 red, 1024 green and
+// 1024 blue bytes per record; inputs in [0,1], channel-major, one-hot targets.
+func TestCIFARBinary(t *testing.T) {
+	dir := t.TempDir()
+	var recs []byte
+	labels := []byte{3, 0, 9}
+	for i, l := range labels {
+		rec := make([]byte, cifarRecord)
+		rec[0] = l
+		for c := 0; c < 3; c++ {
+			for p := 0; p < 1024; p++ {
+				rec[1+c*1024+p] = byte((i*7 + c*50 + p) % 256)
+			}
+		}
+		recs = append(recs, rec...)
+	}
+	os.WriteFile(filepath.Join(dir, "data_batch_1.bin"), recs, 0o644)
+	d, err := Load("cifar10:3,dir="+dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.N != 3 || d.D != 3072 || d.K != 10 {
+		t.Fatalf("shape %d %d %d", d.N, d.D, d.K)
+	}
+	for i, l := range labels {
+		if d.Classes[i] != int(l) || d.Y[i*10+int(l)] != 1 {
+			t.Fatalf("sample %d: class %d", i, d.Classes[i])
+		}
+		for _, c := range []int{0, 1, 2} {
+			for _, p := range []int{0, 77, 1023} {
+				want := float64((i*7+c*50+p)%256) / 255
+				if got := d.X[i*3072+c*1024+p]; got != want {
+					t.Fatalf("sample %d channel %d pixel %d: %v, want %v", i, c, p, got, want)
+				}
+			}
+		}
+	}
+	if _, err := Load("cifar10:4,dir="+dir, Options{}); err == nil || !strings.Contains(err.Error(), "data_batch_2") {
+		t.Fatalf("a missing second batch must be named: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "data_batch_1.bin"), recs[:cifarRecord+100], 0o644)
+	if _, err := Load("cifar10:2,dir="+dir, Options{}); err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Fatalf("a truncated batch must be reported: %v", err)
+	}
+}
+
+// FuzzDataSpec: any spec either loads or fails with a one-line error of class ErrInvalid;
+// sizes are capped so that a fuzzed N cannot exhaust memory.
+func FuzzDataSpec(f *testing.F) {
+	for _, s := range []string{"gauss:N=100,d=2,seed=3", "tanh:N=50,w=2,sigma=0.3", "mnist:parity:20", "mnist:onehot:N=5", "gauss:N=1e12", "csv:path=/nonexistent", "npy:x=a,y=b", "cifar10:3", "gauss:sigma=NaN"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := Load(s, Options{MaxBytes: 64 << 20, FashionDir: "/nonexistent", CIFARDir: "/nonexistent"})
+		if err != nil {
+			if !errors.Is(err, fault.ErrInvalid) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("%q: %v", s, err)
+			}
+			return
+		}
+		if d.Validate() != nil {
+			t.Fatalf("%q loaded an invalid dataset", s)
+		}
+	})
 }

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/sgdlab/sgdlab/internal/memory"
+	"github.com/sgdlab/sgdlab/internal/specstr"
 )
 
 // Gauss returns N samples with x ~ N(0, I_d) and y ~ N(0, sigma^2) drawn independently
@@ -26,33 +29,27 @@ func Gauss(n, d int, sigma float64, seed uint64) *Dataset {
 	return ds
 }
 
-func loadGauss(sp *spec) (*Dataset, error) {
-	if len(sp.pos) > 0 {
-		return nil, fmt.Errorf("data spec gauss: unexpected %q; write gauss:N=10000,d=1,seed=1", sp.pos[0])
-	}
-	n, err := sp.int("N", 10000)
+func loadGauss(sp *specstr.Spec, lim memory.Limit) (*Dataset, error) {
+	n, err := sp.Int("N", 10000, 1, MaxSamples)
 	if err != nil {
 		return nil, err
 	}
-	d, err := sp.int("d", 1)
+	d, err := sp.Int("d", 1, 1, 1<<30)
 	if err != nil {
 		return nil, err
 	}
-	seed, err := sp.int("seed", 1)
+	seed, err := sp.Int("seed", 1, 0, math.MaxInt64)
 	if err != nil {
 		return nil, err
 	}
-	sigma, err := sp.float("sigma", 1)
+	sigma, err := sp.Float("sigma", 1, 0, 1e150)
 	if err != nil {
 		return nil, err
 	}
-	if n < 1 || d < 1 {
-		return nil, fmt.Errorf("data spec gauss: need N >= 1 and d >= 1, got N=%d d=%d", n, d)
+	if err := checkSize(lim, sp.Text, n, d, 1); err != nil {
+		return nil, err
 	}
-	if sigma < 0 {
-		return nil, fmt.Errorf("data spec gauss: sigma=%g must be >= 0", sigma)
-	}
-	return Gauss(n, d, sigma, uint64(seed)), nil
+	return Gauss(int(n), int(d), sigma, uint64(seed)), nil
 }
 
 // Tanh returns N samples x ~ N(0, 1) with y = tanh(w x) + sigma * noise: data for a small
@@ -70,25 +67,25 @@ func Tanh(n int, w, sigma float64, seed uint64) *Dataset {
 	return ds
 }
 
-func loadTanh(sp *spec) (*Dataset, error) {
-	n, err := sp.int("N", 2000)
+func loadTanh(sp *specstr.Spec, lim memory.Limit) (*Dataset, error) {
+	n, err := sp.Int("N", 2000, 1, MaxSamples)
 	if err != nil {
 		return nil, err
 	}
-	seed, err := sp.int("seed", 1)
+	seed, err := sp.Int("seed", 1, 0, math.MaxInt64)
 	if err != nil {
 		return nil, err
 	}
-	w, err := sp.float("w", 2)
+	w, err := sp.Float("w", 2, -1e150, 1e150)
 	if err != nil {
 		return nil, err
 	}
-	sigma, err := sp.float("sigma", 0.3)
+	sigma, err := sp.Float("sigma", 0.3, 0, 1e150)
 	if err != nil {
 		return nil, err
 	}
-	if n < 1 || sigma < 0 {
-		return nil, fmt.Errorf("data spec tanh: need N >= 1 and sigma >= 0")
+	if err := checkSize(lim, sp.Text, n, 1, 1); err != nil {
+		return nil, err
 	}
-	return Tanh(n, w, sigma, uint64(seed)), nil
+	return Tanh(int(n), w, sigma, uint64(seed)), nil
 }

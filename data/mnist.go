@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/sgdlab/sgdlab/internal/memory"
+	"github.com/sgdlab/sgdlab/internal/specstr"
 )
 
 // The MNIST training set ships inside the sgdlab binary (copied from the
@@ -19,14 +22,17 @@ var (
 )
 
 // loadMNIST: mnist:parity:N (+1 even digit, -1 odd: the paper's E1 task) or mnist:onehot:N.
-func loadMNIST(sp *spec) (*Dataset, error) {
+func loadMNIST(sp *specstr.Spec, lim memory.Limit) (*Dataset, error) {
 	n, rest, err := positionalN(sp, 10000)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSize(lim, sp.Text, int64(n), 784, 10); err != nil {
+		return nil, err
+	}
 	target := "onehot"
 	if len(rest) > 1 {
-		return nil, fmt.Errorf("data spec mnist: too many options %v; write mnist:parity:10000 or mnist:onehot:10000", rest)
+		return nil, sp.Errorf("too many options %v; write mnist:parity:10000 or mnist:onehot:10000", rest)
 	}
 	if len(rest) == 1 {
 		target = rest[0]
@@ -51,30 +57,36 @@ func loadMNIST(sp *spec) (*Dataset, error) {
 		ds.Y = oneHot(labels, 10)
 		ds.Classes = labels
 	default:
-		return nil, fmt.Errorf("data spec mnist: unknown target %q: use parity or onehot", target)
+		return nil, sp.Errorf("unknown target %q: use parity or onehot", target)
 	}
 	ds.Spec = fmt.Sprintf("mnist:%s:%d", target, n)
 	return ds, nil
 }
 
 // loadFashion: fashion:N[,dir=PATH], one-hot 10-class targets.
-func loadFashion(sp *spec, opt Options) (*Dataset, error) {
+func loadFashion(sp *specstr.Spec, opt Options, lim memory.Limit) (*Dataset, error) {
 	n, rest, err := positionalN(sp, 10000)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSize(lim, sp.Text, int64(n), 784, 10); err != nil {
+		return nil, err
+	}
 	for _, r := range rest {
 		if r != "onehot" {
-			return nil, fmt.Errorf("data spec fashion: unknown option %q (Fashion-MNIST targets are one-hot)", r)
+			return nil, sp.Errorf("unknown option %q (Fashion-MNIST targets are one-hot)", r)
 		}
 	}
-	dir := sp.str("dir", opt.FashionDir)
+	dir, err := sp.Str("dir", opt.FashionDir)
+	if err != nil {
+		return nil, err
+	}
 	if dir == "" {
 		dir = DefaultFashionDir
 	}
 	img, lab, err := openIDXPair(dir, "train")
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: Fashion-MNIST files not found in %s: install them with `apt-get install dataset-fashion-mnist` or pass --fashion-dir (or dir=) naming a directory holding train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]", ErrNotAvailable, dir)
+		return nil, fmt.Errorf("%w: Fashion-MNIST files not found in %s: install them with `apt-get install dataset-fashion-mnist` or name a directory holding train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] with dir=PATH in the spec", ErrNotAvailable, dir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("Fashion-MNIST: %w", err)

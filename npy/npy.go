@@ -43,7 +43,11 @@ func ReadFile(path string) (Array, error) {
 		return Array{}, fmt.Errorf("npy: %w", err)
 	}
 	defer f.Close()
-	a, err := Read(bufio.NewReader(f))
+	limit := int64(math.MaxInt64)
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		limit = st.Size()
+	}
+	a, err := read(bufio.NewReader(f), limit)
 	if err != nil {
 		return Array{}, fmt.Errorf("npy: %s: %w", path, err)
 	}
@@ -51,7 +55,11 @@ func ReadFile(path string) (Array, error) {
 }
 
 // Read parses one .npy array from r.
-func Read(r io.Reader) (Array, error) {
+func Read(r io.Reader) (Array, error) { return read(r, math.MaxInt64) }
+
+// read parses an array from r, which holds at most limit bytes: a header promising more
+// data than that is reported as truncated before anything is allocated for it.
+func read(r io.Reader, limit int64) (Array, error) {
 	head := make([]byte, 10)
 	if _, err := io.ReadFull(r, head); err != nil {
 		return Array{}, errors.New("file too short to be a .npy array (truncated or not .npy)")
@@ -109,6 +117,9 @@ func Read(r io.Reader) (Array, error) {
 		size = 4
 	default:
 		return Array{}, fmt.Errorf("unsupported dtype %q: only float32 (<f4) and float64 (<f8) are read; convert with a.astype(numpy.float64)", descr)
+	}
+	if int64(n)*int64(size) > limit {
+		return Array{}, fmt.Errorf("truncated data: header promises %d values of %d bytes, the file holds %d bytes in all", n, size, limit)
 	}
 	raw := make([]byte, n*size)
 	got, err := io.ReadFull(r, raw)

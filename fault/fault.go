@@ -1,0 +1,50 @@
+// Package fault classifies sgdlab's errors where they arise, so that a caller (the
+// command-line tool maps them to exit statuses) can tell the user's mistake from a run that
+// blew up or was interrupted without parsing messages:
+//
+//   - ErrInvalid: the input cannot be used as given (a spec, a value, a file, a shape);
+//   - ErrDiverged: a run left every finite value (eta too large for B);
+//   - context.Canceled (from the standard library): the work was interrupted.
+//
+// Anything else is an unexpected failure (I/O, an internal error).
+package fault
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrInvalid marks errors caused by input that cannot be used as given.
+var ErrInvalid = errors.New("invalid input")
+
+// ErrDiverged marks errors of runs whose parameters or loss stopped being finite.
+var ErrDiverged = errors.New("diverged")
+
+// classified wraps an error message with a class; errors.Is matches both the class and
+// any error wrapped by the message.
+type classified struct {
+	class error
+	err   error
+}
+
+func (c classified) Error() string   { return c.err.Error() }
+func (c classified) Unwrap() []error { return []error{c.class, c.err} }
+
+// Invalid returns an error of class ErrInvalid formatted like fmt.Errorf (so %w works).
+func Invalid(format string, args ...any) error {
+	return classified{ErrInvalid, fmt.Errorf(format, args...)}
+}
+
+// AsInvalid marks err as invalid input (nil stays nil; an error already classified as
+// diverged or invalid keeps its class).
+func AsInvalid(err error) error {
+	if err == nil || errors.Is(err, ErrInvalid) || errors.Is(err, ErrDiverged) {
+		return err
+	}
+	return classified{ErrInvalid, err}
+}
+
+// Diverged returns an error of class ErrDiverged formatted like fmt.Errorf.
+func Diverged(format string, args ...any) error {
+	return classified{ErrDiverged, fmt.Errorf(format, args...)}
+}
