@@ -66,7 +66,7 @@ func factored(o *model.Objective, theta []float64) *mat.SymDense {
 	f := make([]float64, chunk*K)
 	dF := make([]float64, chunk*K)
 	// Store the layer inputs A_l (N x in) once and the deltas D_l^(k) for every output k.
-	var layers []model.Factor
+	var layers []model.LayerFactor
 	var A [][]float64
 	var D [][][]float64 // D[k][l]
 	for i0 := 0; i0 < n; i0 += chunk {

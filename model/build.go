@@ -1,10 +1,10 @@
 package model
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/sgdlab/sgdlab/data"
+	"github.com/sgdlab/sgdlab/fault"
 )
 
 // Build parses a model spec and a loss name for the dataset d and returns the objective.
@@ -17,14 +17,15 @@ func Build(modelSpec, lossName string, d *data.Dataset) (*Objective, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewObjective(m, loss, d)
+	o, err := NewObjective(m, loss, d)
+	return o, fault.AsInvalid(err)
 }
 
 // CheckFinite returns an error naming the first non-finite parameter.
 func CheckFinite(theta []float64) error {
 	for i, v := range theta {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("parameter %d is %v: the parameter vector must be finite", i, v)
+			return fault.Invalid("parameter %d is %v: the parameter vector must be finite", i, v)
 		}
 	}
 	return nil

@@ -1,8 +1,9 @@
 package model
 
 import (
-	"fmt"
 	"math"
+
+	"github.com/sgdlab/sgdlab/fault"
 )
 
 // Loss is a per-sample loss l(f, y) of a model output f (length K) and target y.
@@ -88,5 +89,5 @@ func ParseLoss(s string) (Loss, error) {
 	case "ce", "crossentropy", "cross-entropy":
 		return CrossEntropy{}, nil
 	}
-	return nil, fmt.Errorf("unknown loss %q: use mse or ce", s)
+	return nil, fault.Invalid("unknown loss %q: use mse or ce", s)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sgdlab/sgdlab/internal/linalg"
+	"github.com/sgdlab/sgdlab/internal/memory"
 )
 
 // Activation is a hidden-layer nonlinearity.
@@ -46,6 +47,13 @@ func NewMLP(widths []int, act Activation, bias bool) (*MLP, error) {
 		if w <= 0 {
 			return nil, fmt.Errorf("mlp widths must be positive, got %v", widths)
 		}
+	}
+	var total int64
+	for l := 1; l < len(widths); l++ {
+		total = memory.Add(total, memory.Mul(int64(widths[l]), int64(widths[l-1])+1))
+	}
+	if total > MaxParams {
+		return nil, fmt.Errorf("mlp widths %v give more than %d parameters", widths, int64(MaxParams))
 	}
 	m := &MLP{Widths: append([]int(nil), widths...), Act: act, Bias: bias, name: "mlp"}
 	off := 0
@@ -392,13 +400,13 @@ func (e *mlpEval) RBackward(dF, RdF, hv []float64) {
 	}
 }
 
-func (e *mlpEval) LayerFactors(dF []float64) []Factor {
+func (e *mlpEval) LayerFactors(dF []float64) []LayerFactor {
 	e.backprop(dF)
 	m, b := e.m, e.b
-	fs := make([]Factor, m.layers())
+	fs := make([]LayerFactor, m.layers())
 	for l := 1; l <= m.layers(); l++ {
 		in, out := m.Widths[l-1], m.Widths[l]
-		fs[l-1] = Factor{D: e.D[l][:b*out], A: e.A[l-1][:b*in], Out: out, In: in, Bias: m.Bias}
+		fs[l-1] = LayerFactor{D: e.D[l][:b*out], A: e.A[l-1][:b*in], Out: out, In: in, Bias: m.Bias}
 	}
 	return fs
 }

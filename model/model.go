@@ -53,10 +53,10 @@ type Eval interface {
 	RBackward(dF, RdF, hv []float64)
 }
 
-// Factor is one dense layer's share of the per-sample gradients: for sample i the
+// LayerFactor is one dense layer's share of the per-sample gradients: for sample i the
 // gradient with respect to the layer's weights is the outer product D[i] A[i]^T and, if
 // the layer has a bias, D[i] with respect to the bias.
-type Factor struct {
+type LayerFactor struct {
 	D    []float64 // b x Out: backpropagated dl/dz of the layer
 	A    []float64 // b x In: the layer's inputs
 	Out  int
@@ -69,9 +69,9 @@ type Factor struct {
 // <g_i, g_j> = sum_l (D_l[i] . D_l[j]) (A_l[i] . A_l[j] + bias), without ever forming
 // the N x P matrix of gradients.
 type Factored interface {
-	// LayerFactors backpropagates dF (b x K) after Forward and returns one Factor per
+	// LayerFactors backpropagates dF (b x K) after Forward and returns one LayerFactor per
 	// layer; the slices alias internal buffers and are valid until the next call.
-	LayerFactors(dF []float64) []Factor
+	LayerFactors(dF []float64) []LayerFactor
 }
 
 // ForwardCache is implemented by evaluators whose forward pass can be saved and restored,

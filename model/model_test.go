@@ -1,14 +1,17 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"pgregory.net/rapid"
 
 	"github.com/sgdlab/sgdlab/data"
+	"github.com/sgdlab/sgdlab/fault"
 )
 
 // Central differences with step h have truncation error ~h^2 |f”'|/6 and rounding error
@@ -437,4 +440,27 @@ func sparseDataset(rng *rand.Rand, spec string, n, d int, density float64) *data
 		ds.Y[i] = rng.NormFloat64()
 	}
 	return ds
+}
+
+// FuzzModelSpec: any spec either builds a model of the data's shape or fails with a
+// one-line error of class ErrInvalid (never a panic, never a huge allocation).
+func FuzzModelSpec(f *testing.F) {
+	for _, s := range []string{"linear", "linear:bias", "mlp:3-4-2:tanh", "mlp:3-1e9-1e9-2", "mlp:3-2:nobias", "doublewell:a=0.5", "doublewell:a=NaN", "mlp", "mlp:3-0-2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := Parse(s, 3, 2)
+		if err != nil {
+			if !errors.Is(err, fault.ErrInvalid) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("%q: %v", s, err)
+			}
+			return
+		}
+		if m.InDim() != 3 || m.OutDim() != 2 || m.NumParams() <= 0 {
+			t.Fatalf("%q: shape %d -> %d, P = %d", s, m.InDim(), m.OutDim(), m.NumParams())
+		}
+		if _, err := Parse(m.Spec(), 3, 2); err != nil {
+			t.Fatalf("%q: canonical spec %q does not parse: %v", s, m.Spec(), err)
+		}
+	})
 }

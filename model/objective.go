@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/sgdlab/sgdlab/fault"
+
 	"github.com/sgdlab/sgdlab/data"
 )
 
@@ -38,7 +40,7 @@ func (o *Objective) K() int { return o.Data.K }
 // CheckTheta returns an error when theta does not have the model's length.
 func (o *Objective) CheckTheta(theta []float64) error {
 	if len(theta) != o.P() {
-		return fmt.Errorf("parameter vector has %d values but model %s has %d parameters", len(theta), o.Model.Spec(), o.P())
+		return fault.Invalid("parameter vector has %d values but model %s has %d parameters", len(theta), o.Model.Spec(), o.P())
 	}
 	return nil
 }

@@ -2,9 +2,15 @@ package model
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/sgdlab/sgdlab/fault"
+	"github.com/sgdlab/sgdlab/internal/memory"
+	"github.com/sgdlab/sgdlab/internal/specstr"
 )
+
+// MaxParams bounds the parameter count of a model spec (2^34 float64 values are 128 GiB).
+const MaxParams = 1 << 34
 
 // Parse builds the model named by spec for data with in inputs and out targets:
 //
@@ -12,78 +18,104 @@ import (
 //	mlp:784-100-100-1:relu[:nobias]  widths, hidden activation relu|tanh|linear
 //	doublewell[:a=0.25]              the double-well regression family (one target)
 //
-// A model whose shape disagrees with the data is an error that names both shapes.
+// A model whose shape disagrees with the data is an error that names both shapes. Every
+// error is of class fault.ErrInvalid.
 func Parse(spec string, in, out int) (Model, error) {
-	spec = strings.TrimSpace(spec)
-	name, rest, _ := strings.Cut(spec, ":")
-	var opts []string
-	if rest != "" {
-		opts = strings.Split(rest, ":")
+	m, err := parse(spec, in, out)
+	return m, fault.AsInvalid(err)
+}
+
+func parse(text string, in, out int) (Model, error) {
+	sp, err := specstr.Parse("model", text)
+	if err != nil {
+		return nil, err
 	}
-	switch strings.ToLower(name) {
+	var m Model
+	switch sp.Name {
 	case "linear":
-		bias := false
-		for _, o := range opts {
-			switch o {
-			case "bias":
-				bias = true
-			case "nobias":
-			default:
-				return nil, fmt.Errorf("model linear: unknown option %q (use linear or linear:bias)", o)
-			}
-		}
-		return NewLinear(in, out, bias), nil
+		m, err = parseLinear(sp, in, out)
 	case "mlp":
-		if len(opts) == 0 {
-			return nil, fmt.Errorf("model mlp needs widths, e.g. mlp:%d-100-100-%d:relu", in, out)
-		}
-		var widths []int
-		for _, w := range strings.Split(opts[0], "-") {
-			v, err := strconv.Atoi(w)
-			if err != nil || v <= 0 {
-				return nil, fmt.Errorf("model %s: width %q is not a positive integer", spec, w)
-			}
-			widths = append(widths, v)
-		}
-		act, bias := ReLU, true
-		for _, o := range opts[1:] {
-			switch strings.ToLower(o) {
-			case "relu":
-				act = ReLU
-			case "tanh":
-				act = Tanh
-			case "linear", "identity":
-				act = Linear
-			case "nobias":
-				bias = false
-			case "bias":
-				bias = true
-			default:
-				return nil, fmt.Errorf("model %s: unknown option %q (activations: relu, tanh, linear; nobias)", spec, o)
-			}
-		}
-		m, err := NewMLP(widths, act, bias)
-		if err != nil {
-			return nil, fmt.Errorf("model %s: %w", spec, err)
-		}
-		if m.InDim() != in || m.OutDim() != out {
-			return nil, fmt.Errorf("shape mismatch: model %s takes %d inputs and gives %d outputs, but the data has %d inputs and %d targets", spec, m.InDim(), m.OutDim(), in, out)
-		}
-		return m, nil
+		m, err = parseMLP(sp)
 	case "doublewell":
-		a := 0.25
-		for _, o := range opts {
-			k, v, ok := strings.Cut(o, "=")
-			f, err := strconv.ParseFloat(v, 64)
-			if !ok || k != "a" || err != nil || f <= 0 {
-				return nil, fmt.Errorf("model %s: expected doublewell:a=VALUE with VALUE > 0", spec)
-			}
-			a = f
-		}
-		if out != 1 {
-			return nil, fmt.Errorf("shape mismatch: model doublewell has one output, but the data has %d targets", out)
-		}
-		return &DoubleWell{A: a, N: in}, nil
+		m, err = parseDoubleWell(sp, in)
+	default:
+		return nil, fmt.Errorf("unknown model spec %q: use linear, linear:bias, mlp:IN-H1-...-OUT:relu|tanh|linear or doublewell:a=0.25", text)
 	}
-	return nil, fmt.Errorf("unknown model spec %q: use linear, linear:bias, mlp:IN-H1-...-OUT:relu|tanh|linear or doublewell:a=0.25", spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := sp.Done(); err != nil {
+		return nil, err
+	}
+	if m.InDim() != in || m.OutDim() != out {
+		return nil, fmt.Errorf("shape mismatch: model %s takes %d inputs and gives %d outputs, but the data has %d inputs and %d targets", text, m.InDim(), m.OutDim(), in, out)
+	}
+	return m, nil
+}
+
+func parseLinear(sp *specstr.Spec, in, out int) (Model, error) {
+	bias := false
+	for _, o := range sp.Positional() {
+		switch strings.ToLower(o) {
+		case "bias":
+			bias = true
+		case "nobias":
+		default:
+			return nil, sp.Errorf("unknown option %q (use linear or linear:bias)", o)
+		}
+	}
+	if memory.Mul(int64(in)+1, int64(out)) > MaxParams {
+		return nil, sp.Errorf("%d x %d weights exceed %d parameters", out, in, int64(MaxParams))
+	}
+	return NewLinear(in, out, bias), nil
+}
+
+func parseMLP(sp *specstr.Spec) (Model, error) {
+	pos := sp.Positional()
+	if len(pos) == 0 {
+		return nil, sp.Errorf("needs widths, e.g. mlp:784-100-100-1:relu")
+	}
+	var widths []int
+	for _, w := range strings.Split(pos[0], "-") {
+		v, err := specstr.ParseInt(w, 1, 1<<30, func() error {
+			return sp.Errorf("width %q is not an integer in [1, 2^30]", w)
+		})
+		if err != nil {
+			return nil, err
+		}
+		widths = append(widths, int(v))
+	}
+	act, bias := ReLU, true
+	for _, o := range pos[1:] {
+		switch strings.ToLower(o) {
+		case "relu":
+			act = ReLU
+		case "tanh":
+			act = Tanh
+		case "linear", "identity":
+			act = Linear
+		case "nobias":
+			bias = false
+		case "bias":
+			bias = true
+		default:
+			return nil, sp.Errorf("unknown option %q (activations: relu, tanh, linear; nobias)", o)
+		}
+	}
+	m, err := NewMLP(widths, act, bias)
+	if err != nil {
+		return nil, sp.Errorf("%v", err)
+	}
+	return m, nil
+}
+
+func parseDoubleWell(sp *specstr.Spec, in int) (Model, error) {
+	if pos := sp.Positional(); len(pos) > 0 {
+		return nil, sp.Errorf("unexpected %q; write doublewell:a=0.25", pos[0])
+	}
+	a, err := sp.Float("a", 0.25, 1e-150, 1e150)
+	if err != nil {
+		return nil, err
+	}
+	return &DoubleWell{A: a, N: in}, nil
 }
