@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"gonum.org/v1/gonum/stat"
 )
 
 // Estimate is a stochastic estimate with its standard error.
@@ -23,22 +25,13 @@ func rademacher(rng *rand.Rand, v []float64) {
 	}
 }
 
-// meanSE returns the mean and its standard error.
+// meanSE returns the mean and its standard error (NaN for one sample).
 func meanSE(x []float64) (float64, float64) {
-	n := float64(len(x))
-	m := 0.0
-	for _, v := range x {
-		m += v
-	}
-	m /= n
 	if len(x) < 2 {
-		return m, math.NaN()
+		return stat.Mean(x, nil), math.NaN()
 	}
-	s := 0.0
-	for _, v := range x {
-		s += (v - m) * (v - m)
-	}
-	return m, math.Sqrt(s / (n - 1) / n)
+	m, sd := stat.MeanStdDev(x, nil)
+	return m, stat.StdErr(sd, float64(len(x)))
 }
 
 // Hutchinson estimates tr(A) with m Rademacher probes: E[z^T A z] = tr A.

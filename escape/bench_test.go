@@ -6,36 +6,34 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sgdlab/sgdlab/data"
 	"github.com/sgdlab/sgdlab/ensemble"
-	"github.com/sgdlab/sgdlab/escape"
-	"github.com/sgdlab/sgdlab/model"
-	"github.com/sgdlab/sgdlab/sde"
+	"github.com/sgdlab/sgdlab/study"
 )
 
-// benchEnsemble runs 100 SGD escapes and reports run-steps per second.
-func benchEnsemble(b *testing.B, spec, dataSpec, exit string, eta float64) {
-	d, err := data.Load(dataSpec, data.Options{})
+// benchEnsemble runs 100 SGD escapes through the study layer (one worker per core) and
+// reports run-steps per second.
+func benchEnsemble(b *testing.B, modelSpec, dataSpec, exit string, eta float64) {
+	env := study.Env{Ens: ensemble.Env{Workers: runtime.NumCPU()}}
+	prob := study.Problem{Model: modelSpec, Data: dataSpec, Loss: "mse"}
+	o, err := prob.Build(context.Background(), env)
 	if err != nil {
 		b.Fatal(err)
 	}
-	o, _ := model.Build(spec, "mse", d)
-	p, err := ensemble.Prepare(context.Background(), o, nil, 1)
+	p, err := study.Minimum(context.Background(), env, o, nil, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	fac, _ := p.Factory(o, sde.Config{Kind: sde.SGD, Eta: eta, Batch: 1})
-	es, _ := escape.ParseExit(exit)
-	ec := escape.Context{Obj: o, ThetaStar: p.Min.Theta, LStar: p.Min.Loss, NewLand: fac.NewLandscape, LambdaMax: p.Min.Eigs[0]}
+	spec := study.EscapeSpec{Problem: prob, Dynamics: study.Dynamics{Kind: "sgd", Eta: eta, Batch: 1, Sampling: "epoch"},
+		Exit: exit, Runs: 100, Seed: 5, MaxSteps: 1 << 40, Minimum: p}
 	var steps int64
 	b.ResetTimer()
 	t0 := time.Now()
 	for range b.N {
-		runs, err := escape.Simulate(context.Background(), fac, es, ec, p.Min.Theta, escape.Options{Runs: 100, Seed: 5, Workers: runtime.NumCPU(), MaxSteps: 1 << 40})
+		rec, err := study.Escape(context.Background(), env, spec)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, r := range runs {
+		for _, r := range rec.Trajectory {
 			steps += r.Steps[0]
 		}
 	}

@@ -2,15 +2,28 @@ package escape
 
 import (
 	"context"
+	"errors"
 	"math"
+	"strings"
 	"testing"
 
+	"github.com/sgdlab/sgdlab/curvature"
 	"github.com/sgdlab/sgdlab/data"
+	"github.com/sgdlab/sgdlab/ensemble"
+	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/sgd"
 	"github.com/sgdlab/sgdlab/theory"
 )
+
+// simulate runs an ensemble of runs trajectories on workers goroutines.
+func simulate(t *testing.T, fac *sde.Factory, spec ExitSpec, ec Context, th []float64, runs, workers int, opt Options) ([]Run, error) {
+	t.Helper()
+	out, _, err := ensemble.Run(context.Background(), ensemble.Env{Workers: workers}, ensemble.Spec{Size: int64(runs)},
+		func(i int) (Run, error) { return Trajectory(context.Background(), fac, spec, ec, th, i, opt) })
+	return out, err
+}
 
 func setup1D(t *testing.T, kind sde.Kind, substeps int) (*sde.Factory, Context, []float64, float64, float64) {
 	o, _ := model.Build("linear", "mse", data.Gauss(10000, 1, 1, 2))
@@ -19,7 +32,7 @@ func setup1D(t *testing.T, kind sde.Kind, substeps int) (*sde.Factory, Context, 
 	th := []float64{m.Bv[0] / m.C[0]}
 	lstar, h := fl.LossGrad(th, nil), m.C[0]
 	fac, err := sde.NewFactory(o, sde.Config{Kind: kind, Eta: 0.1, Batch: 1, Sampling: sgd.Replacement, Substeps: substeps,
-		HStar: sde.DenseFactor(1, []float64{h}), LStar: lstar, HScalar: h})
+		HStar: curvature.DenseFactor(1, []float64{h}), LStar: lstar, HScalar: h})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +47,7 @@ func setup1D(t *testing.T, kind sde.Kind, substeps int) (*sde.Factory, Context, 
 func TestMFPTAgainstQuadrature(t *testing.T) {
 	fac, ec, th, lstar, h := setup1D(t, sde.Decoupled, 20)
 	spec, _ := ParseExit("loss:c=1.3,1.6")
-	runs, err := Simulate(context.Background(), fac, spec, ec, th, Options{Runs: 1000, Seed: 3, Workers: 2, MaxTime: 1e6})
+	runs, err := simulate(t, fac, spec, ec, th, 1000, 2, Options{Seed: 3, MaxTime: 1e6})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +62,7 @@ func TestMFPTAgainstQuadrature(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		z := (r.MFPT - want) / r.MFPTSE
+		z := (float64(r.MFPT) - want) / float64(r.MFPTSE)
 		t.Logf("c=%.2f: MFPT %.3f +- %.3f, quadrature %.3f (z = %.2f), escaped %d", r.Level, r.MFPT, r.MFPTSE, want, z, r.Escaped)
 		if math.Abs(z) > 4 {
 			t.Errorf("c=%.2f: MFPT %.3f +- %.3f vs quadrature %.3f", r.Level, r.MFPT, r.MFPTSE, want)
@@ -62,8 +75,8 @@ func TestMFPTAgainstQuadrature(t *testing.T) {
 func TestDeterministicAcrossWorkers(t *testing.T) {
 	fac, ec, th, _, _ := setup1D(t, sde.SGD, 1)
 	spec, _ := ParseExit("loss:c=1.5")
-	a, _ := Simulate(context.Background(), fac, spec, ec, th, Options{Runs: 20, Seed: 9, Workers: 1, MaxTime: 1e5})
-	b, _ := Simulate(context.Background(), fac, spec, ec, th, Options{Runs: 20, Seed: 9, Workers: 2, MaxTime: 1e5})
+	a, _ := simulate(t, fac, spec, ec, th, 20, 1, Options{Seed: 9, MaxTime: 1e5})
+	b, _ := simulate(t, fac, spec, ec, th, 20, 2, Options{Seed: 9, MaxTime: 1e5})
 	byIdx := map[int]Run{}
 	for _, r := range a {
 		byIdx[r.Index] = r
@@ -73,16 +86,12 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 			t.Fatalf("run %d differs between 1 and 2 workers", r.Index)
 		}
 	}
-	c, _ := Simulate(context.Background(), fac, spec, ec, th, Options{Runs: 20, Seed: 9, Workers: 2, MaxTime: 1e5, Skip: map[int]bool{0: true, 5: true}})
-	if len(c) != 18 {
-		t.Fatalf("resume ran %d runs, want 18", len(c))
-	}
 }
 
 func TestCensoringAndBadExits(t *testing.T) {
 	fac, ec, th, _, _ := setup1D(t, sde.SGD, 1)
 	spec, _ := ParseExit("loss:c=50")
-	runs, err := Simulate(context.Background(), fac, spec, ec, th, Options{Runs: 10, Seed: 1, Workers: 2, MaxSteps: 1000})
+	runs, err := simulate(t, fac, spec, ec, th, 10, 2, Options{Seed: 1, MaxSteps: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,15 +120,15 @@ func TestFusedLossExitMatchesStepByStep(t *testing.T) {
 		budget += 0.1
 	}
 	for _, opt := range []Options{
-		{Runs: 30, Seed: 4, Workers: 2, MaxTime: budget},
-		{Runs: 30, Seed: 4, Workers: 2, MaxSteps: 3001},
+		{Seed: 4, MaxTime: budget},
+		{Seed: 4, MaxSteps: 3001},
 	} {
-		fused, err := Simulate(context.Background(), fac, spec, ec, th, opt)
+		fused, err := simulate(t, fac, spec, ec, th, 30, 2, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
 		fuseLossExits = false
-		plain, err := Simulate(context.Background(), fac, spec, ec, th, opt)
+		plain, err := simulate(t, fac, spec, ec, th, 30, 2, opt)
 		fuseLossExits = true
 		if err != nil {
 			t.Fatal(err)
@@ -147,4 +156,66 @@ func TestFusedLossExitMatchesStepByStep(t *testing.T) {
 			t.Fatalf("%+v: the comparison needs both escapes (%d) and censored levels (%d)", opt, escaped, censored)
 		}
 	}
+}
+
+// A run whose parameters blow up ends as diverged (fault.ErrDiverged), never as an escape,
+// whatever the exit: the old loop counted NaN distances as crossings.
+func TestDivergedRunIsNotAnEscape(t *testing.T) {
+	o, _ := model.Build("doublewell:a=0.25", "mse", data.Gauss(1000, 1, 0.2, 1))
+	th := []float64{0.5}
+	fac, err := sde.NewFactory(o, sde.Config{Kind: sde.SGD, Eta: 1000, Batch: 1, Sampling: sgd.Epoch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	land := fac.NewLandscape()
+	ec := Context{Obj: o, ThetaStar: th, LStar: land.LossGrad(th, nil), NewLand: fac.NewLandscape,
+		SaddleTheta: []float64{0}, SaddleDir: []float64{1}, OtherMin: []float64{-0.5}}
+	for _, exit := range []string{"well", "ball:r=1e300", "loss:c=1e300"} {
+		spec, _ := ParseExit(exit)
+		runs, err := simulate(t, fac, spec, ec, th, 5, 2, Options{Seed: 1, MaxSteps: 5000})
+		if !errors.Is(err, fault.ErrDiverged) {
+			t.Fatalf("%s: error %v, want a divergence", exit, err)
+		}
+		for _, r := range runs {
+			if r.Escaped[0] {
+				t.Fatalf("%s: run %d counted as an escape", exit, r.Index)
+			}
+		}
+	}
+}
+
+// The canonical exit string parses back to the same exit.
+func TestExitString(t *testing.T) {
+	for in, want := range map[string]string{"loss:c=2,1.5": "loss:c=1.5,2", "basin": "basin", "basin:every=10": "basin:every=10",
+		"ball:r=0.50": "ball:r=0.5", "well": "well:r=0.5", "surface:every=3": "surface:every=3", "loss:c=3,every=2": "loss:c=3,every=2"} {
+		e, err := ParseExit(in)
+		if err != nil || e.String() != want {
+			t.Fatalf("%s: %q %v, want %q", in, e.String(), err, want)
+		}
+		again, err := ParseExit(e.String())
+		if err != nil || again.String() != want {
+			t.Fatalf("%s does not parse back: %v", want, err)
+		}
+	}
+}
+
+// FuzzExitSpec: any exit spec parses to one whose canonical string parses back equal, or
+// fails with a one-line error of class ErrInvalid.
+func FuzzExitSpec(f *testing.F) {
+	for _, s := range []string{"loss:c=2", "loss:c=1.5,2,3", "basin:every=7", "ball:r=0.5", "surface", "well:r=0.25", "loss:c=Inf", "ball:r=NaN", "well:r=2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := ParseExit(s)
+		if err != nil {
+			if !errors.Is(err, fault.ErrInvalid) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("%q: %v", s, err)
+			}
+			return
+		}
+		again, err := ParseExit(e.String())
+		if err != nil || again.String() != e.String() {
+			t.Fatalf("%q -> %q does not parse back: %v", s, e.String(), err)
+		}
+	})
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sgdlab/sgdlab/fault"
+	"github.com/sgdlab/sgdlab/internal/specstr"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
 )
@@ -22,7 +24,8 @@ type Exit interface {
 	Describe() string
 	Levels() []float64 // level values (c for loss exits; one level 1 otherwise)
 	Every() int64      // check every this many steps
-	// Crossed reports how many levels are exceeded at theta; loss evaluates L(theta) lazily.
+	// Crossed reports how many levels are exceeded at theta (finite); loss evaluates L(theta)
+	// lazily. It returns -1 when the loss it needs is not finite (a diverged run).
 	Crossed(theta []float64, loss func() float64) int
 }
 
@@ -35,77 +38,94 @@ type ExitSpec struct {
 }
 
 // ParseExit parses loss:c=2 | loss:c=1.5,2,3 | basin[:every=100] | ball:r=0.5 | surface |
-// well[:r=0.5], each optionally with every=K. well is the committed transition: the first
-// entry into the ball around the other minimum theta_B of radius r |theta_B - theta_s|.
+// well[:r=0.5], each optionally with every=K (the check period in steps). well is the
+// committed transition: the first entry into the ball around the other minimum theta_B of
+// radius r |theta_B - theta_s|. Errors are of class fault.ErrInvalid.
 func ParseExit(s string) (ExitSpec, error) {
-	kind, rest, _ := strings.Cut(s, ":")
-	e := ExitSpec{Kind: kind, Check: 1}
-	if kind == "basin" {
+	e, err := parseExit(s)
+	return e, fault.AsInvalid(err)
+}
+
+func parseExit(s string) (ExitSpec, error) {
+	sp, err := specstr.Parse("exit", s)
+	if err != nil {
+		return ExitSpec{}, err
+	}
+	e := ExitSpec{Kind: sp.Name, Check: 1}
+	if e.Kind == "basin" {
 		e.Check = 100
 	}
-	var cs []string
-	key := ""
-	for _, tok := range strings.Split(rest, ",") {
-		if tok == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(tok, "=")
-		if ok {
-			key = k
-		} else {
-			v = tok
-		}
-		switch key {
-		case "c":
-			cs = append(cs, v)
-		case "r":
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || f <= 0 {
-				return e, fmt.Errorf("--exit %s: radius r must be positive", s)
-			}
-			e.R = f
-		case "every":
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 1 {
-				return e, fmt.Errorf("--exit %s: every must be a positive integer", s)
-			}
-			e.Check = n
-		default:
-			return e, fmt.Errorf("--exit %s: unknown option %q", s, tok)
-		}
+	if e.Check, err = sp.Int("every", e.Check, 1, 1<<40); err != nil {
+		return e, err
 	}
-	switch kind {
+	switch e.Kind {
 	case "loss":
-		if len(cs) == 0 {
-			return e, fmt.Errorf("--exit loss needs thresholds: loss:c=2 or loss:c=1.5,2,3")
+		if e.C, err = sp.Floats("c", 1, 1e300); err != nil {
+			return e, err
 		}
-		for _, v := range cs {
-			c, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return e, fmt.Errorf("--exit %s: %q is not a number", s, v)
-			}
+		if len(e.C) == 0 {
+			return e, sp.Errorf("needs thresholds: loss:c=2 or loss:c=1.5,2,3")
+		}
+		for _, c := range e.C {
 			if !(c > 1) {
-				return e, fmt.Errorf("--exit %s: threshold c = %v must be > 1 (the run starts at L = L*, so c <= 1 is crossed at once)", s, c)
+				return e, sp.Errorf("threshold c = %v must be > 1 (a run starts at L = L*, so c <= 1 is crossed at once)", c)
 			}
-			e.C = append(e.C, c)
 		}
 		sort.Float64s(e.C)
 	case "ball":
+		if e.R, err = sp.Float("r", 0, 1e-300, 1e300); err != nil {
+			return e, err
+		}
 		if e.R == 0 {
-			return e, fmt.Errorf("--exit ball needs a radius: ball:r=0.5")
+			return e, sp.Errorf("needs a radius: ball:r=0.5")
 		}
 	case "well":
-		if e.R == 0 {
-			e.R = 0.5
+		if e.R, err = sp.Float("r", 0.5, 1e-300, 1); err != nil {
+			return e, err
 		}
 		if e.R >= 1 {
-			return e, fmt.Errorf("--exit %s: the radius fraction r must be below 1 (the ball must not reach the saddle)", s)
+			return e, sp.Errorf("the radius fraction r must be below 1 (the ball must not reach the saddle)")
 		}
 	case "basin", "surface":
 	default:
-		return e, fmt.Errorf("unknown exit %q: use loss:c=C, basin[:every=K], ball:r=R, surface or well[:r=0.5]", kind)
+		return e, fmt.Errorf("unknown exit %q: use loss:c=C, basin[:every=K], ball:r=R, surface or well[:r=0.5]", sp.Name)
 	}
-	return e, nil
+	return e, sp.Done()
+}
+
+// String is the canonical spec of the exit (levels sorted, defaults omitted): equal exits
+// have equal strings, which store keys rely on.
+func (e ExitSpec) String() string {
+	s := e.Kind
+	switch e.Kind {
+	case "loss":
+		cs := make([]string, len(e.C))
+		for i, c := range e.C {
+			cs[i] = strconv.FormatFloat(c, 'g', -1, 64)
+		}
+		s += ":c=" + strings.Join(cs, ",")
+	case "ball", "well":
+		s += ":r=" + strconv.FormatFloat(e.R, 'g', -1, 64)
+	}
+	def := int64(1)
+	if e.Kind == "basin" {
+		def = 100
+	}
+	if e.Check != def {
+		s += fmt.Sprintf(",every=%d", e.Check)
+		if e.Kind == "basin" || e.Kind == "surface" {
+			s = strings.Replace(s, ",every", ":every", 1)
+		}
+	}
+	return s
+}
+
+// Levels returns the levels the exit reports (the c values of a loss exit, else one level 1).
+func (e ExitSpec) Levels() []float64 {
+	if e.Kind == "loss" {
+		return e.C
+	}
+	return []float64{1}
 }
 
 // Context is what exits need to know about the minimum (and, for surface, the saddle).
@@ -136,12 +156,12 @@ func (e ExitSpec) New(c Context) (Exit, error) {
 	case "basin":
 		in := landscape.Basin(c.Obj, c.NewLand, c.ThetaStar, c.LambdaMax)
 		if in == nil {
-			return nil, fmt.Errorf("--exit basin: the loss of %s is quadratic, so there is no other basin to escape to; use loss:c=... or ball:r=...", c.Obj.Model.Spec())
+			return nil, fault.Invalid("exit basin: the loss of %s is quadratic, so there is no other basin to escape to; use loss:c=... or ball:r=...", c.Obj.Model.Spec())
 		}
 		return &basinExit{in: in, every: e.Check}, nil
 	case "well":
 		if c.OtherMin == nil || c.SaddleTheta == nil {
-			return nil, fmt.Errorf("--exit well needs the other minimum and the saddle: give --to or let them be found")
+			return nil, fault.Invalid("exit well needs the other minimum and the saddle between them")
 		}
 		d := 0.0
 		for i := range c.OtherMin {
@@ -150,7 +170,7 @@ func (e ExitSpec) New(c Context) (Exit, error) {
 		return &ballExit{r: e.R * math.Sqrt(d), center: c.OtherMin, every: e.Check, inside: true}, nil
 	case "surface":
 		if c.SaddleTheta == nil {
-			return nil, fmt.Errorf("--exit surface needs a saddle: give --saddle or the other minimum (--to) so that it can be found")
+			return nil, fault.Invalid("exit surface needs the saddle (found from the other minimum)")
 		}
 		n := append([]float64(nil), c.SaddleDir...)
 		s := 0.0
@@ -181,8 +201,8 @@ func (l *lossExit) Levels() []float64 { return l.c }
 func (l *lossExit) Every() int64      { return l.every }
 func (l *lossExit) Crossed(theta []float64, loss func() float64) int {
 	v := loss()
-	if v != v {
-		return len(l.thr)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return -1
 	}
 	n := 0
 	for n < len(l.thr) && v > l.thr[n] {
@@ -212,7 +232,7 @@ func (b *ballExit) Crossed(theta []float64, _ func() float64) int {
 	for i, v := range theta {
 		s += (v - b.center[i]) * (v - b.center[i])
 	}
-	if math.IsNaN(s) || (s > b.r*b.r) != b.inside {
+	if (s > b.r*b.r) != b.inside {
 		return 1
 	}
 	return 0
@@ -250,7 +270,7 @@ func (s *surfaceExit) Crossed(theta []float64, _ func() float64) int {
 	for i, v := range theta {
 		d += (v - s.x[i]) * s.n[i]
 	}
-	if d > 0 || math.IsNaN(d) {
+	if d > 0 {
 		return 1
 	}
 	return 0

@@ -2,14 +2,15 @@ package experiment
 
 import (
 	"fmt"
-	"math"
 	"path/filepath"
+	"slices"
 
 	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/noise"
 	"github.com/sgdlab/sgdlab/npy"
-	"github.com/sgdlab/sgdlab/seed"
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/sgd"
+	"github.com/sgdlab/sgdlab/study"
 )
 
 type e1Params struct {
@@ -21,104 +22,182 @@ type e1Params struct {
 	Seed   uint64  `json:"seed"`
 }
 
+func (p *e1Params) Validate() error {
+	var c check
+	c.that(positive(p.Eta), "eta = %v must be a positive finite number", p.Eta)
+	c.that(p.Batch >= 1, "batch = %d must be at least 1", p.Batch)
+	c.that(len(p.Epochs) > 0, "epochs: give at least one checkpoint")
+	for i, e := range p.Epochs {
+		c.that(e >= 0 && e <= 1e6, "epoch %d must be between 0 and 10^6", e)
+		c.that(i == 0 || e > p.Epochs[i-1], "epochs must increase: %v", p.Epochs)
+	}
+	return c.err
+}
+
 const e1Title = "Decoupling: (1/N) sum l grad f grad f^T against L G"
 
 var e1 = &Experiment{
 	ID: "E1", Title: e1Title, Paper: true, Weight: 1.5,
-	Defaults: func(full bool) any {
+	Defaults: func(full bool) Params {
 		p := &e1Params{Data: "mnist:parity:2000", Model: "mlp:784-100-100-1:relu", Eta: 0.01, Batch: 100, Epochs: []int{0, 50, 500}, Seed: 1}
 		if full {
 			p.Data = "mnist:parity:10000"
 		}
 		return p
 	},
-	Run: func(env *Env, params any) (*Result, error) {
+	Run: func(env *Env, params Params) (*Result, error) {
 		return timed(func() (*Result, error) { return runE1(env, params.(*e1Params)) })
 	},
 }
 
+// e1Point is the comparison at one checkpoint.
+type e1Point struct {
+	Epoch    int
+	L        float64
+	Spectra  noise.Spectra   // (1/N) sum l grad f grad f^T against L G
+	Sigma    noise.Agreement // the exact noise covariance against (2L/B) G
+	Strength noise.Strength
+}
+
+// The E1 criteria.
+const (
+	e1Cosine = 0.95 // the matrices agree where the noise is large: Frobenius cosine at least this ...
+	e1Hist   = 0.8  // ... and their eigenvalue histograms overlap at least this much
+)
+
+func e1Criteria() []Criterion {
+	return []Criterion{{"Frobenius cosine", e1Cosine, "the two matrices agree in their large eigenvalues when the cosine is at least this at every checkpoint"},
+		{"histogram overlap", e1Hist, "and in their whole spectrum when the eigenvalue histograms overlap at least this much"}}
+}
+
 func runE1(env *Env, p *e1Params) (*Result, error) {
-	o, err := env.problem(p.Model, p.Data, "mse")
-	if err != nil {
-		return nil, err
-	}
 	res := &Result{ID: "E1", Title: e1Title, Paper: true, Params: p,
 		Claim:  "On the first 10^4 MNIST images (label +1 even, -1 odd), for a 784-100-100-1 ReLU network trained by SGD (eta = 0.01, B = 100), the eigenvalue histograms of (1/N) sum l_mu grad f grad f^T and L (1/N) sum grad f grad f^T nearly coincide at initialisation and after 50 and 500 epochs: the decoupling approximation holds.",
 		Theory: "Decoupling: l_mu and grad f_mu grad f_mu^T uncorrelated over mu, so the two matrices are equal; then Sigma ~ (2L/B) G.",
 		Setup: fmt.Sprintf("%s, %s, Glorot initialisation (seed %d), SGD eta = %g, B = %d, epoch sampling; spectra through the N x N Gram route (exact eigenvalues for N <= %d, otherwise Lanczos + stochastic Lanczos quadrature); the exact noise covariance is also compared with (2L/B) G.",
-			o.Data.Spec, p.Model, p.Seed, p.Eta, p.Batch, noise.ExactEigenLimit),
+			p.Data, p.Model, p.Seed, p.Eta, p.Batch, noise.ExactEigenLimit),
 	}
-	theta := make([]float64, o.P())
-	o.Model.Init(theta, seed.Stream(p.Seed, seed.Init))
-	rng := seed.Stream(p.Seed, seed.Batches)
-	cfg := sgd.Config{Eta: p.Eta, Batch: p.Batch}
-	runner, err := sgd.New(o, cfg, rng)
+	pts, err := measureE1(env, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := renderE1(env, pts, res); err != nil {
+		return nil, err
+	}
+	res.judge(verdictE1(pts, e1Cosine, e1Hist), e1Criteria()...)
+	return res, nil
+}
+
+// measureE1 trains to the last checkpoint (keeping the parameters at each) and analyses the
+// noise at every checkpoint, both through the study layer (stored and reused).
+func measureE1(env *Env, p *e1Params) ([]e1Point, error) {
+	prob := study.Problem{Model: p.Model, Data: p.Data, Loss: "mse"}
+	o, err := prob.Build(env.Ctx, env.Study)
 	if err != nil {
 		return nil, err
 	}
 	spe := int64(sgd.StepsPerEpoch(o.N(), p.Batch))
-	w := o.NewWorker(2, 0)
-	tab := Table{Title: "Agreement of the two matrices at each checkpoint", Header: []string{"epoch", "L", "top eigenvalue ratio", "Frobenius cosine", "histogram overlap", "Sigma vs (2L/B)G: cosine", "trace ratio", "top-5 overlap"}}
-	done := 0
-	worstCos, worstHist := 1.0, 1.0
+	var checks []int64
 	for _, ep := range p.Epochs {
-		if ep < done {
-			return nil, fmt.Errorf("E1 checkpoints must increase: %v", p.Epochs)
+		checks = append(checks, int64(ep)*spe)
+	}
+	thetas := map[int64][]float64{}
+	if last := checks[len(checks)-1]; last > 0 {
+		env.stage("E1: training to epoch %d", p.Epochs[len(p.Epochs)-1])
+		tr, err := study.Train(env.Ctx, env.Study, study.TrainSpec{Problem: prob, Eta: p.Eta, Batch: p.Batch, Sampling: "epoch", Seed: p.Seed,
+			Steps: last, LogEvery: spe, Checkpoints: checks})
+		if err != nil {
+			return nil, err
 		}
-		if ep > done {
-			env.stage("E1: training to epoch %d", ep)
-			if _, err := runner.Run(env.Ctx, theta, int64(ep-done)*spe); err != nil {
+		for _, c := range tr.Checkpoints {
+			thetas[c.Step] = c.Theta
+		}
+	}
+	var pts []e1Point
+	for i, ep := range p.Epochs {
+		env.stage("E1: spectra at epoch %d", ep)
+		spec := study.NoiseSpec{Problem: prob, Theta: thetas[checks[i]], ThetaName: fmt.Sprintf("epoch %d", ep), Batch: p.Batch, Sampling: "epoch",
+			Minimum: "none", TopK: 5, Fig1: true, Seed: p.Seed}
+		rec, err := study.Noise(env.Ctx, env.Study, spec)
+		if err != nil {
+			return nil, err
+		}
+		a := rec.Analysis
+		if a.Fig1 == nil || a.Decoupled == nil {
+			return nil, fmt.Errorf("E1: the noise analysis at epoch %d has no Fig. 1 spectra (%v)", ep, a.Notes)
+		}
+		if th := spec.Theta; th != nil {
+			if err := npy.WriteFile(filepath.Join(env.Dir, fmt.Sprintf("theta_epoch%d.npy", ep)), npy.Vector(th)); err != nil {
 				return nil, err
 			}
-			done = ep
 		}
-		env.stage("E1: spectra at epoch %d", ep)
-		st := noise.NewState(w, theta, sgd.Epoch, p.Batch)
-		gr, err := st.NewGramRoute()
-		if err != nil {
-			return nil, err
-		}
-		sp, err := gr.Fig1(20, seed.Stream(p.Seed, seed.Extra))
-		if err != nil {
-			return nil, err
-		}
-		ag, err := gr.CompareDecoupled(5, seed.Stream(p.Seed, seed.Extra))
-		if err != nil {
-			return nil, err
-		}
-		npy.WriteFile(filepath.Join(env.Dir, fmt.Sprintf("theta_epoch%d.npy", ep)), npy.Vector(theta))
-		worstCos = math.Min(worstCos, sp.Cosine)
-		worstHist = math.Min(worstHist, sp.HistAgree)
-		tab.Rows = append(tab.Rows, []string{fmt.Sprint(ep), g4(st.L), f3(sp.TopRatio), f3(sp.Cosine), f3(sp.HistAgree), f3(ag.Cosine), f3(ag.TraceRatio), f3(ag.Overlap)})
+		pts = append(pts, e1Point{Epoch: ep, L: a.Loss, Spectra: *a.Fig1, Sigma: *a.Decoupled, Strength: a.Strength})
+	}
+	return pts, nil
+}
+
+// verdictE1 judges the decoupling at the worst checkpoint: cosine and histogram overlap
+// both above their criteria (agrees), only the cosine (partial), or neither (deviates).
+func verdictE1(pts []e1Point, minCos, minHist float64) Verdict {
+	if len(pts) == 0 {
+		return notMeasured("no checkpoint was analysed.")
+	}
+	worstCos, worstHist := slices.MinFunc(pts, func(a, b e1Point) int { return cmpF(a.Spectra.Cosine, b.Spectra.Cosine) }),
+		slices.MinFunc(pts, func(a, b e1Point) int { return cmpF(a.Spectra.HistAgree, b.Spectra.HistAgree) })
+	c, h := worstCos.Spectra.Cosine, worstHist.Spectra.HistAgree
+	var v Verdict
+	switch {
+	case c >= minCos && h >= minHist:
+		v.Status = Agrees
+		v.claim("Agrees: the two matrices have Frobenius cosine >= %.3f and eigenvalue histograms overlapping by >= %.2f at every checkpoint (criteria %g and %g).", c, h, minCos, minHist)
+	case c >= minCos:
+		v.Status = Partial
+		v.claim("Partly: the matrices agree in their large eigenvalues (Frobenius cosine >= %.3f at every checkpoint, criterion %g), but their eigenvalue histograms overlap only %.2f at epoch %d (criterion %g): the bulk of small eigenvalues differs.",
+			c, minCos, h, worstHist.Epoch, minHist)
+	default:
+		v.Status = Deviates
+		v.claim("Deviates: the Frobenius cosine of the two matrices falls to %.3f at epoch %d (criterion %g).", c, worstCos.Epoch, minCos)
+	}
+	for _, pt := range pts {
+		v.claim("Epoch %d: top eigenvalues in ratio %.3f; the exact noise covariance against (2L/B) G has cosine %.3f and trace ratio %.3f.",
+			pt.Epoch, pt.Spectra.TopRatio, pt.Sigma.Cosine, pt.Sigma.TraceRatio)
+	}
+	return v
+}
+
+func cmpF(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func renderE1(env *Env, pts []e1Point, res *Result) error {
+	tab := Table{Title: "Agreement of the two matrices at each checkpoint", Header: []string{"epoch", "L", "top eigenvalue ratio", "Frobenius cosine", "histogram overlap", "Sigma vs (2L/B)G: cosine", "trace ratio", "top-5 overlap"}}
+	for _, pt := range pts {
+		sp, ag := pt.Spectra, pt.Sigma
+		tab.Rows = append(tab.Rows, []string{fmt.Sprint(pt.Epoch), g4(pt.L), f3(sp.TopRatio), f3(sp.Cosine), f3(sp.HistAgree), f3(ag.Cosine), f3(ag.TraceRatio), f3(ag.Overlap)})
 		res.Numbers = append(res.Numbers,
-			Number{Name: fmt.Sprintf("epoch %d: Frobenius cosine of the two matrices", ep), Value: sp.Cosine, Theory: 1},
-			Number{Name: fmt.Sprintf("epoch %d: histogram overlap (1 = identical)", ep), Value: sp.HistAgree, Theory: 1},
-			Number{Name: fmt.Sprintf("epoch %d: exact Sigma vs (2L/B) G cosine", ep), Value: ag.Cosine, Theory: 1})
+			Number{Name: fmt.Sprintf("epoch %d: Frobenius cosine of the two matrices", pt.Epoch), Value: num.Float(sp.Cosine), Theory: 1},
+			Number{Name: fmt.Sprintf("epoch %d: histogram overlap (1 = identical)", pt.Epoch), Value: num.Float(sp.HistAgree), Theory: 1},
+			Number{Name: fmt.Sprintf("epoch %d: exact Sigma vs (2L/B) G cosine", pt.Epoch), Value: num.Float(ag.Cosine), Theory: 1})
 		var xs []float64
 		var rows [][]float64
 		for i := range sp.HistW {
 			xs = append(xs, sp.Edges[i])
 			rows = append(rows, []float64{sp.Edges[i], sp.Edges[i+1], sp.HistW[i], sp.HistD[i]})
 		}
-		fig, err := env.figure(fmt.Sprintf("spectra_epoch%d", ep), report.Figure{Title: fmt.Sprintf("E1: eigenvalue histograms at epoch %d (L = %.4g)", ep, st.L), XLabel: "log10 eigenvalue", YLabel: "fraction of eigenvalues",
+		fig, err := env.figure(fmt.Sprintf("spectra_epoch%d", pt.Epoch), report.Figure{Title: fmt.Sprintf("E1: eigenvalue histograms at epoch %d (L = %.4g)", pt.Epoch, pt.L), XLabel: "log10 eigenvalue", YLabel: "fraction of eigenvalues",
 			Series: []report.Series{{Name: "(1/N) sum l grad f grad f^T", X: xs, Y: sp.HistW, Style: report.Steps}, {Name: "L (1/N) sum grad f grad f^T", X: xs, Y: sp.HistD, Style: report.Steps}}},
 			[]string{"log10_lo", "log10_hi", "weighted", "decoupled"}, rows, sp.Method+".")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		res.Figures = append(res.Figures, fig)
 	}
 	res.Tables = append(res.Tables, tab)
-	switch {
-	case worstCos >= 0.95 && worstHist >= 0.8:
-		res.Status = Agrees
-		res.Verdict = fmt.Sprintf("Agrees: the two matrices have Frobenius cosine >= %.3f and eigenvalue histograms overlapping by >= %.2f at every checkpoint; the decoupling approximation holds for this network.", worstCos, worstHist)
-	case worstCos >= 0.95:
-		res.Status = Partial
-		res.Verdict = fmt.Sprintf("Partly: the matrices agree where it matters for the noise, in their large eigenvalues (Frobenius cosine >= %.3f at every checkpoint, top eigenvalues within the ratios in the table), but after training the bulk of small eigenvalues of (1/N) sum l grad f grad f^T spreads over decades below that of L G (histogram overlap down to %.2f): samples that are already fitted (small l) no longer contribute their directions in proportion.", worstCos, worstHist)
-	default:
-		res.Status = Deviates
-		res.Verdict = fmt.Sprintf("Deviates: the Frobenius cosine falls to %.3f at some checkpoint (table); the decoupling approximation is not accurate there.", worstCos)
-	}
-	return res, nil
+	return nil
 }

@@ -2,14 +2,14 @@ package experiment
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 
-	"github.com/sgdlab/sgdlab/ensemble"
-	"github.com/sgdlab/sgdlab/escape"
 	"github.com/sgdlab/sgdlab/internal/report"
-	"github.com/sgdlab/sgdlab/sde"
-	"github.com/sgdlab/sgdlab/sgd"
+	"github.com/sgdlab/sgdlab/num"
+	"github.com/sgdlab/sgdlab/study"
 	"github.com/sgdlab/sgdlab/theory"
 )
 
@@ -29,11 +29,34 @@ type e5Params struct {
 	Seed         uint64  `json:"seed"`
 }
 
+func (p *e5Params) Validate() error {
+	var c check
+	c.that(p.N >= 2, "N = %d must be at least 2", p.N)
+	c.that(len(p.Dims) > 0, "dims: give at least one dimension")
+	for _, d := range p.Dims {
+		c.that(d >= 1 && d <= 64, "dimension %d must be between 1 and 64", d)
+	}
+	c.that(positive(p.Eta), "eta = %v must be a positive finite number", p.Eta)
+	c.that(p.Batch >= 1 && p.Batch <= p.N, "batch = %d must be between 1 and N", p.Batch)
+	c.that(p.Sampling == "epoch" || p.Sampling == "replacement", "sampling %q: use epoch or replacement", p.Sampling)
+	c.that(len(p.Levels) >= 3, "levels: give at least three thresholds c (a slope needs three points)")
+	for _, l := range p.Levels {
+		c.that(l > 1 && !math.IsInf(l, 0), "level c = %v must be a finite number > 1", l)
+	}
+	c.that(p.Runs >= 2 && p.Runs <= 1e8, "runs = %d must be between 2 and 10^8", p.Runs)
+	c.that(positive(p.BudgetFactor), "budget_factor = %v must be positive", p.BudgetFactor)
+	c.that(p.MaxSteps >= 1, "max_steps = %d must be positive", p.MaxSteps)
+	if c.err != nil {
+		return c.err
+	}
+	return checkDynamics(p.Dynamics, p.Substeps)
+}
+
 const e5Title = "Escape exponent: mean first-passage time to L > c L*"
 
 var e5 = &Experiment{
 	ID: "E5", Title: e5Title, Paper: true, Weight: 1.5,
-	Defaults: func(full bool) any {
+	Defaults: func(full bool) Params {
 		p := &e5Params{N: 10000, Dims: []int{1, 2, 3}, Eta: 0.1, Batch: 1, Sampling: "epoch", Levels: []float64{1.2, 1.4, 1.6, 1.8, 2.0, 2.2},
 			Runs: 400, Dynamics: []string{"sgd", "sde-fine", "decoupled-fine"}, Substeps: 10, BudgetFactor: 100, MaxSteps: 20_000_000, Seed: 1}
 		if full {
@@ -41,127 +64,201 @@ var e5 = &Experiment{
 		}
 		return p
 	},
-	Run: func(env *Env, params any) (*Result, error) {
+	Run: func(env *Env, params Params) (*Result, error) {
 		return timed(func() (*Result, error) { return runE5(env, params.(*e5Params)) })
 	},
 }
 
+// e5Fit is one dynamics' measurement at one dimension.
+type e5Fit struct {
+	MFPT, SE       []float64 // per level, in t
+	Slope, SlopeSE float64   // log-log slope of MFPT against c
+	OK             bool      // at least three levels with escapes: the slope was fitted
+}
+
+// e5Dim is everything measured and predicted at one dimension.
+type e5Dim struct {
+	D         int
+	HStar     float64
+	Expo      float64   // asymptotic exponent B/(eta h*) + 1 - d/2
+	Quad      []float64 // exact MFPT of the decoupled SDE per level
+	QuadSlope float64   // its local log-log slope over the levels
+	Fits      map[string]e5Fit
+	Commands  map[string]string // the CLI command of each ensemble
+}
+
+// e5Sigma is the largest |slope - exponent| in standard errors counted as agreement.
+const e5Sigma = 3
+
+func e5Criteria() []Criterion {
+	return []Criterion{{"slope deviation (standard errors)", e5Sigma, "SGD's log-log slope agrees with B/(eta h*) + 1 - d/2 when within this many standard errors"}}
+}
+
 func runE5(env *Env, p *e5Params) (*Result, error) {
-	samp, err := sgd.ParseSampling(p.Sampling)
-	if err != nil {
-		return nil, err
-	}
-	spec, err := escape.ParseExit("loss:c=" + joinFloats(p.Levels))
-	if err != nil {
-		return nil, err
-	}
 	res := &Result{ID: "E5", Title: e5Title, Paper: true, Params: p,
 		Claim:  "Linear regression, x, y ~ N(0,1), N = 10^4, B = 1, eta = 0.1: the mean first time L exceeds c L* (100 runs) grows as a power of c with log-log slope B/(eta h*) + 1 - d/2 = 11 - d/2.",
 		Theory: "kappa ∝ c^-(B/(eta h*) + 1 - d/2) asymptotically (Kramers on log L, valid when (B/(eta h*)) log c is large); for the decoupled SDE the exact MFPT follows from a 1-D quadrature of the radial diffusion, which also gives the local slope over the c range used.",
 		Setup: fmt.Sprintf("N = %d, eta = %g, B = %d, %s sampling; levels c = %v; %d runs per dimension and dynamics; dynamics %s (fine SDEs use step eta/%d); budget %g x the exact decoupled MFPT at the top level, at most %d steps; censored runs enter the rate by maximum likelihood.",
 			p.N, p.Eta, p.Batch, p.Sampling, p.Levels, p.Runs, strings.Join(p.Dynamics, ", "), p.Substeps, p.BudgetFactor, p.MaxSteps)}
-	tab := Table{Title: "log-log slope of MFPT vs c (± standard error)", Header: append([]string{"d", "h*", "asymptotic exponent", "quadrature slope"}, p.Dynamics...)}
-	status := Agrees
-	var words []string
+	dims, err := measureE5(env, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := renderE5(env, p, dims, res); err != nil {
+		return nil, err
+	}
+	res.judge(verdictE5(dims, e5Sigma), e5Criteria()...)
+	return res, nil
+}
+
+// measureE5 runs every (dimension, dynamics) ensemble through the study layer.
+func measureE5(env *Env, p *e5Params) ([]e5Dim, error) {
+	var dims []e5Dim
+	exit := "loss:c=" + joinFloats(p.Levels)
 	for _, d := range p.Dims {
-		o, err := env.problem("linear", fmt.Sprintf("gauss:N=%d,d=%d,seed=%d", p.N, d, p.Seed), "mse")
+		prob := study.Problem{Model: "linear", Data: fmt.Sprintf("gauss:N=%d,d=%d,seed=%d", p.N, d, p.Seed), Loss: "mse"}
+		o, err := prob.Build(env.Ctx, env.Study)
 		if err != nil {
 			return nil, err
 		}
-		prep, err := ensemble.Prepare(env.Ctx, o, nil, p.Seed)
+		prep, err := study.Minimum(env.Ctx, env.Study, o, nil, p.Seed)
 		if err != nil {
 			return nil, err
 		}
-		h, ls := prep.HStar, prep.Min.Loss
-		expo := theory.Exponent(p.Batch, p.Eta, h, d)
-		quad := make([]float64, len(p.Levels))
+		dm := e5Dim{D: d, HStar: prep.HStar, Expo: theory.Exponent(p.Batch, p.Eta, prep.HStar, d), Fits: map[string]e5Fit{}, Commands: map[string]string{}}
+		dm.Quad = make([]float64, len(p.Levels))
 		for i, c := range p.Levels {
-			quad[i], _ = theory.MFPTLossLevel(p.Eta, p.Batch, h, d, ls, c)
+			dm.Quad[i], _ = theory.MFPTLossLevel(p.Eta, p.Batch, prep.HStar, d, prep.Min.Loss, c)
 		}
-		ones := make([]float64, len(quad))
-		for i := range ones {
-			ones[i] = quad[i] * 1e-6
+		rel := make([]float64, len(dm.Quad))
+		for i := range rel {
+			rel[i] = dm.Quad[i] * 1e-6
 		}
-		qfit, _ := logFit(p.Levels, quad, ones)
-		budget := int64(math.Min(p.BudgetFactor*quad[len(quad)-1]/p.Eta, float64(p.MaxSteps)))
-		row := []string{fmt.Sprint(d), g4(h), f3(expo), f3(qfit.Slope)}
-		series := []report.Series{{Name: "quadrature (decoupled SDE)", X: p.Levels, Y: quad, Style: report.Dashed}}
-		// Asymptotic power law through the quadrature's top point.
-		var asym []float64
-		for _, c := range p.Levels {
-			asym = append(asym, quad[len(quad)-1]*math.Pow(c/p.Levels[len(p.Levels)-1], expo))
-		}
-		series = append(series, report.Series{Name: fmt.Sprintf("c^%.2f (asymptotic exponent)", expo), X: p.Levels, Y: asym, Style: report.Line})
-		csvHeader := []string{"c", "quadrature"}
-		cols := [][]float64{p.Levels, quad}
+		qfit, _ := logFit(p.Levels, dm.Quad, rel)
+		dm.QuadSlope = qfit.Slope
+		budget := int64(math.Min(p.BudgetFactor*dm.Quad[len(dm.Quad)-1]/p.Eta, float64(p.MaxSteps)))
 		for _, dn := range p.Dynamics {
-			ds, err := parseDyn(dn, p.Substeps)
+			dyn, err := dynamics(dn, p.Eta, p.Batch, p.Sampling, p.Substeps)
 			if err != nil {
 				return nil, err
 			}
 			env.stage("E5: d=%d %s", d, dn)
-			fac, err := prep.Factory(o, sde.Config{Kind: ds.Kind, Eta: p.Eta, Batch: p.Batch, Sampling: samp, Substeps: ds.Substeps})
-			if err != nil {
-				return nil, err
-			}
-			ec := escape.Context{Obj: o, ThetaStar: prep.Min.Theta, LStar: ls, NewLand: fac.NewLandscape, LambdaMax: prep.Min.Eigs[0]}
-			rates, _, err := env.escapeRates("E5", o, prep, fac, spec, "loss:c="+joinFloats(p.Levels), ec, escape.Options{Runs: p.Runs, Seed: p.Seed, MaxSteps: budget})
+			spec := study.EscapeSpec{Problem: prob, Dynamics: dyn, Exit: exit, Runs: p.Runs, Seed: p.Seed, MaxSteps: budget, Minimum: prep}
+			rec, err := study.Escape(env.Ctx, env.Study, spec)
 			if err != nil {
 				return nil, fmt.Errorf("E5 d=%d %s: %w", d, dn, err)
 			}
-			var ys, es []float64
-			for _, r := range rates {
-				ys, es = append(ys, r.MFPT), append(es, r.MFPTSE)
+			dm.Commands[dn] = cliEscape(spec)
+			var f e5Fit
+			for _, r := range rec.Rates {
+				f.MFPT, f.SE = append(f.MFPT, float64(r.MFPT)), append(f.SE, float64(r.MFPTSE))
 			}
-			cols = append(cols, ys, es)
-			csvHeader = append(csvHeader, dn+"_mfpt", dn+"_se")
-			series = append(series, report.Series{Name: dn, X: p.Levels, Y: ys, YErr: es, Style: report.Points})
-			fit, ok := logFit(p.Levels, ys, es)
-			if !ok {
+			if fit, ok := logFit(p.Levels, f.MFPT, f.SE); ok {
+				f.Slope, f.SlopeSE, f.OK = fit.Slope, fit.SlopeSE, true
+			}
+			dm.Fits[dn] = f
+		}
+		dims = append(dims, dm)
+	}
+	return dims, nil
+}
+
+// verdictE5 compares SGD's slope with the exponent at every dimension: agreement within
+// sigma standard errors. Dimensions where SGD was not run or its slope could not be fitted
+// are not measured.
+func verdictE5(dims []e5Dim, sigma float64) Verdict {
+	var v Verdict
+	var parts []Status
+	var agree, deviate, missing []string
+	for _, d := range dims {
+		f, ran := d.Fits["sgd"]
+		if !ran || !f.OK {
+			parts = append(parts, NotMeasured)
+			missing = append(missing, fmt.Sprint(d.D))
+			continue
+		}
+		z := (f.Slope - d.Expo) / f.SlopeSE
+		if math.Abs(z) <= sigma {
+			parts, agree = append(parts, Agrees), append(agree, fmt.Sprint(d.D))
+		} else {
+			parts, deviate = append(parts, Deviates), append(deviate, fmt.Sprint(d.D))
+		}
+	}
+	v.Status = worst(parts...)
+	switch v.Status {
+	case Agrees:
+		v.claim("Agrees: SGD's log-log slope matches B/(eta h*) + 1 - d/2 within %g standard errors at d = %s.", sigma, strings.Join(agree, ", "))
+	case Deviates:
+		v.claim("Deviates: SGD's log-log slope differs from B/(eta h*) + 1 - d/2 by more than %g standard errors at d = %s.", sigma, strings.Join(deviate, ", "))
+	case Partial:
+		v.claim("Partly measured: SGD's slope agrees within %g standard errors at d = %s; at d = %s it was not measured.", sigma, strings.Join(agree, ", "), strings.Join(missing, ", "))
+	case NotMeasured:
+		if len(dims) > 0 {
+			if _, ran := dims[0].Fits["sgd"]; !ran {
+				return notMeasured("SGD is not among the dynamics in the parameters, so the paper's claim about SGD was not tested.")
+			}
+		}
+		return notMeasured("no dimension had escapes at three or more levels for SGD, so no slope was fitted.")
+	}
+	for _, d := range dims {
+		f, ok := d.Fits["sgd"]
+		if ok && f.OK {
+			v.claim("d = %d: SGD slope %.2f ± %.2f against %.2f (%.1f standard errors).", d.D, f.Slope, f.SlopeSE, d.Expo, (f.Slope-d.Expo)/f.SlopeSE)
+		}
+		for _, dn := range []string{"decoupled-fine", "decoupled"} {
+			if g, ok := d.Fits[dn]; ok && g.OK {
+				v.claim("The decoupled SDE (%s) has slope %.2f ± %.2f, its exact quadrature %.2f over the same levels (%.1f standard errors).",
+					dn, g.Slope, g.SlopeSE, d.QuadSlope, (g.Slope-d.QuadSlope)/g.SlopeSE)
+			}
+		}
+	}
+	return v
+}
+
+// renderE5 writes the table, the numbers and one figure per dimension.
+func renderE5(env *Env, p *e5Params, dims []e5Dim, res *Result) error {
+	tab := Table{Title: "log-log slope of MFPT vs c (± standard error)", Header: append([]string{"d", "h*", "asymptotic exponent", "quadrature slope"}, p.Dynamics...)}
+	for _, d := range dims {
+		row := []string{fmt.Sprint(d.D), g4(d.HStar), f3(d.Expo), f3(d.QuadSlope)}
+		series := []report.Series{{Name: "quadrature (decoupled SDE)", X: p.Levels, Y: d.Quad, Style: report.Dashed}}
+		var asym []float64
+		for _, c := range p.Levels {
+			asym = append(asym, d.Quad[len(d.Quad)-1]*math.Pow(c/p.Levels[len(p.Levels)-1], d.Expo))
+		}
+		series = append(series, report.Series{Name: fmt.Sprintf("c^%.2f (asymptotic exponent)", d.Expo), X: p.Levels, Y: asym, Style: report.Line})
+		header := []string{"c", "quadrature"}
+		cols := [][]float64{p.Levels, d.Quad}
+		for _, dn := range p.Dynamics {
+			f := d.Fits[dn]
+			cols, header = append(cols, f.MFPT, f.SE), append(header, dn+"_mfpt", dn+"_se")
+			series = append(series, report.Series{Name: dn, X: p.Levels, Y: f.MFPT, YErr: f.SE, Style: report.Points})
+			if !f.OK {
 				row = append(row, "n/a")
 				continue
 			}
-			row = append(row, pmS(fit.Slope, fit.SlopeSE))
-			res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("d=%d %s: log-log slope of MFPT vs c", d, dn), Value: fit.Slope, Err: fit.SlopeSE, Theory: expo,
-				Note: fmt.Sprintf("quadrature slope over the same c: %.3f", qfit.Slope)})
-			if dn == "sgd" {
-				z := (fit.Slope - expo) / fit.SlopeSE
-				if math.Abs(z) > 3 {
-					status = Deviates
-				}
-				words = append(words, fmt.Sprintf("d = %d: SGD slope %.2f ± %.2f against B/(eta h*) + 1 - d/2 = %.2f (%.1f standard errors); the exact MFPT of the decoupled SDE has local slope %.2f over this c range, so part of any difference is the approach to the asymptotic power law.", d, fit.Slope, fit.SlopeSE, expo, z, qfit.Slope))
-			}
+			row = append(row, pmS(f.Slope, f.SlopeSE))
+			res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("d=%d %s: log-log slope of MFPT vs c", d.D, dn), Value: num.Float(f.Slope), Err: num.Float(f.SlopeSE),
+				Theory: num.Float(d.Expo), Note: fmt.Sprintf("quadrature slope over the same c: %.3f", d.QuadSlope)})
 		}
 		tab.Rows = append(tab.Rows, row)
-		var rows [][]float64
-		for i := range p.Levels {
-			r := make([]float64, len(cols))
+		rows := make([][]float64, len(p.Levels))
+		for i := range rows {
 			for j := range cols {
-				r[j] = cols[j][i]
+				rows[i] = append(rows[i], cols[j][i])
 			}
-			rows = append(rows, r)
 		}
-		fig, err := env.figure(fmt.Sprintf("mfpt_d%d", d), report.Figure{Title: fmt.Sprintf("E5: mean first-passage time to L > c L*, d = %d", d), XLabel: "c", YLabel: "MFPT (t = eta steps)", LogX: true, LogY: true, Series: series},
-			csvHeader, rows, fmt.Sprintf("Points: mean first-passage time over %d runs with standard errors; dashed: exact MFPT of the decoupled SDE; line: c^(B/(eta h*) + 1 - d/2).", p.Runs))
+		fig, err := env.figure(fmt.Sprintf("mfpt_d%d", d.D), report.Figure{Title: fmt.Sprintf("E5: mean first-passage time to L > c L*, d = %d", d.D), XLabel: "c", YLabel: "MFPT (t = eta steps)", LogX: true, LogY: true, Series: series},
+			header, rows, fmt.Sprintf("Points: mean first-passage time over %d runs with standard errors; dashed: exact MFPT of the decoupled SDE; line: c^(B/(eta h*) + 1 - d/2).", p.Runs))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		res.Figures = append(res.Figures, fig)
 	}
 	res.Tables = append(res.Tables, tab)
-	res.Status = status
-	lead := "Agrees: the SGD slopes match B/(eta h*) + 1 - d/2 within 3 standard errors."
-	if status == Deviates {
-		lead = "Deviates: the measured slopes of real SGD differ from B/(eta h*) + 1 - d/2 by more than 3 standard errors; compare the fine-stepped SDEs (the theory's own dynamics) and the exact quadrature in the table."
+	if len(dims) > 0 {
+		for _, dn := range slices.Sorted(maps.Keys(dims[0].Commands)) {
+			res.Notes = append(res.Notes, fmt.Sprintf("d = %d, %s, from the command line with the same store key: %s", dims[0].D, dn, dims[0].Commands[dn]))
+		}
 	}
-	res.Verdict = lead + " " + strings.Join(words, " ")
-	return res, nil
-}
-
-func joinFloats(v []float64) string {
-	s := make([]string, len(v))
-	for i, x := range v {
-		s[i] = fmt.Sprint(x)
-	}
-	return strings.Join(s, ",")
+	return nil
 }

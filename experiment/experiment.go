@@ -1,40 +1,48 @@
-// Package experiment holds the paper's experiments (THEORY.md section 6) and sgdlab's
-// extensions as named, configurable units. Each has default parameters for a quick run
-// (minutes on two cores, conclusions visible) and for the paper's scale, writes its data and
-// figures into its own directory, routes every ensemble through the run store (so runs
-// resume and shard), and returns a Result stating the paper's claim, the theory's
-// prediction, the measurement with intervals and a verdict in words.
+// Package experiment holds the paper's experiments (docs/theory.md, "The experiments") and
+// sgdlab's extensions as named, configurable units. Each has default parameters for a quick
+// run (minutes on two cores) and for the paper's scale, and runs in two steps: a
+// measurement through the study layer (so every computation is in the run store, resumes,
+// shards, and is shared with the command-line tool), then a pure verdict function that
+// turns the measured numbers and named criteria into a status and the claims it supports.
+// Tables and figures are drawn from the same numbers.
 package experiment
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/sgdlab/sgdlab/data"
-	"github.com/sgdlab/sgdlab/ensemble"
+	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/internal/report"
+	"github.com/sgdlab/sgdlab/internal/workpool"
+	"github.com/sgdlab/sgdlab/num"
+	"github.com/sgdlab/sgdlab/study"
 )
 
 // Env is what an experiment runs with.
 type Env struct {
 	Ctx   context.Context
-	Ens   ensemble.Env
-	Data  data.Options
+	Study study.Env
 	Dir   string // the experiment's output directory
 	Full  bool
-	Stage func(msg string) // progress messages (may be nil)
 }
 
 func (e *Env) stage(format string, args ...any) {
-	if e.Stage != nil {
-		e.Stage(fmt.Sprintf(format, args...))
+	if e.Study.Stage != nil {
+		e.Study.Stage(fmt.Sprintf(format, args...))
 	}
+}
+
+// Params are an experiment's parameters, loaded from (and written to) a JSON file.
+type Params interface {
+	// Validate reports the first unusable value (class fault.ErrInvalid).
+	Validate() error
 }
 
 // Experiment is one named unit.
@@ -42,21 +50,21 @@ type Experiment struct {
 	ID    string
 	Title string
 	Paper bool // part of the paper (E1-E6) rather than an extension
-	// Defaults returns a pointer to the default parameters (quick or full).
-	Defaults func(full bool) any
-	// Run performs the experiment with params (the type Defaults returns).
-	Run func(env *Env, params any) (*Result, error)
+	// Defaults returns the default parameters (quick or full), a pointer to the type Run takes.
+	Defaults func(full bool) Params
+	// Run measures with params and returns the result with its verdict.
+	Run func(env *Env, params Params) (*Result, error)
 	// Weight is the rough share of the quick suite's time, for progress estimates.
 	Weight float64
 }
 
 // Number is a measured or predicted quantity.
 type Number struct {
-	Name   string  `json:"name"`
-	Value  float64 `json:"value"`
-	Err    float64 `json:"err,omitempty"`    // standard error (or half-width as stated in Name)
-	Theory float64 `json:"theory,omitempty"` // the prediction it is compared with, if any
-	Note   string  `json:"note,omitempty"`
+	Name   string    `json:"name"`
+	Value  num.Float `json:"value"`
+	Err    num.Float `json:"err,omitempty"`    // standard error (or half-width as stated in Name)
+	Theory num.Float `json:"theory,omitempty"` // the prediction it is compared with, if any
+	Note   string    `json:"note,omitempty"`
 }
 
 // Figure is a PNG with the CSV of the data behind it (paths relative to the report).
@@ -74,32 +82,28 @@ type Table struct {
 	Rows   [][]string `json:"rows"`
 }
 
-// Status values of a Result.
-const (
-	Agrees      = "agrees"
-	Deviates    = "deviates"
-	Partial     = "partial"
-	DataMissing = "data missing"
-	Failed      = "failed"
-	Sharded     = "shard only"
-)
-
 // Result is an experiment's outcome.
 type Result struct {
-	ID      string   `json:"id"`
-	Title   string   `json:"title"`
-	Paper   bool     `json:"paper"`
-	Claim   string   `json:"claim"`
-	Theory  string   `json:"theory"`
-	Setup   string   `json:"setup"`
-	Numbers []Number `json:"numbers"`
-	Tables  []Table  `json:"tables,omitempty"`
-	Figures []Figure `json:"figures,omitempty"`
-	Status  string   `json:"status"`
-	Verdict string   `json:"verdict"`
-	Notes   []string `json:"notes,omitempty"`
-	Params  any      `json:"params"`
-	Elapsed float64  `json:"elapsed_s"`
+	ID       string      `json:"id"`
+	Title    string      `json:"title"`
+	Paper    bool        `json:"paper"`
+	Claim    string      `json:"claim"`
+	Theory   string      `json:"theory"`
+	Setup    string      `json:"setup"`
+	Numbers  []Number    `json:"numbers"`
+	Tables   []Table     `json:"tables,omitempty"`
+	Figures  []Figure    `json:"figures,omitempty"`
+	Status   Status      `json:"status"`
+	Verdict  string      `json:"verdict"`
+	Criteria []Criterion `json:"criteria,omitempty"`
+	Notes    []string    `json:"notes,omitempty"`
+	Params   Params      `json:"params"`
+	Elapsed  float64     `json:"elapsed_s"`
+}
+
+// judge sets the result's status and verdict text.
+func (r *Result) judge(v Verdict, criteria ...Criterion) {
+	r.Status, r.Verdict, r.Criteria = v.Status, v.Text(), criteria
 }
 
 // All returns the experiments in report order.
@@ -107,18 +111,18 @@ func All() []*Experiment {
 	return []*Experiment{e1, e2, e3, e4, e5, e6, x1, x2}
 }
 
-// Find returns the experiments named by ids ("all" for every one).
+// Find returns the experiments named by ids ("all" for every one), each once, in the order
+// of All.
 func Find(ids []string) ([]*Experiment, error) {
 	if len(ids) == 0 || (len(ids) == 1 && strings.EqualFold(ids[0], "all")) {
 		return All(), nil
 	}
-	var out []*Experiment
+	want := map[*Experiment]bool{}
 	for _, id := range ids {
 		found := false
 		for _, e := range All() {
 			if strings.EqualFold(e.ID, id) {
-				out = append(out, e)
-				found = true
+				want[e], found = true, true
 			}
 		}
 		if !found {
@@ -126,30 +130,43 @@ func Find(ids []string) ([]*Experiment, error) {
 			for _, e := range All() {
 				known = append(known, e.ID)
 			}
-			return nil, fmt.Errorf("unknown experiment %q: choose from %s or all", id, strings.Join(known, ", "))
+			return nil, fault.Invalid("unknown experiment %q: choose from %s or all", id, strings.Join(known, ", "))
+		}
+	}
+	var out []*Experiment
+	for _, e := range All() {
+		if want[e] {
+			out = append(out, e)
 		}
 	}
 	return out, nil
 }
 
-// Params returns the default parameters of e, overridden by the JSON file at path if it
-// exists (a file the user edited); unknown fields are errors.
-func Params(e *Experiment, full bool, path string) (any, error) {
+// LoadParams returns the default parameters of e, overridden by the JSON file at path when
+// path is not empty, and validated. Unknown fields, malformed JSON, a missing file and
+// unusable values are errors of class fault.ErrInvalid.
+func LoadParams(e *Experiment, full bool, path string) (Params, error) {
 	p := e.Defaults(full)
-	if path == "" {
-		return p, nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return p, nil
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fault.Invalid("parameters of %s: %v", e.ID, errors.Unwrap(err))
 		}
-		return nil, err
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(p); err != nil {
+			return nil, fault.Invalid("parameters of %s in %s: %v", e.ID, path, err)
+		}
+		if dec.More() {
+			return nil, fault.Invalid("parameters of %s in %s: more than one JSON value", e.ID, path)
+		}
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(p); err != nil {
-		return nil, fmt.Errorf("parameters of %s in %s: %w", e.ID, path, err)
+	if err := p.Validate(); err != nil {
+		where := "defaults"
+		if path != "" {
+			where = path
+		}
+		return nil, fault.Invalid("parameters of %s (%s): %v", e.ID, where, err)
 	}
 	return p, nil
 }
@@ -174,16 +191,6 @@ func (e *Env) figure(name string, f report.Figure, header []string, rows [][]flo
 
 func rel(dir, p string) string { return filepath.Join(filepath.Base(dir), filepath.Base(p)) }
 
-// sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string {
-	k := make([]string, 0, len(m))
-	for s := range m {
-		k = append(k, s)
-	}
-	sort.Strings(k)
-	return k
-}
-
 // timed runs fn and records the elapsed time in the result.
 func timed(fn func() (*Result, error)) (*Result, error) {
 	t0 := time.Now()
@@ -192,4 +199,9 @@ func timed(fn func() (*Result, error)) (*Result, error) {
 		r.Elapsed = time.Since(t0).Seconds()
 	}
 	return r, err
+}
+
+// parallel runs fn(0..n-1) on the ensemble's workers and returns the first error.
+func parallel(env *Env, n int, fn func(i int) error) error {
+	return workpool.Each(env.Ctx, n, env.Study.Ens.Workers, fn)
 }

@@ -4,92 +4,69 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
-	"github.com/sgdlab/sgdlab/data"
-	"github.com/sgdlab/sgdlab/ensemble"
-	"github.com/sgdlab/sgdlab/escape"
-	"github.com/sgdlab/sgdlab/internal/workpool"
+	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/noise"
-	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/sgd"
-	"github.com/sgdlab/sgdlab/stationary"
 	"github.com/sgdlab/sgdlab/stats"
+	"github.com/sgdlab/sgdlab/study"
 )
 
-// problem loads data and builds the objective.
-func (e *Env) problem(modelSpec, dataSpec, loss string) (*model.Objective, error) {
-	d, err := data.Load(dataSpec, e.Data)
-	if err != nil {
-		return nil, err
-	}
-	return model.Build(modelSpec, loss, d)
+// dynamicsNames are the dynamics experiments name in their parameters: sgd, sde (exact
+// noise, step eta), sde-fine and decoupled-fine (step eta/substeps), decoupled (step eta),
+// langevin-fine.
+var dynamicsNames = map[string]struct {
+	kind string
+	fine bool
+}{
+	"sgd": {"sgd", false}, "sde": {"sde", false}, "sde-fine": {"sde", true}, "decoupled": {"decoupled", false},
+	"decoupled-fine": {"decoupled", true}, "langevin-fine": {"langevin", true},
 }
 
-// dynSpec is a dynamics of an experiment: a name for reports and its configuration.
-type dynSpec struct {
-	Name     string
-	Kind     sde.Kind
-	Substeps int
+// dynamics returns the study description of the named dynamics with SGD's eta, B and
+// sampling; fine SDEs take substeps steps per SGD step.
+func dynamics(name string, eta float64, batch int, sampling string, substeps int) (study.Dynamics, error) {
+	d, ok := dynamicsNames[name]
+	if !ok {
+		return study.Dynamics{}, fault.Invalid("unknown dynamics %q (sgd, sde, sde-fine, decoupled, decoupled-fine, langevin-fine)", name)
+	}
+	sub := 1
+	if d.fine {
+		sub = substeps
+	}
+	return study.Dynamics{Kind: d.kind, Eta: eta, Batch: batch, Sampling: sampling, Substeps: sub}, nil
 }
 
-// parseDyn maps the names used in experiment parameters to dynamics:
-// sgd, sde (exact noise, step eta), sde-fine and decoupled-fine (step eta/substeps),
-// decoupled (step eta), langevin-fine.
-func parseDyn(name string, substeps int) (dynSpec, error) {
-	switch name {
-	case "sgd":
-		return dynSpec{name, sde.SGD, 1}, nil
-	case "sde":
-		return dynSpec{name, sde.ExactSDE, 1}, nil
-	case "sde-fine":
-		return dynSpec{name, sde.ExactSDE, substeps}, nil
-	case "decoupled":
-		return dynSpec{name, sde.Decoupled, 1}, nil
-	case "decoupled-fine":
-		return dynSpec{name, sde.Decoupled, substeps}, nil
-	case "langevin-fine":
-		return dynSpec{name, sde.Langevin, substeps}, nil
+// checkDynamics validates a list of dynamics names.
+func checkDynamics(names []string, substeps int) error {
+	if len(names) == 0 {
+		return fault.Invalid("dynamics: name at least one")
 	}
-	return dynSpec{}, fmt.Errorf("unknown dynamics %q (sgd, sde, sde-fine, decoupled, decoupled-fine, langevin-fine)", name)
+	for _, n := range names {
+		if _, ok := dynamicsNames[n]; !ok {
+			return fault.Invalid("unknown dynamics %q (sgd, sde, sde-fine, decoupled, decoupled-fine, langevin-fine)", n)
+		}
+	}
+	if substeps < 1 {
+		return fault.Invalid("substeps = %d must be at least 1", substeps)
+	}
+	return nil
 }
 
-// ensembleKey identifies an ensemble in the store.
-type ensembleKey struct {
-	Experiment string    `json:"experiment"`
-	Model      string    `json:"model"`
-	Data       string    `json:"data"`
-	Dynamics   any       `json:"dynamics"`
-	Extra      string    `json:"extra"`
-	Start      []float64 `json:"start"`
+// check collects validation failures of parameters; the first one is reported.
+type check struct{ err error }
+
+func (c *check) that(ok bool, format string, args ...any) {
+	if !ok && c.err == nil {
+		c.err = fault.Invalid(format, args...)
+	}
 }
 
-// stationaryFit runs (or resumes) the chains of one configuration and fits them.
-func (e *Env) stationaryFit(id string, o *model.Objective, p *ensemble.Prepared, fac *sde.Factory, opt stationary.Options) (*stationary.Result, error) {
-	key := ensembleKey{Experiment: id, Model: o.Model.Spec(), Data: o.Data.Spec, Dynamics: fac.Key(),
-		Extra: fmt.Sprintf("samples=%d every=%g burn=%g a=%g", opt.Samples, opt.Every, opt.Burn, opt.A), Start: p.Min.Theta}
-	chains, err := ensemble.Stationary(e.Ctx, e.Ens, id+" "+fac.Describe(), key, fac, p.Min.Theta, opt)
-	if err != nil {
-		return nil, err
-	}
-	return stationary.Fit(chains, opt.A, opt.LStar)
-}
-
-// escapeRates runs (or resumes) an escape ensemble and estimates the rates per level.
-func (e *Env) escapeRates(id string, o *model.Objective, p *ensemble.Prepared, fac *sde.Factory, spec escape.ExitSpec, exit string, ec escape.Context, opt escape.Options) ([]escape.LevelRate, []escape.Run, error) {
-	key := ensembleKey{Experiment: id, Model: o.Model.Spec(), Data: o.Data.Spec, Dynamics: fac.Key(),
-		Extra: fmt.Sprintf("exit=%s max_steps=%d", exit, opt.MaxSteps), Start: p.Min.Theta}
-	runs, err := ensemble.Escape(e.Ctx, e.Ens, id+" "+fac.Describe()+" "+exit, key, fac, spec, ec, p.Min.Theta, opt)
-	if err != nil {
-		return nil, nil, err
-	}
-	levels := spec.C
-	if levels == nil {
-		levels = []float64{1}
-	}
-	return escape.Rates(runs, levels, fac.Config().Eta), runs, nil
-}
+// positive reports whether x is a positive finite number.
+func positive(x float64) bool { return x > 0 && !math.IsInf(x, 0) }
 
 func f3(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 func g4(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
@@ -100,15 +77,8 @@ func pmS(v, e float64) string {
 	return g4(v) + " ± " + strconv.FormatFloat(e, 'g', 2, 64)
 }
 
-// zscore is (a - b)/se (NaN when se is 0).
-func zscore(a, b, se float64) float64 {
-	if se == 0 {
-		return math.NaN()
-	}
-	return (a - b) / se
-}
-
-// logFit fits log y = A + B log x with the relative errors of y.
+// logFit fits log y = A + B log x with the relative errors of y (at least three usable
+// points).
 func logFit(x, y, sy []float64) (stats.LineFit, bool) {
 	var lx, ly, ls []float64
 	for i := range x {
@@ -122,15 +92,6 @@ func logFit(x, y, sy []float64) (stats.LineFit, bool) {
 	return stats.FitLine(lx, ly, ls), true
 }
 
-// parallel runs fn(0..n-1) on env.Ens.Workers goroutines and returns the first error.
-func parallel(env *Env, n int, fn func(i int) error) error {
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	return workpool.Run(env.Ctx, idx, env.Ens.Workers, func(i int) (struct{}, error) { return struct{}{}, fn(i) }, nil)
-}
-
 // noiseRatio is Noise(theta_s) / Noise(theta*): SGD's noise strength at the saddle relative
 // to the minimum; the theory's model (noise ∝ L with H frozen at the minimum) gives L^s/L*.
 func noiseRatio(o *model.Objective, br *landscape.Barrier) float64 {
@@ -141,54 +102,30 @@ func noiseRatio(o *model.Objective, br *landscape.Barrier) float64 {
 	return at(br.Saddle.Theta) / at(br.MinA.Theta)
 }
 
-// wellEscape holds the ensemble settings of the escapes over a real saddle (X1, X2): each
-// run ends on entering the ball of radius WellR |theta_B - theta_s| around the other
-// minimum (a committed transition, the event Kramers' rate counts).
-type wellEscape struct {
-	Runs     int      `json:"runs"`
-	Dynamics []string `json:"dynamics"`
-	Substeps int      `json:"substeps"`
-	WellR    float64  `json:"well_radius"`
-	// Budget per run: BudgetFactor times the predicted MFPT (SGD: times SGDFactor more),
-	// at most MaxSteps steps.
-	BudgetFactor float64 `json:"budget_factor"`
-	SGDFactor    float64 `json:"sgd_factor"`
-	MaxSteps     int64   `json:"max_steps"`
-	Seed         uint64  `json:"seed"`
+func joinFloats(v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return strings.Join(s, ",")
 }
 
-// rates runs (or resumes) one ensemble per dynamics of w from prep's minimum over the
-// barrier br, with SGD's eta and B, a budget scaled from mfpt (in t), and returns the rate
-// of each dynamics; stage labels the progress line.
-func (w *wellEscape) rates(env *Env, id, stage string, o *model.Objective, prep *ensemble.Prepared, br *landscape.Barrier, eta float64, batch int, mfpt float64) (map[string]escape.LevelRate, error) {
-	exit := fmt.Sprintf("well:r=%g", w.WellR)
-	spec, err := escape.ParseExit(exit)
-	if err != nil {
-		return nil, err
+func fmtFloats(v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = g4(x)
 	}
-	out := map[string]escape.LevelRate{}
-	for _, dn := range w.Dynamics {
-		ds, err := parseDyn(dn, w.Substeps)
-		if err != nil {
-			return nil, err
-		}
-		env.stage("%s: %s %s", id, stage, dn)
-		fac, err := prep.Factory(o, sde.Config{Kind: ds.Kind, Eta: eta, Batch: batch, Sampling: sgd.Epoch, Substeps: ds.Substeps})
-		if err != nil {
-			return nil, err
-		}
-		budget := w.BudgetFactor * mfpt / eta
-		if ds.Kind == sde.SGD {
-			budget *= w.SGDFactor
-		}
-		ec := escape.Context{Obj: o, ThetaStar: prep.Min.Theta, LStar: prep.Min.Loss, NewLand: fac.NewLandscape, LambdaMax: prep.Min.Eigs[0],
-			SaddleTheta: br.Saddle.Theta, SaddleDir: br.Saddle.NegVec, OtherMin: br.MinB.Theta}
-		rates, _, err := env.escapeRates(id, o, prep, fac, spec, exit, ec,
-			escape.Options{Runs: w.Runs, Seed: w.Seed, MaxSteps: int64(math.Min(budget, float64(w.MaxSteps)))})
-		if err != nil {
-			return nil, err
-		}
-		out[dn] = rates[0]
+	return "[" + strings.Join(s, ", ") + "]"
+}
+
+// cliEscape is the `sgdlab escape` command that runs the same ensemble as spec (with the
+// same store key: the CLI and the experiments share their results).
+func cliEscape(spec study.EscapeSpec) string {
+	d := spec.Dynamics
+	s := fmt.Sprintf("sgdlab escape --model %s --data %s --dynamics %s --eta %g --batch %d --sampling %s --exit %s --runs %d --max-steps %d --seed %d",
+		spec.Model, spec.Data, d.Kind, d.Eta, d.Batch, d.Sampling, spec.Exit, spec.Runs, spec.MaxSteps, spec.Seed)
+	if d.Substeps > 1 {
+		s += fmt.Sprintf(" --substeps %d", d.Substeps)
 	}
-	return out, nil
+	return s + " --store OUT/runs.db"
 }

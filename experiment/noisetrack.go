@@ -1,156 +1,225 @@
 package experiment
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 
+	"github.com/sgdlab/sgdlab/data"
 	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/noise"
-	"github.com/sgdlab/sgdlab/seed"
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/sgd"
+	"github.com/sgdlab/sgdlab/stats"
+	"github.com/sgdlab/sgdlab/study"
 )
 
-// noiseTrack trains with SGD recording Noise and L every epoch, and fits log Noise against
-// log L (least squares over epochs >= skip, slope error from the residual scatter).
-type noiseTrack struct {
-	points []noise.TrackPoint
-	slope  float64
-	se     float64
-	// slopeJ is the slope of log Noise against log(2 L JacNorm) (MSE only): 1 when the
-	// decoupling holds, whatever the Jacobian factor does.
-	slopeJ, seJ float64
-	ratio       float64 // Noise / (2 L JacNorm) at the end (MSE only)
-	ratioMin    float64 // its range over the fitted epochs
-	ratioMax    float64
-	jacGrowth   float64 // JacNorm(last) / JacNorm(first fitted epoch)
-	final       float64 // final loss
-	k           int     // outputs
+type noiseParams struct {
+	Data   string  `json:"data"`
+	Model  string  `json:"model"`
+	Loss   string  `json:"loss"`
+	Eta    float64 `json:"eta"`
+	Batch  int     `json:"batch"`
+	Epochs int     `json:"epochs"`
+	Skip   int     `json:"fit_from_epoch"`
+	Seed   uint64  `json:"seed"`
 }
 
-func runNoiseTrack(env *Env, id, modelSpec, dataSpec, loss string, eta float64, batch, epochs, skip int, s uint64) (*noiseTrack, *Figure, error) {
-	o, err := env.problem(modelSpec, dataSpec, loss)
-	if err != nil {
-		return nil, nil, err
-	}
-	theta := make([]float64, o.P())
-	o.Model.Init(theta, seed.Stream(s, seed.Init))
-	withJac := loss == "mse"
-	tr := noise.NewTrack(o, sgd.Epoch, batch, withJac)
-	spe := int64(sgd.StepsPerEpoch(o.N(), batch))
-	progress := sgd.Observation{Every: spe, Fn: func(k int64, _ []float64, _ float64) error {
-		env.stage("%s: epoch %d/%d", id, k/spe, epochs)
-		return nil
-	}}
-	if _, err := sgd.Train(env.Ctx, o, theta, sgd.Config{Eta: eta, Batch: batch}, int64(epochs)*spe, spe, seed.Stream(s, seed.Batches),
-		sgd.Observation{Every: spe, AtStart: true, Fn: tr.Observe}, progress); err != nil {
-		return nil, nil, err
-	}
-	nt := &noiseTrack{points: tr.Points, ratioMin: math.Inf(1), ratioMax: math.Inf(-1), k: o.K()}
-	var x, y, xj []float64
-	var firstJ float64
-	for _, pt := range tr.Points {
-		if pt.Epoch >= float64(skip) && pt.Loss > 0 && pt.Noise > 0 {
-			x, y = append(x, math.Log(pt.Loss)), append(y, math.Log(pt.Noise))
-			if withJac {
-				xj = append(xj, math.Log(2*pt.Loss*pt.JacNorm))
-				nt.ratioMin, nt.ratioMax = math.Min(nt.ratioMin, pt.Ratio), math.Max(nt.ratioMax, pt.Ratio)
-				if firstJ == 0 {
-					firstJ = pt.JacNorm
+func (p *noiseParams) Validate() error {
+	var c check
+	c.that(positive(p.Eta), "eta = %v must be a positive finite number", p.Eta)
+	c.that(p.Batch >= 1, "batch = %d must be at least 1", p.Batch)
+	c.that(p.Epochs >= 3 && p.Epochs <= 1e6, "epochs = %d must be between 3 and 10^6", p.Epochs)
+	c.that(p.Skip >= 0 && p.Skip <= p.Epochs-2, "fit_from_epoch = %d must leave at least three epochs to fit", p.Skip)
+	c.that(p.Loss == "mse" || p.Loss == "ce", "loss %q: use mse or ce", p.Loss)
+	return c.err
+}
+
+// noiseExperiment makes a Noise-against-L experiment of the paper (E2, E3, E6: they differ
+// in data, network, loss and the paper's claim); note, if set, amends a result.
+func noiseExperiment(id, title string, weight float64, defaults func(full bool) *noiseParams, claim string, note func(*noiseParams, *Result)) *Experiment {
+	return &Experiment{
+		ID: id, Title: title, Paper: true, Weight: weight,
+		Defaults: func(full bool) Params { return defaults(full) },
+		Run: func(env *Env, params Params) (*Result, error) {
+			return timed(func() (*Result, error) {
+				p := params.(*noiseParams)
+				r, err := runNoiseExperiment(env, id, title, claim, p)
+				if r != nil && note != nil {
+					note(p, r)
 				}
+				return r, err
+			})
+		},
+	}
+}
+
+// noiseTrack is Noise and L along training with the fits that judge proportionality.
+type noiseTrack struct {
+	Points []noise.TrackPoint
+	K      int  // outputs
+	MSE    bool // the decoupled comparison applies
+	Skip   int  // first epoch of the fits
+	Fitted int  // points in the fits
+	// Slope of log Noise against log L over the fitted epochs, with its standard error.
+	Slope, SlopeSE float64
+	// LRange is max L / min L over the fitted epochs: the range the slope is measured on.
+	LRange float64
+	// Ratio is Noise / ((2L/K) JacNorm) (MSE only), its range over the fitted epochs.
+	RatioMin, RatioMax float64
+	// SlopeJ is the slope of log Noise against log((2L/K) JacNorm) (MSE only).
+	SlopeJ, SlopeJSE float64
+	JacGrowth        float64 // JacNorm at the end / at the first fitted epoch
+	FinalLoss        float64
+}
+
+// The criteria of the Noise-against-L experiments.
+const (
+	noiseSlopeTol = 0.15 // proportionality: the log-log slope within this of 1 ...
+	noiseMinRange = 10   // ... over a fit in which L falls by at least this factor
+	noiseRatioTol = 0.25 // the decoupled trace (2L/K) JacNorm matches Noise within this fraction
+)
+
+func noiseCriteria() []Criterion {
+	return []Criterion{{"slope tolerance", noiseSlopeTol, "Noise ∝ L when the log-log slope is within this of 1 ..."},
+		{"range of L", noiseMinRange, "... over a fit in which L falls by at least this factor; a shorter range is inconclusive"},
+		{"decoupled trace tolerance", noiseRatioTol, "Noise matches (2L/K) (1/N) sum |J|_F^2 when their ratio stays within 1 ± this over the fit"}}
+}
+
+func runNoiseExperiment(env *Env, id, title, claim string, p *noiseParams) (*Result, error) {
+	res := &Result{ID: id, Title: title, Paper: true, Params: p, Claim: claim,
+		Theory: "Noise = (1/N) sum |grad l|^2 - |grad L|^2 ~ (2L/K) (1/N) sum |J|_F^2 for the MSE loss with K outputs (docs/theory.md, \"SGD noise\"): proportional to L once the Jacobian factor settles. The theory gives no formula for cross-entropy.",
+		Setup:  fmt.Sprintf("%s, %s, %s loss, eta = %g, B = %d, %d epochs, Glorot initialisation (seed %d); Noise and L over the full training set every epoch; least-squares slope of log Noise vs log L from epoch %d.", p.Data, p.Model, p.Loss, p.Eta, p.Batch, p.Epochs, p.Seed, p.Skip)}
+	nt, err := measureNoiseTrack(env, id, p)
+	if errors.Is(err, data.ErrNotAvailable) {
+		res.judge(notMeasured("%v", err))
+		return res, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := renderNoiseTrack(env, id, p, nt, res); err != nil {
+		return nil, err
+	}
+	res.judge(verdictNoise(nt, noiseSlopeTol, noiseMinRange, noiseRatioTol), noiseCriteria()...)
+	return res, nil
+}
+
+// measureNoiseTrack trains with SGD recording Noise and L every epoch (through the study
+// layer: stored and reused) and fits log Noise against log L over epochs >= Skip.
+func measureNoiseTrack(env *Env, id string, p *noiseParams) (*noiseTrack, error) {
+	prob := study.Problem{Model: p.Model, Data: p.Data, Loss: p.Loss}
+	o, err := prob.Build(env.Ctx, env.Study)
+	if err != nil {
+		return nil, err
+	}
+	spe := int64(sgd.StepsPerEpoch(o.N(), p.Batch))
+	env.stage("%s: training", id)
+	tr, err := study.Train(env.Ctx, env.Study, study.TrainSpec{Problem: prob, Eta: p.Eta, Batch: p.Batch, Sampling: "epoch", Seed: p.Seed,
+		Steps: int64(p.Epochs) * spe, LogEvery: spe, NoiseEvery: spe})
+	if err != nil {
+		return nil, err
+	}
+	nt := &noiseTrack{Points: tr.Noise, K: o.K(), MSE: p.Loss == "mse", Skip: p.Skip, FinalLoss: float64(tr.FinalLoss),
+		RatioMin: math.Inf(1), RatioMax: math.Inf(-1), Slope: math.NaN(), SlopeSE: math.NaN(), SlopeJ: math.NaN(), SlopeJSE: math.NaN()}
+	var x, y, xj []float64
+	lmin, lmax, firstJ := math.Inf(1), 0.0, 0.0
+	for _, pt := range tr.Noise {
+		if pt.Epoch < float64(p.Skip) || !(pt.Loss > 0) || !(pt.Noise > 0) {
+			continue
+		}
+		x, y = append(x, math.Log(pt.Loss)), append(y, math.Log(pt.Noise))
+		lmin, lmax = math.Min(lmin, pt.Loss), math.Max(lmax, pt.Loss)
+		if nt.MSE {
+			xj = append(xj, math.Log(2*pt.Loss/float64(nt.K)*pt.JacNorm))
+			nt.RatioMin, nt.RatioMax = math.Min(nt.RatioMin, float64(pt.Ratio)), math.Max(nt.RatioMax, float64(pt.Ratio))
+			if firstJ == 0 {
+				firstJ = pt.JacNorm
 			}
 		}
 	}
+	nt.Fitted, nt.LRange = len(x), lmax/lmin
 	if len(x) >= 3 {
-		f := lineOLS(x, y)
-		nt.slope, nt.se = f[0], f[1]
-		if withJac {
-			f = lineOLS(xj, y)
-			nt.slopeJ, nt.seJ = f[0], f[1]
+		nt.Slope, nt.SlopeSE = stats.FitLineOLS(x, y)
+		if nt.MSE {
+			nt.SlopeJ, nt.SlopeJSE = stats.FitLineOLS(xj, y)
 		}
 	}
-	last := tr.Points[len(tr.Points)-1]
-	nt.final = last.Loss
-	if withJac {
-		nt.ratio = last.Ratio
-		nt.jacGrowth = last.JacNorm / firstJ
+	if last := tr.Noise[len(tr.Noise)-1]; nt.MSE && firstJ > 0 {
+		nt.JacGrowth = last.JacNorm / firstJ
+	}
+	return nt, nil
+}
+
+// verdictNoise judges proportionality from the fitted slope and the range of L it was
+// measured on, and states the decoupled comparison only as far as its ratio supports.
+func verdictNoise(nt *noiseTrack, slopeTol, minRange, ratioTol float64) Verdict {
+	if nt.Fitted < 3 || math.IsNaN(nt.Slope) {
+		return notMeasured("fewer than three epochs from epoch %d on had positive Noise and L, so no slope was fitted.", nt.Skip)
+	}
+	var v Verdict
+	close := math.Abs(nt.Slope-1) <= slopeTol
+	switch {
+	case nt.LRange < minRange:
+		v.Status = Partial
+		v.claim("Inconclusive range: L falls only by a factor %.3g over the fit (criterion %g), where the log-log slope of Noise against L is %.3f ± %.3f.", nt.LRange, minRange, nt.Slope, nt.SlopeSE)
+	case close:
+		v.Status = Agrees
+		v.claim("Agrees: Noise and L fall together over a factor %.3g in L; the log-log slope is %.3f ± %.3f, within %g of 1.", nt.LRange, nt.Slope, nt.SlopeSE, slopeTol)
+	default:
+		v.Status = Deviates
+		v.claim("Deviates: over a factor %.3g in L the log-log slope of Noise against L is %.3f ± %.3f, more than %g from 1.", nt.LRange, nt.Slope, nt.SlopeSE, slopeTol)
+	}
+	if !nt.MSE {
+		return v
+	}
+	within := nt.RatioMin >= 1-ratioTol && nt.RatioMax <= 1+ratioTol
+	if within {
+		v.claim("The decoupled trace (2L/K) (1/N) sum |J|_F^2 (K = %d) matches Noise within %.0f%% over the fit (ratio %.3f .. %.3f).", nt.K, 100*ratioTol, nt.RatioMin, nt.RatioMax)
+	} else {
+		v.claim("Noise differs from the decoupled trace (2L/K) (1/N) sum |J|_F^2 (K = %d) by more than %.0f%% over the fit (ratio %.3f .. %.3f).", nt.K, 100*ratioTol, nt.RatioMin, nt.RatioMax)
+	}
+	v.claim("Against that trace the log-log slope is %.3f ± %.3f; (1/N) sum |J|_F^2 itself changed by a factor %.3g.", nt.SlopeJ, nt.SlopeJSE, nt.JacGrowth)
+	return v
+}
+
+func renderNoiseTrack(env *Env, id string, p *noiseParams, nt *noiseTrack, res *Result) error {
+	res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("log-log slope of Noise vs L (epochs >= %d)", p.Skip), Value: num.Float(nt.Slope), Err: num.Float(nt.SlopeSE), Theory: 1},
+		Number{Name: "factor by which L falls over the fit", Value: num.Float(nt.LRange)},
+		Number{Name: "final training loss", Value: num.Float(nt.FinalLoss)})
+	if nt.MSE {
+		res.Numbers = append(res.Numbers,
+			Number{Name: "Noise / ((2L/K) (1/N) sum |J|_F^2) at the end", Value: num.Float(float64(nt.Points[len(nt.Points)-1].Ratio)), Theory: 1,
+				Note: fmt.Sprintf("range over the fitted epochs %.3f .. %.3f; K = %d", nt.RatioMin, nt.RatioMax, nt.K)},
+			Number{Name: "log-log slope of Noise vs (2L/K) (1/N) sum |J|_F^2", Value: num.Float(nt.SlopeJ), Err: num.Float(nt.SlopeJSE), Theory: 1},
+			Number{Name: "growth of (1/N) sum |J|_F^2 over the fitted epochs", Value: num.Float(nt.JacGrowth)})
 	}
 	var ls, ns, dec []float64
 	var rows [][]float64
-	for _, pt := range tr.Points {
+	var ep []string
+	for _, pt := range nt.Points {
 		ls, ns = append(ls, pt.Loss), append(ns, pt.Noise)
-		dec = append(dec, 2*pt.Loss*pt.JacNorm)
+		dec = append(dec, 2*pt.Loss/float64(nt.K)*pt.JacNorm)
 		rows = append(rows, []float64{pt.Epoch, pt.Loss, pt.Noise, pt.JacNorm})
+		ep = append(ep, fmt.Sprintf("%.0f:%.3g/%.3g", pt.Epoch, pt.Loss, pt.Noise))
 	}
-	// Reference line Noise = k L through the last point.
-	k := last.Noise / last.Loss
+	last := nt.Points[len(nt.Points)-1]
+	k := last.Noise / last.Loss // reference line Noise = k L through the last point
 	var ref []float64
 	for _, l := range ls {
 		ref = append(ref, k*l)
 	}
-	fig, err := env.figure("noise_vs_loss", report.Figure{Title: fmt.Sprintf("%s: Noise vs L along training (%s)", id, loss), XLabel: "L", YLabel: "Noise = (1/N) sum |grad l|^2 - |grad L|^2", LogX: true, LogY: true,
-		Series: append([]report.Series{{Name: "Noise, every epoch", X: ls, Y: ns, Style: report.Points}, {Name: "Noise ∝ L", X: ls, Y: ref, Style: report.Dashed}}, decSeries(withJac, ls, dec)...)},
-		[]string{"epoch", "loss", "noise", "jac_norm"}, rows, fmt.Sprintf("log-log slope over epochs >= %d: %.3f ± %.3f (proportionality: 1).", skip, nt.slope, nt.se))
+	series := []report.Series{{Name: "Noise, every epoch", X: ls, Y: ns, Style: report.Points}, {Name: "Noise ∝ L", X: ls, Y: ref, Style: report.Dashed}}
+	if nt.MSE {
+		series = append(series, report.Series{Name: "(2L/K) (1/N) sum |J|_F^2 (decoupling)", X: ls, Y: dec, Style: report.Line})
+	}
+	fig, err := env.figure("noise_vs_loss", report.Figure{Title: fmt.Sprintf("%s: Noise vs L along training (%s)", id, p.Loss), XLabel: "L", YLabel: "Noise = (1/N) sum |grad l|^2 - |grad L|^2", LogX: true, LogY: true, Series: series},
+		[]string{"epoch", "loss", "noise", "jac_norm"}, rows, fmt.Sprintf("log-log slope over epochs >= %d: %.3f ± %.3f (proportionality: 1).", p.Skip, nt.Slope, nt.SlopeSE))
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	return nt, &fig, nil
-}
-
-// decSeries is the decoupled prediction 2 L (1/N) sum |grad f|^2 (MSE only).
-func decSeries(on bool, ls, dec []float64) []report.Series {
-	if !on {
-		return nil
-	}
-	return []report.Series{{Name: "2 L (1/N) sum |grad f|^2 (decoupling)", X: ls, Y: dec, Style: report.Line}}
-}
-
-// lineOLS returns the slope and its standard error of an ordinary least-squares line.
-func lineOLS(x, y []float64) [2]float64 {
-	n := float64(len(x))
-	var mx, my float64
-	for i := range x {
-		mx += x[i] / n
-		my += y[i] / n
-	}
-	var sxx, sxy, syy float64
-	for i := range x {
-		sxx += (x[i] - mx) * (x[i] - mx)
-		sxy += (x[i] - mx) * (y[i] - my)
-		syy += (y[i] - my) * (y[i] - my)
-	}
-	b := sxy / sxx
-	resid := (syy - b*sxy) / (n - 2)
-	return [2]float64{b, math.Sqrt(math.Max(resid, 0) / sxx)}
-}
-
-// noiseVerdict words the result of a Noise-vs-L fit.
-func noiseVerdict(res *Result, nt *noiseTrack, skip int) {
-	res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("log-log slope of Noise vs L (epochs >= %d)", skip), Value: nt.slope, Err: nt.se, Theory: 1},
-		Number{Name: "final training loss", Value: nt.final})
-	var dec string
-	if nt.ratio != 0 {
-		res.Numbers = append(res.Numbers,
-			Number{Name: "Noise / (2 L (1/N) sum |grad f|^2) at the end", Value: nt.ratio, Theory: 1, Note: fmt.Sprintf("range over the fitted epochs %.3f .. %.3f", nt.ratioMin, nt.ratioMax)},
-			Number{Name: "log-log slope of Noise vs 2 L (1/N) sum |grad f|^2", Value: nt.slopeJ, Err: nt.seJ, Theory: 1},
-			Number{Name: "growth of (1/N) sum |grad f|^2 over the fitted epochs", Value: nt.jacGrowth})
-		dec = fmt.Sprintf(" Noise against the decoupled form 2 L (1/N) sum |grad f|^2: ratio %.3f .. %.3f over the fitted epochs, log-log slope %.3f ± %.3f; (1/N) sum |grad f|^2 itself changed by a factor %.2f.", nt.ratioMin, nt.ratioMax, nt.slopeJ, nt.seJ, nt.jacGrowth)
-		if nt.k > 1 {
-			dec += fmt.Sprintf(" With K = %d outputs the ratio is close to 1/K, not 1: if the residuals spread evenly over the outputs, E[r_k r_k'] = (2L/K) delta_kk', so the decoupled trace is (2L/K) (1/N) sum |grad f|^2 (ratio times K: %.2f .. %.2f). THEORY's (2L/B) G with G = J^T J/N over-counts multi-output noise by a factor K.", nt.k, nt.ratioMin*float64(nt.k), nt.ratioMax*float64(nt.k))
-		}
-	}
-	z := (nt.slope - 1) / nt.se
-	switch {
-	case math.Abs(nt.slope-1) <= 0.15:
-		res.Status = Agrees
-		res.Verdict = fmt.Sprintf("Agrees: Noise and L fall together; the log-log slope is %.3f ± %.3f (proportionality means 1; deviation %.1f standard errors, within 15%% of 1).", nt.slope, nt.se, z) + dec
-	default:
-		res.Status = Deviates
-		res.Verdict = fmt.Sprintf("Deviates: the log-log slope of Noise against L is %.3f ± %.3f, not 1.", nt.slope, nt.se) + dec
-	}
-	var ep []string
-	for _, pt := range nt.points {
-		ep = append(ep, fmt.Sprintf("%.0f:%.3g/%.3g", pt.Epoch, pt.Loss, pt.Noise))
-	}
+	res.Figures = append(res.Figures, fig)
 	res.Notes = append(res.Notes, "epoch:L/Noise "+strings.Join(ep, " "))
+	return nil
 }

@@ -10,21 +10,20 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sgdlab/sgdlab/data"
-	"github.com/sgdlab/sgdlab/ensemble"
+	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/internal/report"
+	"github.com/sgdlab/sgdlab/study"
 )
 
 // SuiteOptions configures Reproduce.
 type SuiteOptions struct {
-	Out     string // report directory
-	Full    bool
-	Params  string // a parameter file (one experiment) or a directory of ID.json files
-	Ens     ensemble.Env
-	Data    data.Options
-	Version string
+	Out    string // report directory
+	Full   bool
+	Params string // a parameter file (one experiment) or a directory of ID.json files
+	Study  study.Env
 	// Progress reports the current stage and the fraction of the suite done (by weight).
 	Progress func(stage string, frac float64)
+	Version  string
 }
 
 // Report is the machine-readable report (report.json).
@@ -38,32 +37,57 @@ type Report struct {
 	Complete bool      `json:"complete"`
 }
 
-// Reproduce runs the experiments and writes out/params/ID.json, out/ID/*, out/report.json
-// and out/index.html. An experiment that fails is reported as failed and the others still
-// run; on cancellation the report holds what finished.
-func Reproduce(ctx context.Context, exps []*Experiment, opt SuiteOptions) (*Report, error) {
+// Plan loads and validates the parameters of every experiment before any runs: a
+// parameter error is reported (class fault.ErrInvalid) before work starts.
+func Plan(exps []*Experiment, full bool, params string) ([]Params, error) {
+	dir := false
+	if params != "" {
+		st, err := os.Stat(params)
+		if err != nil {
+			return nil, fault.Invalid("parameters %s: %v", params, errors.Unwrap(err))
+		}
+		dir = st.IsDir()
+		if !dir && len(exps) > 1 {
+			return nil, fault.Invalid("parameters %s is a file: give a directory of ID.json files when running several experiments", params)
+		}
+	}
+	var out []Params
+	for _, e := range exps {
+		path := params
+		if dir {
+			path = filepath.Join(params, e.ID+".json")
+			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+				path = "" // experiments without a file in the directory keep their defaults
+			}
+		}
+		p, err := LoadParams(e, full, path)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Reproduce runs the experiments with their planned parameters and writes
+// out/params/ID.json, out/ID/*, out/report.json and out/index.html (rewritten after each
+// experiment, so that an interrupted suite keeps a report of what finished). An experiment
+// that fails is reported as failed and the others still run; the returned error joins the
+// failures (with their classes: a divergence stays a divergence). On cancellation the report
+// holds what finished and the error is the context's.
+func Reproduce(ctx context.Context, exps []*Experiment, params []Params, opt SuiteOptions) (*Report, error) {
 	start := time.Now()
-	rep := &Report{Version: opt.Version, Mode: map[bool]string{true: "full", false: "quick"}[opt.Full], Shard: opt.Ens.Shard.String(), Started: start.UTC().Format(time.RFC3339)}
-	total := 0.0
+	rep := &Report{Version: opt.Version, Mode: map[bool]string{true: "full", false: "quick"}[opt.Full], Shard: opt.Study.Ens.Shard.String(), Started: start.UTC().Format(time.RFC3339)}
+	total, done := 0.0, 0.0
 	for _, e := range exps {
 		total += e.Weight
 	}
-	done := 0.0
-	for _, e := range exps {
+	var failures []error
+	for i, e := range exps {
 		if ctx.Err() != nil {
 			break
 		}
-		pfile := opt.Params
-		if st, err := os.Stat(opt.Params); opt.Params != "" && err == nil && st.IsDir() {
-			pfile = filepath.Join(opt.Params, e.ID+".json")
-		} else if opt.Params != "" && len(exps) > 1 {
-			return rep, fmt.Errorf("--params %s is a file: give a directory of ID.json files when running several experiments", opt.Params)
-		}
-		params, err := Params(e, opt.Full, pfile)
-		if err != nil {
-			return rep, err
-		}
-		if err := report.WriteJSON(filepath.Join(opt.Out, "params", e.ID+".json"), params); err != nil {
+		if err := report.WriteJSON(filepath.Join(opt.Out, "params", e.ID+".json"), params[i]); err != nil {
 			return rep, err
 		}
 		dir := filepath.Join(opt.Out, e.ID)
@@ -71,22 +95,24 @@ func Reproduce(ctx context.Context, exps []*Experiment, opt SuiteOptions) (*Repo
 			return rep, err
 		}
 		base := done
-		env := &Env{Ctx: ctx, Ens: opt.Ens, Data: opt.Data, Dir: dir, Full: opt.Full, Stage: func(s string) {
+		env := &Env{Ctx: ctx, Study: opt.Study, Dir: dir, Full: opt.Full}
+		env.Study.Stage = func(s string) {
 			if opt.Progress != nil {
 				opt.Progress(s, base/total)
 			}
-		}}
+		}
 		env.stage("%s: %s", e.ID, e.Title)
-		r, err := e.Run(env, params)
+		r, err := e.Run(env, params[i])
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				break
 			}
-			r = &Result{ID: e.ID, Title: e.Title, Paper: e.Paper, Params: params, Status: Failed, Verdict: "Failed: " + err.Error()}
+			failures = append(failures, fmt.Errorf("%s failed: %w", e.ID, err))
+			r = &Result{ID: e.ID, Title: e.Title, Paper: e.Paper, Params: params[i]}
+			r.judge(Verdict{Status: Failed, Claims: []string{"Failed: " + err.Error()}})
 		}
-		if opt.Ens.Shard.N > 1 && r.Status != DataMissing && r.Status != Failed {
-			r.Notes = append(r.Notes, fmt.Sprintf("Shard %s: ensembles hold only this shard's trajectories; merge the shard stores (sgdlab merge) and rerun reproduce with the merged --store for the full result.", opt.Ens.Shard))
-			r.Status = Sharded
+		if sh := opt.Study.Ens.Shard; sh.N > 1 && r.Status != Failed && r.Status != NotMeasured {
+			r.judge(notMeasured("shard %s holds only its part of each ensemble; merge the shard stores (sgdlab merge) and rerun reproduce with the merged store for the verdict. Shard-only verdict: %s %s", sh, r.Status, r.Verdict), r.Criteria...)
 		}
 		rep.Results = append(rep.Results, r)
 		done += e.Weight
@@ -101,11 +127,13 @@ func Reproduce(ctx context.Context, exps []*Experiment, opt SuiteOptions) (*Repo
 	if err := writeReport(opt.Out, rep, start); err != nil {
 		return rep, err
 	}
-	return rep, ctx.Err()
+	if ctx.Err() != nil {
+		return rep, ctx.Err()
+	}
+	return rep, errors.Join(failures...)
 }
 
-// writeReport writes report.json and index.html for the results so far (called after each
-// experiment, so an interrupted suite keeps a report of what finished).
+// writeReport writes report.json and index.html for the results so far.
 func writeReport(out string, rep *Report, start time.Time) error {
 	rep.Elapsed = time.Since(start).Seconds()
 	if err := report.WriteJSON(filepath.Join(out, "report.json"), rep); err != nil {
@@ -114,23 +142,26 @@ func writeReport(out string, rep *Report, start time.Time) error {
 	p := report.Page{Title: "sgdlab: reproducing Mori, Ziyin, Liu, Ueda, \"Logarithmic landscape and power-law escape rate of SGD\"",
 		Subtitle: []string{
 			fmt.Sprintf("sgdlab %s, %s mode, shard %s, started %s, %.0f s so far.", rep.Version, rep.Mode, rep.Shard, rep.Started, rep.Elapsed),
-			"Conventions (THEORY.md): l = 1/2 (f - y)^2, L = (1/N) sum l; time t = eta * steps; rates per unit t; epoch sampling = random partition without replacement unless stated; h* = typical outlier eigenvalue of the Hessian at the minimum.",
-			"Every number comes from the run recorded in runs.db and the parameters in params/; rerun with sgdlab reproduce to regenerate.",
+			"Conventions (docs/theory.md): l = 1/2 (f - y)^2, L = (1/N) sum l; time t = eta * steps; rates per unit t; epoch sampling = random partition without replacement unless stated; h* = typical outlier eigenvalue of the Hessian at the minimum.",
+			"Every measurement is recorded in the run store (runs.db) with the parameters in params/; rerunning sgdlab reproduce with the same store reads them back and regenerates this report.",
 		}}
 	for _, r := range rep.Results {
-		s := report.Section{ID: r.ID, Title: r.Title, Status: r.Status, Notes: r.Notes}
+		s := report.Section{ID: r.ID, Title: r.Title, Status: string(r.Status), Tone: r.Status.Tone(), Notes: r.Notes}
 		for _, f := range []report.Field{{Label: "Paper's claim", Text: r.Claim}, {Label: "Theory", Text: r.Theory}, {Label: "Setup", Text: r.Setup}, {Label: "Verdict", Text: r.Verdict}} {
 			if f.Text != "" {
 				s.Fields = append(s.Fields, f)
 			}
 		}
+		for _, c := range r.Criteria {
+			s.Criteria = append(s.Criteria, report.Row{Name: c.Name, Value: g4(c.Value), Note: c.Meaning})
+		}
 		for _, n := range r.Numbers {
-			row := report.Row{Name: n.Name, Value: g4(n.Value), Note: n.Note}
-			if n.Err != 0 && !math.IsNaN(n.Err) {
-				row.Value = pmS(n.Value, n.Err)
+			row := report.Row{Name: n.Name, Value: g4(float64(n.Value)), Note: n.Note}
+			if e := float64(n.Err); e != 0 && !math.IsNaN(e) {
+				row.Value = pmS(float64(n.Value), e)
 			}
 			if n.Theory != 0 {
-				row.Theory = g4(n.Theory)
+				row.Theory = g4(float64(n.Theory))
 			}
 			s.Numbers = append(s.Numbers, row)
 		}
@@ -146,7 +177,7 @@ func writeReport(out string, rep *Report, start time.Time) error {
 	return err
 }
 
-// Headline is a one-line summary of a result for terminals.
+// Headline is a one-line summary of a result for terminals: its first claim.
 func Headline(r *Result) string {
 	v := r.Verdict
 	if i := strings.Index(v, ". "); i > 0 && i < 220 {
@@ -154,5 +185,5 @@ func Headline(r *Result) string {
 	} else if len(v) > 220 {
 		v = v[:217] + "..."
 	}
-	return fmt.Sprintf("%-3s %-13s %6.1fs  %s", r.ID, "["+r.Status+"]", r.Elapsed, v)
+	return fmt.Sprintf("%-3s %-15s %6.1fs  %s", r.ID, "["+string(r.Status)+"]", r.Elapsed, v)
 }

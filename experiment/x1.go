@@ -5,12 +5,13 @@ import (
 	"math"
 	"strings"
 
-	"github.com/sgdlab/sgdlab/ensemble"
 	"github.com/sgdlab/sgdlab/escape"
 	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/stats"
+	"github.com/sgdlab/sgdlab/study"
 	"github.com/sgdlab/sgdlab/theory"
 )
 
@@ -31,11 +32,33 @@ type x1Params struct {
 	wellEscape
 }
 
+func (p *x1Params) Validate() error {
+	var c check
+	c.that(p.N >= 2, "N = %d must be at least 2", p.N)
+	c.that(positive(p.A), "a = %v must be positive", p.A)
+	c.that(len(p.Ratios) >= 3, "ratios: give at least three L^s/L* values (the comparison fits a line)")
+	for _, r := range p.Ratios {
+		c.that(r > 1 && !math.IsInf(r, 0), "ratio %v must be a finite number > 1", r)
+	}
+	for _, v := range append([]x1Config{p.Base}, p.Vary...) {
+		c.that(v.Dim >= 1 && v.Dim <= 64, "n = %d must be between 1 and 64", v.Dim)
+		c.that(positive(v.Eta), "eta = %v must be positive", v.Eta)
+		c.that(v.Batch >= 1 && v.Batch <= p.N, "batch = %d must be between 1 and N", v.Batch)
+	}
+	for _, v := range p.Vary {
+		c.that(v.Ratio > 1 && !math.IsInf(v.Ratio, 0), "variation ratio %v must be a finite number > 1", v.Ratio)
+	}
+	if c.err != nil {
+		return c.err
+	}
+	return p.wellEscape.validate()
+}
+
 const x1Title = "Decisive test on a double well: power law in L^s/L* against Arrhenius"
 
 var x1 = &Experiment{
 	ID: "X1", Title: x1Title, Weight: 2,
-	Defaults: func(full bool) any {
+	Defaults: func(full bool) Params {
 		p := &x1Params{N: 10000, A: 0.25, Base: x1Config{Dim: 1, Eta: 0.2, Batch: 1}, Ratios: []float64{1.5, 2, 2.5, 3, 3.5, 4},
 			Vary:       []x1Config{{2, 2, 0.2, 1}, {2, 3, 0.2, 1}, {2, 1, 0.3, 1}, {2, 1, 0.4, 2}},
 			wellEscape: wellEscape{Runs: 400, Dynamics: []string{"decoupled-fine", "sgd"}, Substeps: 5, WellR: 0.5, BudgetFactor: 20, SGDFactor: 30, MaxSteps: 5_000_000, Seed: 1}}
@@ -44,7 +67,7 @@ var x1 = &Experiment{
 		}
 		return p
 	},
-	Run: func(env *Env, params any) (*Result, error) {
+	Run: func(env *Env, params Params) (*Result, error) {
 		return timed(func() (*Result, error) { return runX1(env, params.(*x1Params)) })
 	},
 }
@@ -58,15 +81,35 @@ type x1Point struct {
 	rates                     map[string]escape.LevelRate
 }
 
+// x1Comparison is one dynamics' comparison with the three models on log kappa over the L*
+// sweep: chi-square statistics and p-values of each model without free parameters and
+// with its free parameters fitted, and the fitted slope against the power law's.
+type x1Comparison struct {
+	Dyn                  string
+	Points               int // configurations with escapes
+	PowChi, PowP         float64
+	PowFitChi, PowFitP   float64
+	ArrChi, ArrP         float64
+	ArrFitChi, ArrFitP   float64
+	FroChi, FroP         float64
+	FroFitChi, FroFitP   float64
+	Slope, SlopeSE, Expo float64
+}
+
+// x1PReject is the p-value at or below which a model is rejected.
+const x1PReject = 0.01
+
+func x1Criteria() []Criterion {
+	return []Criterion{{"rejection p-value", x1PReject, "a model is rejected when its chi-square p-value on log kappa is at or below this value, and fits above it"}}
+}
+
 func runX1(env *Env, p *x1Params) (*Result, error) {
 	res := &Result{ID: "X1", Title: x1Title, Params: p,
 		Claim:  "Beyond the paper, which crossed no barrier: escape over a real saddle. The double-well regression f = x1 (theta1^2 - a) + sum_j x_j theta_j with pure-noise labels of variance sigma^2 has L* ~ sigma^2/2 and Delta L ~ a^2/2, so sigma moves L^s/L* at fixed Delta L.",
 		Theory: "Power law: kappa = |h_e^s|/(2 pi) sqrt(det H*/|det H^s|) (L^s/L*)^-(B/(eta h*) + 1 - n/2). Arrhenius with constant Hessian-aligned noise: the same prefactor times exp(-2 B Delta L/(eta h*)), independent of L*. Frozen noise: exp(-B Delta L/(eta h* L*)). For n = 1 the decoupled SDE's exact mean time to the other well follows from quadrature (the reference free of Kramers' approximation).",
-	}
-	var words []string
-	status := Agrees
-	// The L* sweep.
-	var sweep []*x1Point
+		Setup: fmt.Sprintf("a = %g (Delta L ~ %.4g), N = %d, base eta = %g, B = %d, n = %d; ratios L^s/L* = %v; %d runs per point; exit: first entry into the ball of radius %g |theta_B - theta_s| around the other minimum (a committed transition); dynamics %s (fine SDE step eta/%d); censored runs enter by maximum likelihood.",
+			p.A, p.A*p.A/2, p.N, p.Base.Eta, p.Base.Batch, p.Base.Dim, p.Ratios, p.Runs, p.WellR, strings.Join(p.Dynamics, ", "), p.Substeps)}
+	var sweep, vary []*x1Point
 	for _, r := range p.Ratios {
 		c := p.Base
 		c.Ratio = r
@@ -76,104 +119,40 @@ func runX1(env *Env, p *x1Params) (*Result, error) {
 		}
 		sweep = append(sweep, pt)
 	}
-	res.Setup = fmt.Sprintf("a = %g (Delta L ~ %.4g), N = %d, base eta = %g, B = %d, n = %d; ratios L^s/L* = %v; %d runs per point; exit: first entry into the ball of radius %g |theta_B - theta_s| around the other minimum (a committed transition); dynamics %s (fine SDE step eta/%d); censored runs enter by maximum likelihood.",
-		p.A, p.A*p.A/2, p.N, p.Base.Eta, p.Base.Batch, p.Base.Dim, p.Ratios, p.Runs, p.WellR, strings.Join(p.Dynamics, ", "), p.Substeps)
-	tab := Table{Title: "Escape rate (per unit t) against the predictions, L* sweep", Header: []string{"L^s/L*", "L*", "Delta L", "SGD noise at saddle / at min", "power law", "Arrhenius", "frozen", "quadrature"}}
-	for _, dn := range p.Dynamics {
-		tab.Header = append(tab.Header, dn+" (95%)")
-	}
-	var rows [][]float64
-	for _, pt := range sweep {
-		row := []string{f3(pt.tb.LSaddle / pt.tb.LMin), g4(pt.tb.LMin), g4(pt.tb.LSaddle - pt.tb.LMin), f3(pt.noiseRatio), g4(pt.power), g4(pt.arrh), g4(pt.frozen), g4(pt.quad)}
-		num := []float64{pt.tb.LSaddle / pt.tb.LMin, pt.tb.LMin, pt.power, pt.arrh, pt.frozen, pt.quad}
-		for _, dn := range p.Dynamics {
-			lr := pt.rates[dn]
-			row = append(row, fmt.Sprintf("%s (%s..%s)", g4(lr.Kappa), g4(lr.Lo), g4(lr.Hi)))
-			num = append(num, lr.Kappa, lr.Lo, lr.Hi)
-		}
-		tab.Rows = append(tab.Rows, row)
-		rows = append(rows, num)
-	}
-	res.Tables = append(res.Tables, tab)
-	// Model comparison per dynamics on log kappa.
-	cmp := Table{Title: "Model comparison on log kappa over the L* sweep (chi-square, p-value)", Header: []string{"dynamics", "power law (theory)", "power law (fitted slope)", "fitted slope vs theory", "Arrhenius (theory)", "Arrhenius (free constant)", "frozen (theory)", "frozen (free prefactor)", "verdict"}}
-	for _, dn := range p.Dynamics {
-		row, verdict, outcome := compareModels(dn, sweep, p)
-		cmp.Rows = append(cmp.Rows, append(row, verdict))
-		words = append(words, dn+": "+verdict+".")
-		if dn == "sgd" {
-			status = outcome
-		}
-	}
-	res.Tables = append(res.Tables, cmp)
-	// Figure: rate vs L^s/L*.
-	var xs, pw, ar, fr, qd []float64
-	for _, pt := range sweep {
-		xs = append(xs, pt.tb.LSaddle/pt.tb.LMin)
-		pw, ar, fr, qd = append(pw, pt.power), append(ar, pt.arrh), append(fr, pt.frozen), append(qd, pt.quad)
-	}
-	series := []report.Series{{Name: "power law", X: xs, Y: pw, Style: report.Line}, {Name: "Arrhenius", X: xs, Y: ar, Style: report.Dashed},
-		{Name: "frozen noise", X: xs, Y: fr, Style: report.Dashed}, {Name: "quadrature (decoupled SDE)", X: xs, Y: qd, Style: report.Dashed}}
-	for _, dn := range p.Dynamics {
-		var ys, es []float64
-		for _, pt := range sweep {
-			lr := pt.rates[dn]
-			ys, es = append(ys, lr.Kappa), append(es, lr.Kappa/math.Sqrt(math.Max(float64(lr.Escaped), 1)))
-		}
-		series = append(series, report.Series{Name: "measured: " + dn, X: xs, Y: ys, YErr: es, Style: report.Points})
-	}
-	header := []string{"ratio", "L_star", "power_law", "arrhenius", "frozen", "quadrature"}
-	for _, dn := range p.Dynamics {
-		header = append(header, dn, dn+"_lo", dn+"_hi")
-	}
-	fig, err := env.figure("rate_vs_ratio", report.Figure{Title: "X1: escape rate vs L^s/L* at fixed Delta L", XLabel: "L^s / L*", YLabel: "rate kappa (per unit t)", LogX: true, LogY: true, Series: series},
-		header, rows, "The power law predicts a straight line of slope -(B/(eta h*) + 1 - n/2); Arrhenius a horizontal line; the frozen-noise form a curve in 1/L*.")
-	if err != nil {
-		return nil, err
-	}
-	res.Figures = append(res.Figures, fig)
-	// Variations of eta, B and n.
-	vt := Table{Title: "Variations at L^s/L* ~ 2: measured / predicted rate", Header: []string{"n", "eta", "B", "exponent", "power law", "Arrhenius", "frozen"}}
-	for _, dn := range p.Dynamics {
-		vt.Header = append(vt.Header, dn+": measured", dn+"/power", dn+"/Arrhenius")
-	}
 	for _, c := range p.Vary {
 		pt, err := runX1Point(env, p, c)
 		if err != nil {
 			return nil, err
 		}
-		row := []string{fmt.Sprint(c.Dim), g4(c.Eta), fmt.Sprint(c.Batch), f3(theory.Exponent(c.Batch, c.Eta, pt.tb.HStar, pt.tb.N)), g4(pt.power), g4(pt.arrh), g4(pt.frozen)}
-		for _, dn := range p.Dynamics {
-			lr := pt.rates[dn]
-			row = append(row, g4(lr.Kappa), f3(lr.Kappa/pt.power), f3(lr.Kappa/pt.arrh))
-			res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("%s n=%d eta=%g B=%d: rate / power-law prediction", dn, c.Dim, c.Eta, c.Batch), Value: lr.Kappa / pt.power})
+		vary = append(vary, pt)
+	}
+	var cmps []x1Comparison
+	for _, dn := range p.Dynamics {
+		if c, ok := compareX1(dn, sweep, p); ok {
+			cmps = append(cmps, c)
 		}
-		vt.Rows = append(vt.Rows, row)
 	}
-	res.Tables = append(res.Tables, vt)
-	res.Status = status
-	var lead string
-	switch status {
-	case Agrees:
-		lead = "Agrees: the parameter-free power law describes real SGD's escape rate over the saddle; the Arrhenius and frozen-noise forms are rejected."
-	case Partial:
-		lead = "Partly: real SGD's escape rate is a power of L^s/L* (the Arrhenius form, constant in L*, and the frozen-noise form are rejected by orders of magnitude in chi-square), but its exponent and prefactor differ from the formula's beyond the errors; the decoupled SDE, the dynamics the formula is derived from, matches it."
-	default:
-		lead = "Deviates: no model describes real SGD's escape rate here; see the comparison."
+	if err := renderX1(env, p, sweep, vary, cmps, res); err != nil {
+		return nil, err
 	}
-	res.Verdict = lead + " " + strings.Join(words, " ")
-	res.Notes = append(res.Notes, "In this model grad f = (2 theta1 x1, x2, ...): SGD's noise along theta1 vanishes at the saddle (G_11 = 4 theta1^2), while the theory freezes H at the minimum, so that its noise at the saddle is L^s/L* times that at the minimum. The table's noise column gives SGD's actual ratio Noise(theta_s)/Noise(theta*). Real SGD crosses the saddle with less noise than the decoupled SDE; that difference is physics the theory leaves out, not an error of the measurement.")
+	res.judge(verdictX1(p.Dynamics, cmps, x1PReject), x1Criteria()...)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, pt := range sweep {
+		lo, hi = math.Min(lo, pt.noiseRatio/(pt.tb.LSaddle/pt.tb.LMin)), math.Max(hi, pt.noiseRatio/(pt.tb.LSaddle/pt.tb.LMin))
+	}
+	res.Notes = append(res.Notes, fmt.Sprintf("Measured: SGD's noise at the saddle relative to the minimum, Noise(theta_s)/Noise(theta*), is %.3g to %.3g times the ratio L^s/L* the theory's model (noise ∝ L with H frozen at the minimum) gives (table column). In this model grad f = (2 theta1 x1, x2, ...), so the per-sample gradients along theta1 vanish at theta1 = 0.", lo, hi))
 	return res, nil
 }
 
 // runX1Point measures one configuration with every dynamics.
 func runX1Point(env *Env, p *x1Params, c x1Config) (*x1Point, error) {
 	sigma := math.Sqrt(p.A * p.A / (c.Ratio - 1))
-	o, err := env.problem(fmt.Sprintf("doublewell:a=%g", p.A), fmt.Sprintf("gauss:N=%d,d=%d,sigma=%g,seed=%d", p.N, c.Dim, sigma, p.Seed), "mse")
+	prob := study.Problem{Model: fmt.Sprintf("doublewell:a=%g", p.A), Data: fmt.Sprintf("gauss:N=%d,d=%d,sigma=%g,seed=%d", p.N, c.Dim, sigma, p.Seed), Loss: "mse"}
+	o, err := prob.Build(env.Ctx, env.Study)
 	if err != nil {
 		return nil, err
 	}
-	prep, err := ensemble.Prepare(env.Ctx, o, nil, p.Seed)
+	prep, err := study.Minimum(env.Ctx, env.Study, o, nil, p.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -186,38 +165,22 @@ func runX1Point(env *Env, p *x1Params, c x1Config) (*x1Point, error) {
 	if err != nil {
 		return nil, err
 	}
-	pt := &x1Point{cfg: c, tb: br.Theory(), noiseRatio: noiseRatio(o, br)}
+	pt := &x1Point{cfg: c, tb: br.Theory(), noiseRatio: noiseRatio(o, br), quad: math.NaN()}
 	pt.power, pt.arrh, pt.frozen = theory.PowerLaw(pt.tb, c.Batch, c.Eta), theory.Arrhenius(pt.tb, c.Batch, c.Eta), theory.Frozen(pt.tb, c.Batch, c.Eta)
-	pt.quad = math.NaN()
 	if o.P() == 1 {
-		if t, err := quadratureToWell(prep, br, o, c.Eta, c.Batch, p.WellR); err == nil {
-			pt.quad = 1 / t
+		if fl, ok := model.NewFeatureLandscape(o, false); ok {
+			target := br.MinB.Theta[0] + p.WellR*(br.Saddle.Theta[0]-br.MinB.Theta[0])
+			if t, err := study.Quadrature1D(fl, prep, br, c.Eta, c.Batch, target); err == nil {
+				pt.quad = 1 / t
+			}
 		}
 	}
 	predicted := 1 / pt.power
 	if !math.IsNaN(pt.quad) {
 		predicted = 1 / pt.quad
 	}
-	pt.rates, err = p.rates(env, "X1", fmt.Sprintf("ratio %.2f n=%d eta=%g B=%d", c.Ratio, c.Dim, c.Eta, c.Batch), o, prep, br, c.Eta, c.Batch, predicted)
-	if err != nil {
-		return nil, err
-	}
-	return pt, nil
-}
-
-// quadratureToWell is the decoupled SDE's exact MFPT from the minimum to the edge of the
-// ball of radius r |theta_B - theta_s| around the other minimum, on a one-parameter landscape.
-func quadratureToWell(prep *ensemble.Prepared, br *landscape.Barrier, o *model.Objective, eta float64, b int, r float64) (float64, error) {
-	fl, ok := model.NewFeatureLandscape(o, false)
-	if !ok {
-		return 0, fmt.Errorf("no 1-D landscape")
-	}
-	g := make([]float64, 1)
-	x := make([]float64, 1)
-	mu := func(v float64) float64 { x[0] = v; fl.LossGrad(x, g); return -g[0] }
-	D := func(v float64) float64 { x[0] = v; return eta * fl.LossGrad(x, nil) * prep.HStar / float64(b) }
-	x0, xs, xb := prep.Min.Theta[0], br.Saddle.Theta[0], br.MinB.Theta[0]
-	return theory.MFPT1D(mu, D, x0+10*(x0-xs), x0, xb+r*(xs-xb), 200000)
+	pt.rates, err = p.rates(env, "X1", fmt.Sprintf("ratio %.2f n=%d eta=%g B=%d", c.Ratio, c.Dim, c.Eta, c.Batch), prob, prep, br, c.Eta, c.Batch, predicted)
+	return pt, err
 }
 
 func negate(v []float64) []float64 {
@@ -228,25 +191,22 @@ func negate(v []float64) []float64 {
 	return out
 }
 
-// compareModels compares log kappa of one dynamics over the sweep with each model and
-// returns the table row, the verdict in words and the outcome: Agrees (the parameter-free
-// power law fits), Partial (only the power law's shape fits and the alternatives fail) or
-// Deviates.
-func compareModels(dn string, sweep []*x1Point, p *x1Params) ([]string, string, string) {
-	var lx, ly, sy, lp, la, lf, invL []float64
+// compareX1 fits log kappa of one dynamics over the sweep with each model (false when
+// fewer than three configurations have escapes).
+func compareX1(dn string, sweep []*x1Point, p *x1Params) (x1Comparison, bool) {
+	var lx, ly, sy, lp, la, lf []float64
 	for _, pt := range sweep {
-		lr := pt.rates[dn]
-		if lr.Escaped == 0 {
+		lr, ok := pt.rates[dn]
+		if !ok || lr.Escaped == 0 {
 			continue
 		}
-		lx = append(lx, math.Log(pt.tb.LSaddle/pt.tb.LMin))
-		ly = append(ly, math.Log(lr.Kappa))
+		lx, ly = append(lx, math.Log(pt.tb.LSaddle/pt.tb.LMin)), append(ly, math.Log(lr.Kappa))
 		sy = append(sy, 1/math.Sqrt(float64(lr.Escaped)))
 		lp, la, lf = append(lp, math.Log(pt.power)), append(la, math.Log(pt.arrh)), append(lf, math.Log(pt.frozen))
-		invL = append(invL, 1/pt.tb.LMin)
 	}
-	if len(lx) < 3 {
-		return []string{dn, "", "", "", "", "", "", ""}, "too few configurations with escapes to compare", Deviates
+	n := len(ly)
+	if n < 3 {
+		return x1Comparison{Dyn: dn, Points: n}, false
 	}
 	chi := func(pred []float64, shift float64) float64 {
 		s := 0.0
@@ -265,52 +225,139 @@ func compareModels(dn string, sweep []*x1Point, p *x1Params) ([]string, string, 
 		}
 		return num / den
 	}
-	n := len(ly)
-	cell := func(c float64, dof int) string {
-		return fmt.Sprintf("%.1f (p=%.2g)", c, stats.ChiSquareP(c, dof))
-	}
 	fit := stats.FitLine(lx, ly, sy)
-	expo := theory.Exponent(p.Base.Batch, p.Base.Eta, sweep[0].tb.HStar, sweep[0].tb.N)
-	cPow, cPowF := chi(lp, 0), fit.Chi2
-	cArr, cArrF := chi(la, 0), chi(la, bestShift(la))
-	cFro, cFroF := chi(lf, 0), chi(lf, bestShift(lf))
-	row := []string{dn, cell(cPow, n), cell(cPowF, n-2), fmt.Sprintf("%.2f ± %.2f vs -%.2f", fit.Slope, fit.SlopeSE, expo), cell(cArr, n), cell(cArrF, n-1), cell(cFro, n), cell(cFroF, n-1)}
-	_ = invL
-	// Verdict from the parameter-free comparisons, then the shape-only ones.
-	type m struct {
-		name string
-		p    float64
+	c := x1Comparison{Dyn: dn, Points: n, Slope: fit.Slope, SlopeSE: fit.SlopeSE,
+		Expo: theory.Exponent(p.Base.Batch, p.Base.Eta, sweep[0].tb.HStar, sweep[0].tb.N)}
+	c.PowChi, c.PowFitChi = chi(lp, 0), fit.Chi2
+	c.ArrChi, c.ArrFitChi = chi(la, 0), chi(la, bestShift(la))
+	c.FroChi, c.FroFitChi = chi(lf, 0), chi(lf, bestShift(lf))
+	c.PowP, c.PowFitP = stats.ChiSquareP(c.PowChi, n), stats.ChiSquareP(c.PowFitChi, n-2)
+	c.ArrP, c.ArrFitP = stats.ChiSquareP(c.ArrChi, n), stats.ChiSquareP(c.ArrFitChi, n-1)
+	c.FroP, c.FroFitP = stats.ChiSquareP(c.FroChi, n), stats.ChiSquareP(c.FroFitChi, n-1)
+	return c, true
+}
+
+// verdictX1 judges SGD's comparison: the parameter-free power law fits (agrees), only the
+// power law's shape fits while both alternatives are rejected (partial), or neither
+// (deviates); each dynamics' claims name only the models its p-values accept or reject.
+func verdictX1(dynamics []string, cmps []x1Comparison, pReject float64) Verdict {
+	byDyn := map[string]x1Comparison{}
+	for _, c := range cmps {
+		byDyn[c.Dyn] = c
 	}
-	models := []m{{"power law", stats.ChiSquareP(cPow, n)}, {"Arrhenius", stats.ChiSquareP(cArr, n)}, {"frozen noise", stats.ChiSquareP(cFro, n)}}
-	var fits []string
-	for _, mm := range models {
-		if mm.p > 0.01 {
-			fits = append(fits, mm.name)
-		}
+	ran := false
+	for _, d := range dynamics {
+		ran = ran || d == "sgd"
 	}
-	shape := []m{{"power law (free prefactor and slope)", stats.ChiSquareP(cPowF, n-2)}, {"Arrhenius (free constant)", stats.ChiSquareP(cArrF, n-1)}, {"frozen noise (free prefactor)", stats.ChiSquareP(cFroF, n-1)}}
-	var shapes []string
-	for _, mm := range shape {
-		if mm.p > 0.01 {
-			shapes = append(shapes, mm.name)
-		}
-	}
-	v := "no parameter-free prediction fits (all p <= 0.01)"
-	if len(fits) > 0 {
-		v = strings.Join(fits, " and ") + " fit(s) without free parameters"
-	}
-	if len(shapes) > 0 {
-		v += "; shapes consistent with the data: " + strings.Join(shapes, ", ")
-	} else {
-		v += "; no model's shape fits either"
-	}
-	v += fmt.Sprintf("; measured slope of log kappa vs log(L^s/L*) %.2f ± %.2f against the power law's -%.2f", fit.Slope, fit.SlopeSE, expo)
-	outcome := Deviates
+	sgd, ok := byDyn["sgd"]
 	switch {
-	case models[0].p > 0.01:
-		outcome = Agrees
-	case shape[0].p > 0.01 && shape[1].p <= 0.01 && shape[2].p <= 0.01:
-		outcome = Partial
+	case !ran:
+		return notMeasured("SGD is not among the dynamics in the parameters.")
+	case !ok:
+		return notMeasured("SGD escaped in fewer than three configurations of the sweep, too few to compare the models.")
 	}
-	return row, v, outcome
+	var v Verdict
+	switch {
+	case sgd.PowP > pReject:
+		v.Status = Agrees
+		v.claim("Agrees: the parameter-free power law describes SGD's escape rate over the saddle (p = %.2g).", sgd.PowP)
+	case sgd.PowFitP > pReject && sgd.ArrFitP <= pReject && sgd.FroFitP <= pReject:
+		v.Status = Partial
+		v.claim("Partly: SGD's escape rate is a power of L^s/L* (free slope and prefactor, p = %.2g) while the Arrhenius and frozen-noise shapes are rejected (p = %.2g and %.2g), but the parameter-free power law is rejected (p = %.2g).",
+			sgd.PowFitP, sgd.ArrFitP, sgd.FroFitP, sgd.PowP)
+	default:
+		v.Status = Deviates
+		v.claim("Deviates: no model's shape is accepted for SGD without the power law's also failing; see the comparison table.")
+	}
+	for _, d := range dynamics {
+		c, ok := byDyn[d]
+		if !ok {
+			v.claim("%s: fewer than three configurations with escapes, not compared.", d)
+			continue
+		}
+		var fits, rejected []string
+		for _, m := range []struct {
+			name string
+			p    float64
+		}{{"power law", c.PowP}, {"Arrhenius", c.ArrP}, {"frozen noise", c.FroP}} {
+			if m.p > pReject {
+				fits = append(fits, fmt.Sprintf("%s (p = %.2g)", m.name, m.p))
+			} else {
+				rejected = append(rejected, fmt.Sprintf("%s (p = %.2g)", m.name, m.p))
+			}
+		}
+		s := d + ":"
+		if len(fits) > 0 {
+			s += " fits without free parameters: " + strings.Join(fits, ", ") + ";"
+		}
+		if len(rejected) > 0 {
+			s += " rejected without free parameters: " + strings.Join(rejected, ", ") + ";"
+		}
+		v.claim("%s slope of log kappa against log(L^s/L*) %.2f ± %.2f against the power law's -%.2f.", s, c.Slope, c.SlopeSE, c.Expo)
+	}
+	return v
+}
+
+// renderX1 writes the sweep table, the model comparison, the variations and the figure.
+func renderX1(env *Env, p *x1Params, sweep, vary []*x1Point, cmps []x1Comparison, res *Result) error {
+	tab := Table{Title: "Escape rate (per unit t) against the predictions, L* sweep", Header: []string{"L^s/L*", "L*", "Delta L", "SGD noise at saddle / at min", "power law", "Arrhenius", "frozen", "quadrature"}}
+	for _, dn := range p.Dynamics {
+		tab.Header = append(tab.Header, dn+" (95%)")
+	}
+	var rows [][]float64
+	var xs, pw, ar, fr, qd []float64
+	for _, pt := range sweep {
+		ratio := pt.tb.LSaddle / pt.tb.LMin
+		row := []string{f3(ratio), g4(pt.tb.LMin), g4(pt.tb.LSaddle - pt.tb.LMin), f3(pt.noiseRatio), g4(pt.power), g4(pt.arrh), g4(pt.frozen), g4(pt.quad)}
+		vals := []float64{ratio, pt.tb.LMin, pt.power, pt.arrh, pt.frozen, pt.quad}
+		for _, dn := range p.Dynamics {
+			lr := pt.rates[dn]
+			row = append(row, fmt.Sprintf("%s (%s..%s)", g4(lr.Kappa), g4(lr.Lo), g4(lr.Hi)))
+			vals = append(vals, lr.Kappa, lr.Lo, lr.Hi)
+		}
+		tab.Rows, rows = append(tab.Rows, row), append(rows, vals)
+		xs, pw, ar, fr, qd = append(xs, ratio), append(pw, pt.power), append(ar, pt.arrh), append(fr, pt.frozen), append(qd, pt.quad)
+	}
+	res.Tables = append(res.Tables, tab)
+	cell := func(chi, pv float64) string { return fmt.Sprintf("%.1f (p=%.2g)", chi, pv) }
+	cmp := Table{Title: "Model comparison on log kappa over the L* sweep (chi-square, p-value)", Header: []string{"dynamics", "power law (theory)", "power law (fitted slope)", "fitted slope vs theory", "Arrhenius (theory)", "Arrhenius (free constant)", "frozen (theory)", "frozen (free prefactor)"}}
+	for _, c := range cmps {
+		cmp.Rows = append(cmp.Rows, []string{c.Dyn, cell(c.PowChi, c.PowP), cell(c.PowFitChi, c.PowFitP), fmt.Sprintf("%.2f ± %.2f vs -%.2f", c.Slope, c.SlopeSE, c.Expo),
+			cell(c.ArrChi, c.ArrP), cell(c.ArrFitChi, c.ArrFitP), cell(c.FroChi, c.FroP), cell(c.FroFitChi, c.FroFitP)})
+	}
+	res.Tables = append(res.Tables, cmp)
+	series := []report.Series{{Name: "power law", X: xs, Y: pw, Style: report.Line}, {Name: "Arrhenius", X: xs, Y: ar, Style: report.Dashed},
+		{Name: "frozen noise", X: xs, Y: fr, Style: report.Dashed}, {Name: "quadrature (decoupled SDE)", X: xs, Y: qd, Style: report.Dashed}}
+	header := []string{"ratio", "L_star", "power_law", "arrhenius", "frozen", "quadrature"}
+	for _, dn := range p.Dynamics {
+		var ys, es []float64
+		for _, pt := range sweep {
+			lr := pt.rates[dn]
+			ys, es = append(ys, lr.Kappa), append(es, lr.Kappa/math.Sqrt(math.Max(float64(lr.Escaped), 1)))
+		}
+		series = append(series, report.Series{Name: "measured: " + dn, X: xs, Y: ys, YErr: es, Style: report.Points})
+		header = append(header, dn, dn+"_lo", dn+"_hi")
+	}
+	fig, err := env.figure("rate_vs_ratio", report.Figure{Title: "X1: escape rate vs L^s/L* at fixed Delta L", XLabel: "L^s / L*", YLabel: "rate kappa (per unit t)", LogX: true, LogY: true, Series: series},
+		header, rows, "The power law predicts a straight line of slope -(B/(eta h*) + 1 - n/2); Arrhenius a horizontal line; the frozen-noise form a curve in 1/L*.")
+	if err != nil {
+		return err
+	}
+	res.Figures = append(res.Figures, fig)
+	vt := Table{Title: "Variations at L^s/L* ~ 2: measured / predicted rate", Header: []string{"n", "eta", "B", "exponent", "power law", "Arrhenius", "frozen"}}
+	for _, dn := range p.Dynamics {
+		vt.Header = append(vt.Header, dn+": measured", dn+"/power", dn+"/Arrhenius")
+	}
+	for _, pt := range vary {
+		c := pt.cfg
+		row := []string{fmt.Sprint(c.Dim), g4(c.Eta), fmt.Sprint(c.Batch), f3(theory.Exponent(c.Batch, c.Eta, pt.tb.HStar, pt.tb.N)), g4(pt.power), g4(pt.arrh), g4(pt.frozen)}
+		for _, dn := range p.Dynamics {
+			lr := pt.rates[dn]
+			row = append(row, g4(lr.Kappa), f3(lr.Kappa/pt.power), f3(lr.Kappa/pt.arrh))
+			res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("%s n=%d eta=%g B=%d: rate / power-law prediction", dn, c.Dim, c.Eta, c.Batch), Value: num.Float(lr.Kappa / pt.power)})
+		}
+		vt.Rows = append(vt.Rows, row)
+	}
+	res.Tables = append(res.Tables, vt)
+	return nil
 }

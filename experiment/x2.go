@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sgdlab/sgdlab/ensemble"
+	"github.com/sgdlab/sgdlab/escape"
 	"github.com/sgdlab/sgdlab/landscape"
+	"github.com/sgdlab/sgdlab/num"
+	"github.com/sgdlab/sgdlab/study"
 	"github.com/sgdlab/sgdlab/theory"
 )
 
@@ -19,11 +21,27 @@ type x2Params struct {
 	wellEscape
 }
 
+func (p *x2Params) Validate() error {
+	var c check
+	c.that(p.N >= 2, "N = %d must be at least 2", p.N)
+	c.that(positive(p.W), "teacher_w = %v must be positive", p.W)
+	c.that(len(p.Sigmas) > 0, "sigmas: give at least one label noise level")
+	for _, s := range p.Sigmas {
+		c.that(positive(s), "sigma = %v must be positive", s)
+	}
+	c.that(positive(p.Eta), "eta = %v must be positive", p.Eta)
+	c.that(p.Batch >= 1 && p.Batch <= p.N, "batch = %d must be between 1 and N", p.Batch)
+	if c.err != nil {
+		return c.err
+	}
+	return p.wellEscape.validate()
+}
+
 const x2Title = "Escape of a small neural network over a saddle found by NEB"
 
 var x2 = &Experiment{
 	ID: "X2", Title: x2Title, Weight: 1,
-	Defaults: func(full bool) any {
+	Defaults: func(full bool) Params {
 		p := &x2Params{Model: "mlp:1-1-1:tanh:nobias", N: 200, W: 2, Sigmas: []float64{0.7, 0.8}, Eta: 0.5, Batch: 1,
 			wellEscape: wellEscape{Runs: 100, Dynamics: []string{"decoupled-fine", "sgd"}, Substeps: 5, WellR: 0.5, BudgetFactor: 20, SGDFactor: 1, MaxSteps: 200_000, Seed: 1}}
 		if full {
@@ -31,9 +49,29 @@ var x2 = &Experiment{
 		}
 		return p
 	},
-	Run: func(env *Env, params any) (*Result, error) {
+	Run: func(env *Env, params Params) (*Result, error) {
 		return timed(func() (*Result, error) { return runX2(env, params.(*x2Params)) })
 	},
+}
+
+// x2Point is one noise level's measurement.
+type x2Point struct {
+	Sigma       float64
+	TB          theory.Barrier
+	MinEigs     []float64
+	SaddleEigs  []float64
+	Power, Arrh float64
+	Frozen      float64
+	NoiseRatio  float64 // SGD's Noise(theta_s)/Noise(theta*), measured
+	Rates       map[string]escape.LevelRate
+}
+
+// x2Factor is the factor within which a measured rate counts as agreeing with a prediction:
+// the 95% interval of the rate must reach [prediction/x2Factor, prediction*x2Factor].
+const x2Factor = 2
+
+func x2Criteria() []Criterion {
+	return []Criterion{{"agreement factor", x2Factor, "a rate agrees with a prediction when its 95% interval overlaps [prediction/2, 2 prediction]; it deviates when the whole interval lies outside"}}
 }
 
 func runX2(env *Env, p *x2Params) (*Result, error) {
@@ -43,74 +81,117 @@ func runX2(env *Env, p *x2Params) (*Result, error) {
 		Setup: fmt.Sprintf("%s on tanh:N=%d,w=%g,sigma in %v; eta = %g, B = %d; %d runs; exit: entry into the ball of radius %g |theta_B - theta_s| around the other minimum; dynamics %s (fine SDE step eta/%d).",
 			p.Model, p.N, p.W, p.Sigmas, p.Eta, p.Batch, p.Runs, p.WellR, strings.Join(p.Dynamics, ", "), p.Substeps),
 	}
+	var pts []x2Point
+	for _, sigma := range p.Sigmas {
+		pt, err := runX2Point(env, p, sigma)
+		if err != nil {
+			return nil, err
+		}
+		pts = append(pts, pt)
+	}
+	renderX2(p, pts, res)
+	res.judge(verdictX2(p.Dynamics, pts, x2Factor), x2Criteria()...)
+	return res, nil
+}
+
+func runX2Point(env *Env, p *x2Params, sigma float64) (x2Point, error) {
+	prob := study.Problem{Model: p.Model, Data: fmt.Sprintf("tanh:N=%d,w=%g,sigma=%g,seed=%d", p.N, p.W, sigma, p.Seed), Loss: "mse"}
+	o, err := prob.Build(env.Ctx, env.Study)
+	if err != nil {
+		return x2Point{}, err
+	}
+	start := make([]float64, o.P())
+	for i := range start {
+		start[i] = 1
+	}
+	w := o.NewWorker(1, 0)
+	pa, err := landscape.Minimize(env.Ctx, w, start, landscape.MinimizeOptions{})
+	if err != nil {
+		return x2Point{}, err
+	}
+	prep, err := study.Minimum(env.Ctx, env.Study, o, pa.Theta, p.Seed)
+	if err != nil {
+		return x2Point{}, err
+	}
+	br, err := landscape.FindBarrier(env.Ctx, w, prep.Min.Theta, negate(prep.Min.Theta))
+	if err != nil {
+		return x2Point{}, err
+	}
+	tb := br.Theory()
+	prep.HStar = tb.HStar
+	pt := x2Point{Sigma: sigma, TB: tb, MinEigs: prep.Min.Eigs, SaddleEigs: br.Saddle.Eigs, NoiseRatio: noiseRatio(o, br),
+		Power: theory.PowerLaw(tb, p.Batch, p.Eta), Arrh: theory.Arrhenius(tb, p.Batch, p.Eta), Frozen: theory.Frozen(tb, p.Batch, p.Eta)}
+	pt.Rates, err = p.rates(env, "X2", fmt.Sprintf("sigma=%g", sigma), prob, prep, br, p.Eta, p.Batch, 1/pt.Power)
+	return pt, err
+}
+
+// x2Compare places a rate's 95% interval against [pred/factor, pred*factor]: +1 above,
+// -1 below, 0 overlapping.
+func x2Compare(lr escape.LevelRate, pred, factor float64) int {
+	switch {
+	case lr.Lo > pred*factor:
+		return 1
+	case lr.Hi < pred/factor:
+		return -1
+	}
+	return 0
+}
+
+// verdictX2 judges SGD's rate against the power law at every noise level (the 95% interval
+// against a factor band) and states every dynamics' ratio to both predictions.
+func verdictX2(dynamics []string, pts []x2Point, factor float64) Verdict {
+	ran := false
+	for _, d := range dynamics {
+		ran = ran || d == "sgd"
+	}
+	if !ran || len(pts) == 0 {
+		return notMeasured("SGD is not among the dynamics in the parameters.")
+	}
+	var v Verdict
+	var parts []Status
+	var words []string
+	for _, pt := range pts {
+		lr := pt.Rates["sgd"]
+		switch x2Compare(lr, pt.Power, factor) {
+		case 0:
+			parts = append(parts, Agrees)
+		default:
+			parts = append(parts, Deviates)
+		}
+		for _, dn := range dynamics {
+			r := pt.Rates[dn]
+			words = append(words, fmt.Sprintf("sigma = %g, %s: rate %.3g (95%%: %.3g .. %.3g, %d of %d runs escaped), %.3g times the power law and %.3g times Arrhenius.",
+				pt.Sigma, dn, r.Kappa, r.Lo, r.Hi, r.Escaped, r.Runs, r.Kappa/pt.Power, r.Kappa/pt.Arrh))
+		}
+		words = append(words, fmt.Sprintf("SGD's measured noise at the saddle is %.3g times that at the minimum, where the decoupled model has L^s/L* = %.3g.", pt.NoiseRatio, pt.TB.LSaddle/pt.TB.LMin))
+	}
+	v.Status = worst(parts...)
+	if v.Status == Agrees {
+		v.claim("Agrees: SGD's escape rate is within a factor %g of the power law at every noise level (95%% intervals).", factor)
+	} else {
+		v.claim("Deviates: SGD's escape rate lies outside a factor %g of the power law (95%% interval) at some noise level.", factor)
+	}
+	v.Claims = append(v.Claims, words...)
+	return v
+}
+
+func renderX2(p *x2Params, pts []x2Point, res *Result) {
 	tab := Table{Title: "Measured rate against the predictions", Header: []string{"sigma", "L*", "L^s", "eigenvalues at min", "saddle eigenvalues", "SGD noise at saddle / at min (theory: L^s/L*)", "power law", "Arrhenius", "frozen"}}
 	for _, dn := range p.Dynamics {
 		tab.Header = append(tab.Header, dn+" (95%)", dn+"/power", dn+"/Arrhenius")
 	}
-	var words []string
-	for _, sigma := range p.Sigmas {
-		o, err := env.problem(p.Model, fmt.Sprintf("tanh:N=%d,w=%g,sigma=%g,seed=%d", p.N, p.W, sigma, p.Seed), "mse")
-		if err != nil {
-			return nil, err
-		}
-		start := make([]float64, o.P())
-		for i := range start {
-			start[i] = 1
-		}
-		w := o.NewWorker(1, 0)
-		pa, err := landscape.Minimize(env.Ctx, w, start, landscape.MinimizeOptions{})
-		if err != nil {
-			return nil, err
-		}
-		prep, err := ensemble.Prepare(env.Ctx, o, pa.Theta, p.Seed)
-		if err != nil {
-			return nil, err
-		}
-		br, err := landscape.FindBarrier(env.Ctx, w, prep.Min.Theta, negate(prep.Min.Theta))
-		if err != nil {
-			return nil, err
-		}
-		tb := br.Theory()
-		prep.HStar = tb.HStar
-		pw, ar, fr := theory.PowerLaw(tb, p.Batch, p.Eta), theory.Arrhenius(tb, p.Batch, p.Eta), theory.Frozen(tb, p.Batch, p.Eta)
-		nr := noiseRatio(o, br)
-		row := []string{g4(sigma), g4(tb.LMin), g4(tb.LSaddle), fmtFloats(prep.Min.Eigs), fmtFloats(br.Saddle.Eigs), fmt.Sprintf("%.3g (%.3g)", nr, tb.LSaddle/tb.LMin), g4(pw), g4(ar), g4(fr)}
-		rates, err := p.rates(env, "X2", fmt.Sprintf("sigma=%g", sigma), o, prep, br, p.Eta, p.Batch, 1/pw)
-		if err != nil {
-			return nil, err
-		}
+	for _, pt := range pts {
+		row := []string{g4(pt.Sigma), g4(pt.TB.LMin), g4(pt.TB.LSaddle), fmtFloats(pt.MinEigs), fmtFloats(pt.SaddleEigs),
+			fmt.Sprintf("%.3g (%.3g)", pt.NoiseRatio, pt.TB.LSaddle/pt.TB.LMin), g4(pt.Power), g4(pt.Arrh), g4(pt.Frozen)}
 		for _, dn := range p.Dynamics {
-			lr := rates[dn]
-			row = append(row, fmt.Sprintf("%s (%s..%s)", g4(lr.Kappa), g4(lr.Lo), g4(lr.Hi)), f3(lr.Kappa/pw), f3(lr.Kappa/ar))
-			res.Numbers = append(res.Numbers,
-				Number{Name: fmt.Sprintf("sigma=%g %s: escape rate", sigma, dn), Value: lr.Kappa, Err: (lr.Hi - lr.Lo) / 3.92, Theory: pw, Note: fmt.Sprintf("Arrhenius predicts %.4g; %d escaped, %d censored", ar, lr.Escaped, lr.Censored)})
-			words = append(words, fmt.Sprintf("sigma = %g, %s: measured/power law = %.2f, measured/Arrhenius = %.2f.", sigma, dn, lr.Kappa/pw, lr.Kappa/ar))
+			lr := pt.Rates[dn]
+			row = append(row, fmt.Sprintf("%s (%s..%s)", g4(lr.Kappa), g4(lr.Lo), g4(lr.Hi)), f3(lr.Kappa/pt.Power), f3(lr.Kappa/pt.Arrh))
+			res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("sigma=%g %s: escape rate", pt.Sigma, dn), Value: num.Float(lr.Kappa),
+				Err: num.Float((lr.Hi - lr.Lo) / 3.92), Theory: num.Float(pt.Power), Note: fmt.Sprintf("Arrhenius predicts %.4g; %d escaped, %d censored", pt.Arrh, lr.Escaped, lr.Censored)})
 		}
 		tab.Rows = append(tab.Rows, row)
-		res.Notes = append(res.Notes, fmt.Sprintf("sigma = %g: minimum eigenvalues %s (anisotropy %.0f), so 'the typical h*' of THEORY is ambiguous; the mean %.4g is used.", sigma, fmtFloats(prep.Min.Eigs), prep.Min.Eigs[0]/prep.Min.Eigs[len(prep.Min.Eigs)-1], tb.HStar))
+		res.Notes = append(res.Notes, fmt.Sprintf("sigma = %g: Hessian eigenvalues at the minimum %s (anisotropy %.0f); the theory's single h* is taken as their mean %.4g.",
+			pt.Sigma, fmtFloats(pt.MinEigs), pt.MinEigs[0]/pt.MinEigs[len(pt.MinEigs)-1], pt.TB.HStar))
 	}
 	res.Tables = append(res.Tables, tab)
-	res.Status = Partial
-	res.Notes = append(res.Notes, "At the saddle (the origin) every per-sample gradient of f = w2 tanh(w1 x) vanishes, so real SGD has no noise there at all, whereas the decoupled model keeps noise 2 eta L^s H*/B; SGD's escapes are correspondingly rare (the table's noise column). The budget per SGD run is capped, so its rate is often only an upper bound (the 95% interval).")
-	res.Verdict = "Measured against both theories with Hessians taken at the measured minimum and saddle: " + strings.Join(words, " ") + " A factor within 2 counts as agreement. The Hessian at the minimum is strongly anisotropic, while the formula assumes isotropic noise of one typical size h* in the outlier directions; the decoupled SDE (the formula's own dynamics) shows how much of any disagreement comes from that assumption rather than from SGD."
-	ok := true
-	for _, n := range res.Numbers {
-		if strings.Contains(n.Name, "sgd") && (n.Value/n.Theory > 2 || n.Value/n.Theory < 0.5) {
-			ok = false
-		}
-	}
-	if ok {
-		res.Status = Agrees
-	} else {
-		res.Status = Deviates
-	}
-	return res, nil
-}
-
-func fmtFloats(v []float64) string {
-	s := make([]string, len(v))
-	for i, x := range v {
-		s[i] = g4(x)
-	}
-	return "[" + strings.Join(s, ", ") + "]"
 }

@@ -9,6 +9,9 @@ void openblas_set_num_threads(int);
 import "C"
 
 import (
+	"runtime"
+	"sync"
+
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/netlib/blas/netlib"
 
@@ -27,6 +30,43 @@ func init() {
 // BLAS names the BLAS implementation in use.
 const BLAS = "OpenBLAS (cgo, -tags openblas)"
 
-// SetBLASThreads sets OpenBLAS's thread count (ensembles run one worker per core with a
-// single-threaded BLAS inside each).
-func SetBLASThreads(n int) { C.openblas_set_num_threads(C.int(n)) }
+// OpenBLAS's thread count is one setting for the whole process. blasThreads is the value
+// chosen with SetBLASThreads; while any parallel region holds a SingleThreadedBLAS scope
+// (ensemble workers, the lanes of a full-data pass: they are the parallelism themselves) it
+// is 1, and it returns to blasThreads when the last scope is released. Counting the scopes
+// keeps concurrent regions from restoring each other's values.
+var (
+	blasMu      sync.Mutex
+	blasThreads = runtime.NumCPU()
+	blasScopes  int
+)
+
+// SetBLASThreads sets the number of threads OpenBLAS uses outside parallel regions.
+func SetBLASThreads(n int) {
+	blasMu.Lock()
+	defer blasMu.Unlock()
+	blasThreads = max(n, 1)
+	if blasScopes == 0 {
+		C.openblas_set_num_threads(C.int(blasThreads))
+	}
+}
+
+// SingleThreadedBLAS makes OpenBLAS single-threaded until the returned function is called.
+func SingleThreadedBLAS() (release func()) {
+	blasMu.Lock()
+	if blasScopes == 0 {
+		C.openblas_set_num_threads(1)
+	}
+	blasScopes++
+	blasMu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			blasMu.Lock()
+			defer blasMu.Unlock()
+			if blasScopes--; blasScopes == 0 {
+				C.openblas_set_num_threads(C.int(blasThreads))
+			}
+		})
+	}
+}

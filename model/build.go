@@ -5,6 +5,7 @@ import (
 
 	"github.com/sgdlab/sgdlab/data"
 	"github.com/sgdlab/sgdlab/fault"
+	"github.com/sgdlab/sgdlab/internal/linalg"
 )
 
 // Build parses a model spec and a loss name for the dataset d and returns the objective.
@@ -29,4 +30,15 @@ func CheckFinite(theta []float64) error {
 		}
 	}
 	return nil
+}
+
+// Arithmetic names the floating-point code paths in use: the BLAS and whether the AVX2/FMA
+// vector kernels run. Two machines with different arithmetic round differently, so stored
+// results record it and are never merged across it silently.
+func Arithmetic() string {
+	vec := "no vector kernels"
+	if linalg.Available() {
+		vec = "AVX2+FMA kernels"
+	}
+	return BLAS + ", " + vec
 }

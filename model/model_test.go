@@ -464,3 +464,34 @@ func FuzzModelSpec(f *testing.F) {
 		}
 	})
 }
+
+// Full-data results do not depend on how many goroutines ran the pass: the chunks are
+// summed in a fixed grouping whatever the Worker's parallelism.
+func TestWorkerParallelismInvariant(t *testing.T) {
+	ds := data.Gauss(1000, 5, 1, 4)
+	o, err := Build("mlp:5-7-3-1:tanh", "mse", ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theta := make([]float64, o.P())
+	o.Model.Init(theta, rand.New(rand.NewPCG(1, 2)))
+	v := make([]float64, o.P())
+	for i := range v {
+		v[i] = math.Sin(float64(i))
+	}
+	results := map[int][]float64{}
+	for _, par := range []int{1, 2, 3, 8} {
+		w := o.NewWorker(par, 64)
+		g, hv := make([]float64, o.P()), make([]float64, o.P())
+		l := w.LossGrad(theta, g)
+		w.HVP(theta, v, hv)
+		results[par] = append(append([]float64{l}, g...), hv...)
+	}
+	for _, par := range []int{2, 3, 8} {
+		for i, x := range results[par] {
+			if x != results[1][i] {
+				t.Fatalf("par %d: value %d is %v, par 1 gives %v", par, i, x, results[1][i])
+			}
+		}
+	}
+}

@@ -1,8 +1,8 @@
 package model
 
 import (
+	"context"
 	"fmt"
-	"runtime"
 	"sync"
 
 	"github.com/sgdlab/sgdlab/fault"
@@ -16,6 +16,11 @@ type Objective struct {
 	Model Model
 	Loss  Loss
 	Data  *data.Dataset
+	// Ctx, if set, interrupts long computations: once it is cancelled, full-data passes of
+	// the objective's Workers return at once without doing their work (their results are then
+	// meaningless), so that a loop of thousands of passes ends within one pass; callers
+	// check Ctx.Err() afterwards and return it.
+	Ctx context.Context
 
 	packOnce sync.Once
 	packed   []float64
@@ -49,13 +54,15 @@ func (o *Objective) CheckTheta(theta []float64) error {
 const DefaultChunk = 256
 
 // Worker evaluates an Objective with preallocated buffers, over the full dataset (split into
-// chunks processed by par goroutines) or over a mini-batch of indices. Full-data results are
-// deterministic for a given par. A Worker is not safe for concurrent use.
+// chunks processed by up to par goroutines) or over a mini-batch of indices. Full-data
+// results are deterministic and independent of par. A Worker is not safe for concurrent use.
 type Worker struct {
 	o     *Objective
 	chunk int
-	lanes []*lane
-	c     call // the pass in progress
+	lanes []*lane // passSlots lanes: evaluators and partial sums
+	par   int     // goroutines of a full-data pass (1 .. passSlots)
+	ctx   context.Context
+	c     call    // the pass in progress
 	fc    *forwardCache
 }
 
@@ -77,18 +84,15 @@ type lane struct {
 	sum    float64
 }
 
-// NewWorker returns a worker using par goroutines for full-data passes and evaluating at most
-// chunk samples at once (chunk <= 0: DefaultChunk).
+// NewWorker returns a worker using up to par goroutines for full-data passes and evaluating
+// at most chunk samples at once (chunk <= 0: DefaultChunk). Its results do not depend on par.
 func (o *Objective) NewWorker(par, chunk int) *Worker {
-	if par < 1 {
-		par = 1
-	}
 	if chunk <= 0 {
 		chunk = DefaultChunk
 	}
-	w := &Worker{o: o, chunk: chunk}
+	w := &Worker{o: o, chunk: chunk, par: min(max(par, 1), passSlots), ctx: o.Ctx}
 	D, K, P := o.Data.D, o.Data.K, o.P()
-	for i := 0; i < par; i++ {
+	for i := 0; i < passSlots; i++ {
 		w.lanes = append(w.lanes, &lane{
 			ev: o.Model.NewEval(chunk),
 			x:  make([]float64, chunk*D), y: make([]float64, chunk*K),
@@ -97,6 +101,14 @@ func (o *Objective) NewWorker(par, chunk int) *Worker {
 			acc: make([]float64, P),
 		})
 	}
+	return w
+}
+
+// Uninterruptible makes the worker's passes ignore the objective's context and returns the
+// worker: for single evaluations that must be real even after an interruption (the loss at
+// the parameters a stopped run saves).
+func (w *Worker) Uninterruptible() *Worker {
+	w.ctx = nil
 	return w
 }
 
@@ -148,43 +160,54 @@ type call struct {
 	wantGrad           bool
 }
 
-// each runs w.c over pieces of the sample set (w.c.idx, or all N when it is nil). Pieces are
-// assigned to lanes statically (piece c to lane c mod par), so results do not depend on
-// goroutine scheduling. The lane accumulators are cleared first.
+// passSlots is the number of partial sums of a full-data pass: piece c of the samples is
+// accumulated into slot c mod passSlots and the slots are added in order at the end. The
+// grouping never depends on how many goroutines ran the slots, so every full-data result is
+// the same for any Worker parallelism (a pass uses at most passSlots goroutines; large
+// matrix products inside a piece split over the cores by themselves).
+const passSlots = 2
+
+// each runs w.c over pieces of the sample set (w.c.idx, or all N when it is nil): piece c
+// goes to lane c mod passSlots. The lane accumulators are cleared first.
 func (w *Worker) each() {
 	total := w.o.N()
 	if w.c.idx != nil {
 		total = len(w.c.idx)
 	}
 	pieces := (total + w.chunk - 1) / w.chunk
-	par := min(len(w.lanes), max(pieces, 1))
-	if par == 1 {
-		w.lanePieces(0, 1, pieces, total)
+	if w.par == 1 || pieces <= 1 {
+		for l := range w.lanes {
+			w.lanePieces(l, pieces, total)
+		}
 		return
 	}
-	w.parallel(par, pieces, total)
+	w.parallel(pieces, total)
 }
 
-// parallel runs the lanes on par goroutines (a separate function, so that the single-lane
-// path allocates nothing).
-func (w *Worker) parallel(par, pieces, total int) {
-	// The lanes are the parallelism: a multithreaded BLAS inside them would oversubscribe.
-	SetBLASThreads(1)
-	defer SetBLASThreads(runtime.NumCPU())
+// parallel runs the lanes on w.par goroutines (a separate function, so that the sequential
+// path allocates nothing). The lanes are the parallelism, so a multithreaded BLAS inside
+// them would oversubscribe the cores: it runs single-threaded meanwhile.
+func (w *Worker) parallel(pieces, total int) {
+	defer SingleThreadedBLAS()()
 	var wg sync.WaitGroup
-	for l := 0; l < par; l++ {
+	for g := 0; g < w.par; g++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); w.lanePieces(l, par, pieces, total) }()
+		go func() {
+			defer wg.Done()
+			for l := g; l < len(w.lanes); l += w.par {
+				w.lanePieces(l, pieces, total)
+			}
+		}()
 	}
 	wg.Wait()
 }
 
-// lanePieces runs lane l's pieces l, l+par, ...
-func (w *Worker) lanePieces(l, par, pieces, total int) {
+// lanePieces runs lane l's pieces l, l+passSlots, ...
+func (w *Worker) lanePieces(l, pieces, total int) {
 	ln := w.lanes[l]
 	clear(ln.acc)
 	ln.sum = 0
-	for c := l; c < pieces; c += par {
+	for c := l; c < pieces; c += len(w.lanes) {
 		i0 := c * w.chunk
 		w.run(ln, i0, min(w.chunk, total-i0))
 	}
@@ -302,8 +325,16 @@ func (w *Worker) cached(c *call) bool {
 	return true
 }
 
-// pass sets up and runs a full-data (or idx) pass.
+// pass sets up and runs a full-data (or idx) pass (nothing once the objective's context is
+// cancelled).
 func (w *Worker) pass(c call) {
+	if w.ctx != nil && w.ctx.Err() != nil {
+		for _, ln := range w.lanes {
+			clear(ln.acc)
+			ln.sum = 0
+		}
+		return
+	}
 	if w.fc != nil && c.op != opCache && w.cached(&c) && !equal(c.theta, w.fc.theta) {
 		w.fc = nil // theta changed in place since it was cached
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/sgdlab/sgdlab/curvature"
 	"github.com/sgdlab/sgdlab/gram"
 	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/seed"
 )
 
 // Analysis is everything `sgdlab noise` reports at one parameter point.
@@ -31,13 +32,15 @@ type Analysis struct {
 
 // AnalyzeOptions selects what Analyze computes.
 type AnalyzeOptions struct {
-	TopK      int            // eigenvectors in the overlap measure (default 5)
-	Probes    int            // probes of stochastic estimates (default 30)
-	WStar     *model.Worker  // evaluates H at ThetaStar; nil skips the Hessian form
-	ThetaStar []float64      // the minimum whose Hessian H* the noise model uses
-	Fig1      bool           // compute the paper's Fig. 1 spectra (MSE, N*K <= gram.MaxSize)
-	Rand      *rand.Rand     //
-	Progress  func(s string) // optional stage reporter
+	TopK      int           // eigenvectors in the overlap measure (default 5)
+	Probes    int           // probes of stochastic estimates (default 30)
+	WStar     *model.Worker // evaluates H at ThetaStar; nil skips the Hessian form
+	ThetaStar []float64     // the minimum whose Hessian H* the noise model uses
+	Fig1      bool          // compute the paper's Fig. 1 spectra (MSE, N*K <= gram.MaxSize)
+	// Seed drives the stochastic estimates: each comparison draws from its own stream
+	// seed.Stream(Seed, seed.Extra), so that adding one does not change the others.
+	Seed     uint64
+	Progress func(s string) // optional stage reporter
 }
 
 // Analyze measures the noise at the state's theta and compares it with the approximations,
@@ -52,9 +55,8 @@ func (s *State) Analyze(opt AnalyzeOptions) (*Analysis, error) {
 	if opt.Probes <= 0 {
 		opt.Probes = 30
 	}
-	if opt.Rand == nil {
-		opt.Rand = rand.New(rand.NewPCG(1, 1))
-	}
+	rng := func() *rand.Rand { return seed.Stream(opt.Seed, seed.Extra) }
+	var gr *GramRoute // built once, shared by the decoupled comparison and Fig. 1
 	stage := func(x string) {
 		if opt.Progress != nil {
 			opt.Progress(x)
@@ -84,11 +86,11 @@ func (s *State) Analyze(opt AnalyzeOptions) (*Analysis, error) {
 	default:
 		if mse && nk <= gram.MaxSize {
 			stage("Gram route: decoupled form")
-			gr, err := s.NewGramRoute()
-			if err != nil {
+			var err error
+			if gr, err = s.NewGramRoute(); err != nil {
 				return a, err
 			}
-			d, err := gr.CompareDecoupled(k, opt.Rand)
+			d, err := gr.CompareDecoupled(k, rng())
 			if err != nil {
 				return a, err
 			}
@@ -100,7 +102,7 @@ func (s *State) Analyze(opt AnalyzeOptions) (*Analysis, error) {
 			if mse {
 				trA = 2 * s.C * s.L * a.Strength.JacNorm
 			}
-			d, err := CompareOperators("decoupled 2L G / B", s.Exact(), s.Decoupled(), tr, trA, k, opt.Probes, opt.Rand)
+			d, err := CompareOperators("decoupled 2L G / B", s.Exact(), s.Decoupled(), tr, trA, k, opt.Probes, rng())
 			if err != nil {
 				return a, err
 			}
@@ -108,7 +110,7 @@ func (s *State) Analyze(opt AnalyzeOptions) (*Analysis, error) {
 		}
 		if opt.WStar != nil {
 			stage("stochastic comparison: Hessian form")
-			h, err := CompareOperators("Hessian form 2L H* / B", s.Exact(), s.HessianForm(opt.WStar, opt.ThetaStar), a.Strength.Noise*s.C, math.NaN(), k, opt.Probes, opt.Rand)
+			h, err := CompareOperators("Hessian form 2L H* / B", s.Exact(), s.HessianForm(opt.WStar, opt.ThetaStar), a.Strength.Noise*s.C, math.NaN(), k, opt.Probes, rng())
 			if err != nil {
 				return a, err
 			}
@@ -122,7 +124,13 @@ func (s *State) Analyze(opt AnalyzeOptions) (*Analysis, error) {
 			a.Notes = append(a.Notes, "Fig. 1 spectra skipped: N*K exceeds the Gram limit; use fewer samples")
 		} else {
 			stage("Fig. 1 spectra")
-			sp, err := s.Fig1(20, opt.Rand)
+			var sp Spectra
+			var err error
+			if gr != nil {
+				sp, err = gr.Fig1(20, rng())
+			} else {
+				sp, err = s.Fig1(20, rng())
+			}
 			if err != nil {
 				return a, err
 			}

@@ -14,15 +14,6 @@ import (
 	"github.com/sgdlab/sgdlab/sgd"
 )
 
-// Factor is the sampling factor c in Sigma = c (M - g g^T) (THEORY.md section 2):
-// 1/B with replacement, (N-B) / (B (N-1)) without (epoch sampling).
-func Factor(mode sgd.Sampling, n, b int) float64 {
-	if mode == sgd.Replacement || n == 1 {
-		return 1 / float64(b)
-	}
-	return float64(n-b) / (float64(b) * float64(n-1))
-}
-
 // State holds the per-sample quantities at theta that every noise form uses.
 type State struct {
 	W      *model.Worker
@@ -39,7 +30,7 @@ type State struct {
 // NewState evaluates the loss, gradient and per-sample residuals at theta.
 func NewState(w *model.Worker, theta []float64, mode sgd.Sampling, b int) *State {
 	o := w.Objective()
-	s := &State{W: w, Theta: theta, Mode: mode, B: b, C: Factor(mode, o.N(), b),
+	s := &State{W: w, Theta: theta, Mode: mode, B: b, C: sgd.NoiseScale(mode, o.N(), b),
 		Grad: make([]float64, o.P()), DLdF: make([]float64, o.N()*o.K()), Losses: make([]float64, o.N())}
 	s.L = w.LossGrad(theta, s.Grad)
 	w.PerSample(theta, s.Losses, s.DLdF)

@@ -195,9 +195,3 @@ func TestCompareOperatorsAgainstDense(t *testing.T) {
 		t.Fatalf("overlap %v vs dense %v", st.Overlap, dense.Overlap)
 	}
 }
-
-func TestFactor(t *testing.T) {
-	if Factor(sgd.Replacement, 100, 10) != 0.1 || math.Abs(Factor(sgd.Epoch, 100, 10)-90.0/990) > 1e-15 || Factor(sgd.Epoch, 100, 1) != 1 {
-		t.Fatal("sampling factors wrong")
-	}
-}

@@ -29,9 +29,18 @@ func NewTrack(obj *model.Objective, mode sgd.Sampling, b int, withJac bool) *Tra
 	return &Track{w: obj.NewWorker(2, 0), mode: mode, b: b, withJac: withJac, spe: float64(sgd.StepsPerEpoch(obj.N(), b))}
 }
 
-// Observe measures at theta.
+// Observe measures at theta. Once the objective's context is cancelled it measures nothing
+// and returns the context's error, which stops the run.
 func (t *Track) Observe(step int64, theta []float64, _ float64) error {
+	ctx := t.w.Objective().Ctx
+	if ctx != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
 	s := NewState(t.w, theta, t.mode, t.b)
-	t.Points = append(t.Points, TrackPoint{Step: step, Epoch: float64(step) / t.spe, Strength: s.MeasureStrength(t.withJac)})
+	st := s.MeasureStrength(t.withJac)
+	if ctx != nil && ctx.Err() != nil {
+		return ctx.Err() // interrupted during the measurement: its passes did no work
+	}
+	t.Points = append(t.Points, TrackPoint{Step: step, Epoch: float64(step) / t.spe, Strength: st})
 	return nil
 }

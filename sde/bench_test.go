@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/sgdlab/sgdlab/curvature"
 	"github.com/sgdlab/sgdlab/data"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/sgd"
@@ -20,7 +21,7 @@ func benchDynamics(b *testing.B, spec string, d int, cfg Config) {
 		theta[i] *= 0.1
 	}
 	if cfg.HStar == nil {
-		cfg.HStar = DenseFactor(o.P(), o.NewWorker(1, 0).DenseHessian(theta))
+		cfg.HStar = curvature.DenseFactor(o.P(), o.NewWorker(1, 0).DenseHessian(theta))
 	}
 	cfg.LStar, cfg.HScalar = 0.5, 1
 	fac, err := NewFactory(o, cfg)

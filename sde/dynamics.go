@@ -6,8 +6,9 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/sgdlab/sgdlab/curvature"
 	"github.com/sgdlab/sgdlab/model"
-	"github.com/sgdlab/sgdlab/noise"
+
 	"github.com/sgdlab/sgdlab/sgd"
 )
 
@@ -46,7 +47,7 @@ type Config struct {
 	Scheme   Scheme       // SDEs: Ito (Euler-Maruyama) or Stratonovich (Heun)
 	Substeps int          // SDE steps per SGD step (default 1: one SDE step is one SGD step)
 	// HStar factors H* = F F^T at the minimum (decoupled, logland, Hessian-aligned Langevin).
-	HStar *Factor
+	HStar *curvature.SqrtFactor
 	// LStar is L(theta*) and HScalar the typical outlier eigenvalue h* of H*, used for the
 	// log-landscape time step and the matched Langevin temperature eta L* h* / B.
 	LStar, HScalar float64
@@ -159,7 +160,7 @@ func (f *Factory) New(rng *rand.Rand) (Dynamics, error) {
 		}
 		return &sgdDyn{r: r, land: land, eta: c.Eta}, nil
 	case ExactSDE:
-		cfac := noise.Factor(c.Sampling, f.o.N(), c.Batch)
+		cfac := sgd.NoiseScale(c.Sampling, f.o.N(), c.Batch)
 		var s SDE
 		if f.feature != nil && P <= model.MaxMomentFeatures {
 			s = &exactFeature{fl: f.feature.Clone(), eta: c.Eta, c: cfac, p: P, cov: make([]float64, P*P), chol: make([]float64, P*P)}
@@ -196,7 +197,7 @@ func (f *Factory) Describe() string {
 	case SGD:
 		return fmt.Sprintf("SGD theta -= eta grad L_B, eta=%g, B=%d, sampling %s; t = eta * steps", c.Eta, c.Batch, c.Sampling)
 	case ExactSDE:
-		return fmt.Sprintf("SDE d theta = -grad L dt + sqrt(eta Sigma(theta)) dW, exact Sigma = c (M - g g^T) with c for %s sampling (c = %.4g); %s, dt = eta/%d", c.Sampling, noise.Factor(c.Sampling, f.o.N(), c.Batch), c.Scheme, c.Substeps)
+		return fmt.Sprintf("SDE d theta = -grad L dt + sqrt(eta Sigma(theta)) dW, exact Sigma = c (M - g g^T) with c for %s sampling (c = %.4g); %s, dt = eta/%d", c.Sampling, sgd.NoiseScale(c.Sampling, f.o.N(), c.Batch), c.Scheme, c.Substeps)
 	case Decoupled:
 		return fmt.Sprintf("SDE d theta = -grad L dt + sqrt(2 eta L(theta) H*/B) dW (H* at the minimum, rank %d); %s, dt = eta/%d", c.HStar.R, c.Scheme, c.Substeps)
 	case LogLandscape:

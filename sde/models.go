@@ -7,94 +7,10 @@ import (
 	"github.com/sgdlab/sgdlab/model"
 )
 
-// Factor is a P x R matrix F with F F^T = H* (or H* restricted to R eigen-directions): the
-// noise direction of the decoupled, log-landscape and Hessian-aligned Langevin SDEs.
-type Factor struct {
-	P, R int
-	Data []float64 // P x R, row-major
-	Eigs []float64 // the eigenvalues of H* used (length R)
-	// Dropped counts eigenvalues of H* that were <= 0 and left out (H* should be PSD at a minimum).
-	Dropped int
-}
-
-// DenseFactor returns F = U sqrt(Lambda) from the eigendecomposition of the dense P x P
-// matrix h, keeping only positive eigenvalues.
-func DenseFactor(p int, h []float64) *Factor {
-	vals, vecs := curvature.Eigen(p, h, true)
-	f := &Factor{P: p}
-	var keep []int
-	for i, v := range vals {
-		if v > 0 {
-			keep = append(keep, i)
-		} else {
-			f.Dropped++
-		}
-	}
-	f.R = len(keep)
-	f.Data = make([]float64, p*f.R)
-	for c, i := range keep {
-		s := math.Sqrt(vals[i])
-		f.Eigs = append(f.Eigs, vals[i])
-		for r := 0; r < p; r++ {
-			f.Data[r*f.R+c] = vecs.At(r, i) * s
-		}
-	}
-	return f
-}
-
-// LowRankFactor returns F = U sqrt(Lambda) from R eigenpairs (vals[i], vecs[i]).
-func LowRankFactor(vals []float64, vecs [][]float64) *Factor {
-	p := len(vecs[0])
-	f := &Factor{P: p}
-	for _, v := range vals {
-		if v <= 0 {
-			f.Dropped++
-			continue
-		}
-		f.Eigs = append(f.Eigs, v)
-	}
-	f.R = len(f.Eigs)
-	f.Data = make([]float64, p*f.R)
-	c := 0
-	for i, v := range vals {
-		if v <= 0 {
-			continue
-		}
-		s := math.Sqrt(v)
-		for r := 0; r < p; r++ {
-			f.Data[r*f.R+c] = vecs[i][r] * s
-		}
-		c++
-	}
-	return f
-}
-
-// FactorFrom builds the H* factor from eigenpairs of H* in descending order: all positive
-// eigenvalues when the spectrum is complete, else the top n (the outlier directions of
-// THEORY section 3, where the noise is treated as living).
-func FactorFrom(eigs []float64, vecs [][]float64, complete bool, n int) *Factor {
-	if !complete {
-		eigs, vecs = eigs[:min(n, len(eigs))], vecs[:min(n, len(vecs))]
-	}
-	return LowRankFactor(eigs, vecs)
-}
-
-// apply writes s F xi into out.
-func (f *Factor) apply(s float64, xi, out []float64) {
-	for r := 0; r < f.P; r++ {
-		row := f.Data[r*f.R : (r+1)*f.R]
-		v := 0.0
-		for c, x := range row {
-			v += x * xi[c]
-		}
-		out[r] = s * v
-	}
-}
-
 // decoupled is THEORY's d theta = -grad L dt + sqrt(2 eta L H* / B) dW.
 type decoupled struct {
 	land     model.Landscape
-	f        *Factor
+	f        *curvature.SqrtFactor
 	eta      float64
 	batch    int
 	eps      float64 // 0 except for the log landscape's regularisation
@@ -111,13 +27,13 @@ func (d *decoupled) Eval(theta, xi, drift, diff []float64) float64 {
 		for i := range drift {
 			drift[i] *= -inv
 		}
-		d.f.apply(math.Sqrt(2*d.eta/float64(d.batch)), xi, diff)
+		d.f.Apply(math.Sqrt(2*d.eta/float64(d.batch)), xi, diff)
 		return l
 	}
 	for i := range drift {
 		drift[i] = -drift[i]
 	}
-	d.f.apply(math.Sqrt(2*d.eta*math.Max(l, 0)/float64(d.batch)), xi, diff)
+	d.f.Apply(math.Sqrt(2*d.eta*math.Max(l, 0)/float64(d.batch)), xi, diff)
 	return l
 }
 
@@ -126,7 +42,7 @@ type langevin struct {
 	land model.Landscape
 	p    int
 	t    float64
-	f    *Factor // nil: isotropic
+	f    *curvature.SqrtFactor // nil: isotropic
 }
 
 func (l *langevin) Dim() int { return l.p }
@@ -143,7 +59,7 @@ func (l *langevin) Eval(theta, xi, drift, diff []float64) float64 {
 	}
 	s := math.Sqrt(2 * l.t)
 	if l.f != nil {
-		l.f.apply(s, xi, diff)
+		l.f.Apply(s, xi, diff)
 	} else {
 		for i := range diff {
 			diff[i] = s * xi[i]

@@ -6,9 +6,10 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/sgdlab/sgdlab/curvature"
 	"github.com/sgdlab/sgdlab/data"
 	"github.com/sgdlab/sgdlab/model"
-	"github.com/sgdlab/sgdlab/noise"
+
 	"github.com/sgdlab/sgdlab/sgd"
 )
 
@@ -22,7 +23,7 @@ func TestExactSDEImplementationsAgree(t *testing.T) {
 		o, _ := model.Build(spec, "mse", ds)
 		P := o.P()
 		theta := []float64{0.4, -0.3, 0.2, 0.1}[:P]
-		eta, c := 0.3, noise.Factor(sgd.Epoch, 60, 4)
+		eta, c := 0.3, sgd.NoiseScale(sgd.Epoch, 60, 4)
 		wk := newExactWorker(o, eta, c)
 		fl, _ := model.NewFeatureLandscape(o, true)
 		ft := &exactFeature{fl: fl, eta: eta, c: c, p: P, cov: make([]float64, P*P), chol: make([]float64, P*P)}
@@ -96,7 +97,7 @@ func (q quad) LossGrad(theta, grad []float64) float64 {
 // Factories that differ in any setting must have different keys (run stores key on them).
 func TestFactoryKeyDistinguishesConfigs(t *testing.T) {
 	o, _ := model.Build("linear", "mse", data.Gauss(100, 1, 1, 1))
-	f := DenseFactor(1, []float64{1})
+	f := curvature.DenseFactor(1, []float64{1})
 	base := Config{Kind: Decoupled, Eta: 0.1, Batch: 2, HStar: f, LStar: 0.5, HScalar: 1}
 	mk := func(c Config) string {
 		fac, err := NewFactory(o, c)
@@ -112,7 +113,7 @@ func TestFactoryKeyDistinguishesConfigs(t *testing.T) {
 		"B":    {Kind: Decoupled, Eta: 0.1, Batch: 3, HStar: f, LStar: 0.5, HScalar: 1},
 		"sub":  {Kind: Decoupled, Eta: 0.1, Batch: 2, HStar: f, LStar: 0.5, HScalar: 1, Substeps: 4},
 		"kind": {Kind: ExactSDE, Eta: 0.1, Batch: 2, HStar: f, LStar: 0.5, HScalar: 1},
-		"H":    {Kind: Decoupled, Eta: 0.1, Batch: 2, HStar: DenseFactor(1, []float64{2}), LStar: 0.5, HScalar: 1},
+		"H":    {Kind: Decoupled, Eta: 0.1, Batch: 2, HStar: curvature.DenseFactor(1, []float64{2}), LStar: 0.5, HScalar: 1},
 	} {
 		if mk(c) == k0 {
 			t.Errorf("changing %s leaves the key unchanged", name)

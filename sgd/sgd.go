@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/model"
 )
 
@@ -40,7 +41,7 @@ func ParseSampling(s string) (Sampling, error) {
 	case "replacement", "with", "with-replacement":
 		return Replacement, nil
 	}
-	return 0, fmt.Errorf("unknown sampling %q: use epoch (random partition, the paper's setting) or replacement", s)
+	return 0, fault.Invalid("unknown sampling %q: use epoch (random partition, the paper's setting) or replacement", s)
 }
 
 // Sampler draws mini-batch index sets. It reuses its buffers: the slice returned by Next
@@ -84,6 +85,16 @@ func (s *Sampler) Next() []int {
 	return b
 }
 
+// NoiseScale is the sampling constant c in the mini-batch noise covariance
+// Sigma = c (M - g g^T) (docs/theory.md, "SGD noise"): 1/B with replacement,
+// (N-B) / (B (N-1)) without (epoch sampling); the two agree at B = 1.
+func NoiseScale(mode Sampling, n, b int) float64 {
+	if mode == Replacement || n == 1 {
+		return 1 / float64(b)
+	}
+	return float64(n-b) / (float64(b) * float64(n-1))
+}
+
 // StepsPerEpoch is floor(N/B): the number of SGD steps in one pass over the data.
 func StepsPerEpoch(n, b int) int { return n / b }
 
@@ -103,16 +114,16 @@ type Config struct {
 // Validate checks the configuration against a dataset of n samples.
 func (c Config) Validate(n int) error {
 	if !(c.Eta > 0) || math.IsInf(c.Eta, 0) {
-		return fmt.Errorf("learning rate eta = %v must be a positive finite number", c.Eta)
+		return fault.Invalid("learning rate eta = %v must be a positive finite number", c.Eta)
 	}
 	if c.Batch < 1 {
-		return fmt.Errorf("batch size B = %d must be at least 1", c.Batch)
+		return fault.Invalid("batch size B = %d must be at least 1", c.Batch)
 	}
 	if c.Batch > n {
-		return fmt.Errorf("batch size B = %d is larger than the dataset (N = %d): choose B <= N", c.Batch, n)
+		return fault.Invalid("batch size B = %d is larger than the dataset (N = %d): choose B <= N", c.Batch, n)
 	}
-	if c.Momentum < 0 || c.Momentum >= 1 {
-		return fmt.Errorf("momentum %v must be in [0, 1)", c.Momentum)
+	if !(c.Momentum >= 0 && c.Momentum < 1) {
+		return fault.Invalid("momentum %v must be in [0, 1)", c.Momentum)
 	}
 	return nil
 }
@@ -124,6 +135,9 @@ type DivergenceError struct {
 	Eta   float64
 	Batch int
 }
+
+// Is makes a DivergenceError match fault.ErrDiverged.
+func (e *DivergenceError) Is(target error) bool { return target == fault.ErrDiverged }
 
 func (e *DivergenceError) Error() string {
 	return fmt.Sprintf("SGD diverged at step %d (t = %g): mini-batch loss %.4g with eta = %g, B = %d; lower eta or raise B",

@@ -272,3 +272,9 @@ func TestFeatureFastPath(t *testing.T) {
 		}
 	}
 }
+
+func TestNoiseScale(t *testing.T) {
+	if NoiseScale(Replacement, 100, 10) != 0.1 || math.Abs(NoiseScale(Epoch, 100, 10)-90.0/990) > 1e-15 || NoiseScale(Epoch, 100, 1) != 1 {
+		t.Fatal("sampling constants")
+	}
+}

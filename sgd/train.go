@@ -2,6 +2,7 @@ package sgd
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 
 	"github.com/sgdlab/sgdlab/model"
@@ -23,13 +24,16 @@ type TrainResult struct {
 
 // Train runs steps SGD updates of theta in place, recording the full-data loss L(theta) at
 // the start, every logEvery steps and at the end. Extra observations (e.g. noise
-// measurements) run on their own schedules. On error the curve up to that point is kept.
+// measurements) run on their own schedules. On error the curve up to that point is kept, and
+// when the run stopped early with finite parameters (interrupted, or an observer's error)
+// its last point is the loss at the theta it stopped at, so that the final loss always
+// belongs to the parameters the caller saves.
 func Train(ctx context.Context, obj *model.Objective, theta []float64, cfg Config, steps, logEvery int64, rng *rand.Rand, extra ...Observation) (TrainResult, error) {
 	r, err := New(obj, cfg, rng)
 	if err != nil {
 		return TrainResult{}, err
 	}
-	w := obj.NewWorker(2, 0)
+	w := obj.NewWorker(2, 0).Uninterruptible()
 	spe := float64(StepsPerEpoch(obj.N(), cfg.Batch))
 	var tr TrainResult
 	record := func(k int64, th []float64, _ float64) error {
@@ -41,7 +45,8 @@ func Train(ctx context.Context, obj *model.Objective, theta []float64, cfg Confi
 	obs := append([]Observation{{Every: logEvery, Fn: record}}, extra...)
 	res, err := r.Run(ctx, theta, steps, obs...)
 	tr.Result = res
-	if err == nil && (logEvery <= 0 || res.Steps%logEvery != 0) {
+	var de *DivergenceError
+	if last := tr.Curve[len(tr.Curve)-1]; last.Step != res.Steps && !errors.As(err, &de) {
 		record(res.Steps, theta, 0)
 	}
 	return tr, err

@@ -9,42 +9,44 @@ package stationary
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"runtime"
-	"sort"
 
 	"gonum.org/v1/gonum/mathext"
 
-	"github.com/sgdlab/sgdlab/internal/workpool"
-	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/seed"
 	"github.com/sgdlab/sgdlab/stats"
 )
 
-// Options configures a sampling run.
+// Options configures the chains of a sampling run.
 type Options struct {
-	Chains  int     // independent chains
 	Samples int     // samples per chain after burn-in
 	Every   float64 // time between samples (t units; the paper: 100 SGD steps = 100 eta)
 	Burn    float64 // burn-in time discarded at the start of each chain
 	Seed    uint64  // master seed; chain i uses seed.Stream(Seed, i)
-	Workers int     // goroutines (results do not depend on it)
 	// LStar is L(theta*), the reference of u = L/L* - 1; A = n/2 the dimension parameter.
 	LStar, A float64
 	// InValley, if set, is called on every sample; a chain whose sample is outside the valley
 	// stops there and is reported (the quasi-stationary law is defined inside one valley).
 	InValley func(theta []float64) bool
-	// MaxLoss stops a chain whose loss exceeds it (divergence guard; 0: 1e6 * L*).
+	// MaxLoss ends a chain whose loss exceeds it as diverged (0: 1e6 * L*).
 	MaxLoss float64
-	// Indices restricts the run to these chain indices (sharding); Skip lists chains already
-	// done (resuming); OnChain is called, serialised, as each chain finishes.
-	Indices  []int
-	Skip     map[int]bool
-	OnChain  func(Chain) error
-	Progress func(chainsDone int)
+}
+
+// Check validates the options.
+func (o Options) Check() error {
+	if o.Samples < 10 {
+		return fault.Invalid("need at least 10 samples per chain (got %d)", o.Samples)
+	}
+	if !(o.Every > 0) || !(o.Burn >= 0) || math.IsInf(o.Every, 0) || math.IsInf(o.Burn, 0) {
+		return fault.Invalid("the sampling interval must be positive and the burn-in non-negative, both finite")
+	}
+	if !(o.LStar > 0) {
+		return fault.Invalid("L* = %v: the power-law fit needs a minimum with positive loss", o.LStar)
+	}
+	return nil
 }
 
 // uFloor is the smallest relative excess loss recorded: below it u is rounding noise.
@@ -58,7 +60,6 @@ type Chain struct {
 	Steps      int64     `json:"steps"`
 	LeftValley bool      `json:"left_valley"`
 	LeftAt     float64   `json:"left_at_t,omitempty"`
-	Diverged   bool      `json:"diverged"`
 }
 
 // Result holds the chains and the fits on the pooled samples.
@@ -77,64 +78,17 @@ type Result struct {
 	Summary string    `json:"verdict"`
 }
 
-// Run samples all chains with dynamics from factory fac, every chain starting at start,
-// and fits the pooled samples.
-func Run(ctx context.Context, fac *sde.Factory, start []float64, opt Options) (*Result, error) {
-	chains, err := RunChains(ctx, fac, start, opt)
-	if err != nil {
-		return nil, err
-	}
-	return Fit(chains, opt.A, opt.LStar)
-}
-
-// RunChains runs the chains of opt.Indices (all opt.Chains when nil) that are not in
-// opt.Skip, in parallel, and returns them ordered by index.
-func RunChains(ctx context.Context, fac *sde.Factory, start []float64, opt Options) ([]Chain, error) {
-	if opt.Chains < 1 || opt.Samples < 10 {
-		return nil, fmt.Errorf("need at least 1 chain and 10 samples per chain (got %d, %d)", opt.Chains, opt.Samples)
-	}
-	if !(opt.Every > 0) || opt.Burn < 0 {
-		return nil, errors.New("sampling interval must be positive and burn-in non-negative")
-	}
-	if !(opt.LStar > 0) {
-		return nil, fmt.Errorf("L* = %v: the power-law fit needs a minimum with positive loss", opt.LStar)
+// Sample runs chain i from start (ensemble.Run calls it for each index): a burn-in, then
+// opt.Samples samples of u = L/L* - 1 every opt.Every. A chain whose loss exceeds
+// opt.MaxLoss or stops being finite ends with an error of class fault.ErrDiverged.
+func Sample(ctx context.Context, fac *sde.Factory, start []float64, i int, opt Options) (Chain, error) {
+	if err := opt.Check(); err != nil {
+		return Chain{}, err
 	}
 	if opt.MaxLoss <= 0 {
 		opt.MaxLoss = 1e6 * opt.LStar
 	}
-	idx := opt.Indices
-	if idx == nil {
-		for i := 0; i < opt.Chains; i++ {
-			idx = append(idx, i)
-		}
-	}
-	var todo []int
-	for _, i := range idx {
-		if !opt.Skip[i] {
-			todo = append(todo, i)
-		}
-	}
-	workers := max(1, min(opt.Workers, len(todo)))
-	if workers > 1 {
-		// One worker per core, each with a single-threaded BLAS.
-		model.SetBLASThreads(1)
-		defer model.SetBLASThreads(runtime.NumCPU())
-	}
-	var chains []Chain
-	err := workpool.Run(ctx, todo, workers,
-		func(i int) (Chain, error) { return runChain(ctx, fac, start, i, opt) },
-		func(i int, c Chain) error {
-			chains = append(chains, c)
-			if opt.Progress != nil {
-				opt.Progress(len(chains))
-			}
-			if opt.OnChain != nil {
-				return opt.OnChain(c)
-			}
-			return nil
-		})
-	sort.Slice(chains, func(a, b int) bool { return chains[a].Index < chains[b].Index })
-	return chains, err
+	return runChain(ctx, fac, start, i, opt)
 }
 
 func runChain(ctx context.Context, fac *sde.Factory, start []float64, i int, opt Options) (Chain, error) {
@@ -152,14 +106,16 @@ func runChain(ctx context.Context, fac *sde.Factory, start []float64, i int, opt
 	for len(c.U) < opt.Samples {
 		t += dyn.Step(theta)
 		c.Steps++
+		if c.Steps%1024 == 0 && ctx.Err() != nil {
+			return c, ctx.Err()
+		}
 		if t < nextT {
 			continue
 		}
 		nextT += opt.Every
 		l := dyn.Loss(theta)
 		if !(l <= opt.MaxLoss) {
-			c.Diverged = true
-			break
+			return c, fault.Diverged("chain %d diverged at t = %g: the loss %.4g exceeds %.4g (10^6 L*); lower eta or raise B", i, t, l, opt.MaxLoss)
 		}
 		if opt.InValley != nil && !opt.InValley(theta) {
 			c.LeftValley, c.LeftAt = true, t
@@ -167,9 +123,6 @@ func runChain(ctx context.Context, fac *sde.Factory, start []float64, i int, opt
 		}
 		if t > opt.Burn {
 			c.U = append(c.U, math.Max(l/lstar-1, uFloor))
-		}
-		if len(c.U)%256 == 0 && ctx.Err() != nil {
-			return c, ctx.Err()
 		}
 	}
 	if len(c.U) > 3 {
@@ -191,9 +144,6 @@ func Fit(chains []Chain, a, lstar float64) (*Result, error) {
 		if c.LeftValley {
 			r.Left++
 		}
-		if c.Diverged {
-			return r, fmt.Errorf("chain %d diverged (loss above the guard): lower eta or raise B", c.Index)
-		}
 		r.Pooled = append(r.Pooled, c.U...)
 		if c.Tau > 0 {
 			tauSum += c.Tau * float64(len(c.U))
@@ -207,7 +157,7 @@ func Fit(chains []Chain, a, lstar float64) (*Result, error) {
 	}
 	r.ESS = float64(r.N) / r.Tau
 	if r.Left > len(chains)/2 {
-		return r, fmt.Errorf("%d of %d chains left the valley of the minimum: the stationary law inside one valley is not defined here; lower eta, raise B, or study escape instead", r.Left, len(chains))
+		return r, fault.Invalid("%d of %d chains left the valley of the minimum: the stationary law inside one valley is not defined here; lower eta, raise B, or study escape instead", r.Left, len(chains))
 	}
 	var err error
 	if r.Power, err = stats.FitPowerLaw(r.Pooled, a, r.Tau); err != nil {

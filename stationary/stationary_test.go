@@ -5,11 +5,23 @@ import (
 	"math"
 	"testing"
 
+	"github.com/sgdlab/sgdlab/curvature"
 	"github.com/sgdlab/sgdlab/data"
+	"github.com/sgdlab/sgdlab/ensemble"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/sgd"
 )
+
+// sample runs chains chains on two workers and fits them.
+func sample(fac *sde.Factory, th []float64, chains int, opt Options) (*Result, error) {
+	cs, _, err := ensemble.Run(context.Background(), ensemble.Env{Workers: 2}, ensemble.Spec{Size: int64(chains)},
+		func(i int) (Chain, error) { return Sample(context.Background(), fac, th, i, opt) })
+	if err != nil {
+		return nil, err
+	}
+	return Fit(cs, opt.A, opt.LStar)
+}
 
 // oneD returns 1-D Gaussian regression with its minimum theta*, L* and h* = L”.
 func oneD(t *testing.T) (*model.Objective, []float64, float64, float64) {
@@ -36,11 +48,11 @@ func TestItoVersusStratonovich(t *testing.T) {
 		scheme sde.Scheme
 	}{{0.5, 1, sde.Ito}, {0.25, 1, sde.Ito}, {0.5, 2, sde.Ito}, {0.5, 1, sde.Stratonovich}, {0.25, 1, sde.Stratonovich}} {
 		fac, err := sde.NewFactory(o, sde.Config{Kind: sde.Decoupled, Eta: c.eta, Batch: c.b, Sampling: sgd.Replacement, Scheme: c.scheme,
-			Substeps: 100, HStar: sde.DenseFactor(1, []float64{h}), LStar: lstar, HScalar: h})
+			Substeps: 100, HStar: curvature.DenseFactor(1, []float64{h}), LStar: lstar, HScalar: h})
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := Run(context.Background(), fac, th, Options{Chains: 4, Samples: 5000, Every: 10 / h, Burn: 20 / h, Seed: 11, Workers: 2, LStar: lstar, A: 0.5})
+		r, err := sample(fac, th, 4, Options{Samples: 5000, Every: 10 / h, Burn: 20 / h, Seed: 11, LStar: lstar, A: 0.5})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,11 +74,11 @@ func TestItoVersusStratonovich(t *testing.T) {
 // The log-landscape dynamics in tau time, converted to t, has the same stationary exponent.
 func TestLogLandscape(t *testing.T) {
 	o, th, lstar, h := oneD(t)
-	fac, err := sde.NewFactory(o, sde.Config{Kind: sde.LogLandscape, Eta: 0.5, Batch: 1, Substeps: 100, HStar: sde.DenseFactor(1, []float64{h}), LStar: lstar, HScalar: h})
+	fac, err := sde.NewFactory(o, sde.Config{Kind: sde.LogLandscape, Eta: 0.5, Batch: 1, Substeps: 100, HStar: curvature.DenseFactor(1, []float64{h}), LStar: lstar, HScalar: h})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Run(context.Background(), fac, th, Options{Chains: 4, Samples: 5000, Every: 10 / h, Burn: 20 / h, Seed: 5, Workers: 2, LStar: lstar, A: 0.5})
+	r, err := sample(fac, th, 4, Options{Samples: 5000, Every: 10 / h, Burn: 20 / h, Seed: 5, LStar: lstar, A: 0.5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +87,7 @@ func TestLogLandscape(t *testing.T) {
 		t.Fatalf("log landscape: phi = %.3f +- %.3f, theory %.3f", r.Power.Param, r.Power.SE, want)
 	}
 	// With L* = 0 the dynamics must refuse to run without eps.
-	if _, err := sde.NewFactory(o, sde.Config{Kind: sde.LogLandscape, Eta: 0.5, Batch: 1, HStar: sde.DenseFactor(1, []float64{h}), LStar: 0}); err == nil {
+	if _, err := sde.NewFactory(o, sde.Config{Kind: sde.LogLandscape, Eta: 0.5, Batch: 1, HStar: curvature.DenseFactor(1, []float64{h}), LStar: 0}); err == nil {
 		t.Fatal("L* = 0 accepted without eps")
 	}
 }

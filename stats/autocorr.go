@@ -4,26 +4,11 @@
 // waiting times, and weighted straight-line fits. All are pure functions of numbers.
 package stats
 
-import "math"
+import (
+	"math"
 
-// Mean returns the arithmetic mean.
-func Mean(x []float64) float64 {
-	s := 0.0
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
-}
-
-// MeanVar returns the mean and the unbiased variance.
-func MeanVar(x []float64) (float64, float64) {
-	m := Mean(x)
-	s := 0.0
-	for _, v := range x {
-		s += (v - m) * (v - m)
-	}
-	return m, s / float64(len(x)-1)
-}
+	"gonum.org/v1/gonum/stat"
+)
 
 // AutocorrTime returns the integrated autocorrelation time tau = 1 + 2 sum_{k>=1} rho_k of the
 // series x, with Sokal's automatic window: the sum stops at the first lag M with M >= c tau(M),
@@ -34,7 +19,7 @@ func AutocorrTime(x []float64) (tau float64, window int) {
 	if n < 4 {
 		return 1, 0
 	}
-	m, v := MeanVar(x)
+	m, v := stat.MeanVariance(x, nil)
 	if v == 0 {
 		return 1, 0
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"gonum.org/v1/gonum/mathext"
+	"gonum.org/v1/gonum/stat"
 )
 
 // The stationary law of THEORY.md section 4, P(theta) ∝ L(theta)^(-phi) around a minimum with
@@ -87,7 +88,7 @@ func FitGibbs(u []float64, a, lstar, tau float64) (Fit, error) {
 	if len(u) < 10 {
 		return Fit{}, fmt.Errorf("Gibbs fit needs at least 10 samples, got %d", len(u))
 	}
-	m := Mean(u)
+	m := stat.Mean(u, nil)
 	rate := a / m // in units of u
 	T := lstar / rate
 	n := float64(len(u))
@@ -146,7 +147,7 @@ func Vuong(l1, l2 []float64, tau float64) (z, p float64) {
 	for i := range d {
 		d[i] = l1[i] - l2[i]
 	}
-	m, v := MeanVar(d)
+	m, v := stat.MeanVariance(d, nil)
 	if v == 0 {
 		return 0, 1
 	}

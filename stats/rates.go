@@ -4,7 +4,10 @@ import (
 	"math"
 	"sort"
 
+	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/sgdlab/sgdlab/num"
 )
 
 // Rate is the maximum-likelihood estimate of an exponential escape rate from first-passage
@@ -20,8 +23,8 @@ type Rate struct {
 	Hi       float64 `json:"rate_hi"`
 	// MFPT is the mean of the escape times when nothing was censored, else 1/Kappa (the MLE
 	// of the mean waiting time under the exponential law); MFPTSE its standard error.
-	MFPT   float64 `json:"mfpt"`
-	MFPTSE float64 `json:"mfpt_se"`
+	MFPT   num.Float `json:"mfpt"`
+	MFPTSE num.Float `json:"mfpt_se"`
 	// CV is the coefficient of variation of the escape times (1 for an exponential law).
 	CV float64 `json:"cv"`
 	// ExpStat is Stephens' modified Kolmogorov-Smirnov statistic for exponentiality with an
@@ -55,25 +58,25 @@ func EstimateRate(times []float64, escaped []bool) Rate {
 	}
 	switch {
 	case r.Escaped == 0:
-		r.MFPT, r.MFPTSE = math.Inf(1), math.NaN()
+		r.MFPT, r.MFPTSE = num.Float(math.Inf(1)), num.Float(math.NaN())
 	case r.Censored == 0:
-		m, v := Mean(esc), 0.0
+		m, v := stat.Mean(esc, nil), 0.0
 		if len(esc) > 1 {
-			_, v = MeanVar(esc)
+			_, v = stat.MeanVariance(esc, nil)
 		}
-		r.MFPT, r.MFPTSE = m, math.Sqrt(v/float64(len(esc)))
+		r.MFPT, r.MFPTSE = num.Float(m), num.Float(math.Sqrt(v/float64(len(esc))))
 	default:
-		r.MFPT = 1 / r.Kappa
-		r.MFPTSE = r.MFPT / math.Sqrt(k)
+		r.MFPT = num.Float(1 / r.Kappa)
+		r.MFPTSE = r.MFPT / num.Float(math.Sqrt(k))
 	}
 	if len(esc) > 1 {
-		m, v := MeanVar(esc)
+		m, v := stat.MeanVariance(esc, nil)
 		r.CV = math.Sqrt(v) / m
 	}
 	if r.Censored == 0 && len(esc) >= 5 {
 		s := append([]float64(nil), esc...)
 		sort.Float64s(s)
-		m := Mean(s)
+		m := stat.Mean(s, nil)
 		n := float64(len(s))
 		d := 0.0
 		for i, t := range s {
@@ -121,4 +124,23 @@ func ChiSquareP(x float64, dof int) float64 {
 		return math.NaN()
 	}
 	return 1 - distuv.ChiSquared{K: float64(dof)}.CDF(x)
+}
+
+// FitLineOLS fits y = A + B x by ordinary least squares (gonum's stat.LinearRegression)
+// and returns the slope B with its standard error from the residual scatter (NaN with
+// fewer than three points).
+func FitLineOLS(x, y []float64) (slope, se float64) {
+	_, slope = stat.LinearRegression(x, y, nil, false)
+	if len(x) < 3 {
+		return slope, math.NaN()
+	}
+	mx := stat.Mean(x, nil)
+	var sxx, rss float64
+	a := stat.Mean(y, nil) - slope*mx
+	for i := range x {
+		sxx += (x[i] - mx) * (x[i] - mx)
+		r := y[i] - a - slope*x[i]
+		rss += r * r
+	}
+	return slope, math.Sqrt(rss / float64(len(x)-2) / sxx)
 }

@@ -1,10 +1,11 @@
 // Package store keeps every run sgdlab performs in an SQLite file (pure Go,
-// modernc.org/sqlite): its parameters, seed, code version and per-trajectory results. Each
-// trajectory is committed in its own transaction as soon as it finishes, with WAL journaling
-// and full synchronisation, so a process killed at any moment loses nothing that was
-// recorded, and the primary key (run, index) means nothing is recorded twice. Re-running
-// resumes: the trajectories already stored are skipped. Shards of an ensemble write separate
-// files that Merge combines.
+// modernc.org/sqlite): its parameters, seed, code version, arithmetic and per-trajectory
+// results. Each trajectory is committed in its own transaction as soon as it finishes, with
+// WAL journaling and full synchronisation, so a process killed at any moment loses nothing
+// that was recorded, and the primary key (run, index) means nothing is recorded twice. Every
+// result carries a checksum that is verified whenever it is read or merged, so a changed
+// digit is found rather than used. Re-running resumes: the trajectories already stored are
+// skipped. Shards of an ensemble write separate files that Merge combines.
 package store
 
 import (
@@ -21,13 +22,20 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/sgdlab/sgdlab/fault"
 )
 
 // Store is an open run store.
 type Store struct {
-	db   *sql.DB
-	path string
+	db       *sql.DB
+	path     string
+	readOnly bool
+	sums     bool // the trajectories table has checksums (false only for old stores opened read-only)
 }
+
+// Format is the store format this package writes (meta table, key "format").
+const Format = "sgdlab-store-2"
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -39,40 +47,215 @@ CREATE TABLE IF NOT EXISTS runs (
 	seed     INTEGER NOT NULL,
 	version  TEXT NOT NULL,
 	created  TEXT NOT NULL,
-	summary  TEXT
+	summary  TEXT,
+	arith    TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS trajectories (
 	run_id  INTEGER NOT NULL REFERENCES runs(id),
 	idx     INTEGER NOT NULL,
 	result  TEXT NOT NULL,
+	sum     TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (run_id, idx)
 );
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 `
 
-// Open opens (creating if needed) the store at path.
+// dsn is the modernc.org/sqlite data source for path: a file: URI whose path is
+// percent-encoded (a '?', '#' or '%' in a file name would otherwise start the query part).
+func dsn(path string, readOnly bool) string {
+	var b strings.Builder
+	for _, c := range []byte(path) {
+		switch c {
+		case '%', '?', '#':
+			fmt.Fprintf(&b, "%%%02X", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	q := "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	if readOnly {
+		return "file:" + b.String() + q + "&mode=ro"
+	}
+	return "file:" + b.String() + q + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+}
+
+// Open opens (creating if needed) the store at path for reading and writing. An existing
+// file must be an sgdlab store or an empty SQLite database; anything else is refused
+// (fault.ErrInvalid) and left untouched.
 func Open(path string) (*Store, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("store: %w", err)
+			return nil, fault.Invalid("store %s: %v", path, err)
 		}
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")
+	if err := checkExisting(path); err != nil {
+		return nil, err
+	}
+	return open(path, false)
+}
+
+// OpenReadOnly opens an existing store without changing it (no schema, no journal mode).
+func OpenReadOnly(path string) (*Store, error) {
+	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", path, err)
+		return nil, fault.Invalid("store %s: %v", path, errors.Unwrap(err))
+	}
+	if st.Size() == 0 {
+		return nil, fault.Invalid("store %s is an empty file, not an sgdlab store", path)
+	}
+	return open(path, true)
+}
+
+// checkExisting refuses a file that exists, is not empty and is not an SQLite database
+// with sgdlab's tables (or none), before SQLite touches it.
+func checkExisting(path string) error {
+	st, err := os.Stat(path)
+	if err != nil || st.Size() == 0 {
+		return nil // new or empty: becomes a store
+	}
+	s, err := open(path, true)
+	if err != nil {
+		if errors.Is(err, errNoTables) {
+			return nil // an empty database
+		}
+		return err
+	}
+	return s.Close()
+}
+
+var errNoTables = errors.New("no tables")
+
+func open(path string, readOnly bool) (*Store, error) {
+	db, err := sql.Open("sqlite", dsn(path, readOnly))
+	if err != nil {
+		return nil, fault.Invalid("store %s: %v", path, err)
 	}
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema); err != nil {
+	s := &Store{db: db, path: path, readOnly: readOnly, sums: true}
+	if err := s.init(); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store %s is not a usable sgdlab store (%v): move it away or choose another path", path, err)
+		return nil, err
 	}
+	return s, nil
+}
+
+// init checks the file's integrity and schema, creating or migrating the schema when
+// writable.
+func (s *Store) init() error {
 	var ok string
-	if err := db.QueryRow("PRAGMA quick_check").Scan(&ok); err != nil || ok != "ok" {
-		db.Close()
-		return nil, fmt.Errorf("store %s is corrupt (%v %s): move it away or choose another path", path, err, ok)
+	if err := s.db.QueryRow("PRAGMA quick_check").Scan(&ok); err != nil || ok != "ok" {
+		why := ok
+		if err != nil {
+			why = firstLine(err.Error())
+		}
+		return fault.Invalid("store %s is damaged or not an SQLite file (%s): move it away or choose another path", s.path, why)
 	}
-	db.Exec("INSERT OR IGNORE INTO meta(k, v) VALUES ('format', 'sgdlab-store-1')")
-	return &Store{db: db, path: path}, nil
+	tables, err := s.tables()
+	if err != nil {
+		return fault.Invalid("store %s: %v", s.path, firstLine(err.Error()))
+	}
+	format := ""
+	if tables["meta"] {
+		s.db.QueryRow("SELECT v FROM meta WHERE k = 'format'").Scan(&format)
+	}
+	switch {
+	case len(tables) == 0 && s.readOnly:
+		return fault.Invalid("store %s: %w", s.path, errNoTables)
+	case len(tables) == 0:
+	case !strings.HasPrefix(format, "sgdlab-store-") || !tables["runs"] || !tables["trajectories"]:
+		names := make([]string, 0, len(tables))
+		for t := range tables {
+			names = append(names, t)
+		}
+		return fault.Invalid("%s is an SQLite database but not an sgdlab store (tables %s): choose another path", s.path, strings.Join(names, ", "))
+	case format != Format && format != "sgdlab-store-1":
+		return fault.Invalid("store %s has format %s, newer than this sgdlab (%s): use a newer sgdlab", s.path, format, Format)
+	}
+	if s.readOnly {
+		s.sums = format == Format
+		return nil
+	}
+	if _, err := s.db.Exec(schema); err != nil {
+		return fault.Invalid("store %s: %v", s.path, firstLine(err.Error()))
+	}
+	if format == "sgdlab-store-1" {
+		return s.migrate1()
+	}
+	_, err = s.db.Exec("INSERT OR IGNORE INTO meta(k, v) VALUES ('format', ?)", Format)
+	return err
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+func (s *Store) tables() (map[string]bool, error) {
+	rows, err := s.db.Query("SELECT name FROM sqlite_master WHERE type = 'table'")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out[n] = true
+	}
+	return out, rows.Err()
+}
+
+// migrate1 adds the columns of format 2 to a format-1 store and checksums its results.
+func (s *Store) migrate1() error {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range []string{"ALTER TABLE runs ADD COLUMN arith TEXT NOT NULL DEFAULT ''",
+		"ALTER TABLE trajectories ADD COLUMN sum TEXT NOT NULL DEFAULT ''"} {
+		if _, err := tx.Exec(q); err != nil && !strings.Contains(err.Error(), "duplicate column") {
+			return fmt.Errorf("store %s: migrating to %s: %w", s.path, Format, err)
+		}
+	}
+	rows, err := tx.Query("SELECT run_id, idx, result FROM trajectories")
+	if err != nil {
+		return err
+	}
+	type rec struct {
+		run int64
+		idx int
+		sum string
+	}
+	var recs []rec
+	for rows.Next() {
+		var r rec
+		var res string
+		if err := rows.Scan(&r.run, &r.idx, &res); err != nil {
+			rows.Close()
+			return err
+		}
+		r.sum = checksum(res)
+		recs = append(recs, r)
+	}
+	rows.Close()
+	for _, r := range recs {
+		if _, err := tx.Exec("UPDATE trajectories SET sum = ? WHERE run_id = ? AND idx = ?", r.sum, r.run, r.idx); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec("INSERT OR REPLACE INTO meta(k, v) VALUES ('format', ?)", Format); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// checksum is the first 16 bytes of the SHA-256 of a stored result, in hex.
+func checksum(result string) string {
+	h := sha256.Sum256([]byte(result))
+	return hex.EncodeToString(h[:16])
 }
 
 // Close closes the store.
@@ -84,12 +267,16 @@ func (s *Store) Path() string { return s.path }
 // RunSpec identifies a run: its kind (escape, stationary, ...), a human label, its full
 // parameters (anything JSON-encodable) and master seed. The key is a hash of kind, params
 // and seed: the same run always maps to the same record, on every machine and shard.
+// Arith names the floating-point arithmetic the results were computed with (see
+// model.Arithmetic): it is recorded, not hashed, and a run is never continued or merged
+// across two arithmetics.
 type RunSpec struct {
 	Kind    string
 	Label   string
 	Params  any
 	Seed    uint64
 	Version string
+	Arith   string
 }
 
 // Key returns the run key.
@@ -113,41 +300,71 @@ type Run struct {
 	Params  json.RawMessage `json:"params"`
 	Seed    uint64          `json:"seed"`
 	Version string          `json:"version"`
+	Arith   string          `json:"arithmetic"`
 	Created string          `json:"created"`
 	Summary json.RawMessage `json:"summary,omitempty"`
 	Done    int             `json:"trajectories"`
 }
 
-// Begin returns the run for spec, creating it if new.
+// Begin returns the run for spec, creating it if new. A run stored with another
+// arithmetic is an error: its results would not be reproduced here.
 func (s *Store) Begin(spec RunSpec) (*Run, error) {
 	key, params, err := spec.Key()
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.db.Exec(`INSERT OR IGNORE INTO runs(key, kind, label, params, seed, version, created) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		key, spec.Kind, spec.Label, string(params), int64(spec.Seed), spec.Version, time.Now().UTC().Format(time.RFC3339))
+	_, err = s.db.Exec(`INSERT OR IGNORE INTO runs(key, kind, label, params, seed, version, created, arith) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		key, spec.Kind, spec.Label, string(params), int64(spec.Seed), spec.Version, time.Now().UTC().Format(time.RFC3339), spec.Arith)
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, fmt.Errorf("store %s: %w", s.path, err)
 	}
-	return s.runByKey(key)
+	r, err := s.runByKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if r.Arith == "" && spec.Arith != "" {
+		s.db.Exec(`UPDATE runs SET arith = ? WHERE id = ?`, spec.Arith, r.ID)
+		r.Arith = spec.Arith
+	}
+	if spec.Arith != "" && r.Arith != spec.Arith {
+		return nil, fault.Invalid("store %s: run %d (%s) was computed with %s, this sgdlab uses %s; the results would differ in rounding: use another store",
+			s.path, r.ID, r.Label, r.Arith, spec.Arith)
+	}
+	return r, nil
 }
 
-func (s *Store) runByKey(key string) (*Run, error) {
+const runColumns = `id, key, kind, label, params, seed, version, arith, created, summary,
+	(SELECT COUNT(*) FROM trajectories t WHERE t.run_id = runs.id)`
+
+func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	r := &Run{}
 	var params string
 	var summary sql.NullString
 	var seed int64
-	err := s.db.QueryRow(`SELECT id, key, kind, label, params, seed, version, created, summary,
-		(SELECT COUNT(*) FROM trajectories t WHERE t.run_id = runs.id) FROM runs WHERE key = ?`, key).
-		Scan(&r.ID, &r.Key, &r.Kind, &r.Label, &params, &seed, &r.Version, &r.Created, &summary, &r.Done)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+	if err := row.Scan(&r.ID, &r.Key, &r.Kind, &r.Label, &params, &seed, &r.Version, &r.Arith, &r.Created, &summary, &r.Done); err != nil {
+		return nil, err
 	}
 	r.Params, r.Seed = json.RawMessage(params), uint64(seed)
 	if summary.Valid {
 		r.Summary = json.RawMessage(summary.String)
 	}
 	return r, nil
+}
+
+func (s *Store) runByKey(key string) (*Run, error) {
+	r, err := scanRun(s.db.QueryRow(`SELECT `+s.columns()+` FROM runs WHERE key = ?`, key))
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", s.path, err)
+	}
+	return r, nil
+}
+
+// columns is runColumns, with an empty arithmetic for old stores opened read-only.
+func (s *Store) columns() string {
+	if s.sums {
+		return runColumns
+	}
+	return strings.Replace(runColumns, "arith,", "'' AS arith,", 1)
 }
 
 // Put records trajectory idx of run r in its own transaction. Recording an index that is
@@ -158,32 +375,48 @@ func (s *Store) Put(r *Run, idx int, result any) error {
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	res, err := s.db.Exec(`INSERT OR IGNORE INTO trajectories(run_id, idx, result) VALUES (?, ?, ?)`, r.ID, idx, string(b))
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		var old string
-		if err := s.db.QueryRow(`SELECT result FROM trajectories WHERE run_id = ? AND idx = ?`, r.ID, idx).Scan(&old); err == nil && old != string(b) {
-			return fmt.Errorf("store: trajectory %d of run %s was recorded with a different result", idx, r.Key)
-		}
-	}
-	return nil
+	_, err = s.putRaw(r, idx, string(b))
+	return err
 }
 
-// Trajectories returns the stored results of run r by index.
-func (s *Store) Trajectories(r *Run) (map[int]json.RawMessage, error) {
-	rows, err := s.db.Query(`SELECT idx, result FROM trajectories WHERE run_id = ? ORDER BY idx`, r.ID)
+// putRaw stores one result and reports whether it was new.
+func (s *Store) putRaw(r *Run, idx int, res string) (bool, error) {
+	out, err := s.db.Exec(`INSERT OR IGNORE INTO trajectories(run_id, idx, result, sum) VALUES (?, ?, ?, ?)`, r.ID, idx, res, checksum(res))
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return false, fmt.Errorf("store %s: %w", s.path, err)
+	}
+	if n, _ := out.RowsAffected(); n == 1 {
+		return true, nil
+	}
+	var old string
+	if err := s.db.QueryRow(`SELECT result FROM trajectories WHERE run_id = ? AND idx = ?`, r.ID, idx).Scan(&old); err == nil && old != res {
+		return false, fmt.Errorf("store %s: trajectory %d of run %d (%s) was recorded with a different result", s.path, idx, r.ID, r.Label)
+	}
+	return false, nil
+}
+
+// Trajectories returns the stored results of run r by index, each verified against its
+// checksum: a result changed after it was written is an error naming it.
+func (s *Store) Trajectories(r *Run) (map[int]json.RawMessage, error) {
+	q := `SELECT idx, result, sum FROM trajectories WHERE run_id = ? ORDER BY idx`
+	if !s.sums {
+		q = `SELECT idx, result, '' FROM trajectories WHERE run_id = ? ORDER BY idx`
+	}
+	rows, err := s.db.Query(q, r.ID)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", s.path, err)
 	}
 	defer rows.Close()
 	out := map[int]json.RawMessage{}
 	for rows.Next() {
 		var idx int
-		var res string
-		if err := rows.Scan(&idx, &res); err != nil {
-			return nil, fmt.Errorf("store: %w", err)
+		var res, sum string
+		if err := rows.Scan(&idx, &res, &sum); err != nil {
+			return nil, fmt.Errorf("store %s: %w", s.path, err)
+		}
+		if s.sums && sum != checksum(res) {
+			return nil, fault.Invalid("store %s: trajectory %d of run %d (%s) does not match its checksum: the record was changed after it was written; delete the run or use another store",
+				s.path, idx, r.ID, r.Label)
 		}
 		out[idx] = json.RawMessage(res)
 	}
@@ -202,142 +435,125 @@ func (s *Store) SetSummary(r *Run, summary any) error {
 
 // Runs lists all runs.
 func (s *Store) Runs() ([]Run, error) {
-	rows, err := s.db.Query(`SELECT key FROM runs ORDER BY id`)
+	rows, err := s.db.Query(`SELECT ` + s.columns() + ` FROM runs ORDER BY id`)
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, fmt.Errorf("store %s: %w", s.path, err)
 	}
-	var keys []string
-	for rows.Next() {
-		var k string
-		rows.Scan(&k)
-		keys = append(keys, k)
-	}
-	rows.Close()
+	defer rows.Close()
 	var out []Run
-	for _, k := range keys {
-		r, err := s.runByKey(k)
+	for rows.Next() {
+		r, err := scanRun(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("store %s: %w", s.path, err)
 		}
 		out = append(out, *r)
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
-// Find returns the run with the given id or key prefix.
+// Find returns the run named by ref: a run id (digits only, as `sgdlab runs` lists them),
+// or a key prefix written key:PREFIX (or any prefix that is not all digits). A prefix that
+// matches several runs is an error listing them.
 func (s *Store) Find(ref string) (*Run, error) {
 	runs, err := s.Runs()
 	if err != nil {
 		return nil, err
 	}
+	prefix, isKey := strings.CutPrefix(ref, "key:")
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && !isKey {
+		for i := range runs {
+			if runs[i].ID == id {
+				return &runs[i], nil
+			}
+		}
+		return nil, fault.Invalid("no run with id %d in %s: `sgdlab runs %s` lists them (a key prefix of digits is written key:%s)", id, s.path, s.path, ref)
+	}
+	if prefix == "" {
+		return nil, fault.Invalid("empty run reference: give an id or key:PREFIX")
+	}
+	var found []*Run
 	for i := range runs {
-		if strconv.FormatInt(runs[i].ID, 10) == ref || strings.HasPrefix(runs[i].Key, ref) {
-			return &runs[i], nil
+		if strings.HasPrefix(runs[i].Key, prefix) {
+			found = append(found, &runs[i])
 		}
 	}
-	return nil, fmt.Errorf("no run %q in %s: `sgdlab runs` lists them", ref, s.path)
+	switch len(found) {
+	case 0:
+		return nil, fault.Invalid("no run with key prefix %q in %s: `sgdlab runs %s` lists them", prefix, s.path, s.path)
+	case 1:
+		return found[0], nil
+	}
+	ids := make([]string, len(found))
+	for i, r := range found {
+		ids[i] = strconv.FormatInt(r.ID, 10)
+	}
+	return nil, fault.Invalid("key prefix %q matches runs %s in %s: give more of the key or the id", prefix, strings.Join(ids, ", "), s.path)
+}
+
+// MergeStats counts what Merge did.
+type MergeStats struct {
+	Runs       int // run records in the sources
+	New        int // trajectories added
+	Duplicates int // trajectories already present with the same result
 }
 
 // Merge copies every run and trajectory of the stores at paths into s. Runs are matched
-// by key; a trajectory present in two sources must have identical results.
-func (s *Store) Merge(paths ...string) (runs, trajectories int, err error) {
+// by key; a trajectory present in two stores must have identical results, every result is
+// verified against its checksum, and runs computed with different arithmetic are not
+// merged. A source that is s itself (under any name) is an error.
+func (s *Store) Merge(paths ...string) (MergeStats, error) {
+	var st MergeStats
+	self, _ := os.Stat(s.path)
 	for _, p := range paths {
-		if _, err := os.Stat(p); err != nil {
-			return runs, trajectories, fmt.Errorf("merge: %w", err)
-		}
-		src, err := Open(p)
+		fi, err := os.Stat(p)
 		if err != nil {
-			return runs, trajectories, err
+			return st, fault.Invalid("merge: %v", err)
 		}
-		rs, err := src.Runs()
+		if self != nil && os.SameFile(fi, self) {
+			return st, fault.Invalid("merge: %s is the store being merged into (%s)", p, s.path)
+		}
+		src, err := OpenReadOnly(p)
 		if err != nil {
-			src.Close()
-			return runs, trajectories, err
+			return st, err
 		}
-		for _, r := range rs {
-			dst, err := s.Begin(RunSpec{Kind: r.Kind, Label: r.Label, Params: r.Params, Seed: r.Seed, Version: r.Version})
-			if err != nil {
-				src.Close()
-				return runs, trajectories, err
-			}
-			if dst.Key != r.Key {
-				src.Close()
-				return runs, trajectories, errors.New("merge: run key mismatch (store format changed?)")
-			}
-			runs++
-			ts, err := src.Trajectories(&r)
-			if err != nil {
-				src.Close()
-				return runs, trajectories, err
-			}
-			for idx, res := range ts {
-				if err := s.Put(dst, idx, res); err != nil {
-					src.Close()
-					return runs, trajectories, fmt.Errorf("merge %s: %w", p, err)
-				}
-				trajectories++
-			}
-		}
+		err = s.mergeFrom(src, &st)
 		src.Close()
+		if err != nil {
+			return st, fmt.Errorf("merge %s: %w", p, err)
+		}
 	}
-	return runs, trajectories, nil
+	return st, nil
 }
 
-// Shard is the part i of n of an ensemble (trajectory indices idx with idx mod n == i).
-type Shard struct{ I, N int }
-
-// All is the unsharded ensemble.
-var All = Shard{0, 1}
-
-// Indices returns the trajectory indices of this shard among 0..total-1.
-func (s Shard) Indices(total int) []int {
-	var out []int
-	for i := s.I; i < total; i += max(s.N, 1) {
-		out = append(out, i)
+func (s *Store) mergeFrom(src *Store, st *MergeStats) error {
+	rs, err := src.Runs()
+	if err != nil {
+		return err
 	}
-	return out
-}
-
-// String formats the shard as i/n.
-func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.I, s.N) }
-
-// ParseShard parses "i/n" (0 <= i < n). An empty string reads the environment: a Slurm job
-// array (SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_COUNT, or SLURM_ARRAY_TASK_MAX and
-// _MIN) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX with SGDLAB_SHARDS giving n);
-// without either it is the whole ensemble.
-func ParseShard(s string) (Shard, error) {
-	if s == "" {
-		if id := os.Getenv("SLURM_ARRAY_TASK_ID"); id != "" {
-			i, err1 := strconv.Atoi(id)
-			n, err2 := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_COUNT"))
-			if err2 != nil {
-				lo, e1 := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_MIN"))
-				hi, e2 := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_MAX"))
-				if e1 == nil && e2 == nil {
-					n, err2 = hi-lo+1, nil
-					i -= lo
-				}
-			}
-			if err1 != nil || err2 != nil || i < 0 || i >= n {
-				return All, fmt.Errorf("SLURM_ARRAY_TASK_ID=%s: cannot tell the shard count (set SLURM_ARRAY_TASK_COUNT or pass --shard i/n)", id)
-			}
-			return Shard{i, n}, nil
+	for _, r := range rs {
+		dst, err := s.Begin(RunSpec{Kind: r.Kind, Label: r.Label, Params: r.Params, Seed: r.Seed, Version: r.Version, Arith: r.Arith})
+		if err != nil {
+			return err
 		}
-		if id := os.Getenv("JOB_COMPLETION_INDEX"); id != "" {
-			i, err1 := strconv.Atoi(id)
-			n, err2 := strconv.Atoi(os.Getenv("SGDLAB_SHARDS"))
-			if err1 != nil || err2 != nil || i < 0 || i >= n {
-				return All, fmt.Errorf("JOB_COMPLETION_INDEX=%s: set SGDLAB_SHARDS to the Job's completions (or pass --shard i/n)", id)
-			}
-			return Shard{i, n}, nil
+		if dst.Key != r.Key {
+			return errors.New("run key mismatch (store format changed?)")
 		}
-		return All, nil
+		st.Runs++
+		ts, err := src.Trajectories(&r)
+		if err != nil {
+			return err
+		}
+		for idx, res := range ts {
+			added, err := s.putRaw(dst, idx, string(res))
+			if err != nil {
+				return err
+			}
+			if added {
+				st.New++
+			} else {
+				st.Duplicates++
+			}
+		}
 	}
-	a, b, ok := strings.Cut(s, "/")
-	i, err1 := strconv.Atoi(a)
-	n, err2 := strconv.Atoi(b)
-	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
-		return All, fmt.Errorf("--shard %q: expected i/n with 0 <= i < n, e.g. 0/4", s)
-	}
-	return Shard{i, n}, nil
+	return nil
 }

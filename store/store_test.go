@@ -1,9 +1,15 @@
 package store
 
 import (
+	"database/sql"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/sgdlab/sgdlab/fault"
 )
 
 type traj struct {
@@ -48,14 +54,18 @@ func TestResumeAndMerge(t *testing.T) {
 			t.Fatal(err)
 		}
 		sr, _ := s.Begin(spec)
-		for _, idx := range (Shard{i, 4}).Indices(10) {
+		for idx := i; idx < 10; idx += 4 {
 			s.Put(sr, idx, traj{float64(idx) * 1.5, idx%3 == 0})
 		}
 		s.Close()
 	}
 	merged, _ := Open(filepath.Join(dir, "merged.db"))
-	if _, n, err := merged.Merge(paths...); err != nil || n != 10 {
-		t.Fatalf("merged %d trajectories: %v", n, err)
+	if st, err := merged.Merge(paths...); err != nil || st.New != 10 || st.Duplicates != 0 {
+		t.Fatalf("merged %+v: %v", st, err)
+	}
+	// Merging the same shards again adds nothing and says so.
+	if st, err := merged.Merge(paths...); err != nil || st.New != 0 || st.Duplicates != 10 {
+		t.Fatalf("second merge %+v: %v", st, err)
 	}
 	mr, _ := merged.Begin(spec)
 	a, _ := whole.Trajectories(r2)
@@ -78,25 +88,134 @@ func TestCorruptFile(t *testing.T) {
 	}
 }
 
-func TestParseShard(t *testing.T) {
-	if s, err := ParseShard("1/4"); err != nil || s != (Shard{1, 4}) {
-		t.Fatal(s, err)
+// A changed digit inside a stored result is detected on read and on merge.
+func TestChecksum(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.db")
+	s, _ := Open(p)
+	spec := RunSpec{Kind: "escape", Label: "tampered", Params: 1, Seed: 1}
+	r, _ := s.Begin(spec)
+	s.Put(r, 0, traj{1.25, true})
+	s.Put(r, 1, traj{2.5, false})
+	if _, err := s.db.Exec(`UPDATE trajectories SET result = '{"t":1.35,"e":true}' WHERE idx = 0`); err != nil {
+		t.Fatal(err)
 	}
-	for _, bad := range []string{"4/4", "x", "1/0", "-1/2"} {
-		if _, err := ParseShard(bad); err == nil {
-			t.Errorf("%q accepted", bad)
+	s.Close()
+	s, _ = Open(p)
+	defer s.Close()
+	r, _ = s.Begin(spec)
+	_, err := s.Trajectories(r)
+	if !errors.Is(err, fault.ErrInvalid) || !strings.Contains(err.Error(), "trajectory 0") || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("tampered record: %v", err)
+	}
+	into, _ := Open(filepath.Join(dir, "into.db"))
+	defer into.Close()
+	if _, err := into.Merge(p); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("merge of a tampered store: %v", err)
+	}
+}
+
+// Ids and key prefixes are separate forms; an ambiguous prefix is an error.
+func TestFind(t *testing.T) {
+	s, _ := Open(filepath.Join(t.TempDir(), "f.db"))
+	defer s.Close()
+	var keys []string
+	for i := 0; i < 40; i++ {
+		r, _ := s.Begin(RunSpec{Kind: "k", Label: fmt.Sprint(i), Params: i})
+		keys = append(keys, r.Key)
+	}
+	if r, err := s.Find("3"); err != nil || r.ID != 3 {
+		t.Fatalf("id 3: %+v %v", r, err)
+	}
+	if r, err := s.Find("key:" + keys[1][:12]); err != nil || r.ID != 2 {
+		t.Fatalf("key prefix: %+v %v", r, err)
+	}
+	// Some one-character prefix is shared by several of 40 keys.
+	counts := map[byte]int{}
+	for _, k := range keys {
+		counts[k[0]]++
+	}
+	for c, n := range counts {
+		if n > 1 {
+			if _, err := s.Find("key:" + string(c)); err == nil || !strings.Contains(err.Error(), "matches runs") {
+				t.Fatalf("ambiguous prefix %q: %v", c, err)
+			}
+			break
 		}
 	}
-	t.Setenv("SLURM_ARRAY_TASK_ID", "3")
-	t.Setenv("SLURM_ARRAY_TASK_MIN", "1")
-	t.Setenv("SLURM_ARRAY_TASK_MAX", "4")
-	if s, err := ParseShard(""); err != nil || s != (Shard{2, 4}) {
-		t.Fatalf("slurm: %v %v", s, err)
+	if _, err := s.Find("99"); err == nil {
+		t.Fatal("a missing id was found")
 	}
-	t.Setenv("SLURM_ARRAY_TASK_ID", "")
-	t.Setenv("JOB_COMPLETION_INDEX", "2")
-	t.Setenv("SGDLAB_SHARDS", "3")
-	if s, err := ParseShard(""); err != nil || s != (Shard{2, 3}) {
-		t.Fatalf("k8s: %v %v", s, err)
+}
+
+// File names with characters that mean something in a URI are kept as given; read-only
+// opening changes nothing; foreign and empty databases are refused clearly.
+func TestPathsAndForeignFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"we?ird.db", "a#b.db", "100%.db"} {
+		p := filepath.Join(dir, name)
+		s, err := Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := s.Begin(RunSpec{Kind: "k", Params: 1})
+		s.Put(r, 0, traj{1, true})
+		var mode string
+		s.db.QueryRow("PRAGMA journal_mode").Scan(&mode)
+		s.Close()
+		if mode != "wal" {
+			t.Errorf("%s: journal mode %q, want wal", name, mode)
+		}
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s was not created under its own name: %v", name, err)
+		}
+	}
+	empty := filepath.Join(dir, "empty.db")
+	os.WriteFile(empty, nil, 0o644)
+	if _, err := OpenReadOnly(empty); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Fatalf("empty file: %v", err)
+	}
+	if st, _ := os.Stat(empty); st.Size() != 0 {
+		t.Fatal("reading an empty file changed it")
+	}
+	foreign := filepath.Join(dir, "foreign.db")
+	db, _ := sql.Open("sqlite", foreign)
+	db.Exec("CREATE TABLE customers (id INTEGER)")
+	db.Close()
+	before, _ := os.ReadFile(foreign)
+	for _, open := range []func(string) (*Store, error){Open, OpenReadOnly} {
+		if _, err := open(foreign); !errors.Is(err, fault.ErrInvalid) || !strings.Contains(err.Error(), "not an sgdlab store") {
+			t.Fatalf("foreign database: %v", err)
+		}
+	}
+	if after, _ := os.ReadFile(foreign); string(after) != string(before) {
+		t.Fatal("a foreign database was modified")
+	}
+	// Merging a store into itself through a symbolic link is refused.
+	p := filepath.Join(dir, "self.db")
+	s, _ := Open(p)
+	defer s.Close()
+	link := filepath.Join(dir, "link.db")
+	os.Symlink(p, link)
+	if _, err := s.Merge(link); err == nil || !strings.Contains(err.Error(), "being merged into") {
+		t.Fatalf("self merge: %v", err)
+	}
+}
+
+// A run recorded with one arithmetic is neither continued nor merged with another.
+func TestArithmetic(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := Open(filepath.Join(dir, "a.db"))
+	spec := RunSpec{Kind: "k", Params: 1, Arith: "pure Go"}
+	r, _ := a.Begin(spec)
+	a.Put(r, 0, traj{1, true})
+	a.Close()
+	b, _ := Open(filepath.Join(dir, "b.db"))
+	defer b.Close()
+	spec.Arith = "OpenBLAS"
+	rb, _ := b.Begin(spec)
+	b.Put(rb, 1, traj{2, true})
+	if _, err := b.Merge(filepath.Join(dir, "a.db")); err == nil || !strings.Contains(err.Error(), "pure Go") {
+		t.Fatalf("merge across arithmetic: %v", err)
 	}
 }

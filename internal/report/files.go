@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strconv"
 )
 
@@ -29,13 +28,14 @@ func WriteFileAtomic(path string, b []byte) error {
 	return os.Rename(tmp, path)
 }
 
-// JSON marshals v with indentation; NaN and infinite numbers become null.
+// JSON marshals v with indentation (fields that may be NaN or infinite are num.Float, which
+// writes them as null).
 func JSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(sanitize(reflect.ValueOf(v))); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
@@ -58,7 +58,7 @@ func WriteCSV(path string, header []string, rows [][]float64) error {
 	rec := make([]string, len(header))
 	for _, r := range rows {
 		for i, v := range r {
-			rec[i] = strconv.FormatFloat(v, 'g', -1, 64)
+			rec[i] = csvNumber(v)
 		}
 		w.Write(rec[:len(r)])
 	}
@@ -66,13 +66,11 @@ func WriteCSV(path string, header []string, rows [][]float64) error {
 	return WriteFileAtomic(path, buf.Bytes())
 }
 
-// Float is a float64 that marshals NaN and infinities as null instead of failing.
-type Float float64
-
-func (f Float) MarshalJSON() ([]byte, error) {
-	v := float64(f)
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return []byte("null"), nil
+// csvNumber formats v for a CSV cell: integers (step counts, epochs) in full digits, other
+// numbers in the shortest form that reads back exactly.
+func csvNumber(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
-	return []byte(strconv.FormatFloat(v, 'g', -1, 64)), nil
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }

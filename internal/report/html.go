@@ -11,11 +11,13 @@ import (
 
 // Section is one block of the HTML report (one experiment).
 type Section struct {
-	ID      string
-	Title   string
-	Status  string
-	Fields  []Field // labelled paragraphs (claim, theory, setup, verdict)
-	Numbers []Row   // name, value, theory, note
+	ID       string
+	Title    string
+	Status   string
+	Tone     string  // ok, mid or bad: the colour of the status
+	Fields   []Field // labelled paragraphs (claim, theory, setup, verdict)
+	Criteria []Row   // the criteria the verdict applied: name, value, meaning
+	Numbers  []Row   // name, value, theory, note
 	Tables  []HTMLTable
 	Figures []HTMLFigure
 	Notes   []string
@@ -47,17 +49,7 @@ type Page struct {
 	Sections []Section
 }
 
-var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"class": func(s string) string {
-		switch s {
-		case "agrees":
-			return "ok"
-		case "deviates", "failed":
-			return "bad"
-		}
-		return "mid"
-	},
-}).Parse(`<!DOCTYPE html>
+var page = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <style>
 body{font-family:Liberation Sans,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
@@ -70,11 +62,13 @@ figure{margin:1em 0}figcaption{font-size:.85em;color:#555}img{max-width:100%;bor
 <h1>{{.Title}}</h1>
 {{range .Subtitle}}<p class="note">{{.}}</p>{{end}}
 <table><tr><th>experiment</th><th>status</th></tr>
-{{range .Sections}}<tr><td><a href="#{{.ID}}">{{.ID}}: {{.Title}}</a></td><td class="{{class .Status}}">{{.Status}}</td></tr>{{end}}
+{{range .Sections}}<tr><td><a href="#{{.ID}}">{{.ID}}: {{.Title}}</a></td><td class="{{.Tone}}">{{.Status}}</td></tr>{{end}}
 </table>
 {{range .Sections}}
-<h2 id="{{.ID}}">{{.ID}}: {{.Title}} <span class="{{class .Status}}">[{{.Status}}]</span></h2>
+<h2 id="{{.ID}}">{{.ID}}: {{.Title}} <span class="{{.Tone}}">[{{.Status}}]</span></h2>
 {{range .Fields}}<p><span class="label">{{.Label}}:</span> {{.Text}}</p>{{end}}
+{{if .Criteria}}<table><tr><th>criterion of the verdict</th><th>value</th><th>meaning</th></tr>
+{{range .Criteria}}<tr><td>{{.Name}}</td><td>{{.Value}}</td><td>{{.Note}}</td></tr>{{end}}</table>{{end}}
 {{if .Numbers}}<table><tr><th>quantity</th><th>measured</th><th>theory</th><th>note</th></tr>
 {{range .Numbers}}<tr><td>{{.Name}}</td><td>{{.Value}}</td><td>{{.Theory}}</td><td>{{.Note}}</td></tr>{{end}}</table>{{end}}
 {{range .Tables}}<p class="label">{{.Title}}</p><table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>

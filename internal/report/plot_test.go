@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/sgdlab/sgdlab/num"
 )
 
 func TestFigurePNG(t *testing.T) {
@@ -26,25 +28,29 @@ func TestFigurePNG(t *testing.T) {
 	}
 }
 
-func TestJSONSanitizes(t *testing.T) {
-	type inner struct {
-		A float64 `json:"a"`
-	}
+// JSON keeps encoding/json's rules; num.Float fields write NaN and infinities as null,
+// integer CSV cells keep all their digits.
+func TestJSONAndCSV(t *testing.T) {
 	type rec struct {
-		inner
-		X    float64            `json:"x"`
-		Y    []float64          `json:"y,omitempty"`
-		Z    map[string]float64 `json:"z"`
-		Skip int                `json:"-"`
-		P    *inner             `json:"p,omitempty"`
-		F    Float              `json:"f"`
+		X    num.Float   `json:"x"`
+		Y    []num.Float `json:"y,omitempty"`
+		Skip int         `json:"-"`
+		Z    float64     `json:"z"`
 	}
-	b, err := JSON(rec{inner: inner{A: math.Inf(1)}, X: math.NaN(), Z: map[string]float64{"k": math.Inf(-1)}, F: Float(math.NaN())})
+	b, err := JSON(rec{X: num.Float(math.NaN()), Y: []num.Float{1, num.Float(math.Inf(-1))}, Z: 2.5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"a":null,"f":null,"x":null,"z":{"k":null}}`
+	want := `{"x":null,"y":[1,null],"z":2.5}`
 	if got := strings.Join(strings.Fields(string(b)), ""); got != want {
 		t.Fatalf("got %s, want %s", got, want)
+	}
+	if _, err := JSON(rec{Z: math.NaN()}); err == nil {
+		t.Fatal("a NaN in a plain float64 field must be an error, not silently null")
+	}
+	for v, want := range map[float64]string{1139454: "1139454", 0.1: "0.1", 1e20: "1e+20", -3: "-3", 1.5e-7: "1.5e-07"} {
+		if got := csvNumber(v); got != want {
+			t.Errorf("%v: %q, want %q", v, got, want)
+		}
 	}
 }

@@ -1,23 +1,30 @@
-// Package workpool runs indexed jobs of an ensemble on a fixed number of goroutines and
-// hands each finished result, one at a time, to a collector: the parallel loop shared by the
-// escape ensembles, the stationary chains and the experiments. Which goroutine ran a job
-// never matters, because each job depends on its index alone.
+// Package workpool runs indexed jobs on a fixed number of goroutines and hands each finished
+// result, one at a time, to a collector: the parallel loop under the ensembles (escape runs,
+// stationary chains) and the experiments' independent configurations. Which goroutine ran a
+// job never matters, because each job depends on its index alone.
 package workpool
 
 import (
 	"context"
+	"iter"
+	"slices"
 	"sync"
 )
 
-// Run calls job(i) for every index on up to workers goroutines. done(i, result) is called,
+// Run calls job(i) for every index of indices on up to workers goroutines; the indices are
+// read one at a time, so a long sequence is never materialised. done(i, result) is called,
 // serialised, as each job finishes without error (a nil done discards results). The first
-// error from job or done stops further jobs from starting and is returned once the
-// running jobs end; otherwise Run returns ctx.Err(). A job that returns an error has its
-// result dropped.
-func Run[T any](ctx context.Context, indices []int, workers int, job func(i int) (T, error), done func(i int, r T) error) error {
-	workers = max(1, min(workers, len(indices)))
+// error from job or done stops further jobs from starting and is returned once the running
+// jobs end; otherwise Run returns ctx.Err().
+func Run[T any](ctx context.Context, indices iter.Seq[int], workers int, job func(i int) (T, error), done func(i int, r T) error) error {
+	workers = max(1, workers)
 	var mu sync.Mutex
 	var firstErr error
+	failed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return firstErr != nil
+	}
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -25,10 +32,7 @@ func Run[T any](ctx context.Context, indices []int, workers int, job func(i int)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				mu.Lock()
-				stop := firstErr != nil
-				mu.Unlock()
-				if stop {
+				if failed() {
 					continue // drain: no job starts after an error
 				}
 				r, err := job(i)
@@ -43,19 +47,16 @@ func Run[T any](ctx context.Context, indices []int, workers int, job func(i int)
 			}
 		}()
 	}
-feed:
-	for _, i := range indices {
-		mu.Lock()
-		stop := firstErr != nil
-		mu.Unlock()
-		if stop {
+	for i := range indices {
+		if failed() {
 			break
 		}
 		select {
 		case next <- i:
+			continue
 		case <-ctx.Done():
-			break feed
 		}
+		break
 	}
 	close(next)
 	wg.Wait()
@@ -64,3 +65,22 @@ feed:
 	}
 	return ctx.Err()
 }
+
+// Each runs fn(0), ..., fn(n-1) on up to workers goroutines and returns the first error.
+func Each(ctx context.Context, n, workers int, fn func(i int) error) error {
+	return Run(ctx, Range(n), workers, func(i int) (struct{}, error) { return struct{}{}, fn(i) }, nil)
+}
+
+// Range is the sequence 0, 1, ..., n-1.
+func Range(n int) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := 0; i < n; i++ {
+			if !yield(i) {
+				return
+			}
+		}
+	}
+}
+
+// Values is the sequence of the given indices.
+func Values(idx []int) iter.Seq[int] { return slices.Values(idx) }

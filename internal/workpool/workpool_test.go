@@ -7,15 +7,14 @@ import (
 )
 
 func TestRun(t *testing.T) {
-	idx := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	sum := 0
-	err := Run(context.Background(), idx, 3, func(i int) (int, error) { return i * i, nil }, func(i, r int) error { sum += r; return nil })
+	err := Run(context.Background(), Range(10), 3, func(i int) (int, error) { return i * i, nil }, func(i, r int) error { sum += r; return nil })
 	if err != nil || sum != 285 {
 		t.Fatalf("sum %d, err %v", sum, err)
 	}
 	boom := errors.New("boom")
 	n := 0
-	err = Run(context.Background(), idx, 1, func(i int) (int, error) {
+	err = Run(context.Background(), Values([]int{0, 1, 2, 3, 4, 5}), 1, func(i int) (int, error) {
 		if i == 3 {
 			return 0, boom
 		}
@@ -26,7 +25,22 @@ func TestRun(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := Run(ctx, idx, 2, func(i int) (int, error) { return i, nil }, nil); !errors.Is(err, context.Canceled) {
+	if err := Each(ctx, 10, 2, func(i int) error { return nil }); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled context: %v", err)
+	}
+}
+
+// A sequence far too long to materialise is consumed lazily: cancelling stops it.
+func TestLazyIndices(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	seen := 0
+	err := Run(ctx, Range(1<<62), 2, func(i int) (int, error) { return i, nil }, func(i, r int) error {
+		if seen++; seen == 1000 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || seen < 1000 || seen > 1010 {
+		t.Fatalf("err %v after %d jobs", err, seen)
 	}
 }

@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 
-	"github.com/sgdlab/sgdlab/internal/workpool"
-	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/fault"
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/seed"
 	"github.com/sgdlab/sgdlab/stats"
@@ -22,62 +21,22 @@ type Run struct {
 	Escaped []bool    `json:"escaped"`
 }
 
-// Options configures an ensemble.
+// Options configures the runs of an ensemble.
 type Options struct {
-	Runs     int
-	Seed     uint64
-	Workers  int
+	Seed     uint64  // master seed: run i uses seed.Stream(Seed, i)
 	MaxTime  float64 // budget per run in t; runs that do not escape are censored here
 	MaxSteps int64   // alternative budget in steps (whichever comes first; 0: none)
-	// Skip lists run indices already done (resuming from a store): they are not run.
-	Skip map[int]bool
-	// Indices, if set, restricts the ensemble to these run indices (sharding).
-	Indices []int
-	// OnRun is called (serialised) as each run finishes, e.g. to record it durably.
-	OnRun    func(Run) error
-	Progress func(done, total int)
 }
 
-// Simulate runs the ensemble. Run i starts at start with generator seed.Stream(Seed, i).
-func Simulate(ctx context.Context, fac *sde.Factory, exit ExitSpec, ec Context, start []float64, opt Options) ([]Run, error) {
+// Trajectory runs trajectory i from start until it has crossed every level of the exit or
+// its budget is spent (ensemble.Run calls it for each index). A run whose parameters or
+// loss stop being finite ends with an error of class fault.ErrDiverged, never as an escape;
+// a cancelled run returns ctx.Err().
+func Trajectory(ctx context.Context, fac *sde.Factory, exit ExitSpec, ec Context, start []float64, i int, opt Options) (Run, error) {
 	if opt.MaxTime <= 0 && opt.MaxSteps <= 0 {
-		return nil, fmt.Errorf("an escape ensemble needs a budget per run (max time or max steps)")
+		return Run{}, fault.Invalid("an escape run needs a budget (max time or max steps)")
 	}
-	idx := opt.Indices
-	if idx == nil {
-		for i := 0; i < opt.Runs; i++ {
-			idx = append(idx, i)
-		}
-	}
-	var todo []int
-	for _, i := range idx {
-		if !opt.Skip[i] {
-			todo = append(todo, i)
-		}
-	}
-	workers := max(1, min(opt.Workers, len(todo)))
-	if workers > 1 {
-		// One worker per core, each with a single-threaded BLAS.
-		model.SetBLASThreads(1)
-		defer model.SetBLASThreads(runtime.NumCPU())
-	}
-	out := make([]Run, 0, len(todo))
-	err := workpool.Run(ctx, todo, workers,
-		func(i int) (Run, error) { return one(ctx, fac, exit, ec, start, i, opt) },
-		func(i int, r Run) error {
-			if ctx.Err() != nil {
-				return ctx.Err() // a run cut short by cancellation is not a result
-			}
-			out = append(out, r)
-			if opt.Progress != nil {
-				opt.Progress(len(out), len(todo))
-			}
-			if opt.OnRun != nil {
-				return opt.OnRun(r)
-			}
-			return nil
-		})
-	return out, err
+	return one(ctx, fac, exit, ec, start, i, opt)
 }
 
 // one runs trajectory i to escape of every level or to the budget.
@@ -139,8 +98,17 @@ func one(ctx context.Context, fac *sde.Factory, spec ExitSpec, ec Context, start
 			k++
 			check = k%every == 0
 		}
+		if check || k%1024 == 0 {
+			if !finite(theta) {
+				return r, diverged(i, k, t, "the parameters are not finite")
+			}
+		}
 		if check {
-			if c := ex.Crossed(theta, loss); c > crossed {
+			c := ex.Crossed(theta, loss)
+			if c < 0 {
+				return r, diverged(i, k, t, "the loss is not finite")
+			}
+			if c > crossed {
 				for j := crossed; j < c; j++ {
 					r.Times[j], r.Steps[j], r.Escaped[j] = t, k, true
 				}
@@ -153,14 +121,19 @@ func one(ctx context.Context, fac *sde.Factory, spec ExitSpec, ec Context, start
 		if k%(1<<16) == 0 && ctx.Err() != nil {
 			return r, ctx.Err()
 		}
-		if k%1024 == 0 && !finite(theta) {
-			return r, fmt.Errorf("run %d diverged at step %d (t = %g): lower eta or raise B", i, k, t)
-		}
+	}
+	if !finite(theta) {
+		return r, diverged(i, k, t, "the parameters are not finite")
 	}
 	for j := crossed; j < levels; j++ {
 		r.Times[j], r.Steps[j] = t, k
 	}
 	return r, nil
+}
+
+// diverged is the error of run i that stopped being finite at step k.
+func diverged(i int, k int64, t float64, what string) error {
+	return fault.Diverged("escape run %d diverged at step %d (t = %g): %s; lower eta or raise B", i, k, t, what)
 }
 
 // fuseLossExits lets loss exits checked every step run through sde.LossStepper (tests
@@ -180,8 +153,8 @@ func finite(v []float64) bool {
 type LevelRate struct {
 	Level float64 `json:"level"`
 	stats.Rate
-	MFPTSteps float64 `json:"mfpt_steps"`
-	Warning   string  `json:"warning,omitempty"`
+	MFPTSteps num.Float `json:"mfpt_steps"`
+	Warning   string    `json:"warning,omitempty"`
 }
 
 // MinEscapes is the number of escapes below which a rate estimate carries a warning.
@@ -197,7 +170,7 @@ func Rates(runs []Run, levels []float64, eta float64) []LevelRate {
 			times[i], esc[i] = r.Times[j], r.Escaped[j]
 		}
 		lr := LevelRate{Level: lv, Rate: stats.EstimateRate(times, esc)}
-		lr.MFPTSteps = lr.MFPT / eta
+		lr.MFPTSteps = lr.MFPT / num.Float(eta)
 		switch {
 		case lr.Escaped == 0:
 			lr.Warning = "no run escaped within its budget: the rate is only bounded above"

@@ -1,23 +1,24 @@
-package ensemble
+package landscape
 
 import (
 	"context"
 	"errors"
 	"fmt"
 
-	"github.com/sgdlab/sgdlab/landscape"
+	"github.com/sgdlab/sgdlab/curvature"
+
 	"github.com/sgdlab/sgdlab/model"
-	"github.com/sgdlab/sgdlab/sde"
+
 	"github.com/sgdlab/sgdlab/seed"
 )
 
 // Prepared is a minimum with what the dynamics and the theory need: L*, the Hessian
 // spectrum, the H* noise factor, the number n of directions and the typical eigenvalue h*.
 type Prepared struct {
-	Min    *landscape.Minimum
-	Factor *sde.Factor
-	N      int     // directions used by the fits and the theory
-	HStar  float64 // typical outlier eigenvalue
+	Min    *Minimum
+	Factor *curvature.SqrtFactor // F F^T = H*: the noise direction of the SDE models
+	N      int                   // directions used by the fits and the theory
+	HStar  float64               // typical outlier eigenvalue
 	Note   string
 }
 
@@ -31,13 +32,13 @@ func Prepare(ctx context.Context, o *model.Objective, start []float64, seedVal u
 	if start == nil {
 		init := make([]float64, o.P())
 		o.Model.Init(init, seed.Stream(seedVal, seed.Init))
-		p, err := landscape.Minimize(ctx, w, init, landscape.MinimizeOptions{})
+		p, err := Minimize(ctx, w, init, MinimizeOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("finding the minimum: %w", err)
 		}
 		start = p.Theta
 	}
-	m, err := landscape.Characterize(w, start, 20)
+	m, err := Characterize(w, start, 20)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotMinimum, err)
 	}
@@ -48,15 +49,9 @@ func Prepare(ctx context.Context, o *model.Objective, start []float64, seedVal u
 	if p.N == 0 {
 		return nil, errors.New("no outlier eigenvalues at the minimum: h* and n are undefined (the Hessian spectrum has no gap)")
 	}
-	p.Factor = sde.FactorFrom(m.Eigs, m.Vecs, m.Dense, m.Outliers.N)
+	p.Factor = curvature.FactorFrom(m.Eigs, m.Vecs, m.Dense, m.Outliers.N)
 	if m.Dense && m.Outliers.N != len(m.Eigs) {
 		p.Note = fmt.Sprintf("H* has %d outliers among %d eigenvalues; the SDE noise uses the full H*, h* is the outliers' mean", m.Outliers.N, len(m.Eigs))
 	}
 	return p, nil
-}
-
-// Factory completes cfg with the minimum's H*, L* and h* and validates it.
-func (p *Prepared) Factory(o *model.Objective, cfg sde.Config) (*sde.Factory, error) {
-	cfg.HStar, cfg.LStar, cfg.HScalar = p.Factor, p.Min.Loss, p.HStar
-	return sde.NewFactory(o, cfg)
 }

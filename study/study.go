@@ -1,0 +1,161 @@
+// Package study is the layer the command-line tool and the experiments share: each study
+// (train, noise, spectrum, barrier, stationary, escape, chain) takes a plain description of
+// what to compute, builds the chain of objects it needs (data, model, minimum, dynamics,
+// exit, ensemble), runs it through the run store and returns a record. Because the CLI and
+// `reproduce` call the same functions with the same descriptions, the same computation has
+// the same store key from both, and a result computed by one is reused by the other.
+package study
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/sgdlab/sgdlab/data"
+	"github.com/sgdlab/sgdlab/ensemble"
+	"github.com/sgdlab/sgdlab/fault"
+	"github.com/sgdlab/sgdlab/internal/memory"
+	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/sde"
+	"github.com/sgdlab/sgdlab/sgd"
+)
+
+// Env is what every study runs with.
+type Env struct {
+	Ens  ensemble.Env
+	Data data.Options
+	// MaxMemory caps what a study may allocate (bytes; 0: the memory available): requests
+	// estimated above it are refused before any work.
+	MaxMemory int64
+	// Stage, if set, receives progress messages ("finding the minimum", ...).
+	Stage func(msg string)
+}
+
+func (e Env) stage(format string, args ...any) {
+	if e.Stage != nil {
+		e.Stage(fmt.Sprintf(format, args...))
+	}
+}
+
+func (e Env) limit() memory.Limit { return memory.Limit{Cap: e.MaxMemory} }
+
+// Problem names a model, a dataset and a loss by their spec strings.
+type Problem struct {
+	Model string `json:"model"`
+	Data  string `json:"data"`
+	Loss  string `json:"loss"`
+}
+
+// Build loads the data and returns the objective, refusing (before allocating) data or
+// models that do not fit in memory. Its full-data passes stop working once ctx is
+// cancelled (model.Objective.Ctx).
+func (p Problem) Build(ctx context.Context, env Env) (*model.Objective, error) {
+	opt := env.Data
+	if opt.MaxBytes == 0 {
+		opt.MaxBytes = env.MaxMemory
+	}
+	d, err := data.Load(p.Data, opt)
+	if err != nil {
+		return nil, err
+	}
+	o, err := model.Build(p.Model, p.Loss, d)
+	if err != nil {
+		return nil, err
+	}
+	o.Ctx = ctx
+	return o, env.limit().Check("model "+o.Model.Spec()+" on "+d.Spec, workerBytes(o))
+}
+
+// workerBytes estimates the memory of a model's parameters, gradients and the buffers of a
+// full-data Worker (two lanes of DefaultChunk samples, a few activation-sized buffers per
+// layer), which every study needs.
+func workerBytes(o *model.Objective) int64 {
+	P := int64(o.P())
+	act := int64(o.Data.D + 8*o.K())
+	if m, ok := o.Model.(*model.MLP); ok {
+		for _, w := range m.Widths {
+			act = memory.Add(act, memory.Mul(6, int64(w)))
+		}
+	}
+	return memory.Floats(memory.Add(memory.Mul(8, P), memory.Mul(2*model.DefaultChunk, act)))
+}
+
+// Dynamics describes SGD or one of its SDE models (docs/theory.md, "Dynamics").
+type Dynamics struct {
+	Kind            string  `json:"kind"`     // sgd, sde, decoupled, logland, langevin
+	Eta             float64 `json:"eta"`      // learning rate (also the time of one step)
+	Batch           int     `json:"batch"`    // B
+	Sampling        string  `json:"sampling"` // epoch or replacement
+	Momentum        float64 `json:"momentum,omitempty"`
+	Scheme          string  `json:"scheme,omitempty"`   // ito or stratonovich (SDEs)
+	Substeps        int     `json:"substeps,omitempty"` // SDE steps per SGD step (0: 1)
+	Eps             float64 `json:"eps,omitempty"`      // log-landscape regularisation
+	Temperature     float64 `json:"temperature,omitempty"`
+	LangevinHessian bool    `json:"langevin_hessian,omitempty"`
+}
+
+// config turns the description into a validated sde configuration (without H*).
+func (d Dynamics) config() (sde.Config, error) {
+	kind, err := sde.ParseKind(d.Kind)
+	if err != nil {
+		return sde.Config{}, fault.AsInvalid(err)
+	}
+	samp, err := sgd.ParseSampling(d.Sampling)
+	if err != nil {
+		return sde.Config{}, fault.AsInvalid(err)
+	}
+	scheme, err := sde.ParseScheme(d.Scheme)
+	if err != nil {
+		return sde.Config{}, fault.AsInvalid(err)
+	}
+	for _, v := range []struct {
+		name string
+		x    float64
+	}{{"eps", d.Eps}, {"temperature", d.Temperature}, {"momentum", d.Momentum}} {
+		if math.IsNaN(v.x) || math.IsInf(v.x, 0) || v.x < 0 {
+			return sde.Config{}, fault.Invalid("%s = %v must be a finite number >= 0", v.name, v.x)
+		}
+	}
+	if d.Substeps < 0 {
+		return sde.Config{}, fault.Invalid("substeps = %d must be at least 1", d.Substeps)
+	}
+	return sde.Config{Kind: kind, Eta: d.Eta, Batch: d.Batch, Sampling: samp, Momentum: d.Momentum, Scheme: scheme,
+		Substeps: d.Substeps, Temperature: d.Temperature, LangevinHessian: d.LangevinHessian, Eps: d.Eps}, nil
+}
+
+// Key identifies a stored computation: everything that determines its results except the
+// seed and the ensemble size. Studies fill the fields that apply to them.
+type Key struct {
+	Study    string    `json:"study"`
+	Model    string    `json:"model"`
+	Data     string    `json:"data"`
+	Loss     string    `json:"loss"`
+	Dynamics any       `json:"dynamics,omitempty"`
+	Start    []float64 `json:"start,omitempty"`
+	Exit     string    `json:"exit,omitempty"`
+	MaxSteps int64     `json:"max_steps,omitempty"`
+	Samples  int       `json:"samples,omitempty"`
+	Every    int64     `json:"every,omitempty"`
+	Burn     int64     `json:"burn,omitempty"`
+	Valley   bool      `json:"valley,omitempty"`
+	A        float64   `json:"a,omitempty"`
+	Extra    any       `json:"extra,omitempty"`
+}
+
+func keyOf(kind string, o *model.Objective) Key {
+	return Key{Study: kind, Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name()}
+}
+
+// label is a short description of a stored run for `sgdlab runs`.
+func label(parts ...string) string { return strings.Join(parts, " ") }
+
+// finite reports whether every value is finite.
+func finite(v []float64) bool {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
+}
