@@ -86,4 +86,3 @@ func (f *SqrtFactor) Apply(s float64, xi, out []float64) {
 		out[r] = s * v
 	}
 }
-

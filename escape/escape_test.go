@@ -158,8 +158,8 @@ func TestFusedLossExitMatchesStepByStep(t *testing.T) {
 	}
 }
 
-// A run whose parameters blow up ends as diverged (fault.ErrDiverged), never as an escape,
-// whatever the exit: the old loop counted NaN distances as crossings.
+// A run whose parameters blow up ends as diverged, never as an escape, whatever the exit
+// (the old loop counted NaN distances as crossings); rates count it apart.
 func TestDivergedRunIsNotAnEscape(t *testing.T) {
 	o, _ := model.Build("doublewell:a=0.25", "mse", data.Gauss(1000, 1, 0.2, 1))
 	th := []float64{0.5}
@@ -170,16 +170,19 @@ func TestDivergedRunIsNotAnEscape(t *testing.T) {
 	land := fac.NewLandscape()
 	ec := Context{Obj: o, ThetaStar: th, LStar: land.LossGrad(th, nil), NewLand: fac.NewLandscape,
 		SaddleTheta: []float64{0}, SaddleDir: []float64{1}, OtherMin: []float64{-0.5}}
-	for _, exit := range []string{"well", "ball:r=1e300", "loss:c=1e300"} {
+	for _, exit := range []string{"well", "ball:r=1e300"} {
 		spec, _ := ParseExit(exit)
 		runs, err := simulate(t, fac, spec, ec, th, 5, 2, Options{Seed: 1, MaxSteps: 5000})
-		if !errors.Is(err, fault.ErrDiverged) {
-			t.Fatalf("%s: error %v, want a divergence", exit, err)
+		if err != nil || len(runs) != 5 {
+			t.Fatalf("%s: %d runs, error %v", exit, len(runs), err)
 		}
 		for _, r := range runs {
-			if r.Escaped[0] {
-				t.Fatalf("%s: run %d counted as an escape", exit, r.Index)
+			if r.Escaped[0] || !r.Diverged || r.Steps[0] >= 5000 {
+				t.Fatalf("%s: run %d: escaped %v, diverged %v at step %d", exit, r.Index, r.Escaped[0], r.Diverged, r.Steps[0])
 			}
+		}
+		if lr := Rates(runs, spec.Levels(), 1000)[0]; lr.Escaped != 0 || lr.Diverged != 5 || !strings.Contains(lr.Warning, "diverged") {
+			t.Fatalf("%s: rates %+v", exit, lr)
 		}
 	}
 }

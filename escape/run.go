@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/num"
@@ -13,12 +14,16 @@ import (
 )
 
 // Run is the record of one trajectory: for every level the first-passage time (or, if
-// not escaped, the time observed), in t and in steps.
+// not escaped, the time observed), in t and in steps. A run whose parameters or loss stop
+// being finite is Diverged: the levels it had not crossed are censored at the time of the
+// divergence (it left for infinity, not over the exit), so that rates estimate the hazard of
+// the exit itself and divergences are counted apart.
 type Run struct {
-	Index   int       `json:"index"`
-	Times   []float64 `json:"t"`
-	Steps   []int64   `json:"steps"`
-	Escaped []bool    `json:"escaped"`
+	Index    int       `json:"index"`
+	Times    []float64 `json:"t"`
+	Steps    []int64   `json:"steps"`
+	Escaped  []bool    `json:"escaped"`
+	Diverged bool      `json:"diverged,omitempty"`
 }
 
 // Options configures the runs of an ensemble.
@@ -28,10 +33,10 @@ type Options struct {
 	MaxSteps int64   // alternative budget in steps (whichever comes first; 0: none)
 }
 
-// Trajectory runs trajectory i from start until it has crossed every level of the exit or
-// its budget is spent (ensemble.Run calls it for each index). A run whose parameters or
-// loss stop being finite ends with an error of class fault.ErrDiverged, never as an escape;
-// a cancelled run returns ctx.Err().
+// Trajectory runs trajectory i from start until it has crossed every level of the exit,
+// diverged, or spent its budget (ensemble.Run calls it for each index). A run whose
+// parameters or loss stop being finite ends Diverged, never as an escape; a cancelled run
+// returns ctx.Err().
 func Trajectory(ctx context.Context, fac *sde.Factory, exit ExitSpec, ec Context, start []float64, i int, opt Options) (Run, error) {
 	if opt.MaxTime <= 0 && opt.MaxSteps <= 0 {
 		return Run{}, fault.Invalid("an escape run needs a budget (max time or max steps)")
@@ -100,13 +105,13 @@ func one(ctx context.Context, fac *sde.Factory, spec ExitSpec, ec Context, start
 		}
 		if check || k%1024 == 0 {
 			if !finite(theta) {
-				return r, diverged(i, k, t, "the parameters are not finite")
+				return diverge(r, crossed, k, t), nil
 			}
 		}
 		if check {
 			c := ex.Crossed(theta, loss)
 			if c < 0 {
-				return r, diverged(i, k, t, "the loss is not finite")
+				return diverge(r, crossed, k, t), nil
 			}
 			if c > crossed {
 				for j := crossed; j < c; j++ {
@@ -123,7 +128,7 @@ func one(ctx context.Context, fac *sde.Factory, spec ExitSpec, ec Context, start
 		}
 	}
 	if !finite(theta) {
-		return r, diverged(i, k, t, "the parameters are not finite")
+		return diverge(r, crossed, k, t), nil
 	}
 	for j := crossed; j < levels; j++ {
 		r.Times[j], r.Steps[j] = t, k
@@ -131,9 +136,14 @@ func one(ctx context.Context, fac *sde.Factory, spec ExitSpec, ec Context, start
 	return r, nil
 }
 
-// diverged is the error of run i that stopped being finite at step k.
-func diverged(i int, k int64, t float64, what string) error {
-	return fault.Diverged("escape run %d diverged at step %d (t = %g): %s; lower eta or raise B", i, k, t, what)
+// diverge ends run r at step k (time t): the levels after the first crossed ones are
+// censored there.
+func diverge(r Run, crossed int, k int64, t float64) Run {
+	for j := crossed; j < len(r.Times); j++ {
+		r.Times[j], r.Steps[j] = t, k
+	}
+	r.Diverged = true
+	return r
 }
 
 // fuseLossExits lets loss exits checked every step run through sde.LossStepper (tests
@@ -154,7 +164,10 @@ type LevelRate struct {
 	Level float64 `json:"level"`
 	stats.Rate
 	MFPTSteps num.Float `json:"mfpt_steps"`
-	Warning   string    `json:"warning,omitempty"`
+	// Diverged counts runs that diverged before crossing this level (censored at their
+	// divergence: the estimate is the hazard of the exit, competing with divergence).
+	Diverged int    `json:"diverged,omitempty"`
+	Warning  string `json:"warning,omitempty"`
 }
 
 // MinEscapes is the number of escapes below which a rate estimate carries a warning.
@@ -166,16 +179,23 @@ func Rates(runs []Run, levels []float64, eta float64) []LevelRate {
 	for j, lv := range levels {
 		times := make([]float64, len(runs))
 		esc := make([]bool, len(runs))
+		div := 0
 		for i, r := range runs {
 			times[i], esc[i] = r.Times[j], r.Escaped[j]
+			if r.Diverged && !r.Escaped[j] {
+				div++
+			}
 		}
-		lr := LevelRate{Level: lv, Rate: stats.EstimateRate(times, esc)}
+		lr := LevelRate{Level: lv, Rate: stats.EstimateRate(times, esc), Diverged: div}
 		lr.MFPTSteps = lr.MFPT / num.Float(eta)
 		switch {
 		case lr.Escaped == 0:
 			lr.Warning = "no run escaped within its budget: the rate is only bounded above"
 		case lr.Escaped < MinEscapes:
 			lr.Warning = fmt.Sprintf("only %d escapes: the estimate is rough", lr.Escaped)
+		}
+		if div > 0 {
+			lr.Warning = strings.TrimPrefix(lr.Warning+fmt.Sprintf("; %d runs diverged before this level (censored at their divergence, not counted as escapes)", div), "; ")
 		}
 		out[j] = lr
 	}

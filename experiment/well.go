@@ -19,10 +19,11 @@ type wellEscape struct {
 	WellR    float64  `json:"well_radius"`
 	// Budget per run: BudgetFactor times the predicted MFPT (SGD: times SGDFactor more),
 	// at most MaxSteps steps.
-	BudgetFactor float64 `json:"budget_factor"`
-	SGDFactor    float64 `json:"sgd_factor"`
-	MaxSteps     int64   `json:"max_steps"`
-	Seed         uint64  `json:"seed"`
+	BudgetFactor float64  `json:"budget_factor"`
+	SGDFactor    float64  `json:"sgd_factor"`
+	MaxSteps     int64    `json:"max_steps"`
+	Seed         uint64   `json:"seed"`
+	diverged     []string // what diverged, for the report's notes
 }
 
 func (w *wellEscape) validate() error {
@@ -58,6 +59,9 @@ func (w *wellEscape) rates(env *Env, id, stage string, prob study.Problem, prep 
 			return nil, err
 		}
 		out[dn] = rec.Rates[0]
+		if rec.Diverged > 0 {
+			w.diverged = append(w.diverged, fmt.Sprintf("%s, %s: %d of %d runs diverged (censored at their divergence, not counted as escapes)", stage, dn, rec.Diverged, w.Runs))
+		}
 	}
 	return out, nil
 }

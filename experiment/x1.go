@@ -138,9 +138,10 @@ func runX1(env *Env, p *x1Params) (*Result, error) {
 	res.judge(verdictX1(p.Dynamics, cmps, x1PReject), x1Criteria()...)
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, pt := range sweep {
-		lo, hi = math.Min(lo, pt.noiseRatio/(pt.tb.LSaddle/pt.tb.LMin)), math.Max(hi, pt.noiseRatio/(pt.tb.LSaddle/pt.tb.LMin))
+		lo, hi = math.Min(lo, pt.noiseRatio), math.Max(hi, pt.noiseRatio)
 	}
-	res.Notes = append(res.Notes, fmt.Sprintf("Measured: SGD's noise at the saddle relative to the minimum, Noise(theta_s)/Noise(theta*), is %.3g to %.3g times the ratio L^s/L* the theory's model (noise ∝ L with H frozen at the minimum) gives (table column). In this model grad f = (2 theta1 x1, x2, ...), so the per-sample gradients along theta1 vanish at theta1 = 0.", lo, hi))
+	res.Notes = append(res.Notes, fmt.Sprintf("Measured (table, fourth column): SGD's noise at the saddle relative to the minimum, Noise(theta_s)/Noise(theta*), ranges over %.3g .. %.3g, where the theory's model (noise ∝ L with H frozen at the minimum) has L^s/L* = %.3g .. %.3g.",
+		lo, hi, p.Ratios[0], p.Ratios[len(p.Ratios)-1]))
 	return res, nil
 }
 

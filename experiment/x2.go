@@ -89,6 +89,7 @@ func runX2(env *Env, p *x2Params) (*Result, error) {
 		}
 		pts = append(pts, pt)
 	}
+	res.Notes = append(res.Notes, p.diverged...)
 	renderX2(p, pts, res)
 	res.judge(verdictX2(p.Dynamics, pts, x2Factor), x2Criteria()...)
 	return res, nil

@@ -48,3 +48,31 @@ func AsInvalid(err error) error {
 func Diverged(format string, args ...any) error {
 	return classified{ErrDiverged, fmt.Errorf(format, args...)}
 }
+
+// fielded names the field of a request (a spec's key, an option) an error is about, so that
+// a front end can name it as its user typed it (a command-line flag) without the library
+// knowing about flags.
+type fielded struct {
+	field string
+	err   error
+}
+
+func (f fielded) Error() string { return f.err.Error() }
+func (f fielded) Unwrap() error { return f.err }
+
+// Field attaches the name of the field err is about (nil stays nil).
+func Field(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fielded{name, err}
+}
+
+// FieldOf returns the field name attached to err (the outermost, when several are), or "".
+func FieldOf(err error) string {
+	var f fielded
+	if errors.As(err, &f) {
+		return f.field
+	}
+	return ""
+}

@@ -27,3 +27,16 @@ func TestClasses(t *testing.T) {
 		t.Fatal("AsInvalid must keep the cause")
 	}
 }
+
+func TestField(t *testing.T) {
+	err := fmt.Errorf("noise: %w", Field("k", Invalid("k = 5 must be at most P = 1")))
+	if FieldOf(err) != "k" || !errors.Is(err, ErrInvalid) || err.Error() != "noise: k = 5 must be at most P = 1" {
+		t.Fatalf("%v %q", err, FieldOf(err))
+	}
+	if FieldOf(errors.New("x")) != "" || Field("a", nil) != nil {
+		t.Fatal("no field")
+	}
+	if FieldOf(Invalid("wrapped: %w", Field("inner", errors.New("x")))) != "inner" {
+		t.Fatal("a field inside a classified error is found")
+	}
+}

@@ -2,6 +2,7 @@ package landscape
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -21,17 +22,26 @@ type Barrier struct {
 	Tried     []string `json:"tried"`
 }
 
+// ErrSecondNotMinimum is wrapped when the second end point of a barrier search is not a
+// minimum.
+var ErrSecondNotMinimum = errors.New("not a minimum")
+
+// secondNotMinimum is an error about the second end point (errors.Is ErrSecondNotMinimum).
+type secondNotMinimum struct{ error }
+
+func (e secondNotMinimum) Unwrap() []error { return []error{e.error, ErrSecondNotMinimum} }
+
 // FindBarrier characterises the minima a and b (both must be minima) and finds the saddle
 // between them: NEB with a climbing image, then refinement; if that fails, a denser band.
 // Failure returns an error wrapping ErrNoSaddle that lists what was tried.
 func FindBarrier(ctx context.Context, w *model.Worker, a, b []float64) (*Barrier, error) {
 	ma, err := Characterize(w, a, 20)
 	if err != nil {
-		return nil, fmt.Errorf("first end point: %w", err)
+		return nil, fmt.Errorf("the first minimum: %w", err)
 	}
 	mb, err := Characterize(w, b, 20)
 	if err != nil {
-		return nil, fmt.Errorf("second end point: %w", err)
+		return nil, secondNotMinimum{fmt.Errorf("the second minimum: %w", err)}
 	}
 	if dist(a, b) < 1e-6*math.Max(1, norm(a)) {
 		return nil, fmt.Errorf("the two minima coincide (distance %.2g): give two distinct minima", dist(a, b))

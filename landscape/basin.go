@@ -33,7 +33,7 @@ func Characterize(w *model.Worker, theta []float64, k int) (*Minimum, error) {
 	m.Loss = w.LossGrad(theta, g)
 	m.GradNorm = norm(g)
 	if tol := 1e-6 * math.Max(1, m.Loss); m.GradNorm > tol {
-		return nil, fmt.Errorf("the start point is not a minimum: |grad L| = %.3g (tolerance %.1g); start from a minimum (omit --start to find one) or use a command that does not need one", m.GradNorm, tol)
+		return nil, fmt.Errorf("the point is not a minimum: |grad L| = %.3g (tolerance %.1g)", m.GradNorm, tol)
 	}
 	if P <= DenseHessianLimit {
 		vals, vecs := curvature.Eigen(P, w.DenseHessian(theta), true)

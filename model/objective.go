@@ -62,7 +62,7 @@ type Worker struct {
 	lanes []*lane // passSlots lanes: evaluators and partial sums
 	par   int     // goroutines of a full-data pass (1 .. passSlots)
 	ctx   context.Context
-	c     call    // the pass in progress
+	c     call // the pass in progress
 	fc    *forwardCache
 }
 

@@ -114,16 +114,16 @@ type Config struct {
 // Validate checks the configuration against a dataset of n samples.
 func (c Config) Validate(n int) error {
 	if !(c.Eta > 0) || math.IsInf(c.Eta, 0) {
-		return fault.Invalid("learning rate eta = %v must be a positive finite number", c.Eta)
+		return fault.Field("eta", fault.Invalid("learning rate eta = %v must be a positive finite number", c.Eta))
 	}
 	if c.Batch < 1 {
-		return fault.Invalid("batch size B = %d must be at least 1", c.Batch)
+		return fault.Field("batch", fault.Invalid("batch size B = %d must be at least 1", c.Batch))
 	}
 	if c.Batch > n {
-		return fault.Invalid("batch size B = %d is larger than the dataset (N = %d): choose B <= N", c.Batch, n)
+		return fault.Field("batch", fault.Invalid("batch size B = %d is larger than the dataset (N = %d): choose B <= N", c.Batch, n))
 	}
 	if !(c.Momentum >= 0 && c.Momentum < 1) {
-		return fault.Invalid("momentum %v must be in [0, 1)", c.Momentum)
+		return fault.Field("momentum", fault.Invalid("momentum %v must be in [0, 1)", c.Momentum))
 	}
 	return nil
 }

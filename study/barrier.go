@@ -45,7 +45,7 @@ func Barrier(ctx context.Context, env Env, spec BarrierSpec) (*BarrierRecord, er
 		}
 		a = p.Theta
 	} else if err := checkPoint(o, a, "the first minimum"); err != nil {
-		return nil, err
+		return nil, fault.Field("from", err)
 	}
 	br, notes, err := barrierFrom(ctx, env, o, w, a, spec.To, spec.Seed)
 	if err != nil {
@@ -71,12 +71,16 @@ func barrierFrom(ctx context.Context, env Env, o *model.Objective, w *model.Work
 		}
 		notes, b = tried, p.Theta
 	} else if err := checkPoint(o, b, "the second minimum"); err != nil {
-		return nil, nil, err
+		return nil, nil, fault.Field("to", err)
 	}
 	env.stage("finding the saddle")
 	br, err := landscape.FindBarrier(ctx, w, a, b)
 	if err != nil {
-		return nil, notes, notCancelled(err, "%w")
+		err = notCancelled(err, "%w")
+		if to != nil && errors.Is(err, landscape.ErrSecondNotMinimum) {
+			err = fault.Field("to", err)
+		}
+		return nil, notes, err
 	}
 	return br, notes, nil
 }

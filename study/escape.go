@@ -65,6 +65,7 @@ type EscapeRecord struct {
 	Predictions []Prediction       `json:"predictions"`
 	Slope       *stats.LineFit     `json:"log_mfpt_vs_log_c,omitempty"`
 	Stats       ensemble.Stats     `json:"trajectories"`
+	Diverged    int                `json:"diverged"` // runs that stopped being finite (never counted as escapes)
 	Conventions map[string]string  `json:"conventions"`
 	Notes       []string           `json:"notes,omitempty"`
 	Trajectory  []escape.Run       `json:"-"`
@@ -75,8 +76,9 @@ type EscapeRecord struct {
 func runBytes(levels int) int64 { return int64(160 + 48*levels) }
 
 // Escape runs (or resumes from the store) an escape ensemble and estimates the escape
-// rates and mean first-passage times. On error (a diverged run, an interruption) the
-// record holds the runs that finished, all of them recorded in the store.
+// rates and mean first-passage times. Runs that diverge are counted in the record and
+// censored at their divergence in the rates. On error (an interruption) the record holds
+// the runs that finished, all of them recorded in the store.
 func Escape(ctx context.Context, env Env, spec EscapeSpec) (*EscapeRecord, error) {
 	o, err := spec.Problem.Build(ctx, env)
 	if err != nil {
@@ -103,7 +105,7 @@ func Escape(ctx context.Context, env Env, spec EscapeSpec) (*EscapeRecord, error
 			return nil, err
 		}
 	}
-	fac, err := factory(o, p, spec.Dynamics)
+	fac, err := Factory(o, p, spec.Dynamics)
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +155,11 @@ func Escape(ctx context.Context, env Env, spec EscapeSpec) (*EscapeRecord, error
 		ensemble.Spec{Kind: "escape", Label: label("escape", rec.Model, rec.Data, spec.Kind, rec.Exit), Key: key, Seed: spec.Seed, Size: int64(spec.Runs)},
 		func(i int) (escape.Run, error) { return escape.Trajectory(ctx, fac, ex, ec, m.Theta, i, opt) })
 	rec.Trajectory, rec.Stats = runs, st
+	for _, r := range runs {
+		if r.Diverged {
+			rec.Diverged++
+		}
+	}
 	rec.Rates = escape.Rates(runs, levels, spec.Eta)
 	rec.Slope = mfptSlope(rec.Rates)
 	return rec, runErr

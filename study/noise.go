@@ -59,10 +59,10 @@ func Noise(ctx context.Context, env Env, spec NoiseSpec) (*NoiseRecord, error) {
 		return nil, err
 	}
 	if spec.Batch < 1 || spec.Batch > o.N() {
-		return nil, fault.Invalid("batch size B = %d must be between 1 and N = %d", spec.Batch, o.N())
+		return nil, fault.Field("batch", fault.Invalid("batch size B = %d must be between 1 and N = %d", spec.Batch, o.N()))
 	}
 	if spec.TopK < 0 || spec.TopK > o.P() {
-		return nil, fault.Invalid("top-k = %d must be between 1 and P = %d", spec.TopK, o.P())
+		return nil, fault.Field("k", fault.Invalid("top-k = %d must be between 1 and P = %d", spec.TopK, o.P()))
 	}
 	if spec.TopK == 0 {
 		spec.TopK = min(5, max(o.P()-1, 1))
@@ -81,11 +81,11 @@ func Noise(ctx context.Context, env Env, spec NoiseSpec) (*NoiseRecord, error) {
 	if theta == nil {
 		theta, name = initial(o, spec.Seed), fmt.Sprintf("model initialisation (seed %d)", spec.Seed)
 	} else if err := checkPoint(o, theta, "the point"); err != nil {
-		return nil, err
+		return nil, fault.Field("theta", err)
 	}
 	if spec.Minimum == "given" {
 		if err := checkPoint(o, spec.MinimumTheta, "the minimum"); err != nil {
-			return nil, err
+			return nil, fault.Field("minimum", err)
 		}
 	}
 	key := keyOf("noise", o)

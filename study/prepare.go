@@ -16,11 +16,8 @@ import (
 // invalid input with the reason.
 func Minimum(ctx context.Context, env Env, o *model.Objective, start []float64, seed uint64) (*landscape.Prepared, error) {
 	if start != nil {
-		if err := o.CheckTheta(start); err != nil {
-			return nil, err
-		}
-		if !finite(start) {
-			return nil, fault.Invalid("the start point has non-finite values")
+		if err := checkPoint(o, start, "the start point"); err != nil {
+			return nil, fault.Field("start", err)
 		}
 	}
 	env.stage("finding the minimum")
@@ -33,13 +30,17 @@ func Minimum(ctx context.Context, env Env, o *model.Objective, start []float64, 
 		if start == nil {
 			what = "the automatic search for a minimum (from the model's initialisation)"
 		}
-		return nil, fault.Invalid("%s: %v", what, err)
+		err = fault.Invalid("%s: %v", what, err)
+		if start != nil {
+			err = fault.Field("start", err)
+		}
+		return nil, err
 	}
 	return p, err
 }
 
-// factory builds the dynamics d around the minimum p.
-func factory(o *model.Objective, p *landscape.Prepared, d Dynamics) (*sde.Factory, error) {
+// Factory builds the dynamics d around the minimum p.
+func Factory(o *model.Objective, p *landscape.Prepared, d Dynamics) (*sde.Factory, error) {
 	cfg, err := d.config()
 	if err != nil {
 		return nil, err

@@ -51,7 +51,7 @@ func Spectrum(ctx context.Context, env Env, spec SpectrumSpec) (*SpectrumRecord,
 	}
 	P := o.P()
 	if spec.K < 0 || spec.K > P {
-		return nil, fault.Invalid("k = %d must be between 1 and the number of parameters P = %d", spec.K, P)
+		return nil, fault.Field("k", fault.Invalid("k = %d must be between 1 and the number of parameters P = %d", spec.K, P))
 	}
 	if spec.K == 0 {
 		spec.K = min(10, P)
@@ -77,7 +77,7 @@ func Spectrum(ctx context.Context, env Env, spec SpectrumSpec) (*SpectrumRecord,
 	theta := spec.Theta
 	if theta != nil {
 		if err := checkPoint(o, theta, "the point"); err != nil {
-			return nil, err
+			return nil, fault.Field("theta", err)
 		}
 		rec.Theta = spec.ThetaName
 		p := landscape.Point{Method: "given"}

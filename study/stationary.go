@@ -80,7 +80,7 @@ func Stationary(ctx context.Context, env Env, spec StationarySpec) (*StationaryR
 			return nil, err
 		}
 	}
-	fac, err := factory(o, p, spec.Dynamics)
+	fac, err := Factory(o, p, spec.Dynamics)
 	if err != nil {
 		return nil, err
 	}

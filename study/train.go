@@ -68,7 +68,7 @@ type TrainRecord struct {
 	Curve       []sgd.LossPoint    `json:"loss_curve"`
 	Noise       []noise.TrackPoint `json:"noise,omitempty"`
 	Checkpoints []Checkpoint       `json:"checkpoints,omitempty"`
-	Theta       []float64          `json:"theta,omitempty"` // final parameters (nil after divergence)
+	Theta       []float64          `json:"-"` // final parameters (nil after divergence; not stored)
 	Error       string             `json:"error,omitempty"`
 	Conventions map[string]string  `json:"conventions"`
 }

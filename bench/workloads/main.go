@@ -19,13 +19,12 @@ import (
 	"github.com/sgdlab/sgdlab/curvature"
 	"github.com/sgdlab/sgdlab/data"
 	"github.com/sgdlab/sgdlab/ensemble"
-	"github.com/sgdlab/sgdlab/escape"
 	"github.com/sgdlab/sgdlab/gram"
 	"github.com/sgdlab/sgdlab/internal/linalg"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/npy"
-	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/sgd"
+	"github.com/sgdlab/sgdlab/study"
 )
 
 type result struct {
@@ -124,19 +123,20 @@ func main() {
 		}
 	}
 	if run("w4_escape_ensemble") {
-		o, _ := model.Build("linear", "mse", data.Gauss(10000, 1, 1, 1))
-		p, _ := ensemble.Prepare(context.Background(), o, nil, 1)
-		fac, _ := p.Factory(o, sde.Config{Kind: sde.SGD, Eta: 0.1, Batch: 1})
-		spec, _ := escape.ParseExit("loss:c=2")
-		ec := escape.Context{Obj: o, ThetaStar: p.Min.Theta, LStar: p.Min.Loss, NewLand: fac.NewLandscape}
+		env := study.Env{Ens: ensemble.Env{Workers: runtime.NumCPU()}}
+		prob := study.Problem{Model: "linear", Data: "gauss:N=10000,d=1,seed=1", Loss: "mse"}
+		o, _ := prob.Build(context.Background(), env)
+		p, _ := study.Minimum(context.Background(), env, o, nil, 1)
+		spec := study.EscapeSpec{Problem: prob, Dynamics: study.Dynamics{Kind: "sgd", Eta: 0.1, Batch: 1, Sampling: "epoch"}, Exit: "loss:c=2",
+			Runs: 100, Seed: 5, MaxSteps: 1 << 40, Minimum: p}
 		var steps int64
 		s := best(10, func() {
-			runs, err := escape.Simulate(context.Background(), fac, spec, ec, p.Min.Theta, escape.Options{Runs: 100, Seed: 5, Workers: runtime.NumCPU(), MaxSteps: 1 << 40})
+			rec, err := study.Escape(context.Background(), env, spec)
 			if err != nil {
 				panic(err)
 			}
 			steps = 0
-			for _, r := range runs {
+			for _, r := range rec.Trajectory {
 				steps += r.Steps[0]
 			}
 		})
@@ -144,8 +144,8 @@ func main() {
 	}
 	if run("w5_chain") {
 		o, _ := model.Build("linear", "mse", data.Gauss(100000, 1, 1, 1))
-		p, _ := ensemble.Prepare(context.Background(), o, nil, 1)
-		fac, _ := p.Factory(o, sde.Config{Kind: sde.SGD, Eta: 0.1, Batch: 10})
+		p, _ := study.Minimum(context.Background(), study.Env{}, o, nil, 1)
+		fac, _ := study.Factory(o, p, study.Dynamics{Kind: "sgd", Eta: 0.1, Batch: 10, Sampling: "epoch"})
 		var samples int
 		emit("w5_chain", best(10, func() {
 			dyn, _ := fac.New(rand.New(rand.NewPCG(7, 7)))

@@ -1,28 +1,39 @@
 // Command sgdlab is the command-line laboratory for the dynamics of stochastic gradient
 // descent: train models, measure SGD noise and curvature, simulate stationary
-// distributions and escapes, and reproduce the paper by Mori, Ziyin, Liu and Ueda.
+// distributions and escapes, solve the SGD Markov chain, and reproduce the paper by Mori,
+// Ziyin, Liu and Ueda. It is a thin layer over package study: flags, output, exit codes.
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 
+	"github.com/sgdlab/sgdlab/data"
+	"github.com/sgdlab/sgdlab/fault"
+	"github.com/sgdlab/sgdlab/internal/memory"
 	"github.com/sgdlab/sgdlab/internal/report"
-	"github.com/sgdlab/sgdlab/sgd"
+	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/study"
 )
 
 // cli is the command tree; each subcommand's Run method does its work.
 type cli struct {
-	JSON       bool   `help:"Print one JSON record on stdout instead of the human-readable summary."`
-	FashionDir string `name:"fashion-dir" help:"Directory with the Fashion-MNIST IDX files (default: Debian's /usr/share/datasets/fashion-mnist)." placeholder:"DIR"`
-	CIFARDir   string `name:"cifar-dir" help:"Directory with the CIFAR-10 binary batches (data_batch_1.bin ...)." placeholder:"DIR"`
-	Quiet      bool   `help:"No progress display even on a terminal."`
+	JSON        bool   `help:"Print one JSON record on stdout instead of the human-readable summary."`
+	FashionDir  string `name:"fashion-dir" help:"Directory with the Fashion-MNIST IDX files (default: Debian's /usr/share/datasets/fashion-mnist)." placeholder:"DIR"`
+	CIFARDir    string `name:"cifar-dir" help:"Directory with the CIFAR-10 binary batches (data_batch_1.bin ...)." placeholder:"DIR"`
+	Quiet       bool   `help:"No progress display even on a terminal."`
+	MaxMemory   string `name:"max-memory" help:"Refuse work estimated to need more memory than this (e.g. 8G; default: the memory available)." placeholder:"SIZE"`
+	BLASThreads int    `name:"blas-threads" help:"OpenBLAS threads outside parallel regions (builds with -tags openblas; 0: one per core)." default:"0"`
 
 	Reproduce  reproduceCmd  `cmd:"" help:"Run the paper's experiments (and sgdlab's extensions) and write an HTML/JSON report."`
 	Version    versionCmd    `cmd:"" help:"Print the sgdlab version."`
@@ -30,7 +41,7 @@ type cli struct {
 	Noise      noiseCmd      `cmd:"" help:"Measure the SGD noise covariance against (2L/B) G and (2L/B) H*, and the paper's Fig. 1 spectra."`
 	Spectrum   spectrumCmd   `cmd:"" help:"Hessian (or Gauss-Newton) spectrum: top/bottom eigenpairs, traces, density, effective dimension n and h*, per-layer."`
 	Stationary stationaryCmd `cmd:"" help:"Sample the stationary distribution of SGD or an SDE model in a valley and fit phi in P ∝ L^-phi."`
-	Theory     theoryCmd     `cmd:"" help:"Print every prediction of THEORY.md for given eta, B, h*, n, L*, L^s."`
+	Theory     theoryCmd     `cmd:"" help:"Print the theory's predictions for given eta, B, h*, n, L*, L^s."`
 	Barrier    barrierCmd    `cmd:"" help:"Find two minima and the index-1 saddle between them (NEB with climbing image, then refinement)."`
 	Escape     escapeCmd     `cmd:"" help:"Escape ensembles from a minimum: rates with intervals, mean first-passage times, and the power-law and Arrhenius predictions."`
 	Runs       runsCmd       `cmd:"" help:"List the runs in a store, or export one run's trajectories (CSV/JSON)."`
@@ -40,78 +51,161 @@ type cli struct {
 // Exit statuses.
 const (
 	exitFailure     = 1 // an unexpected failure (I/O error, internal error)
-	exitBadInput    = 2 // the user's input is invalid: spec, shapes, values, files
+	exitBadInput    = 2 // the user's input is invalid: spec, shapes, values, files, sizes
 	exitDiverged    = 3 // a run diverged
 	exitInterrupted = 130
 )
-
-// inputError marks errors caused by the user's input (exit status 2).
-type inputError struct{ err error }
-
-func (e inputError) Error() string { return e.err.Error() }
-func (e inputError) Unwrap() error { return e.err }
-
-// badInput wraps err as an input error (nil stays nil).
-func badInput(err error) error {
-	if err == nil {
-		return nil
-	}
-	return inputError{err}
-}
 
 // env is what every command receives: global flags, the context and output streams.
 type env struct {
 	ctx  context.Context
 	g    *cli
-	out  *os.File
+	out  io.Writer
 	prog progressor
+	max  int64 // --max-memory in bytes (0: the memory available)
 }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string) int {
+// run executes one command line and returns the exit status. A panic (a bug) becomes a
+// one-line internal error, never a stack trace.
+func run(args []string, stdout, stderr io.Writer) (status int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "sgdlab: internal error (please report it with the command line): %v\n", r)
+			if os.Getenv("SGDLAB_DEBUG") != "" {
+				stderr.Write(debug.Stack())
+			}
+			status = exitFailure
+		}
+	}()
 	var c cli
 	parser, err := kong.New(&c,
 		kong.Name("sgdlab"),
-		kong.Description("A laboratory for the dynamics of stochastic gradient descent (THEORY: Mori, Ziyin, Liu, Ueda, arXiv:2105.09557)."),
-		kong.UsageOnError(),
-		kong.Exit(func(code int) { os.Exit(code) }),
+		kong.Description("A laboratory for the dynamics of stochastic gradient descent (Mori, Ziyin, Liu, Ueda, arXiv:2105.09557)."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(kongExit(code)) }),
 	)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "sgdlab: internal error:", err)
+		fmt.Fprintln(stderr, "sgdlab: internal error:", err)
 		return exitFailure
 	}
-	kctx, err := parser.Parse(args)
+	var kctx *kong.Context
+	if code, exited := catchExit(func() { kctx, err = parser.Parse(args) }); exited {
+		return code
+	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "sgdlab:", err)
+		fmt.Fprintf(stderr, "sgdlab: %s (see sgdlab --help)\n", firstLine(err.Error()))
 		return exitBadInput
+	}
+	e := &env{g: &c, out: stdout, prog: newProgressor(c.Quiet || c.JSON)}
+	if c.MaxMemory != "" {
+		if e.max, err = memory.ParseSize(c.MaxMemory); err != nil {
+			return exitStatus(stderr, fault.Invalid("--max-memory: %v", err))
+		}
+	}
+	if c.BLASThreads < 0 || c.BLASThreads > 4096 {
+		return exitStatus(stderr, fault.Invalid("--blas-threads %d must be between 0 and 4096", c.BLASThreads))
+	}
+	if c.BLASThreads > 0 {
+		model.SetBLASThreads(c.BLASThreads)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	e := &env{ctx: ctx, g: &c, out: os.Stdout, prog: newProgressor(c.Quiet || c.JSON)}
-	err = kctx.Run(e)
-	return exitStatus(err)
+	e.ctx = ctx
+	return exitStatus(stderr, runInterruptible(ctx, func() error { return kctx.Run(e) }))
 }
 
-// exitStatus prints err (one line) and maps it to the exit status.
-func exitStatus(err error) int {
+// interruptGrace is how long a command may take to stop by itself after an interrupt:
+// long loops check the context, but a few library calls (a dense eigendecomposition, one
+// large product) cannot stop halfway; after the grace they are abandoned. Everything a
+// command keeps (store records, output files) is written atomically, so abandoning one
+// loses nothing that was finished.
+const interruptGrace = 700 * time.Millisecond
+
+// runInterruptible runs fn and returns its error, or an interruption error when ctx is
+// cancelled and fn does not return within interruptGrace.
+func runInterruptible(ctx context.Context, fn func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("internal error (please report it with the command line): %v", r)
+			}
+		}()
+		done <- fn()
+	}()
+	select {
+	case err := <-done:
+		return interrupted(ctx, err)
+	case <-ctx.Done():
+	}
+	select {
+	case err := <-done:
+		return interrupted(ctx, err)
+	case <-time.After(interruptGrace):
+		return fmt.Errorf("interrupted: the computation in progress was abandoned; finished results are kept: %w", ctx.Err())
+	}
+}
+
+// interrupted words an interruption that a command reported without saying so.
+func interrupted(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) && !strings.Contains(err.Error(), "interrupt") {
+		return fmt.Errorf("interrupted: %w", err)
+	}
+	return err
+}
+
+// kongExit carries the status of kong's own exits (--help) through a panic.
+type kongExit int
+
+func catchExit(fn func()) (code int, exited bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			k, ok := r.(kongExit)
+			if !ok {
+				panic(r)
+			}
+			code, exited = int(k), true
+		}
+	}()
+	fn()
+	return 0, false
+}
+
+// exitStatus prints err (its first line) and maps its class to the exit status: the one
+// place where errors become statuses.
+func exitStatus(stderr io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(os.Stderr, "sgdlab:", err)
-	var ie inputError
-	var de *sgd.DivergenceError
+	msg := firstLine(err.Error())
+	if f := fault.FieldOf(err); f != "" && !strings.Contains(msg, "--"+f) {
+		msg = "--" + f + ": " + msg // the library names the field; the user typed the flag
+	}
+	fmt.Fprintln(stderr, "sgdlab:", msg)
 	switch {
-	case errors.As(err, &ie):
-		return exitBadInput
-	case errors.As(err, &de):
-		return exitDiverged
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
+	case errors.Is(err, fault.ErrDiverged):
+		return exitDiverged
+	case errors.Is(err, fault.ErrInvalid):
+		return exitBadInput
 	}
 	return exitFailure
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// studyEnv is the study environment of a command: data locations, the memory cap and
+// progress messages on the given bar.
+func (e *env) studyEnv(b bar) study.Env {
+	return study.Env{Data: data.Options{FashionDir: e.g.FashionDir, CIFARDir: e.g.CIFARDir}, MaxMemory: e.max, Stage: b.Describe}
 }
 
 // writeJSON prints rec as one indented JSON record (--json mode).

@@ -6,10 +6,8 @@ import (
 	"path/filepath"
 
 	"github.com/sgdlab/sgdlab/internal/report"
-	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/noise"
-	"github.com/sgdlab/sgdlab/seed"
-	"github.com/sgdlab/sgdlab/sgd"
+	"github.com/sgdlab/sgdlab/study"
 )
 
 type noiseCmd struct {
@@ -17,8 +15,8 @@ type noiseCmd struct {
 	Theta    string `help:"Parameters to measure at: a .npy file or comma-separated numbers (default: the model's initialisation)." placeholder:"FILE.npy|a,b,..."`
 	Batch    int    `help:"Mini-batch size B of the SGD whose noise is measured." default:"1"`
 	Sampling string `help:"epoch (without replacement) or replacement." default:"epoch" enum:"epoch,replacement"`
-	Minimum  string `help:"Where H* is taken for the (2L/B) H* form: auto (descend from theta when P <= 20000), none, or a .npy file." default:"auto"`
-	K        int    `help:"Top eigenvectors in the overlap measure." default:"5"`
+	Minimum  string `help:"Where H* is taken for the (2L/B) H* form: auto (descend from theta when P <= 20000; if that finds no minimum the form is skipped with the reason), none, or a .npy file." default:"auto"`
+	K        int    `help:"Top eigenvectors in the overlap measure (0: min(5, P-1))." default:"0"`
 	Probes   int    `help:"Probes of stochastic estimates." default:"30"`
 	NoFig1   bool   `name:"no-fig1" help:"Skip the paper's Fig. 1 spectra."`
 	Seed     uint64 `help:"Seed for initialisation and stochastic estimates." default:"1"`
@@ -26,79 +24,53 @@ type noiseCmd struct {
 }
 
 type noiseRecord struct {
-	Command  string            `json:"command"`
-	Version  string            `json:"version"`
-	Model    string            `json:"model"`
-	Data     string            `json:"data"`
-	Loss     string            `json:"loss"`
-	Theta    string            `json:"theta"`
-	Minimum  *landscape.Point  `json:"minimum,omitempty"`
-	Analysis *noise.Analysis   `json:"analysis"`
-	Outputs  map[string]string `json:"outputs,omitempty"`
+	Command string `json:"command"`
+	Version string `json:"version"`
+	*study.NoiseRecord
+	Outputs map[string]string `json:"outputs,omitempty"`
 }
 
 func (c *noiseCmd) Run(e *env) error {
-	o, err := c.build(e)
+	if err := firstErr(intRange("--batch", int64(c.Batch), 1, math.MaxInt32), intRange("--k", int64(c.K), 0, math.MaxInt32),
+		intRange("--probes", int64(c.Probes), 1, 1<<20), outDir("--out", c.Out)); err != nil {
+		return err
+	}
+	theta, err := vector("--theta", c.Theta)
 	if err != nil {
 		return err
 	}
-	mode, _ := sgd.ParseSampling(c.Sampling)
-	if c.Batch < 1 || c.Batch > o.N() {
-		return badInput(fmt.Errorf("batch size B = %d must be between 1 and N = %d", c.Batch, o.N()))
-	}
-	if c.K < 1 || c.K > o.P() {
-		return badInput(fmt.Errorf("--k %d must be between 1 and P = %d", c.K, o.P()))
-	}
-	theta, thetaName, err := startTheta(c.Theta, o, c.Seed)
-	if err != nil {
-		return err
-	}
-	w := o.NewWorker(2, 0)
-	rec := noiseRecord{Command: "noise", Version: version, Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name(), Theta: thetaName}
-	opt := noise.AnalyzeOptions{TopK: c.K, Probes: c.Probes, Fig1: !c.NoFig1, Rand: seed.Stream(c.Seed, seed.Extra)}
-	switch {
-	case c.Minimum == "none":
-	case c.Minimum == "auto" && o.P() > 20000:
-	case c.Minimum == "auto":
-		p, err := landscape.Minimize(e.ctx, w, theta, landscape.MinimizeOptions{})
-		if err != nil {
-			return fmt.Errorf("finding the minimum for H* (use --minimum none to skip the Hessian form): %w", err)
-		}
-		rec.Minimum = &p
-		opt.WStar, opt.ThetaStar = w, p.Theta
-	default:
-		ts, err := loadTheta(c.Minimum, o)
-		if err != nil {
+	spec := study.NoiseSpec{Problem: c.problem(), Theta: theta, ThetaName: c.Theta, Batch: c.Batch, Sampling: c.Sampling, Minimum: c.Minimum,
+		TopK: c.K, Probes: c.Probes, Fig1: !c.NoFig1, Seed: c.Seed}
+	if c.Minimum != "auto" && c.Minimum != "none" {
+		if spec.MinimumTheta, err = vector("--minimum", c.Minimum); err != nil {
 			return err
 		}
-		opt.WStar, opt.ThetaStar = w, ts
+		spec.Minimum = "given"
 	}
 	bar := e.prog.Bar(-1, "noise")
-	opt.Progress = func(s string) { bar.Describe(s) }
-	s := noise.NewState(w, theta, mode, c.Batch)
-	a, err := s.Analyze(opt)
+	rec, err := study.Noise(e.ctx, e.studyEnv(bar), spec)
 	bar.Done()
 	if err != nil {
 		return err
 	}
-	rec.Analysis = a
+	out := noiseRecord{Command: "noise", Version: version, NoiseRecord: rec}
 	if c.Out != "" {
-		rec.Outputs = map[string]string{}
-		if a.Fig1 != nil {
-			if err := writeFig1(c.Out, "fig1", a.Fig1, rec.Outputs); err != nil {
+		out.Outputs = map[string]string{}
+		if f := rec.Analysis.Fig1; f != nil {
+			if err := writeFig1(c.Out, "fig1", f, out.Outputs); err != nil {
 				return err
 			}
 		}
 		p := filepath.Join(c.Out, "noise.json")
-		rec.Outputs["record"] = p
-		if err := report.WriteJSON(p, rec); err != nil {
+		out.Outputs["record"] = p
+		if err := report.WriteJSON(p, out); err != nil {
 			return err
 		}
 	}
 	if e.g.JSON {
-		return e.writeJSON(rec)
+		return e.writeJSON(out)
 	}
-	printNoise(e, &rec)
+	printNoise(e, &out)
 	return nil
 }
 
@@ -110,7 +82,7 @@ func printNoise(e *env, r *noiseRecord) {
 	st := a.Strength
 	fmt.Fprintf(e.out, "  Noise = (1/N) sum |grad l|^2 - |grad L|^2 = %.6g", st.Noise)
 	if st.JacNorm > 0 {
-		fmt.Fprintf(e.out, "; 2 L (1/N) sum |grad f|^2 = %.6g (ratio %.4f)", 2*st.Loss*st.JacNorm, st.Ratio)
+		fmt.Fprintf(e.out, "; (2L/K) (1/N) sum |J|_F^2 = %.6g (ratio %.4f)", 2*st.Loss/float64(a.K)*st.JacNorm, float64(st.Ratio))
 	}
 	fmt.Fprintln(e.out)
 	if r.Minimum != nil {
@@ -124,14 +96,14 @@ func printNoise(e *env, r *noiseRecord) {
 		fmt.Fprintf(e.out, "    trace ratio %.4f%s, cosine %.4f%s, top-%d overlap %.4f\n", ag.TraceRatio, pm(ag.TraceSE), ag.Cosine, pm(ag.CosineSE), ag.K, ag.Overlap)
 	}
 	if lc := a.Linear; lc != nil {
-		fmt.Fprintf(e.out, "  Gaussian linear regression (THEORY section 4 note): exact Sigma vs c[(E y^2 + |theta|^2) I + theta theta^T]: largest deviation %.2f standard errors\n", lc.MaxZ)
+		fmt.Fprintf(e.out, "  Gaussian linear regression: exact Sigma vs c[(E y^2 + |theta|^2) I + theta theta^T]: largest deviation %.2f standard errors\n", lc.MaxZ)
 		fmt.Fprintf(e.out, "    decoupling gap |Sigma - c 2L G|_F / |Sigma|_F = %.4f; c theta theta^T explains %.1f%% of it (|theta|^2 = %.4g), the rest is within %.2f standard errors of finite-N noise\n", lc.GapNorm, 100*lc.GapExplained, lc.ThetaNorm2, lc.MaxZGap)
 	}
 	if f := a.Fig1; f != nil {
 		fmt.Fprintf(e.out, "  Fig. 1: (1/N) sum l grad f grad f^T vs L G [%s]\n", f.Method)
 		fmt.Fprintf(e.out, "    top eigenvalues %.4g vs %.4g (ratio %.4f); Frobenius cosine %.4f; histogram overlap %.3f\n", f.Weighted[0], f.Decoupled[0], f.TopRatio, f.Cosine, f.HistAgree)
 	}
-	for _, n := range a.Notes {
+	for _, n := range append(append([]string(nil), r.Notes...), a.Notes...) {
 		fmt.Fprintln(e.out, "  note:", n)
 	}
 	printOutputs(e, r.Outputs)
@@ -149,9 +121,8 @@ func writeFig1(dir, name string, f *noise.Spectra, out map[string]string) error 
 	var rows [][]float64
 	var xs []float64
 	for i := range f.HistW {
-		lo := f.Edges[i]
-		xs = append(xs, lo)
-		rows = append(rows, []float64{lo, f.Edges[i+1], f.HistW[i], f.HistD[i]})
+		xs = append(xs, f.Edges[i])
+		rows = append(rows, []float64{f.Edges[i], f.Edges[i+1], f.HistW[i], f.HistD[i]})
 	}
 	p := filepath.Join(dir, name+".csv")
 	if err := report.WriteCSV(p, []string{"log10_lo", "log10_hi", "fraction_weighted", "fraction_decoupled"}, rows); err != nil {

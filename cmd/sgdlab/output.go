@@ -40,19 +40,14 @@ func flatten(prefix string, v any, out map[string]string) {
 		}
 	case nil:
 		out[prefix] = ""
+	case float64:
+		out[prefix] = strconv.FormatFloat(x, 'f', -1, 64)
+		if x != float64(int64(x)) {
+			out[prefix] = strconv.FormatFloat(x, 'g', -1, 64)
+		}
 	default:
 		out[prefix] = fmt.Sprint(x)
 	}
-}
-
-func sortStrings(s []string) { sort.Strings(s) }
-
-func sortRows(rows [][]string) {
-	sort.Slice(rows, func(i, j int) bool {
-		a, _ := strconv.Atoi(rows[i][0])
-		b, _ := strconv.Atoi(rows[j][0])
-		return a < b
-	})
 }
 
 func csvBytes(header []string, rows [][]string) []byte {

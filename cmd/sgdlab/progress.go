@@ -53,6 +53,18 @@ func (b bar) Done() {
 	}
 }
 
+// Progress shows done of total items (a counter; total may change once it is known).
+func (b bar) Progress(done, total int64, what string) {
+	if b.pb == nil {
+		return
+	}
+	if b.pb.GetMax64() != total {
+		b.pb.ChangeMax64(total)
+	}
+	b.pb.Describe(what)
+	b.pb.Set64(done)
+}
+
 // Describe changes the bar's label.
 func (b bar) Describe(s string) {
 	if b.pb != nil {

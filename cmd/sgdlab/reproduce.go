@@ -1,13 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 
-	"github.com/sgdlab/sgdlab/data"
 	"github.com/sgdlab/sgdlab/experiment"
-	"github.com/sgdlab/sgdlab/internal/report"
+	"github.com/sgdlab/sgdlab/fault"
 )
 
 type reproduceCmd struct {
@@ -22,11 +20,18 @@ type reproduceCmd struct {
 
 func (c *reproduceCmd) Run(e *env) error {
 	if c.Quick && c.Full {
-		return badInput(errors.New("choose --quick or --full, not both"))
+		return fault.Invalid("choose --quick or --full, not both")
+	}
+	if err := firstErr(intRange("--workers", int64(c.Workers), 0, 4096), outDir("--out", c.Out)); err != nil {
+		return err
 	}
 	exps, err := experiment.Find(c.IDs)
 	if err != nil {
-		return badInput(err)
+		return err
+	}
+	params, err := experiment.Plan(exps, c.Full, c.Params)
+	if err != nil {
+		return fmt.Errorf("--params: %w", err)
 	}
 	if c.Store == "" {
 		c.Store = filepath.Join(c.Out, "runs.db")
@@ -35,16 +40,17 @@ func (c *reproduceCmd) Run(e *env) error {
 	if workers <= 0 {
 		workers = numCPU()
 	}
-	ens, closeStore, err := c.open(workers)
+	ens, closeStore, err := c.open(version+"+"+buildRevision(), workers)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
 	bar := e.prog.Bar(1000, "reproduce")
+	senv := e.studyEnv(bar)
+	senv.Ens = ens
 	t0 := now()
-	rep, err := experiment.Reproduce(e.ctx, exps, experiment.SuiteOptions{
-		Out: c.Out, Full: c.Full, Params: c.Params, Ens: ens, Version: version + "+" + buildRevision(),
-		Data: data.Options{FashionDir: e.g.FashionDir, CIFARDir: e.g.CIFARDir},
+	rep, err := experiment.Reproduce(e.ctx, exps, params, experiment.SuiteOptions{
+		Out: c.Out, Full: c.Full, Study: senv, Version: version + "+" + buildRevision(),
 		Progress: func(stage string, frac float64) {
 			bar.Describe(stage)
 			bar.Set(int64(1000 * frac))
@@ -55,11 +61,9 @@ func (c *reproduceCmd) Run(e *env) error {
 		return err
 	}
 	if e.g.JSON {
-		b, jerr := report.JSON(rep)
-		if jerr != nil {
+		if jerr := e.writeJSON(rep); jerr != nil {
 			return jerr
 		}
-		e.out.Write(b)
 	} else {
 		fmt.Fprintf(e.out, "reproduced %d experiment(s) in %.0fs (%s mode) -> %s\n", len(rep.Results), since(t0), rep.Mode, filepath.Join(c.Out, "index.html"))
 		for _, r := range rep.Results {
@@ -67,7 +71,7 @@ func (c *reproduceCmd) Run(e *env) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("reproduce stopped: %w (the report holds the experiments that finished)", err)
+		return fmt.Errorf("reproduce: %w (the report holds the experiments that finished; their measurements are in %s)", err, c.Store)
 	}
 	return nil
 }

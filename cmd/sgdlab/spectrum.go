@@ -3,14 +3,15 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/sgdlab/sgdlab/curvature"
+	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/internal/report"
-	"github.com/sgdlab/sgdlab/landscape"
-	"github.com/sgdlab/sgdlab/seed"
+	"github.com/sgdlab/sgdlab/study"
 )
 
 type spectrumCmd struct {
@@ -29,112 +30,49 @@ type spectrumCmd struct {
 }
 
 type spectrumRecord struct {
-	Command  string              `json:"command"`
-	Version  string              `json:"version"`
-	Model    string              `json:"model"`
-	Data     string              `json:"data"`
-	Loss     string              `json:"loss"`
-	Matrix   string              `json:"matrix"`
-	Theta    string              `json:"theta"`
-	Point    *landscape.Point    `json:"point"`
-	Analysis *curvature.Analysis `json:"analysis"`
-	Notes    []string            `json:"notes,omitempty"`
-	Outputs  map[string]string   `json:"outputs,omitempty"`
+	Command string `json:"command"`
+	Version string `json:"version"`
+	*study.SpectrumRecord
+	Outputs map[string]string `json:"outputs,omitempty"`
 }
 
 func (c *spectrumCmd) Run(e *env) error {
-	o, err := c.build(e)
-	if err != nil {
+	if err := firstErr(intRange("--k", int64(c.K), 0, math.MaxInt32), intRange("--probes", int64(c.Probes), 1, 1<<20),
+		intRange("--steps", int64(c.Steps), 1, 1<<16), intRange("--max-iter", int64(c.MaxIter), 0, 1<<20),
+		intRange("--evals", int64(c.Evals), 1, 1<<30), outDir("--out", c.Out)); err != nil {
 		return err
-	}
-	if c.K < 0 || c.K > o.P() {
-		return badInput(fmt.Errorf("--k %d must be between 1 and the number of parameters P = %d", c.K, o.P()))
-	}
-	if c.K == 0 {
-		c.K = min(10, o.P())
 	}
 	var zs []float64
 	for _, f := range strings.Split(c.MaddoxZ, ",") {
 		z, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil || z <= 0 {
-			return badInput(fmt.Errorf("--maddox-z %q: values must be positive numbers", c.MaddoxZ))
+		if err != nil || !(z > 0) || math.IsInf(z, 0) {
+			return fault.Invalid("--maddox-z %q: values must be positive finite numbers", c.MaddoxZ)
 		}
 		zs = append(zs, z)
 	}
-	w := o.NewWorker(2, 0)
-	rec := spectrumRecord{Command: "spectrum", Version: version, Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name(), Matrix: c.Matrix}
-	var theta []float64
-	if c.Theta != "" {
-		if theta, err = thetaArg(c.Theta, o); err != nil {
-			return err
-		}
-		rec.Theta = c.Theta
-		p := landscape.Point{Method: "given"}
-		g := make([]float64, o.P())
-		p.Loss = w.LossGrad(theta, g)
-		p.GradNorm = normOf(g)
-		rec.Point = &p
-	} else {
-		start, _, _ := startTheta("", o, c.Seed)
-		p, err := landscape.Minimize(e.ctx, w, start, landscape.MinimizeOptions{MaxEvals: c.Evals})
-		if err != nil {
-			if p.Theta == nil {
-				return err
-			}
-			rec.Notes = append(rec.Notes, "not at a minimum: "+err.Error())
-		}
-		theta = p.Theta
-		rec.Theta = "minimum (" + p.Method + ")"
-		rec.Point = &p
-	}
-	op := curvature.Hessian(w, theta)
-	if c.Matrix == "gn" {
-		op = curvature.GaussNewton(w, theta)
-	}
-	opt := curvature.AnalyzeOptions{K: c.K, Probes: c.Probes, Steps: c.Steps, MaddoxZ: zs, MaxIter: c.MaxIter, Rand: seed.Stream(c.Seed, seed.Extra)}
-	if !c.NoBlock {
-		for _, b := range o.Model.Blocks() {
-			opt.Blocks = append(opt.Blocks, curvature.BlockSpec{Name: b.Name, Off: b.Off, Len: b.Len})
-		}
+	theta, err := vector("--theta", c.Theta)
+	if err != nil {
+		return err
 	}
 	bar := e.prog.Bar(-1, "spectrum")
-	opt.Progress = func(s string) { bar.Describe(s) }
-	a, aerr := curvature.Analyze(op, opt)
+	rec, aerr := study.Spectrum(e.ctx, e.studyEnv(bar), study.SpectrumSpec{Problem: c.problem(), Theta: theta, ThetaName: c.Theta, Matrix: c.Matrix,
+		K: c.K, Probes: c.Probes, Steps: c.Steps, MaxIter: c.MaxIter, MaddoxZ: zs, Blocks: !c.NoBlock, Evals: c.Evals, Seed: c.Seed})
 	bar.Done()
-	if aerr != nil && !errors.Is(aerr, curvature.ErrNotConverged) {
+	if aerr != nil && (rec == nil || !errors.Is(aerr, curvature.ErrNotConverged)) {
 		return aerr
 	}
-	rec.Analysis = a
+	out := spectrumRecord{Command: "spectrum", Version: version, SpectrumRecord: rec}
 	if c.Out != "" {
-		rec.Outputs = map[string]string{}
-		rows := make([][]float64, len(a.DensityGrid))
-		for i := range rows {
-			rows[i] = []float64{a.DensityGrid[i], a.Density[i], a.DensitySE[i]}
-		}
-		p := filepath.Join(c.Out, "density.csv")
-		if err := report.WriteCSV(p, []string{"eigenvalue", "density", "se"}, rows); err != nil {
-			return err
-		}
-		rec.Outputs["density_csv"] = p
-		fig := report.Figure{Title: fmt.Sprintf("Spectral density of %s (SLQ, sigma = %.3g)", c.Matrix, a.DensitySigma), XLabel: "eigenvalue", YLabel: "density", LogY: true,
-			Series: []report.Series{{Name: "SLQ density", X: a.DensityGrid, Y: a.Density, Style: report.Line}}}
-		p = filepath.Join(c.Out, "density.png")
-		if err := fig.WritePNG(p); err != nil {
-			return err
-		}
-		rec.Outputs["density_png"] = p
-		p = filepath.Join(c.Out, "spectrum.json")
-		rec.Outputs["record"] = p
-		if err := report.WriteJSON(p, rec); err != nil {
+		if err := writeSpectrum(c.Out, &out); err != nil {
 			return err
 		}
 	}
 	if e.g.JSON {
-		if err := e.writeJSON(rec); err != nil {
+		if err := e.writeJSON(out); err != nil {
 			return err
 		}
 	} else {
-		printSpectrum(e, &rec)
+		printSpectrum(e, &out)
 	}
 	if aerr != nil {
 		return fmt.Errorf("spectrum written, but: %w", aerr)
@@ -142,12 +80,28 @@ func (c *spectrumCmd) Run(e *env) error {
 	return nil
 }
 
-func normOf(v []float64) float64 {
-	s := 0.0
-	for _, x := range v {
-		s += x * x
+func writeSpectrum(dir string, r *spectrumRecord) error {
+	a := r.Analysis
+	r.Outputs = map[string]string{}
+	rows := make([][]float64, len(a.DensityGrid))
+	for i := range rows {
+		rows[i] = []float64{a.DensityGrid[i], a.Density[i], a.DensitySE[i]}
 	}
-	return sqrt(s)
+	p := filepath.Join(dir, "density.csv")
+	if err := report.WriteCSV(p, []string{"eigenvalue", "density", "se"}, rows); err != nil {
+		return err
+	}
+	r.Outputs["density_csv"] = p
+	fig := report.Figure{Title: fmt.Sprintf("Spectral density of %s (SLQ, sigma = %.3g)", r.Matrix, a.DensitySigma), XLabel: "eigenvalue", YLabel: "density", LogY: true,
+		Series: []report.Series{{Name: "SLQ density", X: a.DensityGrid, Y: a.Density, Style: report.Line}}}
+	p = filepath.Join(dir, "density.png")
+	if err := fig.WritePNG(p); err != nil {
+		return err
+	}
+	r.Outputs["density_png"] = p
+	p = filepath.Join(dir, "spectrum.json")
+	r.Outputs["record"] = p
+	return report.WriteJSON(p, r)
 }
 
 func printSpectrum(e *env, r *spectrumRecord) {

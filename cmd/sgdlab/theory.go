@@ -1,10 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
+	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/theory"
 )
 
@@ -35,8 +35,10 @@ type theoryRecord struct {
 }
 
 func (c *theoryCmd) Run(e *env) error {
-	if !(c.Eta > 0) || c.Batch < 1 || !(c.HStar > 0) || c.N < 1 {
-		return badInput(errors.New("need eta > 0, B >= 1, h* > 0 and n >= 1"))
+	if err := firstErr(finite("--eta", c.Eta, 0, false), intRange("--batch", int64(c.Batch), 1, math.MaxInt32),
+		finite("--hstar", c.HStar, 0, false), intRange("--n", int64(c.N), 1, 1<<20), finite("--lmin", c.LMin, 0, true),
+		finite("--lsaddle", c.LSaddle, 0, true), finite("--hsaddle", c.HSaddle, 0, true), finite("--detratio", c.DetRatio, 0, true)); err != nil {
+		return err
 	}
 	r := theoryRecord{Command: "theory",
 		Phi:       theory.Phi(c.Batch, c.Eta, c.HStar),
@@ -69,7 +71,7 @@ func (c *theoryCmd) Run(e *env) error {
 			r.MFPTSteps[k] = v / c.Eta
 		}
 	} else if c.LMin != 0 || c.LSaddle != 0 {
-		return badInput(errors.New("give 0 < --lmin < --lsaddle for rate predictions"))
+		return fault.Invalid("give 0 < --lmin < --lsaddle for rate predictions")
 	}
 	if e.g.JSON {
 		return e.writeJSON(r)

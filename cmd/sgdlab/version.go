@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -26,10 +25,10 @@ func buildRevision() string {
 }
 
 func (versionCmd) Run(e *env) error {
-	rec := map[string]string{"version": version, "go": runtime.Version(), "revision": buildRevision(), "blas": model.BLAS}
+	rec := map[string]string{"version": version, "go": runtime.Version(), "revision": buildRevision(), "arithmetic": model.Arithmetic()}
 	if e.g.JSON {
-		return json.NewEncoder(e.out).Encode(rec)
+		return e.writeJSON(rec)
 	}
-	fmt.Fprintf(e.out, "sgdlab %s (%s, %s, BLAS: %s)\n", version, rec["revision"], rec["go"], model.BLAS)
+	fmt.Fprintf(e.out, "sgdlab %s (%s, %s; arithmetic: %s)\n", version, rec["revision"], rec["go"], rec["arithmetic"])
 	return nil
 }

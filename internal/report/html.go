@@ -18,9 +18,9 @@ type Section struct {
 	Fields   []Field // labelled paragraphs (claim, theory, setup, verdict)
 	Criteria []Row   // the criteria the verdict applied: name, value, meaning
 	Numbers  []Row   // name, value, theory, note
-	Tables  []HTMLTable
-	Figures []HTMLFigure
-	Notes   []string
+	Tables   []HTMLTable
+	Figures  []HTMLFigure
+	Notes    []string
 }
 
 // Field is a labelled paragraph.
