@@ -193,7 +193,10 @@ func Analyze(op Operator, opt AnalyzeOptions) (*Analysis, error) {
 		tr := BlockTraces(op, offs, lens, opt.Probes, opt.Rand)
 		for i, b := range opt.Blocks {
 			br := BlockResult{Name: b.Name, Size: b.Len, Trace: tr[i]}
-			r, err := Lanczos(Block(op, b.Off, b.Len), LanczosOptions{K: 1, Tol: 1e-6, Rand: opt.Rand, NoDeflationCheck: true})
+			r, err := Lanczos(
+				Block(op, b.Off, b.Len),
+				LanczosOptions{K: 1, Tol: 1e-6, Rand: opt.Rand, NoDeflationCheck: true},
+			)
 			if err == nil || errors.Is(err, ErrNotConverged) {
 				br.Top, br.TopResid, br.Converged = r.Values[0], r.Residuals[0], r.Converged
 			}

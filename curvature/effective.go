@@ -18,7 +18,7 @@ const (
 // Outliers is the effective dimension of a positive semi-definite spectrum.
 type Outliers struct {
 	N        int     `json:"n"`         // number of outlier eigenvalues
-	HStar    float64 `json:"h_star"`    // arithmetic mean of the outliers (THEORY's h*)
+	HStar    float64 `json:"h_star"`    // arithmetic mean of the outliers (the theory's h*)
 	HGeo     float64 `json:"h_geo"`     // geometric mean of the outliers
 	HMin     float64 `json:"h_min"`     // smallest outlier
 	HMax     float64 `json:"h_max"`     // largest outlier

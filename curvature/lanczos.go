@@ -66,7 +66,13 @@ func Lanczos(op Operator, opt LanczosOptions) (EigResult, error) {
 		need = 2 * opt.K
 	}
 	if need > n {
-		return EigResult{}, fmt.Errorf("Lanczos: asked for %d eigenpairs of a %d-dimensional operator; k must not exceed the number of parameters P = %d", need, n, n)
+		return EigResult{}, fmt.Errorf(
+			"Lanczos: asked for %d eigenpairs of a %d-dimensional operator; k must not exceed the number of "+
+				"parameters P = %d",
+			need,
+			n,
+			n,
+		)
 	}
 	if opt.Tol <= 0 {
 		opt.Tol = 1e-9
@@ -165,8 +171,15 @@ func Lanczos(op Operator, opt LanczosOptions) (EigResult, error) {
 		for _, r := range res.Residuals {
 			worst = math.Max(worst, r)
 		}
-		return res, fmt.Errorf("%w after %d iterations (limit %d): largest residual %.3g exceeds the tolerance %.3g; raise the iteration limit or loosen the tolerance",
-			ErrNotConverged, pass.iters, opt.MaxIter, worst, res.Tol)
+		return res, fmt.Errorf(
+			"%w after %d iterations (limit %d): largest residual %.3g exceeds the tolerance %.3g; raise the "+
+				"iteration limit or loosen the tolerance",
+			ErrNotConverged,
+			pass.iters,
+			opt.MaxIter,
+			worst,
+			res.Tol,
+		)
 	}
 	return res, nil
 }
@@ -205,7 +218,15 @@ func (p *passResult) pick(end Which, k int) ([]float64, [][]float64) {
 
 // lanczosPass runs Lanczos on op restricted to the orthogonal complement of locked until
 // the k wanted Ritz pairs at the requested end(s) have residual estimates within tolerance.
-func lanczosPass(op Operator, locked [][]float64, k int, which Which, tol float64, maxIter int, rng *rand.Rand) *passResult {
+func lanczosPass(
+	op Operator,
+	locked [][]float64,
+	k int,
+	which Which,
+	tol float64,
+	maxIter int,
+	rng *rand.Rand,
+) *passResult {
 	n := op.Dim()
 	maxIter = min(maxIter, n-len(locked))
 	orth := func(w []float64, basis [][]float64) {

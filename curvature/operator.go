@@ -4,14 +4,15 @@
 // re-orthogonalisation (top and bottom eigenpairs with residual norms), power iteration
 // with deflation, Hutchinson and Hutch++ trace estimators, stochastic Lanczos quadrature
 // for the spectral density, the effective dimension (number n of outlier eigenvalues and
-// their size h*, the two numbers of THEORY.md section 5) and per-block analyses.
+// their size h*, the two numbers of docs/theory.md, "Escape") and per-block analyses.
 //
 // Every estimator is tested against dense eigendecompositions.
 package curvature
 
 import (
-	"github.com/sgdlab/sgdlab/internal/linalg"
 	"math"
+
+	"github.com/sgdlab/sgdlab/internal/linalg"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"

@@ -36,7 +36,12 @@ func loadCIFAR(sp *specstr.Spec, opt Options, lim memory.Limit) (*Dataset, error
 		return nil, err
 	}
 	if dir == "" {
-		return nil, fmt.Errorf("%w: CIFAR-10 is not shipped with sgdlab and cannot be downloaded here: name the directory of its binary version (data_batch_1.bin ... data_batch_5.bin, from cifar-10-binary.tar.gz) with dir=PATH in the spec", ErrNotAvailable)
+		return nil, fmt.Errorf(
+			"%w: CIFAR-10 is not shipped with sgdlab and cannot be downloaded here: name the directory of its "+
+				"binary version (data_batch_1.bin ... data_batch_5.bin, from cifar-10-binary.tar.gz) with dir=PATH "+
+				"in the spec",
+			ErrNotAvailable,
+		)
 	}
 	x := make([]float64, 0, n*3072)
 	labels := make([]int, 0, n)
@@ -45,7 +50,12 @@ func loadCIFAR(sp *specstr.Spec, opt Options, lim memory.Limit) (*Dataset, error
 		f, err := os.Open(path)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("%w: CIFAR-10 file %s not found: the directory must hold the binary version (data_batch_1.bin ... data_batch_5.bin)", ErrNotAvailable, path)
+				return nil, fmt.Errorf(
+					"%w: CIFAR-10 file %s not found: the directory must hold the binary version (data_batch_1.bin "+
+						"... data_batch_5.bin)",
+					ErrNotAvailable,
+					path,
+				)
 			}
 			return nil, fmt.Errorf("CIFAR-10: %w", err)
 		}

@@ -38,16 +38,37 @@ func (d *Dataset) Validate() error {
 		return fmt.Errorf("data %s: empty dataset (N=%d, D=%d, K=%d)", d.Spec, d.N, d.D, d.K)
 	}
 	if len(d.X) != d.N*d.D || len(d.Y) != d.N*d.K {
-		return fmt.Errorf("data %s: X has %d values and y %d, expected %dx%d and %dx%d", d.Spec, len(d.X), len(d.Y), d.N, d.D, d.N, d.K)
+		return fmt.Errorf(
+			"data %s: X has %d values and y %d, expected %dx%d and %dx%d",
+			d.Spec,
+			len(d.X),
+			len(d.Y),
+			d.N,
+			d.D,
+			d.N,
+			d.K,
+		)
 	}
 	for i, v := range d.X {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("data %s: X[%d, %d] is %v: remove or impute non-finite values before training", d.Spec, i/d.D, i%d.D, v)
+			return fmt.Errorf(
+				"data %s: X[%d, %d] is %v: remove or impute non-finite values before training",
+				d.Spec,
+				i/d.D,
+				i%d.D,
+				v,
+			)
 		}
 	}
 	for i, v := range d.Y {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("data %s: y[%d, %d] is %v: remove or impute non-finite values before training", d.Spec, i/d.K, i%d.K, v)
+			return fmt.Errorf(
+				"data %s: y[%d, %d] is %v: remove or impute non-finite values before training",
+				d.Spec,
+				i/d.K,
+				i%d.K,
+				v,
+			)
 		}
 	}
 	return nil
@@ -122,7 +143,11 @@ func load(specStr string, opt Options) (*Dataset, error) {
 	case "csv":
 		d, err = loadCSV(sp, lim)
 	default:
-		return nil, fmt.Errorf("unknown data spec %q: use gauss:N=...,d=..., tanh:N=...,w=...,sigma=..., mnist:parity:N, mnist:onehot:N, fashion:N, cifar10:N, npy:x=X.npy,y=y.npy or csv:path=FILE", specStr)
+		return nil, fmt.Errorf(
+			"unknown data spec %q: use gauss:N=...,d=..., tanh:N=...,w=...,sigma=..., mnist:parity:N, "+
+				"mnist:onehot:N, fashion:N, cifar10:N, npy:x=X.npy,y=y.npy or csv:path=FILE",
+			specStr,
+		)
 	}
 	if err != nil {
 		return nil, err

@@ -83,7 +83,8 @@ func TestFashion(t *testing.T) {
 	if d.Classes[0] != 9 {
 		t.Fatalf("first label %d, want 9", d.Classes[0])
 	}
-	if _, err := Load("fashion:10,dir=/nonexistent", Options{}); err == nil || !strings.Contains(err.Error(), "/nonexistent") {
+	if _, err := Load("fashion:10,dir=/nonexistent", Options{}); err == nil ||
+		!strings.Contains(err.Error(), "/nonexistent") {
 		t.Fatalf("wrong directory: %v", err)
 	}
 }
@@ -119,7 +120,8 @@ func TestUserData(t *testing.T) {
 }
 
 func TestBadSpecsAndFiles(t *testing.T) {
-	for _, s := range []string{"", "imagenet", "gauss:N=abc", "gauss:d=0", "gauss:q=1", "mnist:foo:10", "mnist:70000", "cifar10:10", "npy:x=a.npy"} {
+	for _, s := range []string{"", "imagenet", "gauss:N=abc", "gauss:d=0", "gauss:q=1", "mnist:foo:10", "mnist:70000",
+		"cifar10:10", "npy:x=a.npy"} {
 		if _, err := Load(s, Options{}); err == nil {
 			t.Errorf("Load(%q) succeeded", s)
 		} else if strings.Contains(err.Error(), "\n") {
@@ -132,7 +134,8 @@ func TestBadSpecsAndFiles(t *testing.T) {
 	z.Write([]byte{0, 0, 8, 3, 0, 0, 0, 10, 0, 0, 0, 28, 0, 0, 0, 28})
 	z.Write(make([]byte, 100))
 	z.Close()
-	if _, _, err := readIDX(bytes.NewReader(buf.Bytes()), 3, 0); err == nil || !strings.Contains(err.Error(), "truncated") {
+	if _, _, err := readIDX(bytes.NewReader(buf.Bytes()), 3, 0); err == nil ||
+		!strings.Contains(err.Error(), "truncated") {
 		t.Fatalf("truncated IDX: %v", err)
 	}
 	dir := t.TempDir()
@@ -154,7 +157,8 @@ func TestCSVQuotedFields(t *testing.T) {
 
 // Sizes beyond the machine are refused before anything is allocated, with the estimate.
 func TestHugeSpecs(t *testing.T) {
-	for _, s := range []string{"gauss:N=1e12", "gauss:N=3037000500,d=3037000500", "gauss:N=1000,d=1e9", "tanh:N=1e13", "mnist:parity:1e12"} {
+	for _, s := range []string{"gauss:N=1e12", "gauss:N=3037000500,d=3037000500", "gauss:N=1000,d=1e9", "tanh:N=1e13",
+		"mnist:parity:1e12"} {
 		_, err := Load(s, Options{MaxBytes: 1 << 30})
 		if err == nil || !errors.Is(err, fault.ErrInvalid) {
 			t.Fatalf("%s: %v", s, err)
@@ -217,7 +221,8 @@ func TestCIFARBinary(t *testing.T) {
 // FuzzDataSpec: any spec either loads or fails with a one-line error of class ErrInvalid;
 // sizes are capped so that a fuzzed N cannot exhaust memory.
 func FuzzDataSpec(f *testing.F) {
-	for _, s := range []string{"gauss:N=100,d=2,seed=3", "tanh:N=50,w=2,sigma=0.3", "mnist:parity:20", "mnist:onehot:N=5", "gauss:N=1e12", "csv:path=/nonexistent", "npy:x=a,y=b", "cifar10:3", "gauss:sigma=NaN"} {
+	for _, s := range []string{"gauss:N=100,d=2,seed=3", "tanh:N=50,w=2,sigma=0.3", "mnist:parity:20",
+		"mnist:onehot:N=5", "gauss:N=1e12", "csv:path=/nonexistent", "npy:x=a,y=b", "cifar10:3", "gauss:sigma=NaN"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -86,7 +86,13 @@ func loadFashion(sp *specstr.Spec, opt Options, lim memory.Limit) (*Dataset, err
 	}
 	img, lab, err := openIDXPair(dir, "train")
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: Fashion-MNIST files not found in %s: install them with `apt-get install dataset-fashion-mnist` or name a directory holding train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] with dir=PATH in the spec", ErrNotAvailable, dir)
+		return nil, fmt.Errorf(
+			"%w: Fashion-MNIST files not found in %s: install them with `apt-get install dataset-fashion-mnist` or "+
+				"name a directory holding train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] with "+
+				"dir=PATH in the spec",
+			ErrNotAvailable,
+			dir,
+		)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("Fashion-MNIST: %w", err)

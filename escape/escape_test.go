@@ -18,7 +18,15 @@ import (
 )
 
 // simulate runs an ensemble of runs trajectories on workers goroutines.
-func simulate(t *testing.T, fac *sde.Factory, spec ExitSpec, ec Context, th []float64, runs, workers int, opt Options) ([]Run, error) {
+func simulate(
+	t *testing.T,
+	fac *sde.Factory,
+	spec ExitSpec,
+	ec Context,
+	th []float64,
+	runs, workers int,
+	opt Options,
+) ([]Run, error) {
 	t.Helper()
 	out, _, err := ensemble.Run(context.Background(), ensemble.Env{Workers: workers}, ensemble.Spec{Size: int64(runs)},
 		func(i int) (Run, error) { return Trajectory(context.Background(), fac, spec, ec, th, i, opt) })
@@ -31,8 +39,11 @@ func setup1D(t *testing.T, kind sde.Kind, substeps int) (*sde.Factory, Context, 
 	m := fl.Moments()
 	th := []float64{m.Bv[0] / m.C[0]}
 	lstar, h := fl.LossGrad(th, nil), m.C[0]
-	fac, err := sde.NewFactory(o, sde.Config{Kind: kind, Eta: 0.1, Batch: 1, Sampling: sgd.Replacement, Substeps: substeps,
-		HStar: curvature.DenseFactor(1, []float64{h}), LStar: lstar, HScalar: h})
+	fac, err := sde.NewFactory(
+		o,
+		sde.Config{Kind: kind, Eta: 0.1, Batch: 1, Sampling: sgd.Replacement, Substeps: substeps,
+			HStar: curvature.DenseFactor(1, []float64{h}), LStar: lstar, HScalar: h},
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +74,15 @@ func TestMFPTAgainstQuadrature(t *testing.T) {
 			t.Fatal(err)
 		}
 		z := (float64(r.MFPT) - want) / float64(r.MFPTSE)
-		t.Logf("c=%.2f: MFPT %.3f +- %.3f, quadrature %.3f (z = %.2f), escaped %d", r.Level, r.MFPT, r.MFPTSE, want, z, r.Escaped)
+		t.Logf(
+			"c=%.2f: MFPT %.3f +- %.3f, quadrature %.3f (z = %.2f), escaped %d",
+			r.Level,
+			r.MFPT,
+			r.MFPTSE,
+			want,
+			z,
+			r.Escaped,
+		)
 		if math.Abs(z) > 4 {
 			t.Errorf("c=%.2f: MFPT %.3f +- %.3f vs quadrature %.3f", r.Level, r.MFPT, r.MFPTSE, want)
 		}
@@ -96,7 +115,8 @@ func TestCensoringAndBadExits(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := Rates(runs, spec.C, 0.1)[0]
-	if r.Escaped != 0 || r.Censored != 10 || r.Warning == "" || !(r.Hi > 0) || math.Abs(r.Exposure-10*1000*0.1) > 1e-6 {
+	if r.Escaped != 0 || r.Censored != 10 || r.Warning == "" || !(r.Hi > 0) ||
+		math.Abs(r.Exposure-10*1000*0.1) > 1e-6 {
 		t.Fatalf("fully censored ensemble: %+v", r)
 	}
 	for _, bad := range []string{"loss:c=1", "loss:c=0.5", "loss", "ball", "foo", "loss:c=x", "basin:every=0"} {
@@ -178,10 +198,18 @@ func TestDivergedRunIsNotAnEscape(t *testing.T) {
 		}
 		for _, r := range runs {
 			if r.Escaped[0] || !r.Diverged || r.Steps[0] >= 5000 {
-				t.Fatalf("%s: run %d: escaped %v, diverged %v at step %d", exit, r.Index, r.Escaped[0], r.Diverged, r.Steps[0])
+				t.Fatalf(
+					"%s: run %d: escaped %v, diverged %v at step %d",
+					exit,
+					r.Index,
+					r.Escaped[0],
+					r.Diverged,
+					r.Steps[0],
+				)
 			}
 		}
-		if lr := Rates(runs, spec.Levels(), 1000)[0]; lr.Escaped != 0 || lr.Diverged != 5 || !strings.Contains(lr.Warning, "diverged") {
+		if lr := Rates(runs, spec.Levels(), 1000)[0]; lr.Escaped != 0 || lr.Diverged != 5 ||
+			!strings.Contains(lr.Warning, "diverged") {
 			t.Fatalf("%s: rates %+v", exit, lr)
 		}
 	}
@@ -189,8 +217,10 @@ func TestDivergedRunIsNotAnEscape(t *testing.T) {
 
 // The canonical exit string parses back to the same exit.
 func TestExitString(t *testing.T) {
-	for in, want := range map[string]string{"loss:c=2,1.5": "loss:c=1.5,2", "basin": "basin", "basin:every=10": "basin:every=10",
-		"ball:r=0.50": "ball:r=0.5", "well": "well:r=0.5", "surface:every=3": "surface:every=3", "loss:c=3,every=2": "loss:c=3,every=2"} {
+	for in, want := range map[string]string{"loss:c=2,1.5": "loss:c=1.5,2", "basin": "basin",
+		"basin:every=10": "basin:every=10",
+		"ball:r=0.50":    "ball:r=0.5", "well": "well:r=0.5", "surface:every=3": "surface:every=3",
+		"loss:c=3,every=2": "loss:c=3,every=2"} {
 		e, err := ParseExit(in)
 		if err != nil || e.String() != want {
 			t.Fatalf("%s: %q %v, want %q", in, e.String(), err, want)
@@ -205,7 +235,8 @@ func TestExitString(t *testing.T) {
 // FuzzExitSpec: any exit spec parses to one whose canonical string parses back equal, or
 // fails with a one-line error of class ErrInvalid.
 func FuzzExitSpec(f *testing.F) {
-	for _, s := range []string{"loss:c=2", "loss:c=1.5,2,3", "basin:every=7", "ball:r=0.5", "surface", "well:r=0.25", "loss:c=Inf", "ball:r=NaN", "well:r=2"} {
+	for _, s := range []string{"loss:c=2", "loss:c=1.5,2,3", "basin:every=7", "ball:r=0.5", "surface", "well:r=0.25",
+		"loss:c=Inf", "ball:r=NaN", "well:r=2"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -1,6 +1,6 @@
 // Package escape runs ensembles of SGD (or any of its SDE models) from a minimum until
 // they escape, and estimates escape rates and mean first-passage times with censoring
-// (THEORY.md section 5). Run i of an ensemble uses the generator seed.Stream(seed, i) alone,
+// (docs/theory.md, "Escape"). Run i of an ensemble uses the generator seed.Stream(seed, i) alone,
 // so results are identical for any number of workers or shards.
 package escape
 
@@ -68,7 +68,10 @@ func parseExit(s string) (ExitSpec, error) {
 		}
 		for _, c := range e.C {
 			if !(c > 1) {
-				return e, sp.Errorf("threshold c = %v must be > 1 (a run starts at L = L*, so c <= 1 is crossed at once)", c)
+				return e, sp.Errorf(
+					"threshold c = %v must be > 1 (a run starts at L = L*, so c <= 1 is crossed at once)",
+					c,
+				)
 			}
 		}
 		sort.Float64s(e.C)
@@ -88,7 +91,10 @@ func parseExit(s string) (ExitSpec, error) {
 		}
 	case "basin", "surface":
 	default:
-		return e, fmt.Errorf("unknown exit %q: use loss:c=C, basin[:every=K], ball:r=R, surface or well[:r=0.5]", sp.Name)
+		return e, fmt.Errorf(
+			"unknown exit %q: use loss:c=C, basin[:every=K], ball:r=R, surface or well[:r=0.5]",
+			sp.Name,
+		)
 	}
 	return e, sp.Done()
 }
@@ -156,7 +162,11 @@ func (e ExitSpec) New(c Context) (Exit, error) {
 	case "basin":
 		in := landscape.Basin(c.Obj, c.NewLand, c.ThetaStar, c.LambdaMax)
 		if in == nil {
-			return nil, fault.Invalid("exit basin: the loss of %s is quadratic, so there is no other basin to escape to; use loss:c=... or ball:r=...", c.Obj.Model.Spec())
+			return nil, fault.Invalid(
+				"exit basin: the loss of %s is quadratic, so there is no other basin to escape to; use loss:c=... "+
+					"or ball:r=...",
+				c.Obj.Model.Spec(),
+			)
 		}
 		return &basinExit{in: in, every: e.Check}, nil
 	case "well":
@@ -195,7 +205,12 @@ type lossExit struct {
 }
 
 func (l *lossExit) Describe() string {
-	return fmt.Sprintf("first time L(theta) > c L* (L* = %.6g), c in %v, checked every %d step(s)", l.lstar, l.c, l.every)
+	return fmt.Sprintf(
+		"first time L(theta) > c L* (L* = %.6g), c in %v, checked every %d step(s)",
+		l.lstar,
+		l.c,
+		l.every,
+	)
 }
 func (l *lossExit) Levels() []float64 { return l.c }
 func (l *lossExit) Every() int64      { return l.every }
@@ -221,7 +236,12 @@ type ballExit struct {
 
 func (b *ballExit) Describe() string {
 	if b.inside {
-		return fmt.Sprintf("first entry into the ball of radius %.4g around the other minimum (a committed transition), checked every %d step(s)", b.r, b.every)
+		return fmt.Sprintf(
+			"first entry into the ball of radius %.4g around the other minimum (a committed transition), checked "+
+				"every %d step(s)",
+			b.r,
+			b.every,
+		)
 	}
 	return fmt.Sprintf("first time |theta - theta*| > %g, checked every %d step(s)", b.r, b.every)
 }
@@ -244,7 +264,11 @@ type basinExit struct {
 }
 
 func (b *basinExit) Describe() string {
-	return fmt.Sprintf("descent from theta no longer ends at theta* (checked every %d steps; the time is that of the first failing check)", b.every)
+	return fmt.Sprintf(
+		"descent from theta no longer ends at theta* (checked every %d steps; the time is that of the first "+
+			"failing check)",
+		b.every,
+	)
 }
 func (b *basinExit) Levels() []float64 { return []float64{1} }
 func (b *basinExit) Every() int64      { return b.every }
@@ -261,7 +285,11 @@ type surfaceExit struct {
 }
 
 func (s *surfaceExit) Describe() string {
-	return fmt.Sprintf("first crossing of the hyperplane through the saddle normal to its unstable direction (checked every %d step(s)); about half the time to commit to the other basin", s.every)
+	return fmt.Sprintf(
+		"first crossing of the hyperplane through the saddle normal to its unstable direction (checked every %d "+
+			"step(s)); about half the time to commit to the other basin",
+		s.every,
+	)
 }
 func (s *surfaceExit) Levels() []float64 { return []float64{1} }
 func (s *surfaceExit) Every() int64      { return s.every }

@@ -39,7 +39,14 @@ const e1Title = "Decoupling: (1/N) sum l grad f grad f^T against L G"
 var e1 = &Experiment{
 	ID: "E1", Title: e1Title, Paper: true, Weight: 1.5,
 	Defaults: func(full bool) Params {
-		p := &e1Params{Data: "mnist:parity:2000", Model: "mlp:784-100-100-1:relu", Eta: 0.01, Batch: 100, Epochs: []int{0, 50, 500}, Seed: 1}
+		p := &e1Params{
+			Data:   "mnist:parity:2000",
+			Model:  "mlp:784-100-100-1:relu",
+			Eta:    0.01,
+			Batch:  100,
+			Epochs: []int{0, 50, 500},
+			Seed:   1,
+		}
 		if full {
 			p.Data = "mnist:parity:10000"
 		}
@@ -66,16 +73,39 @@ const (
 )
 
 func e1Criteria() []Criterion {
-	return []Criterion{{"Frobenius cosine", e1Cosine, "the two matrices agree in their large eigenvalues when the cosine is at least this at every checkpoint"},
-		{"histogram overlap", e1Hist, "and in their whole spectrum when the eigenvalue histograms overlap at least this much"}}
+	return []Criterion{
+		{
+			"Frobenius cosine",
+			e1Cosine,
+			"the two matrices agree in their large eigenvalues when the cosine is at least this at every checkpoint",
+		},
+		{
+			"histogram overlap",
+			e1Hist,
+			"and in their whole spectrum when the eigenvalue histograms overlap at least this much",
+		},
+	}
 }
 
 func runE1(env *Env, p *e1Params) (*Result, error) {
 	res := &Result{ID: "E1", Title: e1Title, Paper: true, Params: p,
-		Claim:  "On the first 10^4 MNIST images (label +1 even, -1 odd), for a 784-100-100-1 ReLU network trained by SGD (eta = 0.01, B = 100), the eigenvalue histograms of (1/N) sum l_mu grad f grad f^T and L (1/N) sum grad f grad f^T nearly coincide at initialisation and after 50 and 500 epochs: the decoupling approximation holds.",
-		Theory: "Decoupling: l_mu and grad f_mu grad f_mu^T uncorrelated over mu, so the two matrices are equal; then Sigma ~ (2L/B) G.",
-		Setup: fmt.Sprintf("%s, %s, Glorot initialisation (seed %d), SGD eta = %g, B = %d, epoch sampling; spectra through the N x N Gram route (exact eigenvalues for N <= %d, otherwise Lanczos + stochastic Lanczos quadrature); the exact noise covariance is also compared with (2L/B) G.",
-			p.Data, p.Model, p.Seed, p.Eta, p.Batch, noise.ExactEigenLimit),
+		Claim: "On the first 10^4 MNIST images (label +1 even, -1 odd), for a 784-100-100-1 ReLU network trained " +
+			"by SGD (eta = 0.01, B = 100), the eigenvalue histograms of (1/N) sum l_mu grad f grad f^T and L (1/N) " +
+			"sum grad f grad f^T nearly coincide at initialisation and after 50 and 500 epochs: the decoupling " +
+			"approximation holds.",
+		Theory: "Decoupling: l_mu and grad f_mu grad f_mu^T uncorrelated over mu, so the two matrices are equal; " +
+			"then Sigma ~ (2L/B) G.",
+		Setup: fmt.Sprintf(
+			"%s, %s, Glorot initialisation (seed %d), SGD eta = %g, B = %d, epoch sampling; spectra through the N "+
+				"x N Gram route (exact eigenvalues for N <= %d, otherwise Lanczos + stochastic Lanczos "+
+				"quadrature); the exact noise covariance is also compared with (2L/B) G.",
+			p.Data,
+			p.Model,
+			p.Seed,
+			p.Eta,
+			p.Batch,
+			noise.ExactEigenLimit,
+		),
 	}
 	pts, err := measureE1(env, p)
 	if err != nil {
@@ -104,8 +134,12 @@ func measureE1(env *Env, p *e1Params) ([]e1Point, error) {
 	thetas := map[int64][]float64{}
 	if last := checks[len(checks)-1]; last > 0 {
 		env.stage("E1: training to epoch %d", p.Epochs[len(p.Epochs)-1])
-		tr, err := study.Train(env.Ctx, env.Study, study.TrainSpec{Problem: prob, Eta: p.Eta, Batch: p.Batch, Sampling: "epoch", Seed: p.Seed,
-			Steps: last, LogEvery: spe, Checkpoints: checks})
+		tr, err := study.Train(
+			env.Ctx,
+			env.Study,
+			study.TrainSpec{Problem: prob, Eta: p.Eta, Batch: p.Batch, Sampling: "epoch", Seed: p.Seed,
+				Steps: last, LogEvery: last, Checkpoints: checks},
+		)
 		if err != nil {
 			return nil, err
 		}
@@ -116,8 +150,17 @@ func measureE1(env *Env, p *e1Params) ([]e1Point, error) {
 	var pts []e1Point
 	for i, ep := range p.Epochs {
 		env.stage("E1: spectra at epoch %d", ep)
-		spec := study.NoiseSpec{Problem: prob, Theta: thetas[checks[i]], ThetaName: fmt.Sprintf("epoch %d", ep), Batch: p.Batch, Sampling: "epoch",
-			Minimum: "none", TopK: 5, Fig1: true, Seed: p.Seed}
+		spec := study.NoiseSpec{
+			Problem:   prob,
+			Theta:     thetas[checks[i]],
+			ThetaName: fmt.Sprintf("epoch %d", ep),
+			Batch:     p.Batch,
+			Sampling:  "epoch",
+			Minimum:   "none",
+			TopK:      5,
+			Fig1:      true,
+			Seed:      p.Seed,
+		}
 		rec, err := study.Noise(env.Ctx, env.Study, spec)
 		if err != nil {
 			return nil, err
@@ -127,7 +170,8 @@ func measureE1(env *Env, p *e1Params) ([]e1Point, error) {
 			return nil, fmt.Errorf("E1: the noise analysis at epoch %d has no Fig. 1 spectra (%v)", ep, a.Notes)
 		}
 		if th := spec.Theta; th != nil {
-			if err := npy.WriteFile(filepath.Join(env.Dir, fmt.Sprintf("theta_epoch%d.npy", ep)), npy.Vector(th)); err != nil {
+			if err := npy.WriteFile(filepath.Join(env.Dir, fmt.Sprintf("theta_epoch%d.npy", ep)),
+				npy.Vector(th)); err != nil {
 				return nil, err
 			}
 		}
@@ -142,25 +186,57 @@ func verdictE1(pts []e1Point, minCos, minHist float64) Verdict {
 	if len(pts) == 0 {
 		return notMeasured("no checkpoint was analysed.")
 	}
-	worstCos, worstHist := slices.MinFunc(pts, func(a, b e1Point) int { return cmpF(a.Spectra.Cosine, b.Spectra.Cosine) }),
-		slices.MinFunc(pts, func(a, b e1Point) int { return cmpF(a.Spectra.HistAgree, b.Spectra.HistAgree) })
+	worstCos, worstHist := slices.MinFunc(
+		pts,
+		func(a, b e1Point) int { return cmpF(a.Spectra.Cosine, b.Spectra.Cosine) },
+	),
+		slices.MinFunc(
+			pts,
+			func(a, b e1Point) int { return cmpF(a.Spectra.HistAgree, b.Spectra.HistAgree) },
+		)
 	c, h := worstCos.Spectra.Cosine, worstHist.Spectra.HistAgree
 	var v Verdict
 	switch {
 	case c >= minCos && h >= minHist:
 		v.Status = Agrees
-		v.claim("Agrees: the two matrices have Frobenius cosine >= %.3f and eigenvalue histograms overlapping by >= %.2f at every checkpoint (criteria %g and %g).", c, h, minCos, minHist)
+		v.claim(
+			"Agrees: the two matrices have Frobenius cosine >= %.3f and eigenvalue histograms overlapping by >= "+
+				"%.2f at every checkpoint (criteria %g and %g).",
+			c,
+			h,
+			minCos,
+			minHist,
+		)
 	case c >= minCos:
 		v.Status = Partial
-		v.claim("Partly: the matrices agree in their large eigenvalues (Frobenius cosine >= %.3f at every checkpoint, criterion %g), but their eigenvalue histograms overlap only %.2f at epoch %d (criterion %g): the bulk of small eigenvalues differs.",
-			c, minCos, h, worstHist.Epoch, minHist)
+		v.claim(
+			"Partly: the matrices agree in their large eigenvalues (Frobenius cosine >= %.3f at every checkpoint, "+
+				"criterion %g), but their eigenvalue histograms overlap only %.2f at epoch %d (criterion %g): the "+
+				"bulk of small eigenvalues differs.",
+			c,
+			minCos,
+			h,
+			worstHist.Epoch,
+			minHist,
+		)
 	default:
 		v.Status = Deviates
-		v.claim("Deviates: the Frobenius cosine of the two matrices falls to %.3f at epoch %d (criterion %g).", c, worstCos.Epoch, minCos)
+		v.claim(
+			"Deviates: the Frobenius cosine of the two matrices falls to %.3f at epoch %d (criterion %g).",
+			c,
+			worstCos.Epoch,
+			minCos,
+		)
 	}
 	for _, pt := range pts {
-		v.claim("Epoch %d: top eigenvalues in ratio %.3f; the exact noise covariance against (2L/B) G has cosine %.3f and trace ratio %.3f.",
-			pt.Epoch, pt.Spectra.TopRatio, pt.Sigma.Cosine, pt.Sigma.TraceRatio)
+		v.claim(
+			"Epoch %d: top eigenvalues in ratio %.3f; the exact noise covariance against (2L/B) G has cosine %.3f "+
+				"and trace ratio %.3f.",
+			pt.Epoch,
+			pt.Spectra.TopRatio,
+			pt.Sigma.Cosine,
+			pt.Sigma.TraceRatio,
+		)
 	}
 	return v
 }
@@ -176,23 +252,73 @@ func cmpF(a, b float64) int {
 }
 
 func renderE1(env *Env, pts []e1Point, res *Result) error {
-	tab := Table{Title: "Agreement of the two matrices at each checkpoint", Header: []string{"epoch", "L", "top eigenvalue ratio", "Frobenius cosine", "histogram overlap", "Sigma vs (2L/B)G: cosine", "trace ratio", "top-5 overlap"}}
+	tab := Table{
+		Title: "Agreement of the two matrices at each checkpoint",
+		Header: []string{
+			"epoch",
+			"L",
+			"top eigenvalue ratio",
+			"Frobenius cosine",
+			"histogram overlap",
+			"Sigma vs (2L/B)G: cosine",
+			"trace ratio",
+			"top-5 overlap",
+		},
+	}
 	for _, pt := range pts {
 		sp, ag := pt.Spectra, pt.Sigma
-		tab.Rows = append(tab.Rows, []string{fmt.Sprint(pt.Epoch), g4(pt.L), f3(sp.TopRatio), f3(sp.Cosine), f3(sp.HistAgree), f3(ag.Cosine), f3(ag.TraceRatio), f3(ag.Overlap)})
-		res.Numbers = append(res.Numbers,
-			Number{Name: fmt.Sprintf("epoch %d: Frobenius cosine of the two matrices", pt.Epoch), Value: num.Float(sp.Cosine), Theory: 1},
-			Number{Name: fmt.Sprintf("epoch %d: histogram overlap (1 = identical)", pt.Epoch), Value: num.Float(sp.HistAgree), Theory: 1},
-			Number{Name: fmt.Sprintf("epoch %d: exact Sigma vs (2L/B) G cosine", pt.Epoch), Value: num.Float(ag.Cosine), Theory: 1})
+		tab.Rows = append(
+			tab.Rows,
+			[]string{
+				fmt.Sprint(pt.Epoch),
+				g4(pt.L),
+				f3(sp.TopRatio),
+				f3(sp.Cosine),
+				f3(sp.HistAgree),
+				f3(ag.Cosine),
+				f3(ag.TraceRatio),
+				f3(ag.Overlap),
+			},
+		)
+		res.Numbers = append(
+			res.Numbers,
+			Number{
+				Name:   fmt.Sprintf("epoch %d: Frobenius cosine of the two matrices", pt.Epoch),
+				Value:  num.Float(sp.Cosine),
+				Theory: 1,
+			},
+			Number{
+				Name:   fmt.Sprintf("epoch %d: histogram overlap (1 = identical)", pt.Epoch),
+				Value:  num.Float(sp.HistAgree),
+				Theory: 1,
+			},
+			Number{
+				Name:   fmt.Sprintf("epoch %d: exact Sigma vs (2L/B) G cosine", pt.Epoch),
+				Value:  num.Float(ag.Cosine),
+				Theory: 1,
+			},
+		)
 		var xs []float64
 		var rows [][]float64
 		for i := range sp.HistW {
 			xs = append(xs, sp.Edges[i])
 			rows = append(rows, []float64{sp.Edges[i], sp.Edges[i+1], sp.HistW[i], sp.HistD[i]})
 		}
-		fig, err := env.figure(fmt.Sprintf("spectra_epoch%d", pt.Epoch), report.Figure{Title: fmt.Sprintf("E1: eigenvalue histograms at epoch %d (L = %.4g)", pt.Epoch, pt.L), XLabel: "log10 eigenvalue", YLabel: "fraction of eigenvalues",
-			Series: []report.Series{{Name: "(1/N) sum l grad f grad f^T", X: xs, Y: sp.HistW, Style: report.Steps}, {Name: "L (1/N) sum grad f grad f^T", X: xs, Y: sp.HistD, Style: report.Steps}}},
-			[]string{"log10_lo", "log10_hi", "weighted", "decoupled"}, rows, sp.Method+".")
+		fig, err := env.figure(
+			fmt.Sprintf("spectra_epoch%d", pt.Epoch),
+			report.Figure{
+				Title:  fmt.Sprintf("E1: eigenvalue histograms at epoch %d (L = %.4g)", pt.Epoch, pt.L),
+				XLabel: "log10 eigenvalue",
+				YLabel: "fraction of eigenvalues",
+				Series: []report.Series{
+					{Name: "(1/N) sum l grad f grad f^T", X: xs, Y: sp.HistW, Style: report.Steps},
+					{Name: "L (1/N) sum grad f grad f^T", X: xs, Y: sp.HistD, Style: report.Steps},
+				},
+			},
+			[]string{"log10_lo", "log10_hi", "weighted", "decoupled"},
+			rows,
+			sp.Method+".",
+		)
 		if err != nil {
 			return err
 		}

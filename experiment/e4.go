@@ -51,8 +51,23 @@ const e4Title = "Stationary distribution: the exponent phi = 1 + B/(eta h*)"
 var e4 = &Experiment{
 	ID: "E4", Title: e4Title, Paper: true, Weight: 1.5,
 	Defaults: func(full bool) Params {
-		p := &e4Params{Data: "gauss:N=100000,d=1,seed=1", Sampling: "epoch", Etas: []float64{0.1, 0.5, 1}, Batches: []int{4, 6, 8, 10, 12},
-			Dynamics: []string{"sgd", "sde", "sde-fine", "decoupled-fine"}, Substeps: 50, Chains: 2, Samples: 5000, Every: 100, Seed: 1}
+		p := &e4Params{
+			Data:     "gauss:N=100000,d=1,seed=1",
+			Sampling: "epoch",
+			Etas:     []float64{0.1, 0.5, 1},
+			Batches:  []int{4, 6, 8, 10, 12},
+			Dynamics: []string{
+				"sgd",
+				"sde",
+				"sde-fine",
+				"decoupled-fine",
+			},
+			Substeps: 50,
+			Chains:   2,
+			Samples:  5000,
+			Every:    100,
+			Seed:     1,
+		}
 		if full {
 			p.Chains, p.Samples, p.Substeps = 4, 10000, 200
 		}
@@ -129,9 +144,17 @@ const (
 
 func e4Criteria() []Criterion {
 	return []Criterion{
-		{"relative tolerance of SGD's phi", e4RelTol, "SGD agrees when its phi, averaged over B, is within this fraction of 1 + B/(eta h*) ..."},
+		{
+			"relative tolerance of SGD's phi",
+			e4RelTol,
+			"SGD agrees when its phi, averaged over B, is within this fraction of 1 + B/(eta h*) ...",
+		},
 		{"largest eta judged", e4EtaSmall, "... at every eta up to this value"},
-		{"SDE deviation (standard errors)", e4Sigma, "an SDE reproduces 1 + B/(eta h*) when every fit is within this many standard errors"},
+		{
+			"SDE deviation (standard errors)",
+			e4Sigma,
+			"an SDE reproduces 1 + B/(eta h*) when every fit is within this many standard errors",
+		},
 	}
 }
 
@@ -141,10 +164,27 @@ func runE4(env *Env, p *e4Params) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{ID: "E4", Title: e4Title, Paper: true, Params: p,
-		Claim:  "For 1-D linear regression (x, y ~ N(0,1), N = 10^5) the parameter sampled every 100 SGD steps follows P(theta) ∝ L^-phi; the fitted phi follows 1 + B/(eta h*) as B varies, for three learning rates; the largest, eta = 1, deviates slightly (finite-eta effect).",
-		Theory: fmt.Sprintf("phi = 1 + B/(eta h*) with h* = L''(theta*) = %.5f here (Ito reading; the decoupled SDE's exact stationary law). Real SGD differs by the decoupling error (exact noise 1 + 2 theta^2 against 1 + theta^2, docs/theory.md), by the finite step eta, and by non-Gaussian noise.", n.HStar),
-		Setup: fmt.Sprintf("%s, %s sampling; %d chain(s) x %d samples every %d steps per configuration; dynamics %s (fine SDEs use step eta/%d); maximum-likelihood fit of u = L/L* - 1 ~ (1+u)^-phi u^-1/2 with autocorrelation-widened 95%% intervals.",
-			p.Data, p.Sampling, p.Chains, p.Samples, p.Every, strings.Join(p.Dynamics, ", "), p.Substeps)}
+		Claim: "For 1-D linear regression (x, y ~ N(0,1), N = 10^5) the parameter sampled every 100 SGD steps " +
+			"follows P(theta) ∝ L^-phi; the fitted phi follows 1 + B/(eta h*) as B varies, for three learning " +
+			"rates; the largest, eta = 1, deviates slightly (finite-eta effect).",
+		Theory: fmt.Sprintf(
+			"phi = 1 + B/(eta h*) with h* = L''(theta*) = %.5f here (Ito reading; the decoupled SDE's exact "+
+				"stationary law). Real SGD differs by the decoupling error (exact noise 1 + 2 theta^2 against 1 + "+
+				"theta^2, docs/theory.md), by the finite step eta, and by non-Gaussian noise.",
+			n.HStar,
+		),
+		Setup: fmt.Sprintf(
+			"%s, %s sampling; %d chain(s) x %d samples every %d steps per configuration; dynamics %s (fine SDEs "+
+				"use step eta/%d); maximum-likelihood fit of u = L/L* - 1 ~ (1+u)^-phi u^-1/2 with "+
+				"autocorrelation-widened 95%% intervals.",
+			p.Data,
+			p.Sampling,
+			p.Chains,
+			p.Samples,
+			p.Every,
+			strings.Join(p.Dynamics, ", "),
+			p.Substeps,
+		)}
 	if err := renderE4(env, p, n, res); err != nil {
 		return nil, err
 	}
@@ -163,7 +203,13 @@ func measureE4(env *Env, p *e4Params) (e4Numbers, error) {
 	if err != nil {
 		return e4Numbers{}, err
 	}
-	n := e4Numbers{Etas: p.Etas, Batches: p.Batches, HStar: prep.HStar, LStar: prep.Min.Loss, Cells: map[e4Key]e4Cell{}}
+	n := e4Numbers{
+		Etas:    p.Etas,
+		Batches: p.Batches,
+		HStar:   prep.HStar,
+		LStar:   prep.Min.Loss,
+		Cells:   map[e4Key]e4Cell{},
+	}
 	var jobs []e4Key
 	for _, eta := range p.Etas {
 		for _, b := range p.Batches {
@@ -182,14 +228,23 @@ func measureE4(env *Env, p *e4Params) (e4Numbers, error) {
 		if err != nil {
 			return err
 		}
-		rec, err := study.Stationary(env.Ctx, one, study.StationarySpec{Problem: prob, Dynamics: dyn, Chains: p.Chains, Samples: p.Samples,
-			Every: p.Every, Seed: p.Seed, Minimum: prep})
+		rec, err := study.Stationary(
+			env.Ctx,
+			one,
+			study.StationarySpec{Problem: prob, Dynamics: dyn, Chains: p.Chains, Samples: p.Samples,
+				Every: p.Every, Seed: p.Seed, Minimum: prep},
+		)
 		if err != nil {
 			return fmt.Errorf("E4 %s eta=%g B=%d: %w", j.Dyn, j.Eta, j.Batch, err)
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		n.Cells[j] = e4Cell{Phi: rec.Fit.Power.Param, SE: rec.Fit.Power.SE, Theory: theory.Phi(j.Batch, j.Eta, prep.HStar), Fit: rec.Fit}
+		n.Cells[j] = e4Cell{
+			Phi:    rec.Fit.Power.Param,
+			SE:     rec.Fit.Power.SE,
+			Theory: theory.Phi(j.Batch, j.Eta, prep.HStar),
+			Fit:    rec.Fit,
+		}
 		env.stage("E4 %d/%d: %s eta=%g B=%d", len(n.Cells), len(jobs), j.Dyn, j.Eta, j.Batch)
 		return nil
 	})
@@ -201,7 +256,9 @@ func measureE4(env *Env, p *e4Params) (e4Numbers, error) {
 // and how SGD's deviation at the largest eta splits.
 func verdictE4(n e4Numbers, relTol, etaSmall, sigma float64) Verdict {
 	if !n.has("sgd") {
-		return notMeasured("SGD is not among the dynamics in the parameters, so the paper's claim about SGD's phi was not tested.")
+		return notMeasured(
+			"SGD is not among the dynamics in the parameters, so the paper's claim about SGD's phi was not tested.",
+		)
 	}
 	var v Verdict
 	var parts []Status
@@ -222,18 +279,31 @@ func verdictE4(n e4Numbers, relTol, etaSmall, sigma float64) Verdict {
 	case Agrees:
 		v.claim("Agrees: SGD's phi follows 1 + B/(eta h*) within %.0f%% at every eta <= %g.", 100*relTol, etaSmall)
 	case Deviates:
-		v.claim("Deviates: SGD's phi differs from 1 + B/(eta h*) by more than %.0f%% at some eta <= %g.", 100*relTol, etaSmall)
+		v.claim(
+			"Deviates: SGD's phi differs from 1 + B/(eta h*) by more than %.0f%% at some eta <= %g.",
+			100*relTol,
+			etaSmall,
+		)
 	default:
-		return notMeasured("no learning rate at or below %g is in the parameters, where the paper expects agreement.", etaSmall)
+		return notMeasured(
+			"no learning rate at or below %g is in the parameters, where the paper expects agreement.",
+			etaSmall,
+		)
 	}
 	v.claim("SGD's phi relative to theory (mean over B): %s.", strings.Join(devs, ", "))
 	if n.has("decoupled-fine") {
 		z := n.maxZ("decoupled-fine")
 		if z <= sigma {
-			v.claim("The decoupled SDE integrated finely reproduces 1 + B/(eta h*) in all %d configurations (largest deviation %.1f standard errors, criterion %g): the formula is that SDE's stationary law.",
-				len(n.Etas)*len(n.Batches), z, sigma)
+			v.claim(
+				"The decoupled SDE integrated finely reproduces 1 + B/(eta h*) in all %d configurations (largest "+
+					"deviation %.1f standard errors, criterion %g): the formula is that SDE's stationary law.",
+				len(n.Etas)*len(n.Batches),
+				z,
+				sigma,
+			)
 		} else {
-			v.claim("The decoupled SDE integrated finely deviates from 1 + B/(eta h*) by up to %.1f standard errors (criterion %g).", z, sigma)
+			v.claim("The decoupled SDE integrated finely deviates from 1 + B/(eta h*) by up to %.1f standard "+
+				"errors (criterion %g).", z, sigma)
 		}
 	}
 	etaMax := slices.Max(n.Etas)
@@ -241,15 +311,25 @@ func verdictE4(n e4Numbers, relTol, etaSmall, sigma float64) Verdict {
 		dec := n.relDev("sde-fine", etaMax) - n.relDev("decoupled-fine", etaMax)
 		disc := n.relDev("sde", etaMax) - n.relDev("sde-fine", etaMax)
 		rest := n.relDev("sgd", etaMax) - n.relDev("sde", etaMax)
-		v.claim("At eta = %g SGD's deviation splits into the decoupling error %+.0f%% (exact-noise SDE against decoupled SDE, both fine-stepped), the finite step %+.0f%% (exact-noise SDE at step eta against fine) and %+.0f%% between SGD and its SDE at the same step.",
-			etaMax, 100*dec, 100*disc, 100*rest)
+		v.claim(
+			"At eta = %g SGD's deviation splits into the decoupling error %+.0f%% (exact-noise SDE against "+
+				"decoupled SDE, both fine-stepped), the finite step %+.0f%% (exact-noise SDE at step eta against "+
+				"fine) and %+.0f%% between SGD and its SDE at the same step.",
+			etaMax,
+			100*dec,
+			100*disc,
+			100*rest,
+		)
 	}
 	return v
 }
 
 // renderE4 writes the table, the numbers, one figure per eta and one stationary density.
 func renderE4(env *Env, p *e4Params, n e4Numbers, res *Result) error {
-	tab := Table{Title: "Fitted phi (± standard error) against 1 + B/(eta h*)", Header: append([]string{"eta", "B", "theory"}, p.Dynamics...)}
+	tab := Table{
+		Title:  "Fitted phi (± standard error) against 1 + B/(eta h*)",
+		Header: append([]string{"eta", "B", "theory"}, p.Dynamics...),
+	}
 	header := []string{"eta", "B", "theory"}
 	for _, dn := range p.Dynamics {
 		header = append(header, dn, dn+"_se")
@@ -276,8 +356,21 @@ func renderE4(env *Env, p *e4Params, n e4Numbers, res *Result) error {
 			}
 			series = append(series, report.Series{Name: dn, X: xs, Y: ys, YErr: es, Style: report.Points})
 		}
-		fig, err := env.figure(fmt.Sprintf("phi_eta%g", eta), report.Figure{Title: fmt.Sprintf("E4: fitted phi vs B at eta = %g", eta), XLabel: "batch size B", YLabel: "phi", Series: series},
-			header, rows, fmt.Sprintf("Points: maximum-likelihood phi with standard errors; dashed: 1 + B/(eta h*), h* = %.4f.", n.HStar))
+		fig, err := env.figure(
+			fmt.Sprintf("phi_eta%g", eta),
+			report.Figure{
+				Title:  fmt.Sprintf("E4: fitted phi vs B at eta = %g", eta),
+				XLabel: "batch size B",
+				YLabel: "phi",
+				Series: series,
+			},
+			header,
+			rows,
+			fmt.Sprintf(
+				"Points: maximum-likelihood phi with standard errors; dashed: 1 + B/(eta h*), h* = %.4f.",
+				n.HStar,
+			),
+		)
 		if err != nil {
 			return err
 		}
@@ -285,24 +378,55 @@ func renderE4(env *Env, p *e4Params, n e4Numbers, res *Result) error {
 	}
 	res.Tables = append(res.Tables, tab)
 	if n.has("decoupled-fine") {
-		res.Numbers = append(res.Numbers, Number{Name: "decoupled SDE (fine step): largest |phi - theory| in standard errors", Value: num.Float(n.maxZ("decoupled-fine"))})
+		res.Numbers = append(
+			res.Numbers,
+			Number{
+				Name:  "decoupled SDE (fine step): largest |phi - theory| in standard errors",
+				Value: num.Float(n.maxZ("decoupled-fine")),
+			},
+		)
 	}
 	for _, eta := range p.Etas {
 		for _, dn := range p.Dynamics {
-			res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("%s at eta=%g: mean relative deviation of phi from theory", dn, eta), Value: num.Float(n.relDev(dn, eta))})
+			res.Numbers = append(
+				res.Numbers,
+				Number{
+					Name:  fmt.Sprintf("%s at eta=%g: mean relative deviation of phi from theory", dn, eta),
+					Value: num.Float(n.relDev(dn, eta)),
+				},
+			)
 		}
 	}
 	etaMax := slices.Max(p.Etas)
 	if n.has("sgd") && n.has("sde") && n.has("sde-fine") && n.has("decoupled-fine") {
-		res.Numbers = append(res.Numbers,
-			Number{Name: fmt.Sprintf("eta=%g: decoupling error (relative)", etaMax), Value: num.Float(n.relDev("sde-fine", etaMax) - n.relDev("decoupled-fine", etaMax))},
-			Number{Name: fmt.Sprintf("eta=%g: finite-step error (relative)", etaMax), Value: num.Float(n.relDev("sde", etaMax) - n.relDev("sde-fine", etaMax))},
-			Number{Name: fmt.Sprintf("eta=%g: SGD vs its SDE (relative)", etaMax), Value: num.Float(n.relDev("sgd", etaMax) - n.relDev("sde", etaMax))})
+		res.Numbers = append(
+			res.Numbers,
+			Number{
+				Name:  fmt.Sprintf("eta=%g: decoupling error (relative)", etaMax),
+				Value: num.Float(n.relDev("sde-fine", etaMax) - n.relDev("decoupled-fine", etaMax)),
+			},
+			Number{
+				Name:  fmt.Sprintf("eta=%g: finite-step error (relative)", etaMax),
+				Value: num.Float(n.relDev("sde", etaMax) - n.relDev("sde-fine", etaMax)),
+			},
+			Number{
+				Name:  fmt.Sprintf("eta=%g: SGD vs its SDE (relative)", etaMax),
+				Value: num.Float(n.relDev("sgd", etaMax) - n.relDev("sde", etaMax)),
+			},
+		)
 	}
 	// One stationary density for illustration: SGD at the middle eta, smallest B.
 	etaMid, b0 := p.Etas[len(p.Etas)/2], p.Batches[0]
 	if c, ok := n.Cells[e4Key{"sgd", etaMid, b0}]; ok && c.Fit != nil {
-		fig, err := densityFigure(env, "density", c.Fit, n.LStar, 0.5, fmt.Sprintf("E4: stationary density of u = L/L* - 1, SGD at eta = %g, B = %d", etaMid, b0), c.Theory)
+		fig, err := densityFigure(
+			env,
+			"density",
+			c.Fit,
+			n.LStar,
+			0.5,
+			fmt.Sprintf("E4: stationary density of u = L/L* - 1, SGD at eta = %g, B = %d", etaMid, b0),
+			c.Theory,
+		)
 		if err != nil {
 			return err
 		}

@@ -57,10 +57,36 @@ const e5Title = "Escape exponent: mean first-passage time to L > c L*"
 var e5 = &Experiment{
 	ID: "E5", Title: e5Title, Paper: true, Weight: 1.5,
 	Defaults: func(full bool) Params {
-		p := &e5Params{N: 10000, Dims: []int{1, 2, 3}, Eta: 0.1, Batch: 1, Sampling: "epoch", Levels: []float64{1.2, 1.4, 1.6, 1.8, 2.0, 2.2},
-			Runs: 400, Dynamics: []string{"sgd", "sde-fine", "decoupled-fine"}, Substeps: 10, BudgetFactor: 100, MaxSteps: 20_000_000, Seed: 1}
+		p := &e5Params{
+			N:            10000,
+			Dims:         []int{1, 2, 3},
+			Eta:          0.1,
+			Batch:        1,
+			Sampling:     "epoch",
+			Levels:       []float64{1.2, 1.4, 1.6, 1.8, 2.0, 2.2},
+			Runs:         400,
+			Dynamics:     []string{"sgd", "sde-fine", "decoupled-fine"},
+			Substeps:     10,
+			BudgetFactor: 100,
+			MaxSteps:     20_000_000,
+			Seed:         1,
+		}
 		if full {
-			p.Dims, p.Levels, p.Runs, p.MaxSteps = []int{1, 2, 3, 4}, []float64{1.2, 1.4, 1.6, 1.8, 2.0, 2.2, 2.4, 2.6}, 500, 500_000_000
+			p.Dims, p.Levels, p.Runs, p.MaxSteps = []int{
+				1,
+				2,
+				3,
+				4,
+			}, []float64{
+				1.2,
+				1.4,
+				1.6,
+				1.8,
+				2.0,
+				2.2,
+				2.4,
+				2.6,
+			}, 500, 500_000_000
 		}
 		return p
 	},
@@ -91,15 +117,37 @@ type e5Dim struct {
 const e5Sigma = 3
 
 func e5Criteria() []Criterion {
-	return []Criterion{{"slope deviation (standard errors)", e5Sigma, "SGD's log-log slope agrees with B/(eta h*) + 1 - d/2 when within this many standard errors"}}
+	return []Criterion{
+		{
+			"slope deviation (standard errors)",
+			e5Sigma,
+			"SGD's log-log slope agrees with B/(eta h*) + 1 - d/2 when within this many standard errors",
+		},
+	}
 }
 
 func runE5(env *Env, p *e5Params) (*Result, error) {
 	res := &Result{ID: "E5", Title: e5Title, Paper: true, Params: p,
-		Claim:  "Linear regression, x, y ~ N(0,1), N = 10^4, B = 1, eta = 0.1: the mean first time L exceeds c L* (100 runs) grows as a power of c with log-log slope B/(eta h*) + 1 - d/2 = 11 - d/2.",
-		Theory: "kappa ∝ c^-(B/(eta h*) + 1 - d/2) asymptotically (Kramers on log L, valid when (B/(eta h*)) log c is large); for the decoupled SDE the exact MFPT follows from a 1-D quadrature of the radial diffusion, which also gives the local slope over the c range used.",
-		Setup: fmt.Sprintf("N = %d, eta = %g, B = %d, %s sampling; levels c = %v; %d runs per dimension and dynamics; dynamics %s (fine SDEs use step eta/%d); budget %g x the exact decoupled MFPT at the top level, at most %d steps; censored runs enter the rate by maximum likelihood.",
-			p.N, p.Eta, p.Batch, p.Sampling, p.Levels, p.Runs, strings.Join(p.Dynamics, ", "), p.Substeps, p.BudgetFactor, p.MaxSteps)}
+		Claim: "Linear regression, x, y ~ N(0,1), N = 10^4, B = 1, eta = 0.1: the mean first time L exceeds c L* " +
+			"(100 runs) grows as a power of c with log-log slope B/(eta h*) + 1 - d/2 = 11 - d/2.",
+		Theory: "kappa ∝ c^-(B/(eta h*) + 1 - d/2) asymptotically (Kramers on log L, valid when (B/(eta h*)) log c " +
+			"is large); for the decoupled SDE the exact MFPT follows from a 1-D quadrature of the radial " +
+			"diffusion, which also gives the local slope over the c range used.",
+		Setup: fmt.Sprintf(
+			"N = %d, eta = %g, B = %d, %s sampling; levels c = %v; %d runs per dimension and dynamics; dynamics %s "+
+				"(fine SDEs use step eta/%d); budget %g x the exact decoupled MFPT at the top level, at most %d "+
+				"steps; censored runs enter the rate by maximum likelihood.",
+			p.N,
+			p.Eta,
+			p.Batch,
+			p.Sampling,
+			p.Levels,
+			p.Runs,
+			strings.Join(p.Dynamics, ", "),
+			p.Substeps,
+			p.BudgetFactor,
+			p.MaxSteps,
+		)}
 	dims, err := measureE5(env, p)
 	if err != nil {
 		return nil, err
@@ -116,7 +164,11 @@ func measureE5(env *Env, p *e5Params) ([]e5Dim, error) {
 	var dims []e5Dim
 	exit := "loss:c=" + joinFloats(p.Levels)
 	for _, d := range p.Dims {
-		prob := study.Problem{Model: "linear", Data: fmt.Sprintf("gauss:N=%d,d=%d,seed=%d", p.N, d, p.Seed), Loss: "mse"}
+		prob := study.Problem{
+			Model: "linear",
+			Data:  fmt.Sprintf("gauss:N=%d,d=%d,seed=%d", p.N, d, p.Seed),
+			Loss:  "mse",
+		}
 		o, err := prob.Build(env.Ctx, env.Study)
 		if err != nil {
 			return nil, err
@@ -125,7 +177,13 @@ func measureE5(env *Env, p *e5Params) ([]e5Dim, error) {
 		if err != nil {
 			return nil, err
 		}
-		dm := e5Dim{D: d, HStar: prep.HStar, Expo: theory.Exponent(p.Batch, p.Eta, prep.HStar, d), Fits: map[string]e5Fit{}, Commands: map[string]string{}}
+		dm := e5Dim{
+			D:        d,
+			HStar:    prep.HStar,
+			Expo:     theory.Exponent(p.Batch, p.Eta, prep.HStar, d),
+			Fits:     map[string]e5Fit{},
+			Commands: map[string]string{},
+		}
 		dm.Quad = make([]float64, len(p.Levels))
 		for i, c := range p.Levels {
 			dm.Quad[i], _ = theory.MFPTLossLevel(p.Eta, p.Batch, prep.HStar, d, prep.Min.Loss, c)
@@ -143,7 +201,15 @@ func measureE5(env *Env, p *e5Params) ([]e5Dim, error) {
 				return nil, err
 			}
 			env.stage("E5: d=%d %s", d, dn)
-			spec := study.EscapeSpec{Problem: prob, Dynamics: dyn, Exit: exit, Runs: p.Runs, Seed: p.Seed, MaxSteps: budget, Minimum: prep}
+			spec := study.EscapeSpec{
+				Problem:  prob,
+				Dynamics: dyn,
+				Exit:     exit,
+				Runs:     p.Runs,
+				Seed:     p.Seed,
+				MaxSteps: budget,
+				Minimum:  prep,
+			}
 			rec, err := study.Escape(env.Ctx, env.Study, spec)
 			if err != nil {
 				return nil, fmt.Errorf("E5 d=%d %s: %w", d, dn, err)
@@ -187,15 +253,31 @@ func verdictE5(dims []e5Dim, sigma float64) Verdict {
 	v.Status = worst(parts...)
 	switch v.Status {
 	case Agrees:
-		v.claim("Agrees: SGD's log-log slope matches B/(eta h*) + 1 - d/2 within %g standard errors at d = %s.", sigma, strings.Join(agree, ", "))
+		v.claim(
+			"Agrees: SGD's log-log slope matches B/(eta h*) + 1 - d/2 within %g standard errors at d = %s.",
+			sigma,
+			strings.Join(agree, ", "),
+		)
 	case Deviates:
-		v.claim("Deviates: SGD's log-log slope differs from B/(eta h*) + 1 - d/2 by more than %g standard errors at d = %s.", sigma, strings.Join(deviate, ", "))
+		v.claim(
+			"Deviates: SGD's log-log slope differs from B/(eta h*) + 1 - d/2 by more than %g standard errors at d "+
+				"= %s.",
+			sigma,
+			strings.Join(deviate, ", "),
+		)
 	case Partial:
-		v.claim("Partly measured: SGD's slope agrees within %g standard errors at d = %s; at d = %s it was not measured.", sigma, strings.Join(agree, ", "), strings.Join(missing, ", "))
+		v.claim(
+			"Partly measured: SGD's slope agrees within %g standard errors at d = %s; at d = %s it was not measured.",
+			sigma,
+			strings.Join(agree, ", "),
+			strings.Join(missing, ", "),
+		)
 	case NotMeasured:
 		if len(dims) > 0 {
 			if _, ran := dims[0].Fits["sgd"]; !ran {
-				return notMeasured("SGD is not among the dynamics in the parameters, so the paper's claim about SGD was not tested.")
+				return notMeasured(
+					"SGD is not among the dynamics in the parameters, so the paper's claim about SGD was not tested.",
+				)
 			}
 		}
 		return notMeasured("no dimension had escapes at three or more levels for SGD, so no slope was fitted.")
@@ -203,12 +285,26 @@ func verdictE5(dims []e5Dim, sigma float64) Verdict {
 	for _, d := range dims {
 		f, ok := d.Fits["sgd"]
 		if ok && f.OK {
-			v.claim("d = %d: SGD slope %.2f ± %.2f against %.2f (%.1f standard errors).", d.D, f.Slope, f.SlopeSE, d.Expo, (f.Slope-d.Expo)/f.SlopeSE)
+			v.claim(
+				"d = %d: SGD slope %.2f ± %.2f against %.2f (%.1f standard errors).",
+				d.D,
+				f.Slope,
+				f.SlopeSE,
+				d.Expo,
+				(f.Slope-d.Expo)/f.SlopeSE,
+			)
 		}
 		for _, dn := range []string{"decoupled-fine", "decoupled"} {
 			if g, ok := d.Fits[dn]; ok && g.OK {
-				v.claim("The decoupled SDE (%s) has slope %.2f ± %.2f, its exact quadrature %.2f over the same levels (%.1f standard errors).",
-					dn, g.Slope, g.SlopeSE, d.QuadSlope, (g.Slope-d.QuadSlope)/g.SlopeSE)
+				v.claim(
+					"The decoupled SDE (%s) has slope %.2f ± %.2f, its exact quadrature %.2f over the same levels "+
+						"(%.1f standard errors).",
+					dn,
+					g.Slope,
+					g.SlopeSE,
+					d.QuadSlope,
+					(g.Slope-d.QuadSlope)/g.SlopeSE,
+				)
 			}
 		}
 	}
@@ -217,7 +313,10 @@ func verdictE5(dims []e5Dim, sigma float64) Verdict {
 
 // renderE5 writes the table, the numbers and one figure per dimension.
 func renderE5(env *Env, p *e5Params, dims []e5Dim, res *Result) error {
-	tab := Table{Title: "log-log slope of MFPT vs c (± standard error)", Header: append([]string{"d", "h*", "asymptotic exponent", "quadrature slope"}, p.Dynamics...)}
+	tab := Table{
+		Title:  "log-log slope of MFPT vs c (± standard error)",
+		Header: append([]string{"d", "h*", "asymptotic exponent", "quadrature slope"}, p.Dynamics...),
+	}
 	for _, d := range dims {
 		row := []string{fmt.Sprint(d.D), g4(d.HStar), f3(d.Expo), f3(d.QuadSlope)}
 		series := []report.Series{{Name: "quadrature (decoupled SDE)", X: p.Levels, Y: d.Quad, Style: report.Dashed}}
@@ -225,7 +324,15 @@ func renderE5(env *Env, p *e5Params, dims []e5Dim, res *Result) error {
 		for _, c := range p.Levels {
 			asym = append(asym, d.Quad[len(d.Quad)-1]*math.Pow(c/p.Levels[len(p.Levels)-1], d.Expo))
 		}
-		series = append(series, report.Series{Name: fmt.Sprintf("c^%.2f (asymptotic exponent)", d.Expo), X: p.Levels, Y: asym, Style: report.Line})
+		series = append(
+			series,
+			report.Series{
+				Name:  fmt.Sprintf("c^%.2f (asymptotic exponent)", d.Expo),
+				X:     p.Levels,
+				Y:     asym,
+				Style: report.Line,
+			},
+		)
 		header := []string{"c", "quadrature"}
 		cols := [][]float64{p.Levels, d.Quad}
 		for _, dn := range p.Dynamics {
@@ -237,8 +344,18 @@ func renderE5(env *Env, p *e5Params, dims []e5Dim, res *Result) error {
 				continue
 			}
 			row = append(row, pmS(f.Slope, f.SlopeSE))
-			res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("d=%d %s: log-log slope of MFPT vs c", d.D, dn), Value: num.Float(f.Slope), Err: num.Float(f.SlopeSE),
-				Theory: num.Float(d.Expo), Note: fmt.Sprintf("quadrature slope over the same c: %.3f", d.QuadSlope)})
+			res.Numbers = append(
+				res.Numbers,
+				Number{
+					Name:  fmt.Sprintf("d=%d %s: log-log slope of MFPT vs c", d.D, dn),
+					Value: num.Float(f.Slope),
+					Err:   num.Float(f.SlopeSE),
+					Theory: num.Float(
+						d.Expo,
+					),
+					Note: fmt.Sprintf("quadrature slope over the same c: %.3f", d.QuadSlope),
+				},
+			)
 		}
 		tab.Rows = append(tab.Rows, row)
 		rows := make([][]float64, len(p.Levels))
@@ -247,8 +364,24 @@ func renderE5(env *Env, p *e5Params, dims []e5Dim, res *Result) error {
 				rows[i] = append(rows[i], cols[j][i])
 			}
 		}
-		fig, err := env.figure(fmt.Sprintf("mfpt_d%d", d.D), report.Figure{Title: fmt.Sprintf("E5: mean first-passage time to L > c L*, d = %d", d.D), XLabel: "c", YLabel: "MFPT (t = eta steps)", LogX: true, LogY: true, Series: series},
-			header, rows, fmt.Sprintf("Points: mean first-passage time over %d runs with standard errors; dashed: exact MFPT of the decoupled SDE; line: c^(B/(eta h*) + 1 - d/2).", p.Runs))
+		fig, err := env.figure(
+			fmt.Sprintf("mfpt_d%d", d.D),
+			report.Figure{
+				Title:  fmt.Sprintf("E5: mean first-passage time to L > c L*, d = %d", d.D),
+				XLabel: "c",
+				YLabel: "MFPT (t = eta steps)",
+				LogX:   true,
+				LogY:   true,
+				Series: series,
+			},
+			header,
+			rows,
+			fmt.Sprintf(
+				"Points: mean first-passage time over %d runs with standard errors; dashed: exact MFPT of the "+
+					"decoupled SDE; line: c^(B/(eta h*) + 1 - d/2).",
+				p.Runs,
+			),
+		)
 		if err != nil {
 			return err
 		}
@@ -257,7 +390,15 @@ func renderE5(env *Env, p *e5Params, dims []e5Dim, res *Result) error {
 	res.Tables = append(res.Tables, tab)
 	if len(dims) > 0 {
 		for _, dn := range slices.Sorted(maps.Keys(dims[0].Commands)) {
-			res.Notes = append(res.Notes, fmt.Sprintf("d = %d, %s, from the command line with the same store key: %s", dims[0].D, dn, dims[0].Commands[dn]))
+			res.Notes = append(
+				res.Notes,
+				fmt.Sprintf(
+					"d = %d, %s, from the command line with the same store key: %s",
+					dims[0].D,
+					dn,
+					dims[0].Commands[dn],
+				),
+			)
 		}
 	}
 	return nil

@@ -30,9 +30,19 @@ func TestReproduceSmall(t *testing.T) {
 	// Edited parameters: a tiny E5 and E1.
 	pdir := filepath.Join(out, "edited")
 	os.MkdirAll(pdir, 0o755)
-	os.WriteFile(filepath.Join(pdir, "E5.json"), []byte(`{"N": 2000, "dims": [1], "eta": 0.1, "batch": 1, "sampling": "epoch", "levels": [1.2, 1.4, 1.6],
-		"runs": 30, "dynamics": ["sgd"], "substeps": 5, "budget_factor": 100, "max_steps": 1000000, "seed": 3}`), 0o644)
-	os.WriteFile(filepath.Join(pdir, "E1.json"), []byte(`{"data": "mnist:parity:200", "model": "mlp:784-20-1:relu", "eta": 0.01, "batch": 50, "epochs": [0, 2], "seed": 1}`), 0o644)
+	os.WriteFile(
+		filepath.Join(pdir, "E5.json"),
+		[]byte(`{"N": 2000, "dims": [1], "eta": 0.1, "batch": 1, "sampling": "epoch", "levels": [1.2, 1.4, 1.6],
+		"runs": 30, "dynamics": ["sgd"], "substeps": 5, "budget_factor": 100, "max_steps": 1000000, "seed": 3}`),
+		0o644,
+	)
+	os.WriteFile(
+		filepath.Join(pdir, "E1.json"),
+		[]byte(
+			`{"data": "mnist:parity:200", "model": "mlp:784-20-1:relu", "eta": 0.01, "batch": 50, "epochs": [0, 2], "seed": 1}`,
+		),
+		0o644,
+	)
 	exps, _ := Find([]string{"E5", "E1", "E3"})
 	params, err := Plan(exps, false, pdir)
 	if err != nil {
@@ -66,7 +76,8 @@ func TestReproduceSmall(t *testing.T) {
 		t.Fatalf("edited parameters not used: %+v %v", saved, err)
 	}
 	html, err := os.ReadFile(filepath.Join(out, "index.html"))
-	if err != nil || !strings.Contains(string(html), "data:image/png;base64,") || !strings.Contains(string(html), "E5") {
+	if err != nil || !strings.Contains(string(html), "data:image/png;base64,") ||
+		!strings.Contains(string(html), "E5") {
 		t.Fatal("index.html missing or without embedded figures")
 	}
 	// A rerun recomputes nothing, E1's training and spectra included: the store already
@@ -105,9 +116,23 @@ func TestReproduceSmall(t *testing.T) {
 		return
 	}
 	shot := filepath.Join(out, "shot.png")
-	cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir="+filepath.Join(out, "chrome"),
-		"--enable-logging=stderr", "--v=0", "--screenshot="+shot, "--window-size=1200,2000", "file://"+filepath.Join(out, "index.html"))
+	cmd := exec.Command(
+		chromium,
+		"--headless",
+		"--no-sandbox",
+		"--disable-gpu",
+		"--disable-quic",
+		"--no-first-run",
+		"--disable-background-networking",
+		"--disable-component-update",
+		"--disable-sync",
+		"--user-data-dir="+filepath.Join(out, "chrome"),
+		"--enable-logging=stderr",
+		"--v=0",
+		"--screenshot="+shot,
+		"--window-size=1200,2000",
+		"file://"+filepath.Join(out, "index.html"),
+	)
 	msg, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("chromium: %v\n%s", err, msg)

@@ -31,7 +31,10 @@ var dynamicsNames = map[string]struct {
 func dynamics(name string, eta float64, batch int, sampling string, substeps int) (study.Dynamics, error) {
 	d, ok := dynamicsNames[name]
 	if !ok {
-		return study.Dynamics{}, fault.Invalid("unknown dynamics %q (sgd, sde, sde-fine, decoupled, decoupled-fine, langevin-fine)", name)
+		return study.Dynamics{}, fault.Invalid(
+			"unknown dynamics %q (sgd, sde, sde-fine, decoupled, decoupled-fine, langevin-fine)",
+			name,
+		)
 	}
 	sub := 1
 	if d.fine {
@@ -47,7 +50,10 @@ func checkDynamics(names []string, substeps int) error {
 	}
 	for _, n := range names {
 		if _, ok := dynamicsNames[n]; !ok {
-			return fault.Invalid("unknown dynamics %q (sgd, sde, sde-fine, decoupled, decoupled-fine, langevin-fine)", n)
+			return fault.Invalid(
+				"unknown dynamics %q (sgd, sde, sde-fine, decoupled, decoupled-fine, langevin-fine)",
+				n,
+			)
 		}
 	}
 	if substeps < 1 {
@@ -122,8 +128,20 @@ func fmtFloats(v []float64) string {
 // same store key: the CLI and the experiments share their results).
 func cliEscape(spec study.EscapeSpec) string {
 	d := spec.Dynamics
-	s := fmt.Sprintf("sgdlab escape --model %s --data %s --dynamics %s --eta %g --batch %d --sampling %s --exit %s --runs %d --max-steps %d --seed %d",
-		spec.Model, spec.Data, d.Kind, d.Eta, d.Batch, d.Sampling, spec.Exit, spec.Runs, spec.MaxSteps, spec.Seed)
+	s := fmt.Sprintf(
+		"sgdlab escape --model %s --data %s --dynamics %s --eta %g --batch %d --sampling %s --exit %s --runs %d "+
+			"--max-steps %d --seed %d",
+		spec.Model,
+		spec.Data,
+		d.Kind,
+		d.Eta,
+		d.Batch,
+		d.Sampling,
+		spec.Exit,
+		spec.Runs,
+		spec.MaxSteps,
+		spec.Seed,
+	)
 	if d.Substeps > 1 {
 		s += fmt.Sprintf(" --substeps %d", d.Substeps)
 	}

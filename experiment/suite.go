@@ -48,7 +48,10 @@ func Plan(exps []*Experiment, full bool, params string) ([]Params, error) {
 		}
 		dir = st.IsDir()
 		if !dir && len(exps) > 1 {
-			return nil, fault.Invalid("parameters %s is a file: give a directory of ID.json files when running several experiments", params)
+			return nil, fault.Invalid(
+				"parameters %s is a file: give a directory of ID.json files when running several experiments",
+				params,
+			)
 		}
 	}
 	var out []Params
@@ -77,7 +80,12 @@ func Plan(exps []*Experiment, full bool, params string) ([]Params, error) {
 // holds what finished and the error is the context's.
 func Reproduce(ctx context.Context, exps []*Experiment, params []Params, opt SuiteOptions) (*Report, error) {
 	start := time.Now()
-	rep := &Report{Version: opt.Version, Mode: map[bool]string{true: "full", false: "quick"}[opt.Full], Shard: opt.Study.Ens.Shard.String(), Started: start.UTC().Format(time.RFC3339)}
+	rep := &Report{
+		Version: opt.Version,
+		Mode:    map[bool]string{true: "full", false: "quick"}[opt.Full],
+		Shard:   opt.Study.Ens.Shard.String(),
+		Started: start.UTC().Format(time.RFC3339),
+	}
 	total, done := 0.0, 0.0
 	for _, e := range exps {
 		total += e.Weight
@@ -112,7 +120,15 @@ func Reproduce(ctx context.Context, exps []*Experiment, params []Params, opt Sui
 			r.judge(Verdict{Status: Failed, Claims: []string{"Failed: " + err.Error()}})
 		}
 		if sh := opt.Study.Ens.Shard; sh.N > 1 && r.Status != Failed && r.Status != NotMeasured {
-			r.judge(notMeasured("shard %s holds only its part of each ensemble; merge the shard stores (sgdlab merge) and rerun reproduce with the merged store for the verdict. Shard-only verdict: %s %s", sh, r.Status, r.Verdict), r.Criteria...)
+			r.judge(
+				notMeasured(
+					"shard %s holds only its part of each ensemble; merge the shard stores (sgdlab merge) and "+
+						"rerun reproduce with the merged store for the verdict. Shard-only verdict: %s %s",
+					sh,
+					r.Status,
+					r.Verdict,
+				),
+				r.Criteria...)
 		}
 		rep.Results = append(rep.Results, r)
 		done += e.Weight
@@ -139,15 +155,28 @@ func writeReport(out string, rep *Report, start time.Time) error {
 	if err := report.WriteJSON(filepath.Join(out, "report.json"), rep); err != nil {
 		return err
 	}
-	p := report.Page{Title: "sgdlab: reproducing Mori, Ziyin, Liu, Ueda, \"Logarithmic landscape and power-law escape rate of SGD\"",
+	p := report.Page{
+		Title: "sgdlab: reproducing Mori, Ziyin, Liu, Ueda, \"Logarithmic landscape and power-law escape rate of SGD\"",
 		Subtitle: []string{
-			fmt.Sprintf("sgdlab %s, %s mode, shard %s, started %s, %.0f s so far.", rep.Version, rep.Mode, rep.Shard, rep.Started, rep.Elapsed),
-			"Conventions (docs/theory.md): l = 1/2 (f - y)^2, L = (1/N) sum l; time t = eta * steps; rates per unit t; epoch sampling = random partition without replacement unless stated; h* = typical outlier eigenvalue of the Hessian at the minimum.",
-			"Every measurement is recorded in the run store (runs.db) with the parameters in params/; rerunning sgdlab reproduce with the same store reads them back and regenerates this report.",
-		}}
+			fmt.Sprintf(
+				"sgdlab %s, %s mode, shard %s, started %s, %.0f s so far.",
+				rep.Version,
+				rep.Mode,
+				rep.Shard,
+				rep.Started,
+				rep.Elapsed,
+			),
+			"Conventions (docs/theory.md): l = 1/2 (f - y)^2, L = (1/N) sum l; time t = eta * steps; rates per " +
+				"unit t; epoch sampling = random partition without replacement unless stated; h* = typical outlier " +
+				"eigenvalue of the Hessian at the minimum.",
+			"Every measurement is recorded in the run store (runs.db) with the parameters in params/; rerunning " +
+				"sgdlab reproduce with the same store reads them back and regenerates this report.",
+		},
+	}
 	for _, r := range rep.Results {
 		s := report.Section{ID: r.ID, Title: r.Title, Status: string(r.Status), Tone: r.Status.Tone(), Notes: r.Notes}
-		for _, f := range []report.Field{{Label: "Paper's claim", Text: r.Claim}, {Label: "Theory", Text: r.Theory}, {Label: "Setup", Text: r.Setup}, {Label: "Verdict", Text: r.Verdict}} {
+		for _, f := range []report.Field{{Label: "Paper's claim", Text: r.Claim}, {Label: "Theory", Text: r.Theory},
+			{Label: "Setup", Text: r.Setup}, {Label: "Verdict", Text: r.Verdict}} {
 			if f.Text != "" {
 				s.Fields = append(s.Fields, f)
 			}
@@ -169,7 +198,10 @@ func writeReport(out string, rep *Report, start time.Time) error {
 			s.Tables = append(s.Tables, report.HTMLTable{Title: t.Title, Header: t.Header, Rows: t.Rows})
 		}
 		for _, f := range r.Figures {
-			s.Figures = append(s.Figures, report.HTMLFigure{Title: f.Title, PNG: f.PNG, CSV: f.CSV, Caption: f.Caption})
+			s.Figures = append(
+				s.Figures,
+				report.HTMLFigure{Title: f.Title, PNG: f.PNG, CSV: f.CSV, Caption: f.Caption},
+			)
 		}
 		p.Sections = append(p.Sections, s)
 	}

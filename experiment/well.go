@@ -41,7 +41,16 @@ func (w *wellEscape) validate() error {
 // rates runs (or resumes) one ensemble per dynamics from the minimum over the barrier br,
 // with SGD's eta and B, a budget scaled from mfpt (the predicted mean time, in t), and
 // returns the rate of each dynamics; stage labels the progress line.
-func (w *wellEscape) rates(env *Env, id, stage string, prob study.Problem, prep *landscape.Prepared, br *landscape.Barrier, eta float64, batch int, mfpt float64) (map[string]escape.LevelRate, error) {
+func (w *wellEscape) rates(
+	env *Env,
+	id, stage string,
+	prob study.Problem,
+	prep *landscape.Prepared,
+	br *landscape.Barrier,
+	eta float64,
+	batch int,
+	mfpt float64,
+) (map[string]escape.LevelRate, error) {
 	out := map[string]escape.LevelRate{}
 	for _, dn := range w.Dynamics {
 		dyn, err := dynamics(dn, eta, batch, "epoch", w.Substeps)
@@ -53,14 +62,28 @@ func (w *wellEscape) rates(env *Env, id, stage string, prob study.Problem, prep 
 		if dyn.Kind == "sgd" {
 			budget *= w.SGDFactor
 		}
-		rec, err := study.Escape(env.Ctx, env.Study, study.EscapeSpec{Problem: prob, Dynamics: dyn, Exit: fmt.Sprintf("well:r=%g", w.WellR),
-			Runs: w.Runs, Seed: w.Seed, MaxSteps: int64(math.Min(budget, float64(w.MaxSteps))), Minimum: prep, Barrier: br})
+		rec, err := study.Escape(
+			env.Ctx,
+			env.Study,
+			study.EscapeSpec{Problem: prob, Dynamics: dyn, Exit: fmt.Sprintf("well:r=%g", w.WellR),
+				Runs: w.Runs, Seed: w.Seed, MaxSteps: int64(math.Min(budget, float64(w.MaxSteps))), Minimum: prep,
+				Barrier: br},
+		)
 		if err != nil {
 			return nil, err
 		}
 		out[dn] = rec.Rates[0]
 		if rec.Diverged > 0 {
-			w.diverged = append(w.diverged, fmt.Sprintf("%s, %s: %d of %d runs diverged (censored at their divergence, not counted as escapes)", stage, dn, rec.Diverged, w.Runs))
+			w.diverged = append(
+				w.diverged,
+				fmt.Sprintf(
+					"%s, %s: %d of %d runs diverged (censored at their divergence, not counted as escapes)",
+					stage,
+					dn,
+					rec.Diverged,
+					w.Runs,
+				),
+			)
 		}
 	}
 	return out, nil

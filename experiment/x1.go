@@ -59,11 +59,33 @@ const x1Title = "Decisive test on a double well: power law in L^s/L* against Arr
 var x1 = &Experiment{
 	ID: "X1", Title: x1Title, Weight: 2,
 	Defaults: func(full bool) Params {
-		p := &x1Params{N: 10000, A: 0.25, Base: x1Config{Dim: 1, Eta: 0.2, Batch: 1}, Ratios: []float64{1.5, 2, 2.5, 3, 3.5, 4},
-			Vary:       []x1Config{{2, 2, 0.2, 1}, {2, 3, 0.2, 1}, {2, 1, 0.3, 1}, {2, 1, 0.4, 2}},
-			wellEscape: wellEscape{Runs: 400, Dynamics: []string{"decoupled-fine", "sgd"}, Substeps: 5, WellR: 0.5, BudgetFactor: 20, SGDFactor: 30, MaxSteps: 5_000_000, Seed: 1}}
+		p := &x1Params{
+			N:      10000,
+			A:      0.25,
+			Base:   x1Config{Dim: 1, Eta: 0.2, Batch: 1},
+			Ratios: []float64{1.5, 2, 2.5, 3, 3.5, 4},
+			Vary:   []x1Config{{2, 2, 0.2, 1}, {2, 3, 0.2, 1}, {2, 1, 0.3, 1}, {2, 1, 0.4, 2}},
+			wellEscape: wellEscape{
+				Runs:         400,
+				Dynamics:     []string{"decoupled-fine", "sgd"},
+				Substeps:     5,
+				WellR:        0.5,
+				BudgetFactor: 20,
+				SGDFactor:    30,
+				MaxSteps:     5_000_000,
+				Seed:         1,
+			},
+		}
 		if full {
-			p.N, p.Runs, p.Ratios, p.MaxSteps, p.Substeps = 100000, 400, []float64{1.5, 2, 2.5, 3, 3.5, 4, 5}, 100_000_000, 20
+			p.N, p.Runs, p.Ratios, p.MaxSteps, p.Substeps = 100000, 400, []float64{
+				1.5,
+				2,
+				2.5,
+				3,
+				3.5,
+				4,
+				5,
+			}, 100_000_000, 20
 		}
 		return p
 	},
@@ -100,15 +122,41 @@ type x1Comparison struct {
 const x1PReject = 0.01
 
 func x1Criteria() []Criterion {
-	return []Criterion{{"rejection p-value", x1PReject, "a model is rejected when its chi-square p-value on log kappa is at or below this value, and fits above it"}}
+	return []Criterion{
+		{
+			"rejection p-value",
+			x1PReject,
+			"a model is rejected when its chi-square p-value on log kappa is at or below this value, and fits above it",
+		},
+	}
 }
 
 func runX1(env *Env, p *x1Params) (*Result, error) {
 	res := &Result{ID: "X1", Title: x1Title, Params: p,
-		Claim:  "Beyond the paper, which crossed no barrier: escape over a real saddle. The double-well regression f = x1 (theta1^2 - a) + sum_j x_j theta_j with pure-noise labels of variance sigma^2 has L* ~ sigma^2/2 and Delta L ~ a^2/2, so sigma moves L^s/L* at fixed Delta L.",
-		Theory: "Power law: kappa = |h_e^s|/(2 pi) sqrt(det H*/|det H^s|) (L^s/L*)^-(B/(eta h*) + 1 - n/2). Arrhenius with constant Hessian-aligned noise: the same prefactor times exp(-2 B Delta L/(eta h*)), independent of L*. Frozen noise: exp(-B Delta L/(eta h* L*)). For n = 1 the decoupled SDE's exact mean time to the other well follows from quadrature (the reference free of Kramers' approximation).",
-		Setup: fmt.Sprintf("a = %g (Delta L ~ %.4g), N = %d, base eta = %g, B = %d, n = %d; ratios L^s/L* = %v; %d runs per point; exit: first entry into the ball of radius %g |theta_B - theta_s| around the other minimum (a committed transition); dynamics %s (fine SDE step eta/%d); censored runs enter by maximum likelihood.",
-			p.A, p.A*p.A/2, p.N, p.Base.Eta, p.Base.Batch, p.Base.Dim, p.Ratios, p.Runs, p.WellR, strings.Join(p.Dynamics, ", "), p.Substeps)}
+		Claim: "Beyond the paper, which crossed no barrier: escape over a real saddle. The double-well regression " +
+			"f = x1 (theta1^2 - a) + sum_j x_j theta_j with pure-noise labels of variance sigma^2 has L* ~ " +
+			"sigma^2/2 and Delta L ~ a^2/2, so sigma moves L^s/L* at fixed Delta L.",
+		Theory: "Power law: kappa = |h_e^s|/(2 pi) sqrt(det H*/|det H^s|) (L^s/L*)^-(B/(eta h*) + 1 - n/2). " +
+			"Arrhenius with constant Hessian-aligned noise: the same prefactor times exp(-2 B Delta L/(eta h*)), " +
+			"independent of L*. Frozen noise: exp(-B Delta L/(eta h* L*)). For n = 1 the decoupled SDE's exact " +
+			"mean time to the other well follows from quadrature (the reference free of Kramers' approximation).",
+		Setup: fmt.Sprintf(
+			"a = %g (Delta L ~ %.4g), N = %d, base eta = %g, B = %d, n = %d; ratios L^s/L* = %v; %d runs per "+
+				"point; exit: first entry into the ball of radius %g |theta_B - theta_s| around the other minimum "+
+				"(a committed transition); dynamics %s (fine SDE step eta/%d); censored runs enter by maximum "+
+				"likelihood.",
+			p.A,
+			p.A*p.A/2,
+			p.N,
+			p.Base.Eta,
+			p.Base.Batch,
+			p.Base.Dim,
+			p.Ratios,
+			p.Runs,
+			p.WellR,
+			strings.Join(p.Dynamics, ", "),
+			p.Substeps,
+		)}
 	var sweep, vary []*x1Point
 	for _, r := range p.Ratios {
 		c := p.Base
@@ -140,15 +188,29 @@ func runX1(env *Env, p *x1Params) (*Result, error) {
 	for _, pt := range sweep {
 		lo, hi = math.Min(lo, pt.noiseRatio), math.Max(hi, pt.noiseRatio)
 	}
-	res.Notes = append(res.Notes, fmt.Sprintf("Measured (table, fourth column): SGD's noise at the saddle relative to the minimum, Noise(theta_s)/Noise(theta*), ranges over %.3g .. %.3g, where the theory's model (noise ∝ L with H frozen at the minimum) has L^s/L* = %.3g .. %.3g.",
-		lo, hi, p.Ratios[0], p.Ratios[len(p.Ratios)-1]))
+	res.Notes = append(
+		res.Notes,
+		fmt.Sprintf(
+			"Measured (table, fourth column): SGD's noise at the saddle relative to the minimum, "+
+				"Noise(theta_s)/Noise(theta*), ranges over %.3g .. %.3g, where the theory's model (noise ∝ L with "+
+				"H frozen at the minimum) has L^s/L* = %.3g .. %.3g.",
+			lo,
+			hi,
+			p.Ratios[0],
+			p.Ratios[len(p.Ratios)-1],
+		),
+	)
 	return res, nil
 }
 
 // runX1Point measures one configuration with every dynamics.
 func runX1Point(env *Env, p *x1Params, c x1Config) (*x1Point, error) {
 	sigma := math.Sqrt(p.A * p.A / (c.Ratio - 1))
-	prob := study.Problem{Model: fmt.Sprintf("doublewell:a=%g", p.A), Data: fmt.Sprintf("gauss:N=%d,d=%d,sigma=%g,seed=%d", p.N, c.Dim, sigma, p.Seed), Loss: "mse"}
+	prob := study.Problem{
+		Model: fmt.Sprintf("doublewell:a=%g", p.A),
+		Data:  fmt.Sprintf("gauss:N=%d,d=%d,sigma=%g,seed=%d", p.N, c.Dim, sigma, p.Seed),
+		Loss:  "mse",
+	}
 	o, err := prob.Build(env.Ctx, env.Study)
 	if err != nil {
 		return nil, err
@@ -167,7 +229,19 @@ func runX1Point(env *Env, p *x1Params, c x1Config) (*x1Point, error) {
 		return nil, err
 	}
 	pt := &x1Point{cfg: c, tb: br.Theory(), noiseRatio: noiseRatio(o, br), quad: math.NaN()}
-	pt.power, pt.arrh, pt.frozen = theory.PowerLaw(pt.tb, c.Batch, c.Eta), theory.Arrhenius(pt.tb, c.Batch, c.Eta), theory.Frozen(pt.tb, c.Batch, c.Eta)
+	pt.power, pt.arrh, pt.frozen = theory.PowerLaw(
+		pt.tb,
+		c.Batch,
+		c.Eta,
+	), theory.Arrhenius(
+		pt.tb,
+		c.Batch,
+		c.Eta,
+	), theory.Frozen(
+		pt.tb,
+		c.Batch,
+		c.Eta,
+	)
 	if o.P() == 1 {
 		if fl, ok := model.NewFeatureLandscape(o, false); ok {
 			target := br.MinB.Theta[0] + p.WellR*(br.Saddle.Theta[0]-br.MinB.Theta[0])
@@ -180,7 +254,17 @@ func runX1Point(env *Env, p *x1Params, c x1Config) (*x1Point, error) {
 	if !math.IsNaN(pt.quad) {
 		predicted = 1 / pt.quad
 	}
-	pt.rates, err = p.rates(env, "X1", fmt.Sprintf("ratio %.2f n=%d eta=%g B=%d", c.Ratio, c.Dim, c.Eta, c.Batch), prob, prep, br, c.Eta, c.Batch, predicted)
+	pt.rates, err = p.rates(
+		env,
+		"X1",
+		fmt.Sprintf("ratio %.2f n=%d eta=%g B=%d", c.Ratio, c.Dim, c.Eta, c.Batch),
+		prob,
+		prep,
+		br,
+		c.Eta,
+		c.Batch,
+		predicted,
+	)
 	return pt, err
 }
 
@@ -255,20 +339,35 @@ func verdictX1(dynamics []string, cmps []x1Comparison, pReject float64) Verdict 
 	case !ran:
 		return notMeasured("SGD is not among the dynamics in the parameters.")
 	case !ok:
-		return notMeasured("SGD escaped in fewer than three configurations of the sweep, too few to compare the models.")
+		return notMeasured(
+			"SGD escaped in fewer than three configurations of the sweep, too few to compare the models.",
+		)
 	}
 	var v Verdict
 	switch {
 	case sgd.PowP > pReject:
 		v.Status = Agrees
-		v.claim("Agrees: the parameter-free power law describes SGD's escape rate over the saddle (p = %.2g).", sgd.PowP)
+		v.claim(
+			"Agrees: the parameter-free power law describes SGD's escape rate over the saddle (p = %.2g).",
+			sgd.PowP,
+		)
 	case sgd.PowFitP > pReject && sgd.ArrFitP <= pReject && sgd.FroFitP <= pReject:
 		v.Status = Partial
-		v.claim("Partly: SGD's escape rate is a power of L^s/L* (free slope and prefactor, p = %.2g) while the Arrhenius and frozen-noise shapes are rejected (p = %.2g and %.2g), but the parameter-free power law is rejected (p = %.2g).",
-			sgd.PowFitP, sgd.ArrFitP, sgd.FroFitP, sgd.PowP)
+		v.claim(
+			"Partly: SGD's escape rate is a power of L^s/L* (free slope and prefactor, p = %.2g) while the "+
+				"Arrhenius and frozen-noise shapes are rejected (p = %.2g and %.2g), but the parameter-free power "+
+				"law is rejected (p = %.2g).",
+			sgd.PowFitP,
+			sgd.ArrFitP,
+			sgd.FroFitP,
+			sgd.PowP,
+		)
 	default:
 		v.Status = Deviates
-		v.claim("Deviates: no model's shape is accepted for SGD without the power law's also failing; see the comparison table.")
+		v.claim(
+			"Deviates: no model's shape is accepted for SGD without the power law's also failing; see the " +
+				"comparison table.",
+		)
 	}
 	for _, d := range dynamics {
 		c, ok := byDyn[d]
@@ -294,14 +393,32 @@ func verdictX1(dynamics []string, cmps []x1Comparison, pReject float64) Verdict 
 		if len(rejected) > 0 {
 			s += " rejected without free parameters: " + strings.Join(rejected, ", ") + ";"
 		}
-		v.claim("%s slope of log kappa against log(L^s/L*) %.2f ± %.2f against the power law's -%.2f.", s, c.Slope, c.SlopeSE, c.Expo)
+		v.claim(
+			"%s slope of log kappa against log(L^s/L*) %.2f ± %.2f against the power law's -%.2f.",
+			s,
+			c.Slope,
+			c.SlopeSE,
+			c.Expo,
+		)
 	}
 	return v
 }
 
 // renderX1 writes the sweep table, the model comparison, the variations and the figure.
 func renderX1(env *Env, p *x1Params, sweep, vary []*x1Point, cmps []x1Comparison, res *Result) error {
-	tab := Table{Title: "Escape rate (per unit t) against the predictions, L* sweep", Header: []string{"L^s/L*", "L*", "Delta L", "SGD noise at saddle / at min", "power law", "Arrhenius", "frozen", "quadrature"}}
+	tab := Table{
+		Title: "Escape rate (per unit t) against the predictions, L* sweep",
+		Header: []string{
+			"L^s/L*",
+			"L*",
+			"Delta L",
+			"SGD noise at saddle / at min",
+			"power law",
+			"Arrhenius",
+			"frozen",
+			"quadrature",
+		},
+	}
 	for _, dn := range p.Dynamics {
 		tab.Header = append(tab.Header, dn+" (95%)")
 	}
@@ -309,7 +426,16 @@ func renderX1(env *Env, p *x1Params, sweep, vary []*x1Point, cmps []x1Comparison
 	var xs, pw, ar, fr, qd []float64
 	for _, pt := range sweep {
 		ratio := pt.tb.LSaddle / pt.tb.LMin
-		row := []string{f3(ratio), g4(pt.tb.LMin), g4(pt.tb.LSaddle - pt.tb.LMin), f3(pt.noiseRatio), g4(pt.power), g4(pt.arrh), g4(pt.frozen), g4(pt.quad)}
+		row := []string{
+			f3(ratio),
+			g4(pt.tb.LMin),
+			g4(pt.tb.LSaddle - pt.tb.LMin),
+			f3(pt.noiseRatio),
+			g4(pt.power),
+			g4(pt.arrh),
+			g4(pt.frozen),
+			g4(pt.quad),
+		}
 		vals := []float64{ratio, pt.tb.LMin, pt.power, pt.arrh, pt.frozen, pt.quad}
 		for _, dn := range p.Dynamics {
 			lr := pt.rates[dn]
@@ -317,18 +443,68 @@ func renderX1(env *Env, p *x1Params, sweep, vary []*x1Point, cmps []x1Comparison
 			vals = append(vals, lr.Kappa, lr.Lo, lr.Hi)
 		}
 		tab.Rows, rows = append(tab.Rows, row), append(rows, vals)
-		xs, pw, ar, fr, qd = append(xs, ratio), append(pw, pt.power), append(ar, pt.arrh), append(fr, pt.frozen), append(qd, pt.quad)
+		xs, pw, ar, fr, qd = append(
+			xs,
+			ratio,
+		), append(
+			pw,
+			pt.power,
+		), append(
+			ar,
+			pt.arrh,
+		), append(
+			fr,
+			pt.frozen,
+		), append(
+			qd,
+			pt.quad,
+		)
 	}
 	res.Tables = append(res.Tables, tab)
 	cell := func(chi, pv float64) string { return fmt.Sprintf("%.1f (p=%.2g)", chi, pv) }
-	cmp := Table{Title: "Model comparison on log kappa over the L* sweep (chi-square, p-value)", Header: []string{"dynamics", "power law (theory)", "power law (fitted slope)", "fitted slope vs theory", "Arrhenius (theory)", "Arrhenius (free constant)", "frozen (theory)", "frozen (free prefactor)"}}
+	cmp := Table{
+		Title: "Model comparison on log kappa over the L* sweep (chi-square, p-value)",
+		Header: []string{
+			"dynamics",
+			"power law (theory)",
+			"power law (fitted slope)",
+			"fitted slope vs theory",
+			"Arrhenius (theory)",
+			"Arrhenius (free constant)",
+			"frozen (theory)",
+			"frozen (free prefactor)",
+		},
+	}
 	for _, c := range cmps {
-		cmp.Rows = append(cmp.Rows, []string{c.Dyn, cell(c.PowChi, c.PowP), cell(c.PowFitChi, c.PowFitP), fmt.Sprintf("%.2f ± %.2f vs -%.2f", c.Slope, c.SlopeSE, c.Expo),
-			cell(c.ArrChi, c.ArrP), cell(c.ArrFitChi, c.ArrFitP), cell(c.FroChi, c.FroP), cell(c.FroFitChi, c.FroFitP)})
+		cmp.Rows = append(
+			cmp.Rows,
+			[]string{
+				c.Dyn,
+				cell(c.PowChi, c.PowP),
+				cell(c.PowFitChi, c.PowFitP),
+				fmt.Sprintf("%.2f ± %.2f vs -%.2f", c.Slope, c.SlopeSE, c.Expo),
+				cell(
+					c.ArrChi,
+					c.ArrP,
+				),
+				cell(c.ArrFitChi, c.ArrFitP),
+				cell(c.FroChi, c.FroP),
+				cell(c.FroFitChi, c.FroFitP),
+			},
+		)
 	}
 	res.Tables = append(res.Tables, cmp)
-	series := []report.Series{{Name: "power law", X: xs, Y: pw, Style: report.Line}, {Name: "Arrhenius", X: xs, Y: ar, Style: report.Dashed},
-		{Name: "frozen noise", X: xs, Y: fr, Style: report.Dashed}, {Name: "quadrature (decoupled SDE)", X: xs, Y: qd, Style: report.Dashed}}
+	series := []report.Series{
+		{Name: "power law", X: xs, Y: pw, Style: report.Line},
+		{Name: "Arrhenius", X: xs, Y: ar, Style: report.Dashed},
+		{
+			Name:  "frozen noise",
+			X:     xs,
+			Y:     fr,
+			Style: report.Dashed,
+		},
+		{Name: "quadrature (decoupled SDE)", X: xs, Y: qd, Style: report.Dashed},
+	}
 	header := []string{"ratio", "L_star", "power_law", "arrhenius", "frozen", "quadrature"}
 	for _, dn := range p.Dynamics {
 		var ys, es []float64
@@ -339,23 +515,53 @@ func renderX1(env *Env, p *x1Params, sweep, vary []*x1Point, cmps []x1Comparison
 		series = append(series, report.Series{Name: "measured: " + dn, X: xs, Y: ys, YErr: es, Style: report.Points})
 		header = append(header, dn, dn+"_lo", dn+"_hi")
 	}
-	fig, err := env.figure("rate_vs_ratio", report.Figure{Title: "X1: escape rate vs L^s/L* at fixed Delta L", XLabel: "L^s / L*", YLabel: "rate kappa (per unit t)", LogX: true, LogY: true, Series: series},
-		header, rows, "The power law predicts a straight line of slope -(B/(eta h*) + 1 - n/2); Arrhenius a horizontal line; the frozen-noise form a curve in 1/L*.")
+	fig, err := env.figure(
+		"rate_vs_ratio",
+		report.Figure{
+			Title:  "X1: escape rate vs L^s/L* at fixed Delta L",
+			XLabel: "L^s / L*",
+			YLabel: "rate kappa (per unit t)",
+			LogX:   true,
+			LogY:   true,
+			Series: series,
+		},
+		header,
+		rows,
+		"The power law predicts a straight line of slope -(B/(eta h*) + 1 - n/2); Arrhenius a horizontal line; the "+
+			"frozen-noise form a curve in 1/L*.",
+	)
 	if err != nil {
 		return err
 	}
 	res.Figures = append(res.Figures, fig)
-	vt := Table{Title: "Variations at L^s/L* ~ 2: measured / predicted rate", Header: []string{"n", "eta", "B", "exponent", "power law", "Arrhenius", "frozen"}}
+	vt := Table{
+		Title:  "Variations at L^s/L* ~ 2: measured / predicted rate",
+		Header: []string{"n", "eta", "B", "exponent", "power law", "Arrhenius", "frozen"},
+	}
 	for _, dn := range p.Dynamics {
 		vt.Header = append(vt.Header, dn+": measured", dn+"/power", dn+"/Arrhenius")
 	}
 	for _, pt := range vary {
 		c := pt.cfg
-		row := []string{fmt.Sprint(c.Dim), g4(c.Eta), fmt.Sprint(c.Batch), f3(theory.Exponent(c.Batch, c.Eta, pt.tb.HStar, pt.tb.N)), g4(pt.power), g4(pt.arrh), g4(pt.frozen)}
+		row := []string{
+			fmt.Sprint(c.Dim),
+			g4(c.Eta),
+			fmt.Sprint(c.Batch),
+			f3(theory.Exponent(c.Batch, c.Eta, pt.tb.HStar, pt.tb.N)),
+			g4(pt.power),
+			g4(pt.arrh),
+			g4(pt.frozen),
+		}
 		for _, dn := range p.Dynamics {
 			lr := pt.rates[dn]
 			row = append(row, g4(lr.Kappa), f3(lr.Kappa/pt.power), f3(lr.Kappa/pt.arrh))
-			res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("%s n=%d eta=%g B=%d: rate / power-law prediction", dn, c.Dim, c.Eta, c.Batch), Value: num.Float(lr.Kappa / pt.power)})
+			res.Numbers = append(
+				res.Numbers,
+				Number{
+					Name:  fmt.Sprintf("%s n=%d eta=%g B=%d: rate / power-law prediction", dn, c.Dim, c.Eta, c.Batch),
+					Value: num.Float(lr.Kappa / pt.power),
+				},
+			)
 		}
 		vt.Rows = append(vt.Rows, row)
 	}

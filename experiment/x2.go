@@ -43,7 +43,16 @@ var x2 = &Experiment{
 	ID: "X2", Title: x2Title, Weight: 1,
 	Defaults: func(full bool) Params {
 		p := &x2Params{Model: "mlp:1-1-1:tanh:nobias", N: 200, W: 2, Sigmas: []float64{0.7, 0.8}, Eta: 0.5, Batch: 1,
-			wellEscape: wellEscape{Runs: 100, Dynamics: []string{"decoupled-fine", "sgd"}, Substeps: 5, WellR: 0.5, BudgetFactor: 20, SGDFactor: 1, MaxSteps: 200_000, Seed: 1}}
+			wellEscape: wellEscape{
+				Runs:         100,
+				Dynamics:     []string{"decoupled-fine", "sgd"},
+				Substeps:     5,
+				WellR:        0.5,
+				BudgetFactor: 20,
+				SGDFactor:    1,
+				MaxSteps:     200_000,
+				Seed:         1,
+			}}
 		if full {
 			p.N, p.Runs, p.Sigmas, p.MaxSteps = 2000, 400, []float64{0.6, 0.7, 0.8, 0.9}, 50_000_000
 		}
@@ -71,15 +80,38 @@ type x2Point struct {
 const x2Factor = 2
 
 func x2Criteria() []Criterion {
-	return []Criterion{{"agreement factor", x2Factor, "a rate agrees with a prediction when its 95% interval overlaps [prediction/2, 2 prediction]; it deviates when the whole interval lies outside"}}
+	return []Criterion{
+		{
+			"agreement factor",
+			x2Factor,
+			"a rate agrees with a prediction when its 95% interval overlaps [prediction/2, 2 prediction]; it " +
+				"deviates when the whole interval lies outside",
+		},
+	}
 }
 
 func runX2(env *Env, p *x2Params) (*Result, error) {
 	res := &Result{ID: "X2", Title: x2Title, Params: p,
-		Claim:  "Beyond the paper: a network f = w2 tanh(w1 x) fitting y = tanh(w x) + noise has two minima (w1, w2) and (-w1, -w2) joined through an index-1 saddle at the origin; the escape rate is compared with both theories using Hessians measured at the minimum and at the saddle.",
-		Theory: "Power law with h* the mean Hessian eigenvalue at the minimum, n = 2 and det H*/|det H^s| from the measured spectra; Arrhenius exp(-2 B Delta L/(eta h*)) and the frozen-noise form with the same prefactor.",
-		Setup: fmt.Sprintf("%s on tanh:N=%d,w=%g,sigma in %v; eta = %g, B = %d; %d runs; exit: entry into the ball of radius %g |theta_B - theta_s| around the other minimum; dynamics %s (fine SDE step eta/%d).",
-			p.Model, p.N, p.W, p.Sigmas, p.Eta, p.Batch, p.Runs, p.WellR, strings.Join(p.Dynamics, ", "), p.Substeps),
+		Claim: "Beyond the paper: a network f = w2 tanh(w1 x) fitting y = tanh(w x) + noise has two minima (w1, " +
+			"w2) and (-w1, -w2) joined through an index-1 saddle at the origin; the escape rate is compared with " +
+			"both theories using Hessians measured at the minimum and at the saddle.",
+		Theory: "Power law with h* the mean Hessian eigenvalue at the minimum, n = 2 and det H*/|det H^s| from the " +
+			"measured spectra; Arrhenius exp(-2 B Delta L/(eta h*)) and the frozen-noise form with the same " +
+			"prefactor.",
+		Setup: fmt.Sprintf(
+			"%s on tanh:N=%d,w=%g,sigma in %v; eta = %g, B = %d; %d runs; exit: entry into the ball of radius %g "+
+				"|theta_B - theta_s| around the other minimum; dynamics %s (fine SDE step eta/%d).",
+			p.Model,
+			p.N,
+			p.W,
+			p.Sigmas,
+			p.Eta,
+			p.Batch,
+			p.Runs,
+			p.WellR,
+			strings.Join(p.Dynamics, ", "),
+			p.Substeps,
+		),
 	}
 	var pts []x2Point
 	for _, sigma := range p.Sigmas {
@@ -96,7 +128,11 @@ func runX2(env *Env, p *x2Params) (*Result, error) {
 }
 
 func runX2Point(env *Env, p *x2Params, sigma float64) (x2Point, error) {
-	prob := study.Problem{Model: p.Model, Data: fmt.Sprintf("tanh:N=%d,w=%g,sigma=%g,seed=%d", p.N, p.W, sigma, p.Seed), Loss: "mse"}
+	prob := study.Problem{
+		Model: p.Model,
+		Data:  fmt.Sprintf("tanh:N=%d,w=%g,sigma=%g,seed=%d", p.N, p.W, sigma, p.Seed),
+		Loss:  "mse",
+	}
 	o, err := prob.Build(env.Ctx, env.Study)
 	if err != nil {
 		return x2Point{}, err
@@ -120,8 +156,20 @@ func runX2Point(env *Env, p *x2Params, sigma float64) (x2Point, error) {
 	}
 	tb := br.Theory()
 	prep.HStar = tb.HStar
-	pt := x2Point{Sigma: sigma, TB: tb, MinEigs: prep.Min.Eigs, SaddleEigs: br.Saddle.Eigs, NoiseRatio: noiseRatio(o, br),
-		Power: theory.PowerLaw(tb, p.Batch, p.Eta), Arrh: theory.Arrhenius(tb, p.Batch, p.Eta), Frozen: theory.Frozen(tb, p.Batch, p.Eta)}
+	pt := x2Point{
+		Sigma:      sigma,
+		TB:         tb,
+		MinEigs:    prep.Min.Eigs,
+		SaddleEigs: br.Saddle.Eigs,
+		NoiseRatio: noiseRatio(o, br),
+		Power: theory.PowerLaw(
+			tb,
+			p.Batch,
+			p.Eta,
+		),
+		Arrh:   theory.Arrhenius(tb, p.Batch, p.Eta),
+		Frozen: theory.Frozen(tb, p.Batch, p.Eta),
+	}
 	pt.Rates, err = p.rates(env, "X2", fmt.Sprintf("sigma=%g", sigma), prob, prep, br, p.Eta, p.Batch, 1/pt.Power)
 	return pt, err
 }
@@ -161,38 +209,110 @@ func verdictX2(dynamics []string, pts []x2Point, factor float64) Verdict {
 		}
 		for _, dn := range dynamics {
 			r := pt.Rates[dn]
-			words = append(words, fmt.Sprintf("sigma = %g, %s: rate %.3g (95%%: %.3g .. %.3g, %d of %d runs escaped), %.3g times the power law and %.3g times Arrhenius.",
-				pt.Sigma, dn, r.Kappa, r.Lo, r.Hi, r.Escaped, r.Runs, r.Kappa/pt.Power, r.Kappa/pt.Arrh))
+			words = append(
+				words,
+				fmt.Sprintf(
+					"sigma = %g, %s: rate %.3g (95%%: %.3g .. %.3g, %d of %d runs escaped), %.3g times the power "+
+						"law and %.3g times Arrhenius.",
+					pt.Sigma,
+					dn,
+					r.Kappa,
+					r.Lo,
+					r.Hi,
+					r.Escaped,
+					r.Runs,
+					r.Kappa/pt.Power,
+					r.Kappa/pt.Arrh,
+				),
+			)
 		}
-		words = append(words, fmt.Sprintf("SGD's measured noise at the saddle is %.3g times that at the minimum, where the decoupled model has L^s/L* = %.3g.", pt.NoiseRatio, pt.TB.LSaddle/pt.TB.LMin))
+		words = append(
+			words,
+			fmt.Sprintf(
+				"SGD's measured noise at the saddle is %.3g times that at the minimum, where the decoupled model "+
+					"has L^s/L* = %.3g.",
+				pt.NoiseRatio,
+				pt.TB.LSaddle/pt.TB.LMin,
+			),
+		)
 	}
 	v.Status = worst(parts...)
 	if v.Status == Agrees {
-		v.claim("Agrees: SGD's escape rate is within a factor %g of the power law at every noise level (95%% intervals).", factor)
+		v.claim(
+			"Agrees: SGD's escape rate is within a factor %g of the power law at every noise level (95%% intervals).",
+			factor,
+		)
 	} else {
-		v.claim("Deviates: SGD's escape rate lies outside a factor %g of the power law (95%% interval) at some noise level.", factor)
+		v.claim("Deviates: SGD's escape rate lies outside a factor %g of the power law (95%% interval) at some "+
+			"noise level.", factor)
 	}
 	v.Claims = append(v.Claims, words...)
 	return v
 }
 
 func renderX2(p *x2Params, pts []x2Point, res *Result) {
-	tab := Table{Title: "Measured rate against the predictions", Header: []string{"sigma", "L*", "L^s", "eigenvalues at min", "saddle eigenvalues", "SGD noise at saddle / at min (theory: L^s/L*)", "power law", "Arrhenius", "frozen"}}
+	tab := Table{
+		Title: "Measured rate against the predictions",
+		Header: []string{
+			"sigma",
+			"L*",
+			"L^s",
+			"eigenvalues at min",
+			"saddle eigenvalues",
+			"SGD noise at saddle / at min (theory: L^s/L*)",
+			"power law",
+			"Arrhenius",
+			"frozen",
+		},
+	}
 	for _, dn := range p.Dynamics {
 		tab.Header = append(tab.Header, dn+" (95%)", dn+"/power", dn+"/Arrhenius")
 	}
 	for _, pt := range pts {
-		row := []string{g4(pt.Sigma), g4(pt.TB.LMin), g4(pt.TB.LSaddle), fmtFloats(pt.MinEigs), fmtFloats(pt.SaddleEigs),
-			fmt.Sprintf("%.3g (%.3g)", pt.NoiseRatio, pt.TB.LSaddle/pt.TB.LMin), g4(pt.Power), g4(pt.Arrh), g4(pt.Frozen)}
+		row := []string{
+			g4(pt.Sigma),
+			g4(pt.TB.LMin),
+			g4(pt.TB.LSaddle),
+			fmtFloats(pt.MinEigs),
+			fmtFloats(pt.SaddleEigs),
+			fmt.Sprintf(
+				"%.3g (%.3g)",
+				pt.NoiseRatio,
+				pt.TB.LSaddle/pt.TB.LMin,
+			),
+			g4(pt.Power),
+			g4(pt.Arrh),
+			g4(pt.Frozen),
+		}
 		for _, dn := range p.Dynamics {
 			lr := pt.Rates[dn]
-			row = append(row, fmt.Sprintf("%s (%s..%s)", g4(lr.Kappa), g4(lr.Lo), g4(lr.Hi)), f3(lr.Kappa/pt.Power), f3(lr.Kappa/pt.Arrh))
-			res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("sigma=%g %s: escape rate", pt.Sigma, dn), Value: num.Float(lr.Kappa),
-				Err: num.Float((lr.Hi - lr.Lo) / 3.92), Theory: num.Float(pt.Power), Note: fmt.Sprintf("Arrhenius predicts %.4g; %d escaped, %d censored", pt.Arrh, lr.Escaped, lr.Censored)})
+			row = append(
+				row,
+				fmt.Sprintf("%s (%s..%s)", g4(lr.Kappa), g4(lr.Lo), g4(lr.Hi)),
+				f3(lr.Kappa/pt.Power),
+				f3(lr.Kappa/pt.Arrh),
+			)
+			res.Numbers = append(
+				res.Numbers,
+				Number{Name: fmt.Sprintf("sigma=%g %s: escape rate", pt.Sigma, dn), Value: num.Float(lr.Kappa),
+					Err: num.Float(
+						(lr.Hi - lr.Lo) / 3.92,
+					), Theory: num.Float(pt.Power), Note: fmt.Sprintf("Arrhenius predicts %.4g; %d escaped, %d "+
+						"censored", pt.Arrh, lr.Escaped, lr.Censored)},
+			)
 		}
 		tab.Rows = append(tab.Rows, row)
-		res.Notes = append(res.Notes, fmt.Sprintf("sigma = %g: Hessian eigenvalues at the minimum %s (anisotropy %.0f); the theory's single h* is taken as their mean %.4g.",
-			pt.Sigma, fmtFloats(pt.MinEigs), pt.MinEigs[0]/pt.MinEigs[len(pt.MinEigs)-1], pt.TB.HStar))
+		res.Notes = append(
+			res.Notes,
+			fmt.Sprintf(
+				"sigma = %g: Hessian eigenvalues at the minimum %s (anisotropy %.0f); the theory's single h* is "+
+					"taken as their mean %.4g.",
+				pt.Sigma,
+				fmtFloats(pt.MinEigs),
+				pt.MinEigs[0]/pt.MinEigs[len(pt.MinEigs)-1],
+				pt.TB.HStar,
+			),
+		)
 	}
 	res.Tables = append(res.Tables, tab)
 }

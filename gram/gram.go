@@ -2,7 +2,7 @@
 // tangent kernel K[(mu,k),(nu,k')] = grad f_k(x_mu) . grad f_k'(x_nu). The nonzero spectrum of
 // any P x P matrix of the form (1/N) sum_mu w_mu grad f_mu grad f_mu^T equals the spectrum
 // of an N x N matrix built from K, which is how sgdlab compares the paper's matrices
-// (THEORY.md section 2, experiment E1) for networks with far more parameters than samples.
+// (docs/theory.md, "SGD noise", experiment E1) for networks with far more parameters than samples.
 //
 // For models built from dense layers K is assembled from per-layer Gram matrices
 // (D_l D_l^T) o (A_l A_l^T + 1) and never forms the N x P gradient matrix; other models
@@ -28,7 +28,15 @@ const MaxSize = 30000
 func Jacobian(o *model.Objective, theta []float64) (*mat.SymDense, error) {
 	n, k := o.N(), o.K()
 	if n*k > MaxSize {
-		return nil, fmt.Errorf("the Gram route needs an %d x %d matrix (N*K = %d*%d); use at most %d samples*outputs or the matrix-free Lanczos route", n*k, n*k, n, k, MaxSize)
+		return nil, fmt.Errorf(
+			"the Gram route needs an %d x %d matrix (N*K = %d*%d); use at most %d samples*outputs or the "+
+				"matrix-free Lanczos route",
+			n*k,
+			n*k,
+			n,
+			k,
+			MaxSize,
+		)
 	}
 	if _, ok := o.Model.NewEval(1).(model.Factored); ok {
 		return factored(o, theta), nil
@@ -118,9 +126,16 @@ func factored(o *model.Objective, theta []float64) *mat.SymDense {
 			for k2 := k; k2 < K; k2++ {
 				Dk := blas64.General{Rows: n, Cols: fc.Out, Stride: fc.Out, Data: D[k][l]}
 				if k2 == k {
-					blas64.Syrk(blas.NoTrans, 1, Dk, 0, blas64.Symmetric{Uplo: blas.Upper, N: n, Stride: n, Data: S.Data})
+					blas64.Syrk(
+						blas.NoTrans,
+						1,
+						Dk,
+						0,
+						blas64.Symmetric{Uplo: blas.Upper, N: n, Stride: n, Data: S.Data},
+					)
 				} else {
-					blas64.Gemm(blas.NoTrans, blas.Trans, 1, Dk, blas64.General{Rows: n, Cols: fc.Out, Stride: fc.Out, Data: D[k2][l]}, 0, S)
+					blas64.Gemm(blas.NoTrans, blas.Trans, 1, Dk, blas64.General{Rows: n, Cols: fc.Out, Stride: fc.Out,
+						Data: D[k2][l]}, 0, S)
 				}
 				// out[(mu,k),(nu,k2)] += S[mu,nu] T[mu,nu] for nu >= mu (T is upper);
 				// for k != k2 the entries nu < mu come from T's symmetry.

@@ -1,7 +1,7 @@
 // Package landscape finds the stationary points of a training loss that the theory refers
 // to: minima theta* (gradient descent, L-BFGS, or one exact Newton step for models linear in
 // theta) and index-1 saddles theta^s between two minima (nudged elastic band with a climbing
-// image, then refinement), with the loss and Hessian spectrum at each (THEORY.md section 5).
+// image, then refinement), with the loss and Hessian spectrum at each (docs/theory.md, "Escape").
 package landscape
 
 import (
@@ -88,7 +88,14 @@ func Minimize(ctx context.Context, w *model.Worker, theta0 []float64, opt Minimi
 		}
 	}
 	if p.GradNorm > opt.GradTol*10 {
-		return p, fmt.Errorf("no minimum reached: |grad L| = %.3g after %d evaluations (tolerance %.3g, L-BFGS status %v); give more evaluations or start closer", p.GradNorm, evals, opt.GradTol, res.Status)
+		return p, fmt.Errorf(
+			"no minimum reached: |grad L| = %.3g after %d evaluations (tolerance %.3g, L-BFGS status %v); give "+
+				"more evaluations or start closer",
+			p.GradNorm,
+			evals,
+			opt.GradTol,
+			res.Status,
+		)
 	}
 	return p, nil
 }
@@ -104,7 +111,10 @@ func newton(w *model.Worker, theta0 []float64, opt MinimizeOptions) (Point, erro
 		w.LossGrad(theta, g)
 		var ch mat.Cholesky
 		if !ch.Factorize(H) {
-			return Point{}, errors.New("the Hessian is not positive definite (a singular quadratic loss has no unique minimum): use --theta to give a point")
+			return Point{}, errors.New(
+				"the Hessian is not positive definite (a singular quadratic loss has no unique minimum): use " +
+					"--theta to give a point",
+			)
 		}
 		var step mat.VecDense
 		if err := ch.SolveVecTo(&step, mat.NewVecDense(P, g)); err != nil {

@@ -271,7 +271,8 @@ func RefineSaddle(ctx context.Context, w *model.Worker, x0 []float64, tol float6
 			Func: func(y []float64) float64 { w.LossGrad(y, g); return 0.5 * dot(g, g) },
 			Grad: func(grad, y []float64) { w.LossGrad(y, g); w.HVP(y, g, hg); copy(grad, hg) },
 		}
-		res, err := optimize.Minimize(prob, x, &optimize.Settings{GradientThreshold: tol * tol, FuncEvaluations: 5000}, &optimize.LBFGS{})
+		res, err := optimize.Minimize(prob, x, &optimize.Settings{GradientThreshold: tol * tol,
+			FuncEvaluations: 5000}, &optimize.LBFGS{})
 		if res != nil {
 			x = res.X
 		} else if err != nil {
@@ -299,7 +300,8 @@ func RefineSaddle(ctx context.Context, w *model.Worker, x0 []float64, tol float6
 			s.NegVec[r] = vecs.At(r, 0)
 		}
 	} else {
-		res, err := curvature.Lanczos(curvature.Hessian(w, x), curvature.LanczosOptions{K: 2, Which: curvature.Smallest, Vectors: true, Tol: 1e-7})
+		res, err := curvature.Lanczos(curvature.Hessian(w, x), curvature.LanczosOptions{K: 2,
+			Which: curvature.Smallest, Vectors: true, Tol: 1e-7})
 		if err != nil {
 			return s, fmt.Errorf("Hessian at the saddle: %w", err)
 		}
@@ -315,7 +317,10 @@ func RefineSaddle(ctx context.Context, w *model.Worker, x0 []float64, tol float6
 		return s, fmt.Errorf("saddle refinement did not converge: |grad L| = %.3g", s.GradNorm)
 	}
 	if s.Index != 1 {
-		return s, fmt.Errorf("the refined stationary point has %d negative Hessian eigenvalues, not 1 (not an index-1 saddle)", s.Index)
+		return s, fmt.Errorf(
+			"the refined stationary point has %d negative Hessian eigenvalues, not 1 (not an index-1 saddle)",
+			s.Index,
+		)
 	}
 	return s, nil
 }

@@ -10,7 +10,7 @@ func (w *Worker) VJP(theta, u, out []float64) {
 }
 
 // GNVP writes the Gauss-Newton product G v = (1/N) sum_mu J_mu^T (d2l/df2) J_mu v into out.
-// For the MSE loss this is THEORY's G = (1/N) sum_mu grad f_mu grad f_mu^T applied to v.
+// For the MSE loss this is the theory's G = (1/N) sum_mu grad f_mu grad f_mu^T applied to v.
 func (w *Worker) GNVP(theta, v, out []float64) {
 	w.pass(call{op: opGNVP, theta: theta, v: v})
 	w.reduce(out, 1/float64(w.o.N()))

@@ -15,7 +15,7 @@ type Loss interface {
 	Curv(f, y, u, out []float64)
 }
 
-// MSE is THEORY's mean-square loss l = 1/2 sum_k (f_k - y_k)^2 (no averaging over outputs).
+// MSE is the theory's mean-square loss l = 1/2 sum_k (f_k - y_k)^2 (no averaging over outputs).
 type MSE struct{}
 
 func (MSE) Name() string { return "mse" }

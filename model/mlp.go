@@ -102,7 +102,10 @@ func (m *MLP) layers() int    { return len(m.Widths) - 1 }
 func (m *MLP) Blocks() []Block {
 	var bs []Block
 	for l := 1; l <= m.layers(); l++ {
-		bs = append(bs, Block{Name: fmt.Sprintf("layer%d.weight", l), Off: m.wOff[l-1], Len: m.Widths[l] * m.Widths[l-1]})
+		bs = append(
+			bs,
+			Block{Name: fmt.Sprintf("layer%d.weight", l), Off: m.wOff[l-1], Len: m.Widths[l] * m.Widths[l-1]},
+		)
 		if m.Bias {
 			bs = append(bs, Block{Name: fmt.Sprintf("layer%d.bias", l), Off: m.bOff[l-1], Len: m.Widths[l]})
 		}
@@ -246,7 +249,8 @@ func (e *mlpEval) Forward(theta, X []float64, b int, F []float64) {
 	e.theta, e.b = theta, b
 	e.A, e.Z, e.csr = e.ownA, e.ownZ, &e.ownCSR
 	e.A[0] = X[:b*m.Widths[0]]
-	e.sparse = !denseOnly && m.Widths[0] >= 64 && b >= sparseMinRows && linalg.Density(b, m.Widths[0], e.A[0]) < sparseDensity
+	e.sparse = !denseOnly && m.Widths[0] >= 64 && b >= sparseMinRows &&
+		linalg.Density(b, m.Widths[0], e.A[0]) < sparseDensity
 	if e.sparse {
 		e.csr.Fill(b, m.Widths[0], e.A[0])
 	}
@@ -435,7 +439,13 @@ type mlpSnapshot struct {
 
 // Snapshot copies the state of the last Forward (the input A[0] is kept by reference).
 func (e *mlpEval) Snapshot() any {
-	s := &mlpSnapshot{b: e.b, theta: e.theta, sparse: e.sparse, A: make([][]float64, len(e.A)), Z: make([][]float64, len(e.Z))}
+	s := &mlpSnapshot{
+		b:      e.b,
+		theta:  e.theta,
+		sparse: e.sparse,
+		A:      make([][]float64, len(e.A)),
+		Z:      make([][]float64, len(e.Z)),
+	}
 	s.A[0] = e.A[0]
 	for l := 1; l < len(e.A); l++ {
 		n := e.b * e.m.Widths[l]
@@ -444,7 +454,13 @@ func (e *mlpEval) Snapshot() any {
 	}
 	if e.sparse {
 		c := e.csr
-		s.csr = linalg.CSR{Rows: c.Rows, Cols: c.Cols, Ptr: append([]int(nil), c.Ptr...), Idx: append([]int32(nil), c.Idx...), Val: append([]float64(nil), c.Val...)}
+		s.csr = linalg.CSR{
+			Rows: c.Rows,
+			Cols: c.Cols,
+			Ptr:  append([]int(nil), c.Ptr...),
+			Idx:  append([]int32(nil), c.Idx...),
+			Val:  append([]float64(nil), c.Val...),
+		}
 	}
 	return s
 }

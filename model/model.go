@@ -1,6 +1,6 @@
 // Package model defines differentiable models f(theta, x) with flat parameter vectors,
 // the losses sgdlab trains them with, and the objective L(theta) = (1/N) sum_mu l_mu over
-// a dataset together with its exact derivatives (THEORY.md section 1).
+// a dataset together with its exact derivatives (docs/theory.md, "Conventions").
 //
 // A Model describes structure; an Eval owns the buffers for evaluating it on batches, so
 // hot loops do not allocate. The Objective combines a model, a loss and a dataset and

@@ -300,7 +300,8 @@ func TestParse(t *testing.T) {
 			t.Errorf("Parse(%q) = %v, %v", in, m, err)
 		}
 	}
-	for _, bad := range []string{"cnn", "mlp", "mlp:3-x-2", "mlp:3-4-2:sigmoid", "mlp:4-4-2:relu", "mlp:3-4-1", "doublewell:a=-1", "linear:foo"} {
+	for _, bad := range []string{"cnn", "mlp", "mlp:3-x-2", "mlp:3-4-2:sigmoid", "mlp:4-4-2:relu", "mlp:3-4-1",
+		"doublewell:a=-1", "linear:foo"} {
 		if _, err := Parse(bad, 3, 2); err == nil {
 			t.Errorf("Parse(%q) succeeded", bad)
 		}
@@ -363,7 +364,19 @@ func TestSparseInputPath(t *testing.T) {
 	v := randVec(rng, o.P())
 	eval := func() [][]float64 {
 		w := o.NewWorker(1, 16)
-		g, hv, jv, rows := make([]float64, o.P()), make([]float64, o.P()), make([]float64, n*2), make([]float64, n*o.P())
+		g, hv, jv, rows := make(
+			[]float64,
+			o.P(),
+		), make(
+			[]float64,
+			o.P(),
+		), make(
+			[]float64,
+			n*2,
+		), make(
+			[]float64,
+			n*o.P(),
+		)
 		w.LossGrad(theta, g)
 		w.HVP(theta, v, hv)
 		w.JVP(theta, v, jv)
@@ -445,7 +458,8 @@ func sparseDataset(rng *rand.Rand, spec string, n, d int, density float64) *data
 // FuzzModelSpec: any spec either builds a model of the data's shape or fails with a
 // one-line error of class ErrInvalid (never a panic, never a huge allocation).
 func FuzzModelSpec(f *testing.F) {
-	for _, s := range []string{"linear", "linear:bias", "mlp:3-4-2:tanh", "mlp:3-1e9-1e9-2", "mlp:3-2:nobias", "doublewell:a=0.5", "doublewell:a=NaN", "mlp", "mlp:3-0-2"} {
+	for _, s := range []string{"linear", "linear:bias", "mlp:3-4-2:tanh", "mlp:3-1e9-1e9-2", "mlp:3-2:nobias",
+		"doublewell:a=0.5", "doublewell:a=NaN", "mlp", "mlp:3-0-2"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

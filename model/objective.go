@@ -11,7 +11,7 @@ import (
 )
 
 // Objective is the training loss L(theta) = (1/N) sum_mu l(f(theta, x_mu), y_mu) of a
-// model on a dataset (THEORY.md section 1).
+// model on a dataset (docs/theory.md, "Conventions").
 type Objective struct {
 	Model Model
 	Loss  Loss
@@ -29,10 +29,22 @@ type Objective struct {
 // NewObjective checks that model, loss and data fit together.
 func NewObjective(m Model, loss Loss, d *data.Dataset) (*Objective, error) {
 	if m.InDim() != d.D || m.OutDim() != d.K {
-		return nil, fmt.Errorf("shape mismatch: model %s takes %d inputs and gives %d outputs, but data %s has %d inputs and %d targets", m.Spec(), m.InDim(), m.OutDim(), d.Spec, d.D, d.K)
+		return nil, fmt.Errorf(
+			"shape mismatch: model %s takes %d inputs and gives %d outputs, but data %s has %d inputs and %d targets",
+			m.Spec(),
+			m.InDim(),
+			m.OutDim(),
+			d.Spec,
+			d.D,
+			d.K,
+		)
 	}
 	if _, ok := loss.(CrossEntropy); ok && d.K < 2 {
-		return nil, fmt.Errorf("cross-entropy needs at least two classes (one-hot targets), but data %s has %d target", d.Spec, d.K)
+		return nil, fmt.Errorf(
+			"cross-entropy needs at least two classes (one-hot targets), but data %s has %d target",
+			d.Spec,
+			d.K,
+		)
 	}
 	return &Objective{Model: m, Loss: loss, Data: d}, nil
 }
@@ -45,7 +57,12 @@ func (o *Objective) K() int { return o.Data.K }
 // CheckTheta returns an error when theta does not have the model's length.
 func (o *Objective) CheckTheta(theta []float64) error {
 	if len(theta) != o.P() {
-		return fault.Invalid("parameter vector has %d values but model %s has %d parameters", len(theta), o.Model.Spec(), o.P())
+		return fault.Invalid(
+			"parameter vector has %d values but model %s has %d parameters",
+			len(theta),
+			o.Model.Spec(),
+			o.P(),
+		)
 	}
 	return nil
 }

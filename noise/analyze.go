@@ -77,7 +77,13 @@ func (s *State) Analyze(opt AnalyzeOptions) (*Analysis, error) {
 		d := CompareDense("decoupled 2L G / B", S, curvature.ToDense(s.Decoupled()), o.P(), k)
 		a.Decoupled = &d
 		if opt.WStar != nil {
-			h := CompareDense("Hessian form 2L H* / B", S, curvature.ToDense(s.HessianForm(opt.WStar, opt.ThetaStar)), o.P(), k)
+			h := CompareDense(
+				"Hessian form 2L H* / B",
+				S,
+				curvature.ToDense(s.HessianForm(opt.WStar, opt.ThetaStar)),
+				o.P(),
+				k,
+			)
 			a.HessianForm = &h
 		}
 		if lc := s.linearCheck(S); lc != nil {
@@ -110,7 +116,16 @@ func (s *State) Analyze(opt AnalyzeOptions) (*Analysis, error) {
 		}
 		if opt.WStar != nil {
 			stage("stochastic comparison: Hessian form")
-			h, err := CompareOperators("Hessian form 2L H* / B", s.Exact(), s.HessianForm(opt.WStar, opt.ThetaStar), a.Strength.Noise*s.C, math.NaN(), k, opt.Probes, rng())
+			h, err := CompareOperators(
+				"Hessian form 2L H* / B",
+				s.Exact(),
+				s.HessianForm(opt.WStar, opt.ThetaStar),
+				a.Strength.Noise*s.C,
+				math.NaN(),
+				k,
+				opt.Probes,
+				rng(),
+			)
 			if err != nil {
 				return a, err
 			}
@@ -147,11 +162,12 @@ func Conventions(s *State) map[string]string {
 		samp = "without replacement (epoch): Sigma = (N-B)/(B(N-1)) (M - g g^T)"
 	}
 	return map[string]string{
-		"loss":        "l_mu = 1/2 |f_mu - y_mu|^2, L = (1/N) sum l_mu",
-		"noise":       "xi = grad L - grad L_B; Sigma = Cov(xi) over batch draws, " + samp,
-		"M":           "M = (1/N) sum_mu grad l_mu grad l_mu^T, g = grad L",
-		"G":           "G = Gauss-Newton (1/N) sum J^T (d2l/df2) J (MSE: (1/N) sum grad f grad f^T)",
-		"decoupled":   "c * 2 L(theta) G(theta), c the sampling factor above (c = 1/B with replacement, THEORY's (2L/B) G)",
+		"loss":  "l_mu = 1/2 |f_mu - y_mu|^2, L = (1/N) sum l_mu",
+		"noise": "xi = grad L - grad L_B; Sigma = Cov(xi) over batch draws, " + samp,
+		"M":     "M = (1/N) sum_mu grad l_mu grad l_mu^T, g = grad L",
+		"G":     "G = Gauss-Newton (1/N) sum J^T (d2l/df2) J (MSE: (1/N) sum grad f grad f^T)",
+		"decoupled": "c * 2 L(theta) G(theta), c the sampling factor above (c = 1/B with replacement, the " +
+			"theory's (2L/B) G)",
 		"hessian":     "c * 2 L(theta) H(theta*), exact Hessian at the minimum theta*",
 		"Noise":       "Noise = (1/N) sum |grad l_mu|^2 - |g|^2 = tr Sigma / c",
 		"cosine":      "<S, A>_F / (|S|_F |A|_F)",
@@ -162,7 +178,7 @@ func Conventions(s *State) map[string]string {
 }
 
 // LinearCheck compares the exact covariance of Gaussian linear regression with the
-// population formula of THEORY section 4's note.
+// population formula (docs/theory.md, "SGD noise").
 type LinearCheck struct {
 	// Sigma_pop = c [ (E y^2 + |theta|^2) I + theta theta^T ]; MaxZ is the largest
 	// |Sigma - Sigma_pop| in units of the entry's standard error from the finite data.

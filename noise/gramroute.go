@@ -18,7 +18,7 @@ import (
 const ExactEigenLimit = 3000
 
 // GramRoute holds the Jacobian Gram matrix K (N*K x N*K) at theta and what is derived from
-// it. Every P x P matrix of THEORY section 2 of the form J^T W J / N has the nonzero
+// it. Every P x P matrix of docs/theory.md ("SGD noise") of the form J^T W J / N has the nonzero
 // spectrum of an N*K x N*K matrix built from K, which makes exact comparisons possible for
 // networks with many more parameters than samples.
 type GramRoute struct {
@@ -28,11 +28,14 @@ type GramRoute struct {
 }
 
 // NewGramRoute computes the Jacobian Gram at the state's theta (MSE loss only: the
-// decoupled form (2L/B) G uses G = J^T J / N, THEORY's Gauss-Newton matrix for the MSE loss).
+// decoupled form (2L/B) G uses G = J^T J / N, the theory's Gauss-Newton matrix for the MSE loss).
 func (s *State) NewGramRoute() (*GramRoute, error) {
 	o := s.W.Objective()
 	if _, ok := o.Loss.(model.MSE); !ok {
-		return nil, errors.New("the Gram route compares with (2L/B) G, defined for the mean-square loss; use the operator route for other losses")
+		return nil, errors.New(
+			"the Gram route compares with (2L/B) G, defined for the mean-square loss; use the operator route for " +
+				"other losses",
+		)
 	}
 	K, err := gram.Jacobian(o, s.Theta)
 	if err != nil {
@@ -142,11 +145,17 @@ func (g *GramRoute) CompareDecoupled(k int, rng *rand.Rand) (Agreement, error) {
 	// Overlap: u_i = Gc^T a_i / sqrt(s_i), w_j = J^T b_j / sqrt(kappa_j); u_i . w_j =
 	// a_i^T (Gc J^T) b_j / sqrt(s_i kappa_j).
 	k = min(k, N-1, nk)
-	ra, err := curvature.Lanczos(curvature.Dense{N: N, A: gc}, curvature.LanczosOptions{K: k, Vectors: true, Tol: 1e-8, Rand: rng})
+	ra, err := curvature.Lanczos(
+		curvature.Dense{N: N, A: gc},
+		curvature.LanczosOptions{K: k, Vectors: true, Tol: 1e-8, Rand: rng},
+	)
 	if err != nil {
 		return ag, fmt.Errorf("top eigenvectors of the noise Gram: %w", err)
 	}
-	rb, err := curvature.Lanczos(curvature.Dense{N: nk, A: g.K}, curvature.LanczosOptions{K: k, Vectors: true, Tol: 1e-8, Rand: rng})
+	rb, err := curvature.Lanczos(
+		curvature.Dense{N: nk, A: g.K},
+		curvature.LanczosOptions{K: k, Vectors: true, Tol: 1e-8, Rand: rng},
+	)
 	if err != nil {
 		return ag, fmt.Errorf("top eigenvectors of the Jacobian Gram: %w", err)
 	}
@@ -225,12 +234,15 @@ func (g *GramRoute) Fig1(top int, rng *rand.Rand) (Spectra, error) {
 		sp.Method = "exact eigendecomposition of the N*K x N*K Gram forms"
 		sp.exact(nk, w, d, top)
 	} else {
-		sp.Method = "Lanczos top eigenvalues and stochastic Lanczos quadrature (30 probes x 100 steps) of the Gram forms"
-		rw, err := curvature.Lanczos(curvature.Dense{N: nk, A: w}, curvature.LanczosOptions{K: top, Tol: 1e-8, Rand: rng})
+		sp.Method = "Lanczos top eigenvalues and stochastic Lanczos quadrature (30 probes x 100 steps) of the Gram " +
+			"forms"
+		rw, err := curvature.Lanczos(curvature.Dense{N: nk, A: w}, curvature.LanczosOptions{K: top, Tol: 1e-8,
+			Rand: rng})
 		if err != nil {
 			return sp, err
 		}
-		rd, err := curvature.Lanczos(curvature.Dense{N: nk, A: d}, curvature.LanczosOptions{K: top, Tol: 1e-8, Rand: rng})
+		rd, err := curvature.Lanczos(curvature.Dense{N: nk, A: d}, curvature.LanczosOptions{K: top, Tol: 1e-8,
+			Rand: rng})
 		if err != nil {
 			return sp, err
 		}
@@ -311,7 +323,11 @@ func (s *State) Fig1(top int, rng *rand.Rand) (Spectra, error) {
 		taa += w[i] * w[i]
 		tbb += d[i] * d[i]
 	}
-	sp := Spectra{MatrixSize: P, Cosine: tab / math.Sqrt(taa*tbb), Method: "exact eigendecomposition of the P x P matrices"}
+	sp := Spectra{
+		MatrixSize: P,
+		Cosine:     tab / math.Sqrt(taa*tbb),
+		Method:     "exact eigendecomposition of the P x P matrices",
+	}
 	sp.exact(P, w, d, min(top, P))
 	return sp, nil
 }

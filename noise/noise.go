@@ -1,5 +1,5 @@
 // Package noise measures the covariance of SGD's gradient noise and compares it with the
-// approximations of THEORY.md section 2: the decoupled form (2L/B) G and the Hessian form
+// approximations of docs/theory.md, "SGD noise": the decoupled form (2L/B) G and the Hessian form
 // (2L/B) H*, by trace ratio, Frobenius cosine and top-k eigenvector overlap, and computes
 // the paper's Fig. 1 spectra and the scalar noise strength Noise(theta).
 //

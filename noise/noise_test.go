@@ -12,7 +12,7 @@ import (
 	"github.com/sgdlab/sgdlab/sgd"
 )
 
-// Gaussian linear regression, x ~ N(0, I_5), y ~ N(0, 1) independent, N = 10^4 (THEORY
+// Gaussian linear regression, x ~ N(0, I_5), y ~ N(0, 1) independent, N = 10^4 (docs/theory.md,
 // section 4's note): Sigma = c [(1 + |theta|^2) I + theta theta^T] in the population, while
 // the decoupled form is c (1 + |theta|^2) I; the gap is exactly c theta theta^T.
 func TestGaussianLinearRegressionNoise(t *testing.T) {
@@ -56,11 +56,22 @@ func TestGaussianLinearRegressionNoise(t *testing.T) {
 		}
 	}
 	if worstA > 4.5 || worstD > 4.5 {
-		t.Fatalf("exact Sigma vs analytic: %.1f standard errors; exact - decoupled vs c theta theta^T: %.1f", worstA, worstD)
+		t.Fatalf(
+			"exact Sigma vs analytic: %.1f standard errors; exact - decoupled vs c theta theta^T: %.1f",
+			worstA,
+			worstD,
+		)
 	}
 	ag := CompareDense("decoupled", S, A, d, 1)
-	t.Logf("largest deviation %.2f SE (analytic), %.2f SE (gap = c theta theta^T); trace ratio %.4f (population %.4f), cosine %.4f",
-		worstA, worstD, ag.TraceRatio, 5*(1+t2)/(5*(1+t2)+t2), ag.Cosine)
+	t.Logf(
+		"largest deviation %.2f SE (analytic), %.2f SE (gap = c theta theta^T); trace ratio %.4f (population "+
+			"%.4f), cosine %.4f",
+		worstA,
+		worstD,
+		ag.TraceRatio,
+		5*(1+t2)/(5*(1+t2)+t2),
+		ag.Cosine,
+	)
 
 	// Monte Carlo: the covariance of mini-batch gradients over batch draws equals S.
 	const draws = 100000
@@ -110,7 +121,13 @@ func TestGramRouteMatchesDense(t *testing.T) {
 	for _, K := range []int{1, 3} {
 		w, theta := smallNet(t, K)
 		s := NewState(w, theta, sgd.Epoch, 4)
-		dense := CompareDense("d", curvature.ToDense(s.Exact()), curvature.ToDense(s.Decoupled()), w.Objective().P(), 3)
+		dense := CompareDense(
+			"d",
+			curvature.ToDense(s.Exact()),
+			curvature.ToDense(s.Decoupled()),
+			w.Objective().P(),
+			3,
+		)
 		gr, err := s.NewGramRoute()
 		if err != nil {
 			t.Fatal(err)
@@ -119,7 +136,8 @@ func TestGramRouteMatchesDense(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range [][3]float64{{dense.TraceRatio, ga.TraceRatio, 1e-10}, {dense.Cosine, ga.Cosine, 1e-10}, {dense.Overlap, ga.Overlap, 1e-6}} {
+		for _, c := range [][3]float64{{dense.TraceRatio, ga.TraceRatio, 1e-10}, {dense.Cosine, ga.Cosine, 1e-10},
+			{dense.Overlap, ga.Overlap, 1e-6}} {
 			if math.Abs(c[0]-c[1]) > c[2] {
 				t.Errorf("K=%d: dense %+v vs gram %+v", K, dense, ga)
 				break
@@ -184,11 +202,21 @@ func TestCompareOperatorsAgainstDense(t *testing.T) {
 	s := NewState(w, theta, sgd.Replacement, 2)
 	P := w.Objective().P()
 	dense := CompareDense("d", curvature.ToDense(s.Exact()), curvature.ToDense(s.Decoupled()), P, 2)
-	st, err := CompareOperators("d", s.Exact(), s.Decoupled(), math.NaN(), math.NaN(), 2, 200, rand.New(rand.NewPCG(3, 3)))
+	st, err := CompareOperators(
+		"d",
+		s.Exact(),
+		s.Decoupled(),
+		math.NaN(),
+		math.NaN(),
+		2,
+		200,
+		rand.New(rand.NewPCG(3, 3)),
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(st.Cosine-dense.Cosine) > 4*st.CosineSE || math.Abs(st.TraceRatio-dense.TraceRatio) > 4*st.TraceSE+1e-9 {
+	if math.Abs(st.Cosine-dense.Cosine) > 4*st.CosineSE ||
+		math.Abs(st.TraceRatio-dense.TraceRatio) > 4*st.TraceSE+1e-9 {
 		t.Fatalf("stochastic %+v vs dense %+v", st, dense)
 	}
 	if math.Abs(st.Overlap-dense.Overlap) > 1e-4 {

@@ -5,7 +5,7 @@ import (
 	"github.com/sgdlab/sgdlab/num"
 )
 
-// Strength is the scalar noise strength of THEORY.md section 2 at one parameter point.
+// Strength is the scalar noise strength (docs/theory.md, "SGD noise") at one parameter point.
 type Strength struct {
 	Loss float64 `json:"loss"`
 	// Noise = (1/N) sum_mu |grad l_mu|^2 - |grad L|^2; tr Sigma = Noise / B with replacement.

@@ -37,7 +37,7 @@ func ParseKind(s string) (Kind, error) {
 	return 0, fmt.Errorf("unknown dynamics %q: use sgd, sde (exact noise), decoupled, logland or langevin", s)
 }
 
-// Config describes one dynamics of THEORY.md sections 1 and 3.
+// Config describes one dynamics of docs/theory.md, "Dynamics".
 type Config struct {
 	Kind     Kind
 	Eta      float64      // learning rate; SDE time step is Eta/Substeps in t
@@ -91,7 +91,8 @@ type Factory struct {
 
 // NewFactory validates cfg for objective o.
 func NewFactory(o *model.Objective, cfg Config) (*Factory, error) {
-	if err := (sgd.Config{Eta: cfg.Eta, Batch: cfg.Batch, Sampling: cfg.Sampling, Momentum: cfg.Momentum}).Validate(o.N()); err != nil {
+	if err := (sgd.Config{Eta: cfg.Eta, Batch: cfg.Batch, Sampling: cfg.Sampling,
+		Momentum: cfg.Momentum}).Validate(o.N()); err != nil {
 		return nil, err
 	}
 	if cfg.Substeps <= 0 {
@@ -107,7 +108,9 @@ func NewFactory(o *model.Objective, cfg Config) (*Factory, error) {
 			return nil, errors.New("Hessian-aligned Langevin noise needs H* at the minimum")
 		}
 		if cfg.Temperature <= 0 && !(cfg.LStar > 0 && cfg.HScalar > 0) {
-			return nil, errors.New("Langevin dynamics needs --temperature, or L* > 0 and h* > 0 at the minimum to match SGD's noise")
+			return nil, errors.New(
+				"Langevin dynamics needs --temperature, or L* > 0 and h* > 0 at the minimum to match SGD's noise",
+			)
 		}
 	}
 	if cfg.Kind == LogLandscape {
@@ -115,7 +118,12 @@ func NewFactory(o *model.Objective, cfg Config) (*Factory, error) {
 			return nil, errors.New("eps must be >= 0")
 		}
 		if cfg.LStar+cfg.Eps <= 1e-12 {
-			return nil, fmt.Errorf("the log-landscape dynamics needs L > 0 along the path, but L* = %.3g: pass --eps E to integrate log(L + E), which is the decoupled SDE with noise 2 eta (L + E) H*/B (choose E small against the losses of interest)", cfg.LStar)
+			return nil, fmt.Errorf(
+				"the log-landscape dynamics needs L > 0 along the path, but L* = %.3g: pass --eps E to integrate "+
+					"log(L + E), which is the decoupled SDE with noise 2 eta (L + E) H*/B (choose E small against "+
+					"the losses of interest)",
+				cfg.LStar,
+			)
 		}
 	}
 	f := &Factory{o: o, cfg: cfg}
@@ -138,7 +146,7 @@ func (f *Factory) NewLandscape() model.Landscape {
 }
 
 // Temperature is the Langevin temperature in effect: the configured one or the matched
-// eta L* h* / B (THEORY section 5's frozen-noise temperature).
+// eta L* h* / B (the frozen-noise temperature of docs/theory.md, "Escape").
 func (f *Factory) Temperature() float64 {
 	if f.cfg.Temperature > 0 {
 		return f.cfg.Temperature
@@ -163,7 +171,14 @@ func (f *Factory) New(rng *rand.Rand) (Dynamics, error) {
 		cfac := sgd.NoiseScale(c.Sampling, f.o.N(), c.Batch)
 		var s SDE
 		if f.feature != nil && P <= model.MaxMomentFeatures {
-			s = &exactFeature{fl: f.feature.Clone(), eta: c.Eta, c: cfac, p: P, cov: make([]float64, P*P), chol: make([]float64, P*P)}
+			s = &exactFeature{
+				fl:   f.feature.Clone(),
+				eta:  c.Eta,
+				c:    cfac,
+				p:    P,
+				cov:  make([]float64, P*P),
+				chol: make([]float64, P*P),
+			}
 		} else {
 			s = newExactWorker(f.o, c.Eta, cfac)
 		}
@@ -195,18 +210,52 @@ func (f *Factory) Describe() string {
 	c := f.cfg
 	switch c.Kind {
 	case SGD:
-		return fmt.Sprintf("SGD theta -= eta grad L_B, eta=%g, B=%d, sampling %s; t = eta * steps", c.Eta, c.Batch, c.Sampling)
+		return fmt.Sprintf(
+			"SGD theta -= eta grad L_B, eta=%g, B=%d, sampling %s; t = eta * steps",
+			c.Eta,
+			c.Batch,
+			c.Sampling,
+		)
 	case ExactSDE:
-		return fmt.Sprintf("SDE d theta = -grad L dt + sqrt(eta Sigma(theta)) dW, exact Sigma = c (M - g g^T) with c for %s sampling (c = %.4g); %s, dt = eta/%d", c.Sampling, sgd.NoiseScale(c.Sampling, f.o.N(), c.Batch), c.Scheme, c.Substeps)
+		return fmt.Sprintf(
+			"SDE d theta = -grad L dt + sqrt(eta Sigma(theta)) dW, exact Sigma = c (M - g g^T) with c for %s "+
+				"sampling (c = %.4g); %s, dt = eta/%d",
+			c.Sampling,
+			sgd.NoiseScale(c.Sampling, f.o.N(), c.Batch),
+			c.Scheme,
+			c.Substeps,
+		)
 	case Decoupled:
-		return fmt.Sprintf("SDE d theta = -grad L dt + sqrt(2 eta L(theta) H*/B) dW (H* at the minimum, rank %d); %s, dt = eta/%d", c.HStar.R, c.Scheme, c.Substeps)
+		return fmt.Sprintf(
+			"SDE d theta = -grad L dt + sqrt(2 eta L(theta) H*/B) dW (H* at the minimum, rank %d); %s, dt = eta/%d",
+			c.HStar.R,
+			c.Scheme,
+			c.Substeps,
+		)
 	case LogLandscape:
-		return fmt.Sprintf("SDE d theta = -grad log(L + eps) dtau + sqrt(2 eta H*/B) dW_tau (eps = %g, H* rank %d), t = int dtau/(L + eps); %s, dtau = (eta/%d)(L* + eps)", c.Eps, c.HStar.R, c.Scheme, c.Substeps)
+		return fmt.Sprintf(
+			"SDE d theta = -grad log(L + eps) dtau + sqrt(2 eta H*/B) dW_tau (eps = %g, H* rank %d), t = int "+
+				"dtau/(L + eps); %s, dtau = (eta/%d)(L* + eps)",
+			c.Eps,
+			c.HStar.R,
+			c.Scheme,
+			c.Substeps,
+		)
 	case Langevin:
 		if c.LangevinHessian {
-			return fmt.Sprintf("Langevin d theta = -grad L dt + sqrt(2 eta L* H*/B) dW (constant, Hessian-aligned noise frozen at the minimum); %s, dt = eta/%d", c.Scheme, c.Substeps)
+			return fmt.Sprintf(
+				"Langevin d theta = -grad L dt + sqrt(2 eta L* H*/B) dW (constant, Hessian-aligned noise frozen at "+
+					"the minimum); %s, dt = eta/%d",
+				c.Scheme,
+				c.Substeps,
+			)
 		}
-		return fmt.Sprintf("Langevin d theta = -grad L dt + sqrt(2T) dW, T = %.4g; %s, dt = eta/%d", f.Temperature(), c.Scheme, c.Substeps)
+		return fmt.Sprintf(
+			"Langevin d theta = -grad L dt + sqrt(2T) dW, T = %.4g; %s, dt = eta/%d",
+			f.Temperature(),
+			c.Scheme,
+			c.Substeps,
+		)
 	}
 	return ""
 }
@@ -265,7 +314,8 @@ func (f *Factory) Key() any {
 		Batch, Substeps                          int
 		LangevinHessian                          bool
 		Factor                                   [2]float64
-	}{sgd.AlgorithmVersion, c.Kind.String(), c.Sampling.String(), c.Scheme.String(), c.Eta, c.Momentum, c.LStar, c.HScalar, c.Temperature, c.Eps, c.Batch, c.Substeps, c.LangevinHessian, [2]float64{}}
+	}{sgd.AlgorithmVersion, c.Kind.String(), c.Sampling.String(), c.Scheme.String(), c.Eta, c.Momentum, c.LStar,
+		c.HScalar, c.Temperature, c.Eps, c.Batch, c.Substeps, c.LangevinHessian, [2]float64{}}
 	if c.HStar != nil {
 		for i, v := range c.HStar.Data {
 			k.Factor[0] += v

@@ -7,7 +7,7 @@ import (
 	"github.com/sgdlab/sgdlab/model"
 )
 
-// decoupled is THEORY's d theta = -grad L dt + sqrt(2 eta L H* / B) dW.
+// decoupled is the theory's d theta = -grad L dt + sqrt(2 eta L H* / B) dW.
 type decoupled struct {
 	land     model.Landscape
 	f        *curvature.SqrtFactor

@@ -1,4 +1,4 @@
-// Package sde simulates the continuous-time models of SGD of THEORY.md section 3 and
+// Package sde simulates the continuous-time models of SGD (docs/theory.md, "Dynamics") and
 // Langevin dynamics, side by side with SGD itself: an SDE is a drift and a diffusion
 // callback, integrated by Euler-Maruyama (Ito) or the stochastic Heun scheme
 // (Stratonovich). The Dynamics interface puts SGD and every SDE behind one Step method
@@ -65,7 +65,10 @@ type Integrator struct {
 func NewIntegrator(s SDE, scheme Scheme, h float64, rng *rand.Rand) *Integrator {
 	n := s.Dim()
 	return &Integrator{S: s, Scheme: scheme, H: h, rng: rng, xi: make([]float64, s.NoiseDim()),
-		a: make([]float64, n), b: make([]float64, n), a2: make([]float64, n), b2: make([]float64, n), pred: make([]float64, n)}
+		a: make(
+			[]float64,
+			n,
+		), b: make([]float64, n), a2: make([]float64, n), b2: make([]float64, n), pred: make([]float64, n)}
 }
 
 // Step advances theta in place by one step of size H and returns L at the starting point.

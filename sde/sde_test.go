@@ -113,7 +113,8 @@ func TestFactoryKeyDistinguishesConfigs(t *testing.T) {
 		"B":    {Kind: Decoupled, Eta: 0.1, Batch: 3, HStar: f, LStar: 0.5, HScalar: 1},
 		"sub":  {Kind: Decoupled, Eta: 0.1, Batch: 2, HStar: f, LStar: 0.5, HScalar: 1, Substeps: 4},
 		"kind": {Kind: ExactSDE, Eta: 0.1, Batch: 2, HStar: f, LStar: 0.5, HScalar: 1},
-		"H":    {Kind: Decoupled, Eta: 0.1, Batch: 2, HStar: curvature.DenseFactor(1, []float64{2}), LStar: 0.5, HScalar: 1},
+		"H": {Kind: Decoupled, Eta: 0.1, Batch: 2, HStar: curvature.DenseFactor(1, []float64{2}), LStar: 0.5,
+			HScalar: 1},
 	} {
 		if mk(c) == k0 {
 			t.Errorf("changing %s leaves the key unchanged", name)

@@ -1,6 +1,6 @@
 // Package seed derives independent random generators from a master seed, so that
 // trajectory i of an ensemble depends on (master seed, i) alone and never on how many
-// workers or shards ran the ensemble (DESIGN.md).
+// workers or shards ran the ensemble (docs/design.md).
 package seed
 
 import (

@@ -1,4 +1,4 @@
-// Package sgd runs stochastic gradient descent exactly as THEORY.md section 1 defines it:
+// Package sgd runs stochastic gradient descent exactly as docs/theory.md ("Conventions") defines it:
 // theta_{k+1} = theta_k - eta grad L_B(theta_k), with mini-batches drawn either as a random
 // partition of the data into N/B batches per epoch (without replacement, the paper's
 // setting) or as B i.i.d. indices per step (with replacement). Physical time is t = eta k.
@@ -104,7 +104,7 @@ type Config struct {
 	Batch    int      // mini-batch size B, 1 <= B <= N
 	Sampling Sampling // Epoch or Replacement
 	// Momentum mu in [0, 1): heavy ball v <- mu v + grad L_B, theta <- theta - eta v
-	// (PyTorch's convention). Zero is plain SGD, the dynamics THEORY.md describes.
+	// (PyTorch's convention). Zero is plain SGD, the dynamics docs/theory.md describes.
 	Momentum float64
 	// DivergeFactor: a mini-batch loss above DivergeFactor * max(L(theta_0), 1), or any
 	// non-finite loss or parameter, stops the run as diverged. Zero means 1e8.
@@ -120,7 +120,10 @@ func (c Config) Validate(n int) error {
 		return fault.Field("batch", fault.Invalid("batch size B = %d must be at least 1", c.Batch))
 	}
 	if c.Batch > n {
-		return fault.Field("batch", fault.Invalid("batch size B = %d is larger than the dataset (N = %d): choose B <= N", c.Batch, n))
+		return fault.Field(
+			"batch",
+			fault.Invalid("batch size B = %d is larger than the dataset (N = %d): choose B <= N", c.Batch, n),
+		)
 	}
 	if !(c.Momentum >= 0 && c.Momentum < 1) {
 		return fault.Field("momentum", fault.Invalid("momentum %v must be in [0, 1)", c.Momentum))
@@ -140,8 +143,14 @@ type DivergenceError struct {
 func (e *DivergenceError) Is(target error) bool { return target == fault.ErrDiverged }
 
 func (e *DivergenceError) Error() string {
-	return fmt.Sprintf("SGD diverged at step %d (t = %g): mini-batch loss %.4g with eta = %g, B = %d; lower eta or raise B",
-		e.Step, float64(e.Step)*e.Eta, e.Loss, e.Eta, e.Batch)
+	return fmt.Sprintf(
+		"SGD diverged at step %d (t = %g): mini-batch loss %.4g with eta = %g, B = %d; lower eta or raise B",
+		e.Step,
+		float64(e.Step)*e.Eta,
+		e.Loss,
+		e.Eta,
+		e.Batch,
+	)
 }
 
 // Observer is called with the step count k (after k updates), the current parameters

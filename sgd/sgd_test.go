@@ -24,7 +24,7 @@ func smallMLP(t *testing.T, n int) (*model.Objective, []float64) {
 	return o, theta
 }
 
-// The mini-batch gradient's covariance over batch draws must equal THEORY section 2:
+// The mini-batch gradient's covariance over batch draws must equal docs/theory.md, "SGD noise":
 // (1/B)(M - g g^T) with replacement and (N-B)/(B(N-1)) (M - g g^T) without.
 // Each entry is compared with its standard error estimated from the draws themselves.
 func TestMiniBatchGradientCovariance(t *testing.T) {
@@ -136,13 +136,18 @@ func TestMomentumAndObservers(t *testing.T) {
 		t.Fatal(err)
 	}
 	var calls []int64
-	res, err := r.Run(context.Background(), theta, 100, Observation{Every: 30, AtStart: true, Fn: func(k int64, th []float64, lb float64) error {
-		calls = append(calls, k)
-		if k == 90 {
-			return Stop
-		}
-		return nil
-	}})
+	res, err := r.Run(
+		context.Background(),
+		theta,
+		100,
+		Observation{Every: 30, AtStart: true, Fn: func(k int64, th []float64, lb float64) error {
+			calls = append(calls, k)
+			if k == 90 {
+				return Stop
+			}
+			return nil
+		}},
+	)
 	if err != nil || !res.Stopped || res.Steps != 90 {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -159,7 +164,8 @@ func TestDivergenceAndValidation(t *testing.T) {
 	if !errors.As(err, &de) || de.Eta != 50 || de.Batch != 5 {
 		t.Fatalf("expected a divergence error naming eta and B, got %v", err)
 	}
-	for _, c := range []Config{{Eta: 0, Batch: 1}, {Eta: -1, Batch: 1}, {Eta: 0.1, Batch: 51}, {Eta: 0.1, Batch: 0}, {Eta: 0.1, Batch: 1, Momentum: 1}} {
+	for _, c := range []Config{{Eta: 0, Batch: 1}, {Eta: -1, Batch: 1}, {Eta: 0.1, Batch: 51}, {Eta: 0.1, Batch: 0},
+		{Eta: 0.1, Batch: 1, Momentum: 1}} {
 		if _, err := New(o, c, rand.New(rand.NewPCG(1, 0))); err == nil {
 			t.Errorf("config %+v accepted", c)
 		}
@@ -167,7 +173,7 @@ func TestDivergenceAndValidation(t *testing.T) {
 }
 
 // The fast path for FeatureLinear models draws batches with the same law as the general
-// one: the covariance of its mini-batch gradient equals THEORY section 2's formula in both
+// one: the covariance of its mini-batch gradient equals the formula of docs/theory.md ("SGD noise") in both
 // sampling modes, and an epoch visits every sample once.
 func TestFeatureFastPath(t *testing.T) {
 	const n, b, draws = 30, 4, 200000
@@ -274,7 +280,8 @@ func TestFeatureFastPath(t *testing.T) {
 }
 
 func TestNoiseScale(t *testing.T) {
-	if NoiseScale(Replacement, 100, 10) != 0.1 || math.Abs(NoiseScale(Epoch, 100, 10)-90.0/990) > 1e-15 || NoiseScale(Epoch, 100, 1) != 1 {
+	if NoiseScale(Replacement, 100, 10) != 0.1 || math.Abs(NoiseScale(Epoch, 100, 10)-90.0/990) > 1e-15 ||
+		NoiseScale(Epoch, 100, 1) != 1 {
 		t.Fatal("sampling constants")
 	}
 }

@@ -1,5 +1,5 @@
 // Package stationary samples the quasi-stationary distribution of SGD (or any of its SDE
-// models) inside the valley of a minimum and measures its exponent: THEORY.md section 4
+// models) inside the valley of a minimum and measures its exponent: docs/theory.md, "Stationary law"
 // predicts P(theta) ∝ L(theta)^(-phi), phi = 1 + B/(eta h*). Many independent chains run in
 // parallel, each with a generator derived from (seed, chain index) alone; samples are taken
 // at fixed intervals of physical time after a burn-in; the exponent is fitted by maximum
@@ -115,7 +115,13 @@ func runChain(ctx context.Context, fac *sde.Factory, start []float64, i int, opt
 		nextT += opt.Every
 		l := dyn.Loss(theta)
 		if !(l <= opt.MaxLoss) {
-			return c, fault.Diverged("chain %d diverged at t = %g: the loss %.4g exceeds %.4g (10^6 L*); lower eta or raise B", i, t, l, opt.MaxLoss)
+			return c, fault.Diverged(
+				"chain %d diverged at t = %g: the loss %.4g exceeds %.4g (10^6 L*); lower eta or raise B",
+				i,
+				t,
+				l,
+				opt.MaxLoss,
+			)
 		}
 		if opt.InValley != nil && !opt.InValley(theta) {
 			c.LeftValley, c.LeftAt = true, t
@@ -157,7 +163,12 @@ func Fit(chains []Chain, a, lstar float64) (*Result, error) {
 	}
 	r.ESS = float64(r.N) / r.Tau
 	if r.Left > len(chains)/2 {
-		return r, fault.Invalid("%d of %d chains left the valley of the minimum: the stationary law inside one valley is not defined here; lower eta, raise B, or study escape instead", r.Left, len(chains))
+		return r, fault.Invalid(
+			"%d of %d chains left the valley of the minimum: the stationary law inside one valley is not defined "+
+				"here; lower eta, raise B, or study escape instead",
+			r.Left,
+			len(chains),
+		)
 	}
 	var err error
 	if r.Power, err = stats.FitPowerLaw(r.Pooled, a, r.Tau); err != nil {
@@ -170,7 +181,11 @@ func Fit(chains []Chain, a, lstar float64) (*Result, error) {
 	r.VuongZ, r.VuongP = stats.Vuong(r.Power.PerLL, r.Gibbs.PerLL, r.Tau)
 	switch {
 	case r.VuongZ > 2:
-		r.Summary = fmt.Sprintf("power law favoured over Gibbs (Vuong z = %.1f, log-likelihood ratio %.1f)", r.VuongZ, r.LogLR)
+		r.Summary = fmt.Sprintf(
+			"power law favoured over Gibbs (Vuong z = %.1f, log-likelihood ratio %.1f)",
+			r.VuongZ,
+			r.LogLR,
+		)
 	case r.VuongZ < -2:
 		r.Summary = fmt.Sprintf("Gibbs law favoured over the power law (Vuong z = %.1f)", r.VuongZ)
 	default:

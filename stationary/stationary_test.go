@@ -35,7 +35,7 @@ func oneD(t *testing.T) (*model.Objective, []float64, float64, float64) {
 	return o, th, fl.LossGrad(th, nil), m.C[0]
 }
 
-// THEORY section 4's Ito test: on a 1-D model where the decoupled SDE's stationary law is
+// The Ito test of docs/theory.md ("Stationary law"): on a 1-D model where the decoupled SDE's stationary law is
 // exactly L^-phi, the fitted exponent matches 1 + B/(eta h*) for the Ito integrator and
 // 1/2 + B/(eta h*) for the Stratonovich one, within the 95% interval widened to 3 standard
 // errors (six fits). The SDE step is eta/100 so that Euler-Maruyama's O(step) bias is well below the
@@ -46,13 +46,22 @@ func TestItoVersusStratonovich(t *testing.T) {
 		eta    float64
 		b      int
 		scheme sde.Scheme
-	}{{0.5, 1, sde.Ito}, {0.25, 1, sde.Ito}, {0.5, 2, sde.Ito}, {0.5, 1, sde.Stratonovich}, {0.25, 1, sde.Stratonovich}} {
-		fac, err := sde.NewFactory(o, sde.Config{Kind: sde.Decoupled, Eta: c.eta, Batch: c.b, Sampling: sgd.Replacement, Scheme: c.scheme,
-			Substeps: 100, HStar: curvature.DenseFactor(1, []float64{h}), LStar: lstar, HScalar: h})
+	}{{0.5, 1, sde.Ito}, {0.25, 1, sde.Ito}, {0.5, 2, sde.Ito}, {0.5, 1, sde.Stratonovich}, {0.25, 1,
+		sde.Stratonovich}} {
+		fac, err := sde.NewFactory(
+			o,
+			sde.Config{Kind: sde.Decoupled, Eta: c.eta, Batch: c.b, Sampling: sgd.Replacement, Scheme: c.scheme,
+				Substeps: 100, HStar: curvature.DenseFactor(1, []float64{h}), LStar: lstar, HScalar: h},
+		)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := sample(fac, th, 4, Options{Samples: 5000, Every: 10 / h, Burn: 20 / h, Seed: 11, LStar: lstar, A: 0.5})
+		r, err := sample(
+			fac,
+			th,
+			4,
+			Options{Samples: 5000, Every: 10 / h, Burn: 20 / h, Seed: 11, LStar: lstar, A: 0.5},
+		)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,9 +70,28 @@ func TestItoVersusStratonovich(t *testing.T) {
 			want -= 0.5
 		}
 		z := (r.Power.Param - want) / r.Power.SE
-		t.Logf("%v eta=%v B=%d: phi = %.3f +- %.3f, theory %.3f (z = %.2f), tau %.2f, %s", c.scheme, c.eta, c.b, r.Power.Param, r.Power.SE, want, z, r.Tau, r.Summary)
+		t.Logf(
+			"%v eta=%v B=%d: phi = %.3f +- %.3f, theory %.3f (z = %.2f), tau %.2f, %s",
+			c.scheme,
+			c.eta,
+			c.b,
+			r.Power.Param,
+			r.Power.SE,
+			want,
+			z,
+			r.Tau,
+			r.Summary,
+		)
 		if math.Abs(z) > 3 {
-			t.Errorf("%v eta=%v B=%d: phi = %.3f +- %.3f, theory %.3f", c.scheme, c.eta, c.b, r.Power.Param, r.Power.SE, want)
+			t.Errorf(
+				"%v eta=%v B=%d: phi = %.3f +- %.3f, theory %.3f",
+				c.scheme,
+				c.eta,
+				c.b,
+				r.Power.Param,
+				r.Power.SE,
+				want,
+			)
 		}
 		if r.VuongZ < 2 {
 			t.Errorf("the Gibbs law was not rejected: Vuong z = %.2f", r.VuongZ)
@@ -74,7 +102,18 @@ func TestItoVersusStratonovich(t *testing.T) {
 // The log-landscape dynamics in tau time, converted to t, has the same stationary exponent.
 func TestLogLandscape(t *testing.T) {
 	o, th, lstar, h := oneD(t)
-	fac, err := sde.NewFactory(o, sde.Config{Kind: sde.LogLandscape, Eta: 0.5, Batch: 1, Substeps: 100, HStar: curvature.DenseFactor(1, []float64{h}), LStar: lstar, HScalar: h})
+	fac, err := sde.NewFactory(
+		o,
+		sde.Config{
+			Kind:     sde.LogLandscape,
+			Eta:      0.5,
+			Batch:    1,
+			Substeps: 100,
+			HStar:    curvature.DenseFactor(1, []float64{h}),
+			LStar:    lstar,
+			HScalar:  h,
+		},
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +126,8 @@ func TestLogLandscape(t *testing.T) {
 		t.Fatalf("log landscape: phi = %.3f +- %.3f, theory %.3f", r.Power.Param, r.Power.SE, want)
 	}
 	// With L* = 0 the dynamics must refuse to run without eps.
-	if _, err := sde.NewFactory(o, sde.Config{Kind: sde.LogLandscape, Eta: 0.5, Batch: 1, HStar: curvature.DenseFactor(1, []float64{h}), LStar: 0}); err == nil {
+	if _, err := sde.NewFactory(o, sde.Config{Kind: sde.LogLandscape, Eta: 0.5, Batch: 1,
+		HStar: curvature.DenseFactor(1, []float64{h}), LStar: 0}); err == nil {
 		t.Fatal("L* = 0 accepted without eps")
 	}
 }

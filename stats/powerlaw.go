@@ -10,7 +10,7 @@ import (
 	"gonum.org/v1/gonum/stat"
 )
 
-// The stationary law of THEORY.md section 4, P(theta) ∝ L(theta)^(-phi) around a minimum with
+// The stationary law of docs/theory.md, "Stationary law", P(theta) ∝ L(theta)^(-phi) around a minimum with
 // L = L* + 1/2 dtheta^T H* dtheta in n dimensions, makes the relative excess loss
 // u = L/L* - 1 follow a beta-prime law, p(u) = u^(a-1) (1+u)^(-phi) / B(a, phi-a), a = n/2
 // (in one dimension this is the scaled Student-t in theta). The Gibbs law exp(-L/T) makes u
@@ -45,7 +45,10 @@ func FitPowerLaw(u []float64, a, tau float64) (Fit, error) {
 	mlog := 0.0
 	for _, v := range u {
 		if !(v > 0) {
-			return Fit{}, fmt.Errorf("power-law fit: sample u = L/L* - 1 = %v is not positive (L* must be the minimum loss)", v)
+			return Fit{}, fmt.Errorf(
+				"power-law fit: sample u = L/L* - 1 = %v is not positive (L* must be the minimum loss)",
+				v,
+			)
 		}
 		mlog += math.Log1p(v)
 	}

@@ -148,7 +148,11 @@ func (s *Store) init() error {
 		if err != nil {
 			why = firstLine(err.Error())
 		}
-		return fault.Invalid("store %s is damaged or not an SQLite file (%s): move it away or choose another path", s.path, why)
+		return fault.Invalid(
+			"store %s is damaged or not an SQLite file (%s): move it away or choose another path",
+			s.path,
+			why,
+		)
 	}
 	tables, err := s.tables()
 	if err != nil {
@@ -167,9 +171,18 @@ func (s *Store) init() error {
 		for t := range tables {
 			names = append(names, t)
 		}
-		return fault.Invalid("%s is an SQLite database but not an sgdlab store (tables %s): choose another path", s.path, strings.Join(names, ", "))
+		return fault.Invalid(
+			"%s is an SQLite database but not an sgdlab store (tables %s): choose another path",
+			s.path,
+			strings.Join(names, ", "),
+		)
 	case format != Format && format != "sgdlab-store-1":
-		return fault.Invalid("store %s has format %s, newer than this sgdlab (%s): use a newer sgdlab", s.path, format, Format)
+		return fault.Invalid(
+			"store %s has format %s, newer than this sgdlab (%s): use a newer sgdlab",
+			s.path,
+			format,
+			Format,
+		)
 	}
 	if s.readOnly {
 		s.sums = format == Format
@@ -242,7 +255,8 @@ func (s *Store) migrate1() error {
 	}
 	rows.Close()
 	for _, r := range recs {
-		if _, err := tx.Exec("UPDATE trajectories SET sum = ? WHERE run_id = ? AND idx = ?", r.sum, r.run, r.idx); err != nil {
+		if _, err := tx.Exec("UPDATE trajectories SET sum = ? WHERE run_id = ? AND idx = ?", r.sum, r.run,
+			r.idx); err != nil {
 			return err
 		}
 	}
@@ -313,8 +327,17 @@ func (s *Store) Begin(spec RunSpec) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.db.Exec(`INSERT OR IGNORE INTO runs(key, kind, label, params, seed, version, created, arith) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		key, spec.Kind, spec.Label, string(params), int64(spec.Seed), spec.Version, time.Now().UTC().Format(time.RFC3339), spec.Arith)
+	_, err = s.db.Exec(
+		`INSERT OR IGNORE INTO runs(key, kind, label, params, seed, version, created, arith) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		key,
+		spec.Kind,
+		spec.Label,
+		string(params),
+		int64(spec.Seed),
+		spec.Version,
+		time.Now().UTC().Format(time.RFC3339),
+		spec.Arith,
+	)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.path, err)
 	}
@@ -327,8 +350,15 @@ func (s *Store) Begin(spec RunSpec) (*Run, error) {
 		r.Arith = spec.Arith
 	}
 	if spec.Arith != "" && r.Arith != spec.Arith {
-		return nil, fault.Invalid("store %s: run %d (%s) was computed with %s, this sgdlab uses %s; the results would differ in rounding: use another store",
-			s.path, r.ID, r.Label, r.Arith, spec.Arith)
+		return nil, fault.Invalid(
+			"store %s: run %d (%s) was computed with %s, this sgdlab uses %s; the results would differ in "+
+				"rounding: use another store",
+			s.path,
+			r.ID,
+			r.Label,
+			r.Arith,
+			spec.Arith,
+		)
 	}
 	return r, nil
 }
@@ -341,7 +371,8 @@ func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	var params string
 	var summary sql.NullString
 	var seed int64
-	if err := row.Scan(&r.ID, &r.Key, &r.Kind, &r.Label, &params, &seed, &r.Version, &r.Arith, &r.Created, &summary, &r.Done); err != nil {
+	if err := row.Scan(&r.ID, &r.Key, &r.Kind, &r.Label, &params, &seed, &r.Version, &r.Arith, &r.Created, &summary,
+		&r.Done); err != nil {
 		return nil, err
 	}
 	r.Params, r.Seed = json.RawMessage(params), uint64(seed)
@@ -381,7 +412,13 @@ func (s *Store) Put(r *Run, idx int, result any) error {
 
 // putRaw stores one result and reports whether it was new.
 func (s *Store) putRaw(r *Run, idx int, res string) (bool, error) {
-	out, err := s.db.Exec(`INSERT OR IGNORE INTO trajectories(run_id, idx, result, sum) VALUES (?, ?, ?, ?)`, r.ID, idx, res, checksum(res))
+	out, err := s.db.Exec(
+		`INSERT OR IGNORE INTO trajectories(run_id, idx, result, sum) VALUES (?, ?, ?, ?)`,
+		r.ID,
+		idx,
+		res,
+		checksum(res),
+	)
 	if err != nil {
 		return false, fmt.Errorf("store %s: %w", s.path, err)
 	}
@@ -389,8 +426,16 @@ func (s *Store) putRaw(r *Run, idx int, res string) (bool, error) {
 		return true, nil
 	}
 	var old string
-	if err := s.db.QueryRow(`SELECT result FROM trajectories WHERE run_id = ? AND idx = ?`, r.ID, idx).Scan(&old); err == nil && old != res {
-		return false, fmt.Errorf("store %s: trajectory %d of run %d (%s) was recorded with a different result", s.path, idx, r.ID, r.Label)
+	q := `SELECT result FROM trajectories WHERE run_id = ? AND idx = ?`
+	if err := s.db.QueryRow(q, r.ID, idx).Scan(&old); err == nil &&
+		old != res {
+		return false, fmt.Errorf(
+			"store %s: trajectory %d of run %d (%s) was recorded with a different result",
+			s.path,
+			idx,
+			r.ID,
+			r.Label,
+		)
 	}
 	return false, nil
 }
@@ -415,8 +460,14 @@ func (s *Store) Trajectories(r *Run) (map[int]json.RawMessage, error) {
 			return nil, fmt.Errorf("store %s: %w", s.path, err)
 		}
 		if s.sums && sum != checksum(res) {
-			return nil, fault.Invalid("store %s: trajectory %d of run %d (%s) does not match its checksum: the record was changed after it was written; delete the run or use another store",
-				s.path, idx, r.ID, r.Label)
+			return nil, fault.Invalid(
+				"store %s: trajectory %d of run %d (%s) does not match its checksum: the record was changed after "+
+					"it was written; delete the run or use another store",
+				s.path,
+				idx,
+				r.ID,
+				r.Label,
+			)
 		}
 		out[idx] = json.RawMessage(res)
 	}
@@ -466,7 +517,13 @@ func (s *Store) Find(ref string) (*Run, error) {
 				return &runs[i], nil
 			}
 		}
-		return nil, fault.Invalid("no run with id %d in %s: `sgdlab runs %s` lists them (a key prefix of digits is written key:%s)", id, s.path, s.path, ref)
+		return nil, fault.Invalid(
+			"no run with id %d in %s: `sgdlab runs %s` lists them (a key prefix of digits is written key:%s)",
+			id,
+			s.path,
+			s.path,
+			ref,
+		)
 	}
 	if prefix == "" {
 		return nil, fault.Invalid("empty run reference: give an id or key:PREFIX")
@@ -479,7 +536,12 @@ func (s *Store) Find(ref string) (*Run, error) {
 	}
 	switch len(found) {
 	case 0:
-		return nil, fault.Invalid("no run with key prefix %q in %s: `sgdlab runs %s` lists them", prefix, s.path, s.path)
+		return nil, fault.Invalid(
+			"no run with key prefix %q in %s: `sgdlab runs %s` lists them",
+			prefix,
+			s.path,
+			s.path,
+		)
 	case 1:
 		return found[0], nil
 	}
@@ -487,7 +549,12 @@ func (s *Store) Find(ref string) (*Run, error) {
 	for i, r := range found {
 		ids[i] = strconv.FormatInt(r.ID, 10)
 	}
-	return nil, fault.Invalid("key prefix %q matches runs %s in %s: give more of the key or the id", prefix, strings.Join(ids, ", "), s.path)
+	return nil, fault.Invalid(
+		"key prefix %q matches runs %s in %s: give more of the key or the id",
+		prefix,
+		strings.Join(ids, ", "),
+		s.path,
+	)
 }
 
 // MergeStats counts what Merge did.
@@ -531,7 +598,9 @@ func (s *Store) mergeFrom(src *Store, st *MergeStats) error {
 		return err
 	}
 	for _, r := range rs {
-		dst, err := s.Begin(RunSpec{Kind: r.Kind, Label: r.Label, Params: r.Params, Seed: r.Seed, Version: r.Version, Arith: r.Arith})
+		dst, err := s.Begin(
+			RunSpec{Kind: r.Kind, Label: r.Label, Params: r.Params, Seed: r.Seed, Version: r.Version, Arith: r.Arith},
+		)
 		if err != nil {
 			return err
 		}

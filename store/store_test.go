@@ -82,7 +82,11 @@ func TestResumeAndMerge(t *testing.T) {
 
 func TestCorruptFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "bad.db")
-	os.WriteFile(p, []byte("this is not sqlite at all, just text padding padding padding padding padding padding padding padding"), 0o644)
+	os.WriteFile(
+		p,
+		[]byte("this is not sqlite at all, just text padding padding padding padding padding padding padding padding"),
+		0o644,
+	)
 	if _, err := Open(p); err == nil {
 		t.Fatal("a corrupt store was opened")
 	}
@@ -105,7 +109,8 @@ func TestChecksum(t *testing.T) {
 	defer s.Close()
 	r, _ = s.Begin(spec)
 	_, err := s.Trajectories(r)
-	if !errors.Is(err, fault.ErrInvalid) || !strings.Contains(err.Error(), "trajectory 0") || !strings.Contains(err.Error(), "checksum") {
+	if !errors.Is(err, fault.ErrInvalid) || !strings.Contains(err.Error(), "trajectory 0") ||
+		!strings.Contains(err.Error(), "checksum") {
 		t.Fatalf("tampered record: %v", err)
 	}
 	into, _ := Open(filepath.Join(dir, "into.db"))
@@ -184,7 +189,8 @@ func TestPathsAndForeignFiles(t *testing.T) {
 	db.Close()
 	before, _ := os.ReadFile(foreign)
 	for _, open := range []func(string) (*Store, error){Open, OpenReadOnly} {
-		if _, err := open(foreign); !errors.Is(err, fault.ErrInvalid) || !strings.Contains(err.Error(), "not an sgdlab store") {
+		if _, err := open(foreign); !errors.Is(err, fault.ErrInvalid) ||
+			!strings.Contains(err.Error(), "not an sgdlab store") {
 			t.Fatalf("foreign database: %v", err)
 		}
 	}

@@ -110,9 +110,21 @@ func Escape(ctx context.Context, env Env, spec EscapeSpec) (*EscapeRecord, error
 		return nil, err
 	}
 	m := p.Min
-	rec := &EscapeRecord{Model: o.Model.Spec(), Data: o.Data.Spec, Dynamics: spec.Dynamics, Describe: fac.Describe(), Exit: ex.String(),
-		Seed: spec.Seed, Runs: spec.Runs, Shard: env.Ens.Shard.String(), LStar: m.Loss, HStar: p.HStar, N: p.N,
-		Exponent: theory.Exponent(spec.Batch, spec.Eta, p.HStar, p.N), Conventions: escapeConventions()}
+	rec := &EscapeRecord{
+		Model:       o.Model.Spec(),
+		Data:        o.Data.Spec,
+		Dynamics:    spec.Dynamics,
+		Describe:    fac.Describe(),
+		Exit:        ex.String(),
+		Seed:        spec.Seed,
+		Runs:        spec.Runs,
+		Shard:       env.Ens.Shard.String(),
+		LStar:       m.Loss,
+		HStar:       p.HStar,
+		N:           p.N,
+		Exponent:    theory.Exponent(spec.Batch, spec.Eta, p.HStar, p.N),
+		Conventions: escapeConventions(),
+	}
 	if p.Note != "" {
 		rec.Notes = append(rec.Notes, p.Note)
 	}
@@ -145,15 +157,31 @@ func Escape(ctx context.Context, env Env, spec EscapeSpec) (*EscapeRecord, error
 		rec.MaxSteps = defaultBudget(rec.Predictions)
 	}
 	if env.Ens.Shard.N > 1 {
-		rec.Notes = append(rec.Notes, fmt.Sprintf("shard %s: the rates use this shard's runs only; merge the shard stores and rerun with the merged store for the whole ensemble", env.Ens.Shard))
+		rec.Notes = append(
+			rec.Notes,
+			fmt.Sprintf(
+				"shard %s: the rates use this shard's runs only; merge the shard stores and rerun with the merged "+
+					"store for the whole ensemble",
+				env.Ens.Shard,
+			),
+		)
 	}
 	key := keyOf("escape", o)
 	key.Dynamics, key.Exit, key.MaxSteps, key.Start = fac.Key(), rec.Exit, rec.MaxSteps, m.Theta
 	opt := escape.Options{Seed: spec.Seed, MaxSteps: rec.MaxSteps}
 	env.stage("escape runs")
-	runs, st, runErr := ensemble.Run(ctx, env.Ens,
-		ensemble.Spec{Kind: "escape", Label: label("escape", rec.Model, rec.Data, spec.Kind, rec.Exit), Key: key, Seed: spec.Seed, Size: int64(spec.Runs)},
-		func(i int) (escape.Run, error) { return escape.Trajectory(ctx, fac, ex, ec, m.Theta, i, opt) })
+	runs, st, runErr := ensemble.Run(
+		ctx,
+		env.Ens,
+		ensemble.Spec{
+			Kind:  "escape",
+			Label: label("escape", rec.Model, rec.Data, spec.Kind, rec.Exit),
+			Key:   key,
+			Seed:  spec.Seed,
+			Size:  int64(spec.Runs),
+		},
+		func(i int) (escape.Run, error) { return escape.Trajectory(ctx, fac, ex, ec, m.Theta, i, opt) },
+	)
 	rec.Trajectory, rec.Stats = runs, st
 	for _, r := range runs {
 		if r.Diverged {
@@ -170,7 +198,8 @@ func Escape(ctx context.Context, env Env, spec EscapeSpec) (*EscapeRecord, error
 func defaultBudget(preds []Prediction) int64 {
 	budget := int64(1_000_000)
 	for _, pr := range preds {
-		if s := float64(pr.Steps); (pr.Name == "power law" || pr.Name == "quadrature") && !math.IsNaN(s) && !math.IsInf(s, 0) {
+		if s := float64(pr.Steps); (pr.Name == "power law" || pr.Name == "quadrature") && !math.IsNaN(s) &&
+			!math.IsInf(s, 0) {
 			budget = max(int64(math.Min(30*s, 1e10)), 10000)
 		}
 	}
@@ -195,8 +224,9 @@ func mfptSlope(rates []escape.LevelRate) *stats.LineFit {
 
 func escapeConventions() map[string]string {
 	return map[string]string{
-		"time":     "t = eta * steps; rates per unit t; MFPT in t and in steps",
-		"rate":     "maximum likelihood for exponential waiting times with right censoring: escaped / total observed time; 95% exact Poisson interval",
+		"time": "t = eta * steps; rates per unit t; MFPT in t and in steps",
+		"rate": "maximum likelihood for exponential waiting times with right censoring: escaped / total " +
+			"observed time; 95% exact Poisson interval",
 		"mfpt":     "mean of the escape times when no run was censored, else 1/rate",
 		"exponent": "kappa ∝ (L^s/L*)^-(B/(eta h*) + 1 - n/2)",
 	}
@@ -205,10 +235,27 @@ func escapeConventions() map[string]string {
 // predictEscape evaluates the theories for the exit's levels: the decoupled SDE's exact
 // quadrature for loss levels; the power law, Arrhenius and frozen-noise rates over a
 // barrier, and the exact quadrature on one-parameter landscapes.
-func predictEscape(p *landscape.Prepared, fac *sde.Factory, ex escape.ExitSpec, br *landscape.Barrier, eta float64, B, P int) []Prediction {
+func predictEscape(
+	p *landscape.Prepared,
+	fac *sde.Factory,
+	ex escape.ExitSpec,
+	br *landscape.Barrier,
+	eta float64,
+	B, P int,
+) []Prediction {
 	var out []Prediction
 	add := func(name string, level, rate, mfpt float64, note string) {
-		out = append(out, Prediction{Name: name, Level: level, Rate: num.Float(rate), MFPT: num.Float(mfpt), Steps: num.Float(mfpt / eta), Note: note})
+		out = append(
+			out,
+			Prediction{
+				Name:  name,
+				Level: level,
+				Rate:  num.Float(rate),
+				MFPT:  num.Float(mfpt),
+				Steps: num.Float(mfpt / eta),
+				Note:  note,
+			},
+		)
 	}
 	switch ex.Kind {
 	case "loss":
@@ -232,7 +279,8 @@ func predictEscape(p *landscape.Prepared, fac *sde.Factory, ex escape.ExitSpec, 
 		for _, th := range []struct {
 			name string
 			k    float64
-		}{{"power law", theory.PowerLaw(tb, B, eta)}, {"Arrhenius", theory.Arrhenius(tb, B, eta)}, {"frozen noise", theory.Frozen(tb, B, eta)}} {
+		}{{"power law", theory.PowerLaw(tb, B, eta)}, {"Arrhenius", theory.Arrhenius(tb, B, eta)}, {"frozen noise",
+			theory.Frozen(tb, B, eta)}} {
 			add(th.name, 1, th.k/half, half/th.k, note)
 		}
 		if P == 1 {
@@ -254,7 +302,14 @@ func predictEscape(p *landscape.Prepared, fac *sde.Factory, ex escape.ExitSpec, 
 // Quadrature1D is the decoupled SDE's exact mean first-passage time on a one-parameter
 // landscape from the minimum to target (beyond the saddle), reflecting far behind the
 // minimum: T = int s int m of docs/theory.md, "Exact one-dimensional times".
-func Quadrature1D(land model.Landscape, p *landscape.Prepared, br *landscape.Barrier, eta float64, B int, target float64) (float64, error) {
+func Quadrature1D(
+	land model.Landscape,
+	p *landscape.Prepared,
+	br *landscape.Barrier,
+	eta float64,
+	B int,
+	target float64,
+) (float64, error) {
 	g := make([]float64, 1)
 	x := make([]float64, 1)
 	hstar := br.Theory().HStar

@@ -59,7 +59,10 @@ func Noise(ctx context.Context, env Env, spec NoiseSpec) (*NoiseRecord, error) {
 		return nil, err
 	}
 	if spec.Batch < 1 || spec.Batch > o.N() {
-		return nil, fault.Field("batch", fault.Invalid("batch size B = %d must be between 1 and N = %d", spec.Batch, o.N()))
+		return nil, fault.Field(
+			"batch",
+			fault.Invalid("batch size B = %d must be between 1 and N = %d", spec.Batch, o.N()),
+		)
 	}
 	if spec.TopK < 0 || spec.TopK > o.P() {
 		return nil, fault.Field("k", fault.Invalid("top-k = %d must be between 1 and P = %d", spec.TopK, o.P()))
@@ -98,7 +101,17 @@ func Noise(ctx context.Context, env Env, spec NoiseSpec) (*NoiseRecord, error) {
 	if env.Ens.Store == nil {
 		return compute()
 	}
-	rec, _, err := ensemble.Once(ctx, env.Ens, ensemble.Spec{Kind: "noise", Label: label("noise", o.Model.Spec(), o.Data.Spec, name), Key: key, Seed: spec.Seed}, compute)
+	rec, _, err := ensemble.Once(
+		ctx,
+		env.Ens,
+		ensemble.Spec{
+			Kind:  "noise",
+			Label: label("noise", o.Model.Spec(), o.Data.Spec, name),
+			Key:   key,
+			Seed:  spec.Seed,
+		},
+		compute,
+	)
 	return rec, err
 }
 
@@ -109,13 +122,31 @@ func noiseBytes(o *model.Objective, probes int) int64 {
 	if P <= noise.DenseLimit {
 		return memory.Add(workerBytes(o), memory.Floats(6, P, P))
 	}
-	return memory.Add(workerBytes(o), memory.Floats(4, min(NK, 20000), min(NK, 20000)), memory.Floats(int64(probes)+20, P))
+	return memory.Add(
+		workerBytes(o),
+		memory.Floats(4, min(NK, 20000), min(NK, 20000)),
+		memory.Floats(int64(probes)+20, P),
+	)
 }
 
-func analyzeNoise(ctx context.Context, env Env, o *model.Objective, mode sgd.Sampling, theta []float64, name string, spec NoiseSpec) (*NoiseRecord, error) {
+func analyzeNoise(
+	ctx context.Context,
+	env Env,
+	o *model.Objective,
+	mode sgd.Sampling,
+	theta []float64,
+	name string,
+	spec NoiseSpec,
+) (*NoiseRecord, error) {
 	w := o.NewWorker(2, 0)
 	rec := &NoiseRecord{Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name(), Theta: name}
-	opt := noise.AnalyzeOptions{TopK: spec.TopK, Probes: spec.Probes, Fig1: spec.Fig1, Seed: spec.Seed, Progress: env.Stage}
+	opt := noise.AnalyzeOptions{
+		TopK:     spec.TopK,
+		Probes:   spec.Probes,
+		Fig1:     spec.Fig1,
+		Seed:     spec.Seed,
+		Progress: env.Stage,
+	}
 	switch {
 	case spec.Minimum == "given":
 		opt.WStar, opt.ThetaStar = w, spec.MinimumTheta
@@ -126,13 +157,25 @@ func analyzeNoise(ctx context.Context, env Env, o *model.Objective, mode sgd.Sam
 		case errors.Is(err, context.Canceled):
 			return nil, err
 		case err != nil:
-			rec.Notes = append(rec.Notes, "the Hessian form (2L/B) H* is not measured: the descent from the point found no minimum ("+err.Error()+"); give a minimum to compare with it")
+			rec.Notes = append(
+				rec.Notes,
+				"the Hessian form (2L/B) H* is not measured: the descent from the point found no minimum ("+
+					err.Error()+"); give a minimum to compare with it",
+			)
 		default:
 			rec.Minimum = &p
 			opt.WStar, opt.ThetaStar = w, p.Theta
 		}
 	case spec.Minimum == "auto":
-		rec.Notes = append(rec.Notes, fmt.Sprintf("the Hessian form (2L/B) H* is not measured: P = %d is above the automatic minimum search's limit %d; give a minimum", o.P(), AutoMinimumLimit))
+		rec.Notes = append(
+			rec.Notes,
+			fmt.Sprintf(
+				"the Hessian form (2L/B) H* is not measured: P = %d is above the automatic minimum search's limit "+
+					"%d; give a minimum",
+				o.P(),
+				AutoMinimumLimit,
+			),
+		)
 	case spec.Minimum != "none":
 		return nil, fault.Invalid("minimum %q: use auto, none or given", spec.Minimum)
 	}

@@ -14,7 +14,13 @@ import (
 // initialisation with seed when start is nil) and characterises it: L*, the Hessian
 // spectrum, h* and n. A start that is not a minimum, or a descent that reaches none, is
 // invalid input with the reason.
-func Minimum(ctx context.Context, env Env, o *model.Objective, start []float64, seed uint64) (*landscape.Prepared, error) {
+func Minimum(
+	ctx context.Context,
+	env Env,
+	o *model.Objective,
+	start []float64,
+	seed uint64,
+) (*landscape.Prepared, error) {
 	if start != nil {
 		if err := checkPoint(o, start, "the start point"); err != nil {
 			return nil, fault.Field("start", err)

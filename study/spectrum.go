@@ -51,7 +51,10 @@ func Spectrum(ctx context.Context, env Env, spec SpectrumSpec) (*SpectrumRecord,
 	}
 	P := o.P()
 	if spec.K < 0 || spec.K > P {
-		return nil, fault.Field("k", fault.Invalid("k = %d must be between 1 and the number of parameters P = %d", spec.K, P))
+		return nil, fault.Field(
+			"k",
+			fault.Invalid("k = %d must be between 1 and the number of parameters P = %d", spec.K, P),
+		)
 	}
 	if spec.K == 0 {
 		spec.K = min(10, P)
@@ -69,7 +72,8 @@ func Spectrum(ctx context.Context, env Env, spec SpectrumSpec) (*SpectrumRecord,
 	}
 	// Lanczos keeps its basis (up to a few hundred vectors of length P) and the probes.
 	vecs := int64(max(spec.Probes, 30) + 4*spec.K + max(spec.MaxIter, 300))
-	if err := env.limit().Check("the spectrum analysis", memory.Add(workerBytes(o), memory.Floats(vecs, int64(P)))); err != nil {
+	if err := env.limit().Check("the spectrum analysis", memory.Add(workerBytes(o), memory.Floats(vecs,
+		int64(P)))); err != nil {
 		return nil, err
 	}
 	w := o.NewWorker(2, 0)
@@ -102,8 +106,15 @@ func Spectrum(ctx context.Context, env Env, spec SpectrumSpec) (*SpectrumRecord,
 	if spec.Matrix == "gn" {
 		op = curvature.GaussNewton(w, theta)
 	}
-	opt := curvature.AnalyzeOptions{K: spec.K, Probes: spec.Probes, Steps: spec.Steps, MaddoxZ: spec.MaddoxZ, MaxIter: spec.MaxIter,
-		Rand: seed.Stream(spec.Seed, seed.Extra), Progress: env.Stage}
+	opt := curvature.AnalyzeOptions{
+		K:        spec.K,
+		Probes:   spec.Probes,
+		Steps:    spec.Steps,
+		MaddoxZ:  spec.MaddoxZ,
+		MaxIter:  spec.MaxIter,
+		Rand:     seed.Stream(spec.Seed, seed.Extra),
+		Progress: env.Stage,
+	}
 	if spec.Blocks {
 		for _, b := range o.Model.Blocks() {
 			opt.Blocks = append(opt.Blocks, curvature.BlockSpec{Name: b.Name, Off: b.Off, Len: b.Len})

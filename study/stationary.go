@@ -63,8 +63,14 @@ func Stationary(ctx context.Context, env Env, spec StationarySpec) (*StationaryR
 		return nil, err
 	}
 	if spec.Chains < 1 || spec.Samples < 10 || spec.Every < 1 || spec.Burn < 0 {
-		return nil, fault.Invalid("need at least 1 chain, 10 samples per chain, a sampling interval of at least 1 step and a burn-in >= 0 (got %d, %d, %d, %d)",
-			spec.Chains, spec.Samples, spec.Every, spec.Burn)
+		return nil, fault.Invalid(
+			"need at least 1 chain, 10 samples per chain, a sampling interval of at least 1 step and a burn-in >= "+
+				"0 (got %d, %d, %d, %d)",
+			spec.Chains,
+			spec.Samples,
+			spec.Every,
+			spec.Burn,
+		)
 	}
 	// Samples are kept per chain, pooled once and evaluated under two laws.
 	if err := env.limit().Check(fmt.Sprintf("%d chains of %d samples", spec.Chains, spec.Samples),
@@ -89,17 +95,34 @@ func Stationary(ctx context.Context, env Env, spec StationarySpec) (*StationaryR
 	if burn <= 0 {
 		burn = max(int64(math.Ceil(10/(eta*m.MinEig()))), 10*spec.Every)
 	}
-	rec := &StationaryRecord{Model: o.Model.Spec(), Data: o.Data.Spec, Dynamics: spec.Dynamics, Describe: fac.Describe(),
-		Seed: spec.Seed, Chains: spec.Chains, Samples: spec.Samples, Every: spec.Every, Burn: burn, Shard: env.Ens.Shard.String(),
-		LStar: m.Loss, HStar: p.HStar, N: p.N, Eigs: m.Eigs[:min(len(m.Eigs), 20)],
-		PhiTheory: theory.Phi(spec.Batch, eta, p.HStar)}
+	rec := &StationaryRecord{
+		Model:     o.Model.Spec(),
+		Data:      o.Data.Spec,
+		Dynamics:  spec.Dynamics,
+		Describe:  fac.Describe(),
+		Seed:      spec.Seed,
+		Chains:    spec.Chains,
+		Samples:   spec.Samples,
+		Every:     spec.Every,
+		Burn:      burn,
+		Shard:     env.Ens.Shard.String(),
+		LStar:     m.Loss,
+		HStar:     p.HStar,
+		N:         p.N,
+		Eigs:      m.Eigs[:min(len(m.Eigs), 20)],
+		PhiTheory: theory.Phi(spec.Batch, eta, p.HStar),
+	}
 	rec.PhiStrat = rec.PhiTheory - 0.5
 	rec.Conventions = map[string]string{
 		"prediction": "phi = 1 + B/(eta h*) (Ito); P(theta) ∝ L^-phi inside the valley",
-		"fit":        fmt.Sprintf("maximum likelihood for u = L/L* - 1 ~ u^(n/2-1) (1+u)^(-phi) with n = %d; interval 95%%, widened by the autocorrelation time", p.N),
-		"gibbs":      "alternative P ∝ exp(-L/T): u ~ Gamma(n/2, L*/T)",
-		"time":       "t = eta * steps; samples every Every steps after Burn steps",
-		"loss":       "L = (1/N) sum 1/2 (f - y)^2",
+		"fit": fmt.Sprintf(
+			"maximum likelihood for u = L/L* - 1 ~ u^(n/2-1) (1+u)^(-phi) with n = %d; interval 95%%, widened by "+
+				"the autocorrelation time",
+			p.N,
+		),
+		"gibbs": "alternative P ∝ exp(-L/T): u ~ Gamma(n/2, L*/T)",
+		"time":  "t = eta * steps; samples every Every steps after Burn steps",
+		"loss":  "L = (1/N) sum 1/2 (f - y)^2",
 	}
 	if p.Note != "" {
 		rec.Notes = append(rec.Notes, p.Note)
@@ -118,11 +141,21 @@ func Stationary(ctx context.Context, env Env, spec StationarySpec) (*StationaryR
 		rec.Notes = append(rec.Notes, fmt.Sprintf("shard %s: the fit uses this shard's chains only", env.Ens.Shard))
 	}
 	key := keyOf("stationary", o)
-	key.Dynamics, key.Start, key.Samples, key.Every, key.Burn, key.Valley, key.A = fac.Key(), m.Theta, spec.Samples, spec.Every, burn, valley, opt.A
+	key.Dynamics, key.Start, key.Samples, key.Every, key.Burn, key.Valley, key.A = fac.Key(), m.Theta, spec.Samples,
+		spec.Every, burn, valley, opt.A
 	env.stage("stationary chains")
-	chains, st, runErr := ensemble.Run(ctx, env.Ens,
-		ensemble.Spec{Kind: "stationary", Label: label("stationary", rec.Model, rec.Data, spec.Kind), Key: key, Seed: spec.Seed, Size: int64(spec.Chains)},
-		func(i int) (stationary.Chain, error) { return stationary.Sample(ctx, fac, m.Theta, i, opt) })
+	chains, st, runErr := ensemble.Run(
+		ctx,
+		env.Ens,
+		ensemble.Spec{
+			Kind:  "stationary",
+			Label: label("stationary", rec.Model, rec.Data, spec.Kind),
+			Key:   key,
+			Seed:  spec.Seed,
+			Size:  int64(spec.Chains),
+		},
+		func(i int) (stationary.Chain, error) { return stationary.Sample(ctx, fac, m.Theta, i, opt) },
+	)
 	rec.Stats = st
 	if runErr != nil {
 		return rec, runErr
@@ -136,7 +169,10 @@ func Stationary(ctx context.Context, env Env, spec StationarySpec) (*StationaryR
 		rec.Deviation = (res.Power.Param - rec.PhiTheory) / res.Power.SE
 	}
 	if res.Left > 0 {
-		rec.Notes = append(rec.Notes, fmt.Sprintf("%d chain(s) left the valley; their samples up to that point are kept", res.Left))
+		rec.Notes = append(
+			rec.Notes,
+			fmt.Sprintf("%d chain(s) left the valley; their samples up to that point are kept", res.Left),
+		)
 	}
 	if n := DeviationNote(spec.Kind, eta, rec.HStar, spec.Substeps, rec.Deviation); n != "" {
 		rec.Notes = append(rec.Notes, n)
@@ -156,11 +192,17 @@ func DeviationNote(dynamics string, eta, hstar float64, substeps int, dev float6
 		return ""
 	}
 	if dynamics == "sgd" {
-		return "real SGD is not the SDE the theory is derived for: compare the dynamics sde and decoupled with 20 substeps to separate the finite step from the decoupling (reproduce E4 does this), and the exact discrete chain (sgdlab chain) for the step itself"
+		return "real SGD is not the SDE the theory is derived for: compare the dynamics sde and decoupled with 20 " +
+			"substeps to separate the finite step from the decoupling (reproduce E4 does this), and the exact " +
+			"discrete chain (sgdlab chain) for the step itself"
 	}
 	if dt := eta * hstar / float64(max(substeps, 1)); dt > 0.05 {
-		return fmt.Sprintf("the SDE step is large (dt h* = %.3g): the Euler-Maruyama discretisation error grows with dt h*; rerun with %d substeps or more for the continuous SDE the theory describes",
-			dt, int(math.Ceil(dt/0.05))*max(substeps, 1))
+		return fmt.Sprintf(
+			"the SDE step is large (dt h* = %.3g): the Euler-Maruyama discretisation error grows with dt h*; rerun "+
+				"with %d substeps or more for the continuous SDE the theory describes",
+			dt,
+			int(math.Ceil(dt/0.05))*max(substeps, 1),
+		)
 	}
 	return ""
 }

@@ -113,7 +113,10 @@ func Train(ctx context.Context, env Env, spec TrainSpec) (*TrainRecord, error) {
 		return train(ctx, env, o, cfg, spec)
 	}
 	var runErr error
-	rec, _, err := ensemble.Once(ctx, env.Ens, ensemble.Spec{Kind: "train", Label: label("train", o.Model.Spec(), o.Data.Spec), Key: key, Seed: spec.Seed},
+	rec, _, err := ensemble.Once(
+		ctx,
+		env.Ens,
+		ensemble.Spec{Kind: "train", Label: label("train", o.Model.Spec(), o.Data.Spec), Key: key, Seed: spec.Seed},
 		func() (*TrainRecord, error) {
 			r, err := train(ctx, env, o, cfg, spec)
 			if err != nil {
@@ -121,7 +124,8 @@ func Train(ctx context.Context, env Env, spec TrainSpec) (*TrainRecord, error) {
 				return nil, errPartial
 			}
 			return r, nil
-		})
+		},
+	)
 	if errors.Is(err, errPartial) {
 		return nil, runErr
 	}
@@ -141,9 +145,20 @@ func train(ctx context.Context, env Env, o *model.Objective, cfg sgd.Config, spe
 		initName = "model initialisation (seed)"
 	}
 	spe := int64(sgd.StepsPerEpoch(o.N(), cfg.Batch))
-	rec := &TrainRecord{Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name(), N: o.N(), P: o.P(), Eta: cfg.Eta, Batch: cfg.Batch,
-		Sampling: cfg.Sampling.String(), Momentum: cfg.Momentum, Seed: spec.Seed, Init: initName,
-		Conventions: TrainConventions(o.Loss.Name(), cfg.Sampling.String())}
+	rec := &TrainRecord{
+		Model:       o.Model.Spec(),
+		Data:        o.Data.Spec,
+		Loss:        o.Loss.Name(),
+		N:           o.N(),
+		P:           o.P(),
+		Eta:         cfg.Eta,
+		Batch:       cfg.Batch,
+		Sampling:    cfg.Sampling.String(),
+		Momentum:    cfg.Momentum,
+		Seed:        spec.Seed,
+		Init:        initName,
+		Conventions: TrainConventions(o.Loss.Name(), cfg.Sampling.String()),
+	}
 	obs := []sgd.Observation{{Every: max(1, spe), Fn: func(k int64, _ []float64, _ float64) error {
 		env.stage("training: epoch %d of %d", k/max(spe, 1), spec.Steps/max(spe, 1))
 		return nil
@@ -163,7 +178,15 @@ func train(ctx context.Context, env Env, o *model.Objective, cfg sgd.Config, spe
 		}})
 	}
 	start := time.Now()
-	tr, runErr := sgd.Train(ctx, o, theta, cfg, spec.Steps, spec.LogEvery, seed.Stream(spec.Seed, seed.Batches), obs...)
+	tr, runErr := sgd.Train(
+		ctx,
+		o,
+		theta,
+		cfg,
+		spec.Steps,
+		spec.LogEvery,
+		seed.Stream(spec.Seed, seed.Batches),
+		obs...)
 	rec.Elapsed = time.Since(start).Seconds()
 	rec.Steps, rec.Time, rec.Curve = tr.Steps, tr.Time, tr.Curve
 	rec.Epochs = float64(tr.Steps) / float64(max(spe, 1))
@@ -188,8 +211,9 @@ func train(ctx context.Context, env Env, o *model.Objective, cfg sgd.Config, spe
 // TrainConventions states the conventions of a training record.
 func TrainConventions(loss, sampling string) map[string]string {
 	c := map[string]string{
-		"sampling": sampling + " (" + map[string]string{"epoch": "random partition into floor(N/B) batches per epoch, without replacement", "replacement": "B i.i.d. indices per step"}[sampling] + ")",
-		"time":     "t = eta * steps",
+		"sampling": sampling + " (" + map[string]string{"epoch": "random partition into floor(N/B) batches per " +
+			"epoch, without replacement", "replacement": "B i.i.d. indices per step"}[sampling] + ")",
+		"time": "t = eta * steps",
 	}
 	if loss == "ce" {
 		c["loss"] = "L = (1/N) sum_mu -log softmax(f_mu)[y_mu]"

@@ -1,4 +1,4 @@
-// Package theory evaluates the closed-form predictions of THEORY.md: the stationary
+// Package theory evaluates the closed-form predictions of docs/theory.md: the stationary
 // exponent phi, the critical dimension n_c, the power-law escape rate in one and n
 // dimensions, the Arrhenius-type alternatives, and the exact mean first-passage time of a
 // one-dimensional diffusion by quadrature (a reference free of Kramers' approximation).
@@ -36,7 +36,7 @@ type Barrier struct {
 // Prefactor is |h_e^s|/(2 pi) sqrt(det H^* / |det H^s|), shared by every Kramers-type formula.
 func (b Barrier) Prefactor() float64 { return b.HSaddleNeg / (2 * math.Pi) * math.Sqrt(b.DetRatio) }
 
-// PowerLaw is THEORY section 5's n-dimensional rate
+// PowerLaw is the n-dimensional rate of docs/theory.md, "Escape":
 // kappa = |h_e^s|/(2 pi) sqrt(det H^*/|det H^s|) (L^s/L*)^-(B/(eta h*) + 1 - n/2),
 // in units of t (multiply by eta for a rate per step).
 func PowerLaw(b Barrier, batch int, eta float64) float64 {
@@ -77,7 +77,12 @@ func MFPT1D(mu, D func(float64) float64, a, x0, b float64, n int) (float64, erro
 		n = 100
 	}
 	if (x0-a)*(b-x0) < 0 || a == b {
-		return 0, fmt.Errorf("MFPT1D: the start %v must lie between the reflecting %v and absorbing %v boundaries", x0, a, b)
+		return 0, fmt.Errorf(
+			"MFPT1D: the start %v must lie between the reflecting %v and absorbing %v boundaries",
+			x0,
+			a,
+			b,
+		)
 	}
 	h := (b - a) / float64(n)
 	xs := make([]float64, n+1)

@@ -48,7 +48,9 @@ func main() {
 	if !*skipOpenBLAS {
 		ob := filepath.Join(*out, "workloads-openblas")
 		step("building the OpenBLAS workloads")
-		must(run([]string{"CGO_LDFLAGS=-lopenblas"}, "go", "build", "-tags", "openblas", "-o", ob, "./bench/workloads"))
+		must(
+			run([]string{"CGO_LDFLAGS=-lopenblas"}, "go", "build", "-tags", "openblas", "-o", ob, "./bench/workloads"),
+		)
 		step("sgdlab, OpenBLAS")
 		rows = append(rows, collectEach(ob)...)
 	}
@@ -148,14 +150,32 @@ func ensurePeers(torch, openblas bool) {
 		return
 	}
 	if os.Geteuid() != 0 {
-		must(fmt.Errorf("missing %s: install with apt-get install %s", strings.Join(pkgs, " "), strings.Join(pkgs, " ")))
+		must(
+			fmt.Errorf(
+				"missing %s: install with apt-get install %s",
+				strings.Join(pkgs, " "),
+				strings.Join(pkgs, " "),
+			),
+		)
 	}
 	step("installing " + strings.Join(pkgs, " "))
 	run([]string{"DEBIAN_FRONTEND=noninteractive"}, "apt-get", "update", "-qq")
-	must(run([]string{"DEBIAN_FRONTEND=noninteractive"}, "apt-get", append([]string{"install", "-y", "-qq"}, pkgs...)...))
+	must(
+		run(
+			[]string{"DEBIAN_FRONTEND=noninteractive"},
+			"apt-get",
+			append([]string{"install", "-y", "-qq"}, pkgs...)...),
+	)
 }
 
-var order = []string{"w1_sgd_epoch", "w2_per_sample_gram", "w3_hvp", "w3_lanczos_top10", "w4_escape_ensemble", "w5_chain"}
+var order = []string{
+	"w1_sgd_epoch",
+	"w2_per_sample_gram",
+	"w3_hvp",
+	"w3_lanczos_top10",
+	"w4_escape_ensemble",
+	"w5_chain",
+}
 
 var titles = map[string]string{
 	"w1_sgd_epoch":       "1. SGD epoch, E1 network (784-100-100-1 ReLU, N=10^4, B=100)",
@@ -176,7 +196,10 @@ func render(rows []row) string {
 	}
 	impls := []string{"sgdlab-purego", "sgdlab-openblas", "pytorch-float64", "pytorch-float32", "numpy"}
 	var b strings.Builder
-	b.WriteString("| workload | sgdlab pure Go | sgdlab OpenBLAS | PyTorch f64 | PyTorch f32 | NumPy | peer / pure Go | peer / OpenBLAS |\n|---|---|---|---|---|---|---|---|\n")
+	b.WriteString(
+		"| workload | sgdlab pure Go | sgdlab OpenBLAS | PyTorch f64 | PyTorch f32 | NumPy | peer / pure Go | peer " +
+			"/ OpenBLAS |\n|---|---|---|---|---|---|---|---|\n",
+	)
 	for _, w := range order {
 		m := t[w]
 		if m == nil {
@@ -204,7 +227,10 @@ func render(rows []row) string {
 		b.WriteString("\n")
 	}
 	// The machine floor of workloads 4 and 5 (bench/workloads/floor.go).
-	b.WriteString("\n| workload | hand-inlined Go loop (floor) | sgdlab pure Go | NumPy | NumPy / floor | sgdlab / floor |\n|---|---|---|---|---|---|\n")
+	b.WriteString(
+		"\n| workload | hand-inlined Go loop (floor) | sgdlab pure Go | NumPy | NumPy / floor | sgdlab / floor " +
+			"|\n|---|---|---|---|---|---|\n",
+	)
 	for _, w := range []string{"w4", "w5"} {
 		var name string
 		for _, o := range order {
@@ -216,7 +242,16 @@ func render(rows []row) string {
 		if fl == 0 || sg == 0 || np == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.0fx | %.2f |\n", titles[name], dur(fl), dur(sg), dur(np), np/fl, sg/fl)
+		fmt.Fprintf(
+			&b,
+			"| %s | %s | %s | %s | %.0fx | %.2f |\n",
+			titles[name],
+			dur(fl),
+			dur(sg),
+			dur(np),
+			np/fl,
+			sg/fl,
+		)
 	}
 	// Matrix-product efficiency.
 	var gem []row

@@ -11,8 +11,8 @@ import (
 
 type barrierCmd struct {
 	problemFlags
-	From string `help:"First minimum (.npy or comma-separated); default: descend from the model's initialisation." placeholder:"FILE.npy|a,b,..."`
-	To   string `help:"Second minimum; default: descend from the mirror image -theta_A and from further random initialisations." placeholder:"FILE.npy|a,b,..."`
+	From string `help:"${barrier_from}" placeholder:"FILE.npy|a,b,..."`
+	To   string `help:"${barrier_to}" placeholder:"FILE.npy|a,b,..."`
 	Seed uint64 `help:"Seed of the initialisations." default:"1"`
 	Out  string `help:"Directory for barrier.json, path.csv, min_a.npy, min_b.npy and saddle.npy." placeholder:"DIR"`
 }
@@ -37,7 +37,11 @@ func (c *barrierCmd) Run(e *env) error {
 		return err
 	}
 	bar := e.prog.Bar(-1, "barrier")
-	rec, err := study.Barrier(e.ctx, e.studyEnv(bar), study.BarrierSpec{Problem: c.problem(), From: from, To: to, Seed: c.Seed})
+	rec, err := study.Barrier(
+		e.ctx,
+		e.studyEnv(bar),
+		study.BarrierSpec{Problem: c.problem(), From: from, To: to, Seed: c.Seed},
+	)
 	bar.Done()
 	if err != nil {
 		return err
@@ -46,7 +50,8 @@ func (c *barrierCmd) Run(e *env) error {
 	br := rec.Barrier
 	if c.Out != "" {
 		out.Outputs = map[string]string{}
-		for name, th := range map[string][]float64{"min_a": br.MinA.Theta, "min_b": br.MinB.Theta, "saddle": br.Saddle.Theta} {
+		for name, th := range map[string][]float64{"min_a": br.MinA.Theta, "min_b": br.MinB.Theta,
+			"saddle": br.Saddle.Theta} {
 			p := filepath.Join(c.Out, name+".npy")
 			if err := npy.WriteFile(p, npy.Vector(th)); err != nil {
 				return err
@@ -73,11 +78,31 @@ func (c *barrierCmd) Run(e *env) error {
 	}
 	s := br.Saddle
 	fmt.Fprintf(e.out, "barrier of %s on %s\n", rec.Model, rec.Data)
-	fmt.Fprintf(e.out, "  minimum A: L* = %.6g, Hessian eigenvalues %s\n", br.MinA.Loss, fmtList(br.MinA.Eigs[:min(len(br.MinA.Eigs), 8)]))
+	fmt.Fprintf(
+		e.out,
+		"  minimum A: L* = %.6g, Hessian eigenvalues %s\n",
+		br.MinA.Loss,
+		fmtList(br.MinA.Eigs[:min(len(br.MinA.Eigs), 8)]),
+	)
 	fmt.Fprintf(e.out, "  minimum B: L  = %.6g\n", br.MinB.Loss)
-	fmt.Fprintf(e.out, "  saddle:    L^s = %.6g, |grad| = %.2g, index %d, negative eigenvalue %.6g, eigenvalues %s\n", s.Loss, s.GradNorm, s.Index, s.NegEig, fmtList(s.Eigs[:min(len(s.Eigs), 8)]))
+	fmt.Fprintf(
+		e.out,
+		"  saddle:    L^s = %.6g, |grad| = %.2g, index %d, negative eigenvalue %.6g, eigenvalues %s\n",
+		s.Loss,
+		s.GradNorm,
+		s.Index,
+		s.NegEig,
+		fmtList(s.Eigs[:min(len(s.Eigs), 8)]),
+	)
 	fmt.Fprintf(e.out, "  Delta L = %.6g, Delta log L = log(L^s/L*) = %.6g\n", br.DeltaL, br.DeltaLogL)
-	fmt.Fprintf(e.out, "  theory inputs: h* = %.5g, n = %d, det ratio = %.5g, |h_e^s| = %.5g\n", rec.Theory.HStar, rec.Theory.N, rec.Theory.DetRatio, rec.Theory.HSaddleNeg)
+	fmt.Fprintf(
+		e.out,
+		"  theory inputs: h* = %.5g, n = %d, det ratio = %.5g, |h_e^s| = %.5g\n",
+		rec.Theory.HStar,
+		rec.Theory.N,
+		rec.Theory.DetRatio,
+		rec.Theory.HSaddleNeg,
+	)
 	for _, t := range append(br.Tried, rec.Notes...) {
 		fmt.Fprintln(e.out, "  tried:", t)
 	}

@@ -18,10 +18,10 @@ type escapeCmd struct {
 	sgdFlags
 	dynFlags
 	storeFlags
-	Exit     string `help:"Exit condition: loss:c=2 (L > c L*; several: loss:c=1.5,2,3), basin[:every=100] (descent ends elsewhere), ball:r=R, surface (dividing surface at the saddle), well[:r=0.5] (entry into the other minimum's neighbourhood)." default:"loss:c=2"`
+	Exit     string `help:"${escape_exit}" default:"loss:c=2"`
 	Runs     int    `help:"Independent runs; run i uses a generator derived from (seed, i)." default:"100"`
-	MaxSteps int64  `name:"max-steps" help:"Budget per run in steps; runs that have not escaped are censored (0: 30 times the predicted mean first-passage time, at least 10^4 steps)." default:"0"`
-	To       string `help:"The other minimum, for basin/surface/well exits and barrier predictions (default: searched from -theta* and random starts)." placeholder:"FILE.npy|a,b,..."`
+	MaxSteps int64  `help:"${escape_maxsteps}" default:"0" name:"max-steps"`
+	To       string `help:"${escape_to}" placeholder:"FILE.npy|a,b,..."`
 	Out      string `help:"Directory for escape.json, runs.csv, survival.png and mfpt.png." placeholder:"DIR"`
 }
 
@@ -59,8 +59,12 @@ func (c *escapeCmd) Run(e *env) error {
 	senv := e.studyEnv(bar)
 	senv.Ens = ens
 	t0 := now()
-	rec, runErr := study.Escape(e.ctx, senv, study.EscapeSpec{Problem: c.problem(), Dynamics: c.dynamics(c.sgdFlags), Exit: c.Exit,
-		Runs: c.Runs, Seed: c.Seed, MaxSteps: c.MaxSteps, Start: start, To: to})
+	rec, runErr := study.Escape(
+		e.ctx,
+		senv,
+		study.EscapeSpec{Problem: c.problem(), Dynamics: c.dynamics(c.sgdFlags), Exit: c.Exit,
+			Runs: c.Runs, Seed: c.Seed, MaxSteps: c.MaxSteps, Start: start, To: to},
+	)
 	bar.Done()
 	if rec == nil {
 		return runErr
@@ -90,8 +94,13 @@ func (c *escapeCmd) Run(e *env) error {
 		if c.Store != "" {
 			where = "they are recorded in " + c.Store + " as diverged"
 		}
-		return fault.Diverged("%d of %d runs diverged (parameters or loss not finite): they are not counted as escapes, and %s; lower --eta or raise --batch",
-			rec.Diverged, len(rec.Trajectory), where)
+		return fault.Diverged(
+			"%d of %d runs diverged (parameters or loss not finite): they are not counted as escapes, and %s; "+
+				"lower --eta or raise --batch",
+			rec.Diverged,
+			len(rec.Trajectory),
+			where,
+		)
 	}
 	for _, r := range rec.Rates {
 		if r.Escaped == 0 {
@@ -102,37 +111,100 @@ func (c *escapeCmd) Run(e *env) error {
 					break
 				}
 			}
-			return fault.Invalid("no run escaped (level %g) within the budget of %d steps per run; the expected time is %s: raise --max-steps", r.Level, rec.MaxSteps, exp)
+			return fault.Invalid(
+				"no run escaped (level %g) within the budget of %d steps per run; the expected time is %s: raise "+
+					"--max-steps",
+				r.Level,
+				rec.MaxSteps,
+				exp,
+			)
 		}
 	}
 	return nil
 }
 
 func printEscape(e *env, r *escapeRecord) {
-	fmt.Fprintf(e.out, "escape of %s on %s from its minimum (L* = %.6g, h* = %.5g, n = %d)\n", r.Model, r.Data, r.LStar, r.HStar, r.N)
-	fmt.Fprintf(e.out, "  %s\n  exit: %s; %d runs, budget %d steps each (%.1fs; %d runs from the store, %d computed)\n", r.Describe, r.ExitDetail, r.Runs, r.MaxSteps,
-		r.Elapsed, r.Stats.Stored, r.Stats.Computed)
+	fmt.Fprintf(
+		e.out,
+		"escape of %s on %s from its minimum (L* = %.6g, h* = %.5g, n = %d)\n",
+		r.Model,
+		r.Data,
+		r.LStar,
+		r.HStar,
+		r.N,
+	)
+	fmt.Fprintf(
+		e.out,
+		"  %s\n  exit: %s; %d runs, budget %d steps each (%.1fs; %d runs from the store, %d computed)\n",
+		r.Describe,
+		r.ExitDetail,
+		r.Runs,
+		r.MaxSteps,
+		r.Elapsed,
+		r.Stats.Stored,
+		r.Stats.Computed,
+	)
 	if r.Diverged > 0 {
-		fmt.Fprintf(e.out, "  DIVERGED: %d runs stopped being finite; they are censored at their divergence, not counted as escapes\n", r.Diverged)
+		fmt.Fprintf(
+			e.out,
+			"  DIVERGED: %d runs stopped being finite; they are censored at their divergence, not counted as escapes\n",
+			r.Diverged,
+		)
 	}
 	if b := r.Barrier; b != nil {
-		fmt.Fprintf(e.out, "  saddle: L^s = %.6g (Delta L = %.4g, Delta log L = %.4g), negative eigenvalue %.4g\n", b.Saddle.Loss, b.DeltaL, b.DeltaLogL, b.Saddle.NegEig)
+		fmt.Fprintf(
+			e.out,
+			"  saddle: L^s = %.6g (Delta L = %.4g, Delta log L = %.4g), negative eigenvalue %.4g\n",
+			b.Saddle.Loss,
+			b.DeltaL,
+			b.DeltaLogL,
+			b.Saddle.NegEig,
+		)
 	}
 	fmt.Fprintf(e.out, "  predicted exponent B/(eta h*) + 1 - n/2 = %.4g\n", r.Exponent)
 	for _, lr := range r.Rates {
-		fmt.Fprintf(e.out, "  level %g: %d escaped, %d censored; rate %.4g (95%%: %.4g .. %.4g) per t; MFPT %.4g +- %.2g t = %.4g steps; CV %.2f%s\n",
-			lr.Level, lr.Escaped, lr.Censored, lr.Kappa, lr.Lo, lr.Hi, float64(lr.MFPT), float64(lr.MFPTSE), float64(lr.MFPTSteps), lr.CV, expVerdict(lr.Rate))
+		fmt.Fprintf(
+			e.out,
+			"  level %g: %d escaped, %d censored; rate %.4g (95%%: %.4g .. %.4g) per t; MFPT %.4g +- %.2g t = %.4g "+
+				"steps; CV %.2f%s\n",
+			lr.Level,
+			lr.Escaped,
+			lr.Censored,
+			lr.Kappa,
+			lr.Lo,
+			lr.Hi,
+			float64(lr.MFPT),
+			float64(lr.MFPTSE),
+			float64(lr.MFPTSteps),
+			lr.CV,
+			expVerdict(lr.Rate),
+		)
 		if lr.Warning != "" {
 			fmt.Fprintf(e.out, "    warning: %s\n", lr.Warning)
 		}
 		for _, pr := range r.Predictions {
 			if pr.Level == lr.Level {
-				fmt.Fprintf(e.out, "    %-13s rate %.4g, MFPT %.4g t (measured/predicted MFPT = %.3f)\n", pr.Name, float64(pr.Rate), float64(pr.MFPT), float64(lr.MFPT/pr.MFPT))
+				fmt.Fprintf(
+					e.out,
+					"    %-13s rate %.4g, MFPT %.4g t (measured/predicted MFPT = %.3f)\n",
+					pr.Name,
+					float64(pr.Rate),
+					float64(pr.MFPT),
+					float64(lr.MFPT/pr.MFPT),
+				)
 			}
 		}
 	}
 	if s := r.Slope; s != nil {
-		fmt.Fprintf(e.out, "  log MFPT vs log c: slope %.3f +- %.3f (theory %.3f), chi2 %.1f on %d dof\n", s.Slope, s.SlopeSE, r.Exponent, s.Chi2, s.DOF)
+		fmt.Fprintf(
+			e.out,
+			"  log MFPT vs log c: slope %.3f +- %.3f (theory %.3f), chi2 %.1f on %d dof\n",
+			s.Slope,
+			s.SlopeSE,
+			r.Exponent,
+			s.Chi2,
+			s.DOF,
+		)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintln(e.out, "  note:", n)
@@ -187,11 +259,25 @@ func writeEscape(dir string, rec *escapeRecord) error {
 		if len(xs) == 0 {
 			continue
 		}
-		series = append(series, report.Series{Name: fmt.Sprintf("level %g", lv.Level), X: xs, Y: ys, Style: report.Steps},
-			report.Series{Name: fmt.Sprintf("exp(-kappa t), kappa = %.3g", lv.Kappa), X: xs, Y: fit, Style: report.Dashed})
+		series = append(
+			series,
+			report.Series{Name: fmt.Sprintf("level %g", lv.Level), X: xs, Y: ys, Style: report.Steps},
+			report.Series{
+				Name:  fmt.Sprintf("exp(-kappa t), kappa = %.3g", lv.Kappa),
+				X:     xs,
+				Y:     fit,
+				Style: report.Dashed,
+			},
+		)
 	}
 	if len(series) > 0 {
-		fig := report.Figure{Title: "Survival: fraction of runs not yet escaped", XLabel: "t", YLabel: "fraction", LogY: true, Series: series}
+		fig := report.Figure{
+			Title:  "Survival: fraction of runs not yet escaped",
+			XLabel: "t",
+			YLabel: "fraction",
+			LogY:   true,
+			Series: series,
+		}
 		p = filepath.Join(dir, "survival.png")
 		if err := fig.WritePNG(p); err != nil {
 			return err
@@ -210,8 +296,17 @@ func writeEscape(dir string, rec *escapeRecord) error {
 			}
 			qs = append(qs, q)
 		}
-		fig := report.Figure{Title: "Mean first-passage time vs threshold", XLabel: "c = L/L*", YLabel: "MFPT (t)", LogX: true, LogY: true,
-			Series: []report.Series{{Name: "measured", X: xs, Y: ys, YErr: es, Style: report.Points}, {Name: "quadrature (decoupled SDE)", X: xs, Y: qs, Style: report.Dashed}}}
+		fig := report.Figure{
+			Title:  "Mean first-passage time vs threshold",
+			XLabel: "c = L/L*",
+			YLabel: "MFPT (t)",
+			LogX:   true,
+			LogY:   true,
+			Series: []report.Series{
+				{Name: "measured", X: xs, Y: ys, YErr: es, Style: report.Points},
+				{Name: "quadrature (decoupled SDE)", X: xs, Y: qs, Style: report.Dashed},
+			},
+		}
 		p = filepath.Join(dir, "mfpt.png")
 		if err := fig.WritePNG(p); err != nil {
 			return err

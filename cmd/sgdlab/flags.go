@@ -18,8 +18,8 @@ import (
 
 // problemFlags name the model, the data and the loss of a command.
 type problemFlags struct {
-	Model string `help:"Model spec: linear, linear:bias, mlp:IN-H1-...-OUT:relu|tanh|linear[:nobias], doublewell:a=0.25." default:"linear"`
-	Data  string `help:"Data spec: gauss:N=10000,d=1,seed=1[,sigma=1], tanh:N=..., mnist:parity:N, mnist:onehot:N, fashion:N, cifar10:N, npy:x=X.npy,y=y.npy, csv:path=F.csv[,targets=1]." default:"gauss:N=10000,d=1"`
+	Model string `help:"${problem_model}" default:"linear"`
+	Data  string `help:"${problem_data}" default:"gauss:N=10000,d=1"`
 	Loss  string `help:"Loss: mse (1/2 |f - y|^2) or ce (softmax cross-entropy)." default:"mse" enum:"mse,ce"`
 }
 
@@ -31,8 +31,8 @@ func (p problemFlags) problem() study.Problem {
 type sgdFlags struct {
 	Eta      float64 `help:"Learning rate eta (> 0)." required:""`
 	Batch    int     `help:"Mini-batch size B (1 <= B <= N)." default:"1"`
-	Sampling string  `help:"epoch: random partition into N/B batches per epoch (the paper's setting); replacement: B i.i.d. indices per step." default:"epoch" enum:"epoch,replacement"`
-	Momentum float64 `help:"Heavy-ball momentum in [0, 1) (0: plain SGD, the dynamics the theory describes)." default:"0"`
+	Sampling string  `help:"${sgd_sampling}" default:"epoch" enum:"epoch,replacement"`
+	Momentum float64 `help:"${sgd_momentum}" default:"0"`
 	Seed     uint64  `help:"Master seed: initial parameters and batch order derive from it." default:"1"`
 }
 
@@ -48,13 +48,13 @@ func (f sgdFlags) check() error {
 
 // dynFlags choose the dynamics of the stationary and escape commands.
 type dynFlags struct {
-	Dynamics      string  `help:"sgd (real SGD), sde (exact noise covariance), decoupled (sqrt(2 eta L H*/B)), logland (log-landscape in tau time), langevin (constant noise)." default:"sgd" enum:"sgd,sde,decoupled,logland,langevin"`
-	Scheme        string  `help:"SDE integration: ito (Euler-Maruyama) or stratonovich (stochastic Heun)." default:"ito" enum:"ito,stratonovich"`
+	Dynamics      string  `help:"${dyn_dynamics}" default:"sgd" enum:"sgd,sde,decoupled,logland,langevin"`
+	Scheme        string  `help:"${dyn_scheme}" default:"ito" enum:"ito,stratonovich"`
 	Substeps      int     `help:"SDE steps per SGD step (the SDE step is eta/substeps)." default:"1"`
-	Eps           float64 `help:"Log-landscape regularisation: integrate log(L + eps); required when L* = 0." default:"0"`
-	Temperature   float64 `help:"Langevin temperature T (0: matched to SGD at the minimum, T = eta L* h*/B)." default:"0"`
-	LangevinNoise string  `name:"langevin-noise" help:"isotropic (sqrt(2T) dW) or hessian (sqrt(2 eta L* H*/B) dW, the Arrhenius model)." default:"isotropic" enum:"isotropic,hessian"`
-	Start         string  `help:"Minimum to start from (.npy or comma-separated); default: found by descending from the model's initialisation." placeholder:"FILE.npy|a,b,..."`
+	Eps           float64 `help:"${dyn_eps}" default:"0"`
+	Temperature   float64 `help:"${dyn_temperature}" default:"0"`
+	LangevinNoise string  `help:"${dyn_langevinnoise}" default:"isotropic" enum:"isotropic,hessian" name:"langevin-noise"`
+	Start         string  `help:"${dyn_start}" placeholder:"FILE.npy|a,b,..."`
 	Workers       int     `help:"Parallel workers (results do not depend on it; 0: one per core)." default:"0"`
 }
 
@@ -68,8 +68,18 @@ func (d dynFlags) check() error {
 }
 
 func (d dynFlags) dynamics(s sgdFlags) study.Dynamics {
-	return study.Dynamics{Kind: d.Dynamics, Eta: s.Eta, Batch: s.Batch, Sampling: s.Sampling, Momentum: s.Momentum, Scheme: d.Scheme,
-		Substeps: d.Substeps, Eps: d.Eps, Temperature: d.Temperature, LangevinHessian: d.LangevinNoise == "hessian"}
+	return study.Dynamics{
+		Kind:            d.Dynamics,
+		Eta:             s.Eta,
+		Batch:           s.Batch,
+		Sampling:        s.Sampling,
+		Momentum:        s.Momentum,
+		Scheme:          d.Scheme,
+		Substeps:        d.Substeps,
+		Eps:             d.Eps,
+		Temperature:     d.Temperature,
+		LangevinHessian: d.LangevinNoise == "hessian",
+	}
 }
 
 func (d dynFlags) workers() int {
@@ -81,8 +91,8 @@ func (d dynFlags) workers() int {
 
 // storeFlags attach a run store and a shard to ensemble commands.
 type storeFlags struct {
-	Store string `help:"SQLite run store: every trajectory is recorded as it finishes; repeating the same run resumes and recomputes nothing." placeholder:"FILE.db"`
-	Shard string `help:"Run only shard i/n of the ensemble (default from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX+SGDLAB_SHARDS); combine shard stores with sgdlab merge." placeholder:"i/n"`
+	Store string `help:"${store_store}" placeholder:"FILE.db"`
+	Shard string `help:"${store_shard}" placeholder:"i/n"`
 }
 
 // open returns the ensemble environment (the store opened or created before any work);
@@ -95,7 +105,9 @@ func (f storeFlags) open(version string, workers int) (ensemble.Env, func(), err
 	ens := ensemble.Env{Shard: sh, Version: version, Workers: workers}
 	if f.Store == "" {
 		if sh.N > 1 {
-			return ens, nil, fault.Invalid("--shard needs --store: each shard's trajectories must be recorded to be merged")
+			return ens, nil, fault.Invalid(
+				"--shard needs --store: each shard's trajectories must be recorded to be merged",
+			)
 		}
 		return ens, func() {}, nil
 	}
@@ -130,17 +142,31 @@ func shardOf(flag string) (ensemble.Shard, error) {
 			}
 			lo, _ := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_MIN"))
 			if i-lo < 0 || i-lo >= n {
-				return ensemble.All, fault.Invalid("SLURM_ARRAY_TASK_ID=%d is outside the array of %d tasks from %d (SLURM_ARRAY_TASK_COUNT, _MIN): pass --shard i/n", i, n, lo)
+				return ensemble.All, fault.Invalid(
+					"SLURM_ARRAY_TASK_ID=%d is outside the array of %d tasks from %d (SLURM_ARRAY_TASK_COUNT, "+
+						"_MIN): pass --shard i/n",
+					i,
+					n,
+					lo,
+				)
 			}
 			return ensemble.Shard{I: i - lo, N: n}, nil
 		}
 		lo, e1 := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_MIN"))
 		hi, e2 := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_MAX"))
 		if e1 != nil || e2 != nil {
-			return ensemble.All, fault.Invalid("SLURM_ARRAY_TASK_ID=%d is set but neither SLURM_ARRAY_TASK_COUNT nor _MIN and _MAX: pass --shard i/n", i)
+			return ensemble.All, fault.Invalid(
+				"SLURM_ARRAY_TASK_ID=%d is set but neither SLURM_ARRAY_TASK_COUNT nor _MIN and _MAX: pass --shard i/n",
+				i,
+			)
 		}
 		if i < lo || i > hi {
-			return ensemble.All, fault.Invalid("SLURM_ARRAY_TASK_ID=%d is outside SLURM_ARRAY_TASK_MIN..MAX = %d..%d: pass --shard i/n", i, lo, hi)
+			return ensemble.All, fault.Invalid(
+				"SLURM_ARRAY_TASK_ID=%d is outside SLURM_ARRAY_TASK_MIN..MAX = %d..%d: pass --shard i/n",
+				i,
+				lo,
+				hi,
+			)
 		}
 		return ensemble.Shard{I: i - lo, N: hi - lo + 1}, nil
 	}
@@ -151,7 +177,10 @@ func shardOf(flag string) (ensemble.Shard, error) {
 		case err1 != nil:
 			return ensemble.All, fault.Invalid("JOB_COMPLETION_INDEX=%q is not an integer", id)
 		case err2 != nil || n < 1:
-			return ensemble.All, fault.Invalid("JOB_COMPLETION_INDEX=%d is set: set SGDLAB_SHARDS to the Job's completions (or pass --shard i/n)", i)
+			return ensemble.All, fault.Invalid(
+				"JOB_COMPLETION_INDEX=%d is set: set SGDLAB_SHARDS to the Job's completions (or pass --shard i/n)",
+				i,
+			)
 		case i < 0 || i >= n:
 			return ensemble.All, fault.Invalid("JOB_COMPLETION_INDEX=%d is outside 0..SGDLAB_SHARDS-1 = %d", i, n-1)
 		}
@@ -205,7 +234,8 @@ func vector(flag, arg string) ([]float64, error) {
 		for _, f := range strings.Split(arg, ",") {
 			x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 			if err != nil {
-				return nil, fault.Invalid("%s %q is neither a .npy file nor a comma-separated list of numbers", flag, arg)
+				return nil, fault.Invalid("%s %q is neither a .npy file nor a comma-separated list of numbers", flag,
+					arg)
 			}
 			v = append(v, x)
 		}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -29,21 +30,21 @@ import (
 // cli is the command tree; each subcommand's Run method does its work.
 type cli struct {
 	JSON        bool   `help:"Print one JSON record on stdout instead of the human-readable summary."`
-	FashionDir  string `name:"fashion-dir" help:"Directory with the Fashion-MNIST IDX files (default: Debian's /usr/share/datasets/fashion-mnist)." placeholder:"DIR"`
-	CIFARDir    string `name:"cifar-dir" help:"Directory with the CIFAR-10 binary batches (data_batch_1.bin ...)." placeholder:"DIR"`
+	FashionDir  string `help:"${global_fashiondir}" name:"fashion-dir" placeholder:"DIR"`
+	CIFARDir    string `help:"${global_cifardir}" name:"cifar-dir" placeholder:"DIR"`
 	Quiet       bool   `help:"No progress display even on a terminal."`
-	MaxMemory   string `name:"max-memory" help:"Refuse work estimated to need more memory than this (e.g. 8G; default: the memory available)." placeholder:"SIZE"`
-	BLASThreads int    `name:"blas-threads" help:"OpenBLAS threads outside parallel regions (builds with -tags openblas; 0: one per core)." default:"0"`
+	MaxMemory   string `help:"${global_maxmemory}" name:"max-memory" placeholder:"SIZE"`
+	BLASThreads int    `help:"${global_blasthreads}" name:"blas-threads" default:"0"`
 
-	Reproduce  reproduceCmd  `cmd:"" help:"Run the paper's experiments (and sgdlab's extensions) and write an HTML/JSON report."`
+	Reproduce  reproduceCmd  `cmd:"" help:"${global_reproduce}"`
 	Version    versionCmd    `cmd:"" help:"Print the sgdlab version."`
 	Train      trainCmd      `cmd:"" help:"Train a model with SGD and save theta, the loss curve and a JSON record."`
-	Noise      noiseCmd      `cmd:"" help:"Measure the SGD noise covariance against (2L/B) G and (2L/B) H*, and the paper's Fig. 1 spectra."`
-	Spectrum   spectrumCmd   `cmd:"" help:"Hessian (or Gauss-Newton) spectrum: top/bottom eigenpairs, traces, density, effective dimension n and h*, per-layer."`
-	Stationary stationaryCmd `cmd:"" help:"Sample the stationary distribution of SGD or an SDE model in a valley and fit phi in P ∝ L^-phi."`
+	Noise      noiseCmd      `cmd:"" help:"${global_noise}"`
+	Spectrum   spectrumCmd   `cmd:"" help:"${global_spectrum}"`
+	Stationary stationaryCmd `cmd:"" help:"${global_stationary}"`
 	Theory     theoryCmd     `cmd:"" help:"Print the theory's predictions for given eta, B, h*, n, L*, L^s."`
-	Barrier    barrierCmd    `cmd:"" help:"Find two minima and the index-1 saddle between them (NEB with climbing image, then refinement)."`
-	Escape     escapeCmd     `cmd:"" help:"Escape ensembles from a minimum: rates with intervals, mean first-passage times, and the power-law and Arrhenius predictions."`
+	Barrier    barrierCmd    `cmd:"" help:"${global_barrier}"`
+	Escape     escapeCmd     `cmd:"" help:"${global_escape}"`
 	Runs       runsCmd       `cmd:"" help:"List the runs in a store, or export one run's trajectories (CSV/JSON)."`
 	Merge      mergeCmd      `cmd:"" help:"Merge shard stores into one."`
 }
@@ -82,10 +83,14 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		}
 	}()
 	var c cli
-	parser, err := kong.New(&c,
+	parser, err := kong.New(
+		&c,
 		kong.Name("sgdlab"),
-		kong.Description("A laboratory for the dynamics of stochastic gradient descent (Mori, Ziyin, Liu, Ueda, arXiv:2105.09557)."),
+		kong.Description(
+			"A laboratory for the dynamics of stochastic gradient descent (Mori, Ziyin, Liu, Ueda, arXiv:2105.09557).",
+		),
 		kong.Writers(stdout, stderr),
+		kong.Vars(helpVars),
 		kong.Exit(func(code int) { panic(kongExit(code)) }),
 	)
 	if err != nil {
@@ -111,6 +116,12 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 	}
 	if c.BLASThreads > 0 {
 		model.SetBLASThreads(c.BLASThreads)
+	}
+	if path := os.Getenv("SGDLAB_CPUPROFILE"); path != "" {
+		// A CPU profile of the whole command, for `go tool pprof` (docs/design.md, "Profiling").
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -146,13 +157,17 @@ func runInterruptible(ctx context.Context, fn func() error) error {
 	case err := <-done:
 		return interrupted(ctx, err)
 	case <-time.After(interruptGrace):
-		return fmt.Errorf("interrupted: the computation in progress was abandoned; finished results are kept: %w", ctx.Err())
+		return fmt.Errorf(
+			"interrupted: the computation in progress was abandoned; finished results are kept: %w",
+			ctx.Err(),
+		)
 	}
 }
 
 // interrupted words an interruption that a command reported without saying so.
 func interrupted(ctx context.Context, err error) error {
-	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) && !strings.Contains(err.Error(), "interrupt") {
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) &&
+		!strings.Contains(err.Error(), "interrupt") {
 		return fmt.Errorf("interrupted: %w", err)
 	}
 	return err
@@ -205,7 +220,11 @@ func firstLine(s string) string {
 // studyEnv is the study environment of a command: data locations, the memory cap and
 // progress messages on the given bar.
 func (e *env) studyEnv(b bar) study.Env {
-	return study.Env{Data: data.Options{FashionDir: e.g.FashionDir, CIFARDir: e.g.CIFARDir}, MaxMemory: e.max, Stage: b.Describe}
+	return study.Env{
+		Data:      data.Options{FashionDir: e.g.FashionDir, CIFARDir: e.g.CIFARDir},
+		MaxMemory: e.max,
+		Stage:     b.Describe,
+	}
 }
 
 // writeJSON prints rec as one indented JSON record (--json mode).

@@ -68,9 +68,21 @@ func checkError(t *testing.T, args []string, stderr string, code, want int) {
 func TestBadInputExitStatus(t *testing.T) {
 	dir := t.TempDir()
 	trunc := filepath.Join(dir, "t.npy")
-	os.WriteFile(trunc, []byte("\x93NUMPY\x01\x00\x46\x00{'descr': '<f8', 'fortran_order': False, 'shape': (10,), }          \n\x00\x00"), 0o644)
+	os.WriteFile(
+		trunc,
+		[]byte(
+			"\x93NUMPY\x01\x00\x46\x00{'descr': '<f8', 'fortran_order': False, 'shape': (10,), }          \n\x00\x00",
+		),
+		0o644,
+	)
 	huge := filepath.Join(dir, "huge.npy")
-	os.WriteFile(huge, []byte("\x93NUMPY\x01\x00\x46\x00{'descr': '<f8', 'fortran_order': False, 'shape': (9000000000,), }  \n\x00\x00"), 0o644)
+	os.WriteFile(
+		huge,
+		[]byte(
+			"\x93NUMPY\x01\x00\x46\x00{'descr': '<f8', 'fortran_order': False, 'shape': (9000000000,), }  \n\x00\x00",
+		),
+		0o644,
+	)
 	nan := filepath.Join(dir, "nan.csv")
 	os.WriteFile(nan, []byte("1,2\nnan,3\n"), 0o644)
 	exact := filepath.Join(dir, "exact.csv")
@@ -97,7 +109,20 @@ func TestBadInputExitStatus(t *testing.T) {
 	}{
 		// specs and shapes
 		{[]string{"train", "--model", "cnn", "--eta", "0.1", "--epochs", "1"}, "unknown model"},
-		{[]string{"train", "--model", "mlp:784-100-1:relu", "--data", "mnist:onehot:100", "--eta", "0.1", "--epochs", "1"}, "shape mismatch"},
+		{
+			[]string{
+				"train",
+				"--model",
+				"mlp:784-100-1:relu",
+				"--data",
+				"mnist:onehot:100",
+				"--eta",
+				"0.1",
+				"--epochs",
+				"1",
+			},
+			"shape mismatch",
+		},
 		{[]string{"train", "--data", "gauss:N=100,typo=3", "--eta", "0.1", "--epochs", "1"}, "unknown option"},
 		{[]string{"train", "--data", "csv:path=" + nan, "--eta", "0.1", "--epochs", "1"}, "NaN"},
 		{[]string{"train", "--eta", "0.1", "--epochs", "1", "--init", trunc}, "truncated"},
@@ -127,22 +152,101 @@ func TestBadInputExitStatus(t *testing.T) {
 		{[]string{"stationary", "--eta", "0.1", "--substeps", "0"}, "--substeps"},
 		{[]string{"theory", "--eta", "Inf", "--batch", "1", "--hstar", "1"}, "--eta"},
 		{[]string{"theory", "--eta", "0.1", "--batch", "1", "--hstar", "Inf"}, "--hstar"},
-		{[]string{"theory", "--eta", "0.1", "--batch", "1", "--hstar", "1", "--hsaddle=-1", "--detratio", "NaN"}, "--hsaddle"},
+		{
+			[]string{"theory", "--eta", "0.1", "--batch", "1", "--hstar", "1", "--hsaddle=-1", "--detratio", "NaN"},
+			"--hsaddle",
+		},
 		{[]string{"escape", "--model", "linear", "--eta", "0.1", "--exit", "basin"}, "quadratic"},
-		{[]string{"escape", "--eta", "0.1", "--exit", "loss:c=2", "--runs", "5", "--max-steps", "10"}, "no run escaped"},
-		{[]string{"stationary", "--dynamics", "logland", "--eta", "0.1", "--model", "linear:bias", "--data", "csv:path=" + exact}, "eps"},
+		{
+			[]string{"escape", "--eta", "0.1", "--exit", "loss:c=2", "--runs", "5", "--max-steps", "10"},
+			"no run escaped",
+		},
+		{
+			[]string{
+				"stationary",
+				"--dynamics",
+				"logland",
+				"--eta",
+				"0.1",
+				"--model",
+				"linear:bias",
+				"--data",
+				"csv:path=" + exact,
+			},
+			"eps",
+		},
 		{[]string{"stationary", "--eta", "0.1", "--start", "0.5"}, "not a minimum"},
-		{[]string{"escape", "--model", "doublewell", "--data", "gauss:N=1000,d=1,sigma=0.5", "--eta", "0.5", "--exit", "surface", "--to", "0.7"}, "--to: the second minimum"},
-		{[]string{"stationary", "--model", "doublewell", "--data", "gauss:N=1000,d=1,sigma=0.5", "--eta", "0.5", "--start", "0.3"}, "--start: the start point"},
+		{
+			[]string{
+				"escape",
+				"--model",
+				"doublewell",
+				"--data",
+				"gauss:N=1000,d=1,sigma=0.5",
+				"--eta",
+				"0.5",
+				"--exit",
+				"surface",
+				"--to",
+				"0.7",
+			},
+			"--to: the second minimum",
+		},
+		{
+			[]string{
+				"stationary",
+				"--model",
+				"doublewell",
+				"--data",
+				"gauss:N=1000,d=1,sigma=0.5",
+				"--eta",
+				"0.5",
+				"--start",
+				"0.3",
+			},
+			"--start: the start point",
+		},
 		// sizes beyond the machine: refused with the estimate, before allocating
 		{[]string{"train", "--eta", "0.1", "--epochs", "1", "--data", "gauss:N=1e12"}, "memory"},
-		{[]string{"train", "--eta", "0.1", "--epochs", "1", "--data", "gauss:N=3037000500,d=3037000500"}, "not an integer"},
-		{[]string{"train", "--eta", "0.1", "--epochs", "1", "--data", "gauss:N=100,d=100000000", "--model", "linear"}, "memory"},
-		{[]string{"train", "--eta", "0.1", "--epochs", "1", "--data", "mnist:parity:100", "--model", "mlp:784-1000000000-1"}, "parameters"},
+		{
+			[]string{"train", "--eta", "0.1", "--epochs", "1", "--data", "gauss:N=3037000500,d=3037000500"},
+			"not an integer",
+		},
+		{
+			[]string{
+				"train",
+				"--eta",
+				"0.1",
+				"--epochs",
+				"1",
+				"--data",
+				"gauss:N=100,d=100000000",
+				"--model",
+				"linear",
+			},
+			"memory",
+		},
+		{
+			[]string{
+				"train",
+				"--eta",
+				"0.1",
+				"--epochs",
+				"1",
+				"--data",
+				"mnist:parity:100",
+				"--model",
+				"mlp:784-1000000000-1",
+			},
+			"parameters",
+		},
 		{[]string{"escape", "--eta", "0.1", "--runs", "2000000000"}, "memory"},
 		{[]string{"stationary", "--eta", "0.1", "--chains", "2000000000"}, "memory"},
 		{[]string{"stationary", "--eta", "0.1", "--samples", "2000000000"}, "memory"},
-		{[]string{"noise", "--model", "mlp:784-300-300-1", "--data", "mnist:parity:200", "--probes", "1000000"}, "memory"},
+		{
+			[]string{"noise", "--model", "mlp:784-300-300-1", "--data", "mnist:parity:200", "--probes", "1000000"},
+			"memory",
+		},
 		{[]string{"noise", "--data", "gauss:N=1000,d=1", "--max-memory", "1K"}, "memory"},
 		// outputs checked before any work
 		{[]string{"escape", "--eta", "0.1", "--runs", "20", "--out", file}, "--out"},
@@ -157,11 +261,17 @@ func TestBadInputExitStatus(t *testing.T) {
 		// reproduce parameters: checked before any work
 		{[]string{"reproduce", "E5", "--out", filepath.Join(dir, "r1"), "--params", badParams}, "eta = -1"},
 		{[]string{"reproduce", "E5", "--out", filepath.Join(dir, "r2"), "--params", zeroRuns}, "runs = 0"},
-		{[]string{"reproduce", "E5", "--out", filepath.Join(dir, "r3"), "--params", filepath.Join(dir, "nothere")}, "no such file"},
+		{
+			[]string{"reproduce", "E5", "--out", filepath.Join(dir, "r3"), "--params", filepath.Join(dir, "nothere")},
+			"no such file",
+		},
 		{[]string{"reproduce", "E5", "--out", filepath.Join(dir, "r4"), "--params", malformed}, "unexpected EOF"},
 		{[]string{"reproduce", "E9", "--out", filepath.Join(dir, "r5")}, "unknown experiment"},
 		// defaults that must adapt, and automatic minima that fail, say why
-		{[]string{"noise", "--model", "mlp:2-8-1:tanh", "--data", "csv:path=" + exact, "--minimum", "nowhere.npy"}, "--minimum"},
+		{
+			[]string{"noise", "--model", "mlp:2-8-1:tanh", "--data", "csv:path=" + exact, "--minimum", "nowhere.npy"},
+			"--minimum",
+		},
 	}
 	for _, c := range cases {
 		args := append(c.args, "--quiet")
@@ -211,16 +321,46 @@ func TestDivergence(t *testing.T) {
 		t.Errorf("diverged run lost its loss curve: %v", err)
 	}
 	db := filepath.Join(dir, "esc.db")
-	args = []string{"escape", "--model", "doublewell", "--data", "gauss:N=1000,d=1,sigma=0.2", "--eta", "1000", "--runs", "5", "--exit", "well",
-		"--max-steps", "5000", "--store", db, "--quiet"}
+	args = []string{
+		"escape",
+		"--model",
+		"doublewell",
+		"--data",
+		"gauss:N=1000,d=1,sigma=0.2",
+		"--eta",
+		"1000",
+		"--runs",
+		"5",
+		"--exit",
+		"well",
+		"--max-steps",
+		"5000",
+		"--store",
+		db,
+		"--quiet",
+	}
 	stdout, stderr, code := sgdlab(t, args...)
 	checkError(t, args, stderr, code, 3)
 	if !strings.Contains(stderr, "5 of 5 runs diverged") || !strings.Contains(stdout, "0 escaped") {
 		t.Errorf("escape divergence: %q %q", stdout, stderr)
 	}
 	// The SDE dynamics diverge likewise (Euler-Maruyama on a quartic loss at a large step).
-	args = []string{"stationary", "--model", "doublewell", "--data", "gauss:N=1000,d=1,sigma=0.5", "--eta", "0.5", "--dynamics", "decoupled",
-		"--samples", "300", "--chains", "2", "--quiet"}
+	args = []string{
+		"stationary",
+		"--model",
+		"doublewell",
+		"--data",
+		"gauss:N=1000,d=1,sigma=0.5",
+		"--eta",
+		"0.5",
+		"--dynamics",
+		"decoupled",
+		"--samples",
+		"300",
+		"--chains",
+		"2",
+		"--quiet",
+	}
 	_, stderr, code = sgdlab(t, args...)
 	checkError(t, args, stderr, code, 3)
 	if n := len(trajectories(t, db)); n != 5 {
@@ -229,7 +369,20 @@ func TestDivergence(t *testing.T) {
 }
 
 func TestTrainJSONDeterministic(t *testing.T) {
-	args := []string{"train", "--model", "mlp:784-20-1:relu", "--data", "mnist:parity:500", "--eta", "0.01", "--batch", "50", "--epochs", "3", "--json"}
+	args := []string{
+		"train",
+		"--model",
+		"mlp:784-20-1:relu",
+		"--data",
+		"mnist:parity:500",
+		"--eta",
+		"0.01",
+		"--batch",
+		"50",
+		"--epochs",
+		"3",
+		"--json",
+	}
 	a, _, code := sgdlab(t, args...)
 	b, _, _ := sgdlab(t, args...)
 	if code != 0 {
@@ -250,7 +403,12 @@ func TestTrainJSONDeterministic(t *testing.T) {
 
 // interrupt starts the command, sends SIGINT after wait (or when ready reports true) and
 // returns its stdout, stderr, exit status and how long it took to exit after the signal.
-func interrupt(t *testing.T, wait time.Duration, ready func() bool, args ...string) (string, string, int, time.Duration) {
+func interrupt(
+	t *testing.T,
+	wait time.Duration,
+	ready func() bool,
+	args ...string,
+) (string, string, int, time.Duration) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	var out, errb bytes.Buffer
@@ -285,9 +443,11 @@ func TestInterrupt(t *testing.T) {
 	}{
 		{[]string{"spectrum", "--model", "mlp:784-100-100-1", "--data", "mnist:parity:5000", "--quiet"}, "interrupt"},
 		{[]string{"noise", "--model", "mlp:784-200-1", "--data", "mnist:parity:3000", "--quiet"}, "interrupt"},
-		{[]string{"stationary", "--model", "mlp:1-1-1:tanh:nobias", "--data", "tanh:N=2000,w=2,sigma=0.5", "--eta", "0.1", "--chains", "200", "--samples", "20000",
+		{[]string{"stationary", "--model", "mlp:1-1-1:tanh:nobias", "--data", "tanh:N=2000,w=2,sigma=0.5", "--eta",
+			"0.1", "--chains", "200", "--samples", "20000",
 			"--store", db, "--quiet"}, "run the same command again to resume"},
-		{[]string{"escape", "--model", "mlp:1-1-1:tanh:nobias", "--data", "tanh:N=2000,w=2,sigma=0.5", "--eta", "0.1", "--runs", "500", "--exit", "loss:c=3",
+		{[]string{"escape", "--model", "mlp:1-1-1:tanh:nobias", "--data", "tanh:N=2000,w=2,sigma=0.5", "--eta", "0.1",
+			"--runs", "500", "--exit", "loss:c=3",
 			"--max-steps", "1000000", "--quiet"}, "without --store none was kept"},
 	} {
 		_, stderr, code, took := interrupt(t, 2*time.Second, nil, c.args...)
@@ -308,8 +468,27 @@ func TestTrainInterruptFinalLoss(t *testing.T) {
 	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "run")
-	_, stderr, code, _ := interrupt(t, 2*time.Second, nil, "train", "--model", "mlp:784-100-1", "--data", "mnist:parity:2000", "--eta", "0.01",
-		"--batch", "10", "--epochs", "200", "--log-every", "100000", "--out", out, "--quiet")
+	_, stderr, code, _ := interrupt(
+		t,
+		2*time.Second,
+		nil,
+		"train",
+		"--model",
+		"mlp:784-100-1",
+		"--data",
+		"mnist:parity:2000",
+		"--eta",
+		"0.01",
+		"--batch",
+		"10",
+		"--epochs",
+		"200",
+		"--log-every",
+		"100000",
+		"--out",
+		out,
+		"--quiet",
+	)
 	checkError(t, nil, stderr, code, 130)
 	var rec struct {
 		FinalLoss float64 `json:"final_loss"`
@@ -320,8 +499,24 @@ func TestTrainInterruptFinalLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Evaluate the loss at the saved theta independently (spectrum at that point).
-	stdout, stderr, code := sgdlab(t, "spectrum", "--model", "mlp:784-100-1", "--data", "mnist:parity:2000", "--theta", filepath.Join(out, "theta.npy"),
-		"--k", "1", "--probes", "2", "--steps", "5", "--no-blocks", "--json")
+	stdout, stderr, code := sgdlab(
+		t,
+		"spectrum",
+		"--model",
+		"mlp:784-100-1",
+		"--data",
+		"mnist:parity:2000",
+		"--theta",
+		filepath.Join(out, "theta.npy"),
+		"--k",
+		"1",
+		"--probes",
+		"2",
+		"--steps",
+		"5",
+		"--no-blocks",
+		"--json",
+	)
 	checkError(t, nil, stderr, code, 0)
 	var sp struct {
 		Point struct {
@@ -336,8 +531,10 @@ func TestTrainInterruptFinalLoss(t *testing.T) {
 
 // escapeArgs is an ensemble that takes a few seconds: long enough to be killed midway.
 func escapeArgs(db string, extra ...string) []string {
-	return append([]string{"escape", "--model", "linear", "--data", "gauss:N=10000,d=1", "--eta", "0.1", "--batch", "1",
-		"--runs", "300", "--exit", "loss:c=1.5,2.2", "--workers", "2", "--quiet", "--store", db}, extra...)
+	return append(
+		[]string{"escape", "--model", "linear", "--data", "gauss:N=10000,d=1", "--eta", "0.1", "--batch", "1",
+			"--runs", "300", "--exit", "loss:c=1.5,2.2", "--workers", "2", "--quiet", "--store", db},
+		extra...)
 }
 
 func trajectories(t *testing.T, db string) map[int]string {
@@ -416,8 +613,10 @@ func TestKillAndResume(t *testing.T) {
 func TestShardsMerge(t *testing.T) {
 	dir := t.TempDir()
 	args := func(db string, extra ...string) []string {
-		return append([]string{"escape", "--model", "linear", "--data", "gauss:N=1000,d=2", "--eta", "0.1", "--batch", "1",
-			"--runs", "40", "--exit", "loss:c=1.5", "--quiet", "--store", db}, extra...)
+		return append(
+			[]string{"escape", "--model", "linear", "--data", "gauss:N=1000,d=2", "--eta", "0.1", "--batch", "1",
+				"--runs", "40", "--exit", "loss:c=1.5", "--quiet", "--store", db},
+			extra...)
 	}
 	single := filepath.Join(dir, "single.db")
 	if _, e, code := sgdlab(t, args(single)...); code != 0 {
@@ -428,7 +627,12 @@ func TestShardsMerge(t *testing.T) {
 		p := filepath.Join(dir, fmt.Sprintf("shard%d.db", i))
 		shards = append(shards, p)
 		cmd := exec.Command(bin, args(p)...)
-		cmd.Env = append(os.Environ(), fmt.Sprintf("SLURM_ARRAY_TASK_ID=%d", i+1), "SLURM_ARRAY_TASK_MIN=1", "SLURM_ARRAY_TASK_MAX=4")
+		cmd.Env = append(
+			os.Environ(),
+			fmt.Sprintf("SLURM_ARRAY_TASK_ID=%d", i+1),
+			"SLURM_ARRAY_TASK_MIN=1",
+			"SLURM_ARRAY_TASK_MAX=4",
+		)
 		if i%2 == 1 {
 			cmd = exec.Command(bin, args(p, "--shard", fmt.Sprintf("%d/4", i))...)
 		}
@@ -468,7 +672,8 @@ func TestRunsCommand(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "we?i#rd%.db")
 	for _, c := range []string{"1.2", "1.5", "2"} {
-		if _, e, code := sgdlab(t, "escape", "--eta", "0.1", "--runs", "5", "--exit", "loss:c="+c, "--store", db, "--quiet"); code != 0 {
+		if _, e, code := sgdlab(t, "escape", "--eta", "0.1", "--runs", "5", "--exit", "loss:c="+c, "--store", db,
+			"--quiet"); code != 0 {
 			t.Fatal(e)
 		}
 	}
@@ -482,7 +687,8 @@ func TestRunsCommand(t *testing.T) {
 			Label string `json:"label"`
 		} `json:"run"`
 	}
-	if json.Unmarshal([]byte(out), &rec); code != 0 || rec.Run.ID != 3 || !strings.Contains(rec.Run.Label, "loss:c=2") {
+	if json.Unmarshal([]byte(out), &rec); code != 0 || rec.Run.ID != 3 ||
+		!strings.Contains(rec.Run.Label, "loss:c=2") {
 		t.Fatalf("--run 3 exported %+v", rec.Run)
 	}
 	csv, _, _ := sgdlab(t, "runs", db, "--run", "1", "--export", "csv")
@@ -490,7 +696,8 @@ func TestRunsCommand(t *testing.T) {
 		t.Fatalf("integers in exponent form: %s", csv)
 	}
 	s, _ := sql.Open("sqlite", "file:"+strings.NewReplacer("?", "%3F", "#", "%23", "%", "%25").Replace(db))
-	if _, err := s.Exec(`UPDATE trajectories SET result = replace(result, '"index":2', '"index":7') WHERE idx = 2 AND run_id = 1`); err != nil {
+	tamper := `UPDATE trajectories SET result = replace(result, '"index":2', '"index":7') WHERE idx = 2 AND run_id = 1`
+	if _, err := s.Exec(tamper); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -507,15 +714,54 @@ func TestCLIAndReproduceShareTheStore(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "shared.db")
 	params := filepath.Join(dir, "E5.json")
-	os.WriteFile(params, []byte(`{"N": 2000, "dims": [1], "eta": 0.1, "batch": 1, "sampling": "epoch", "levels": [1.2, 1.4, 1.6],
-		"runs": 30, "dynamics": ["sgd"], "substeps": 5, "budget_factor": 1e9, "max_steps": 200000, "seed": 3}`), 0o644)
-	args := []string{"escape", "--model", "linear", "--data", "gauss:N=2000,d=1,seed=3", "--dynamics", "sgd", "--eta", "0.1", "--batch", "1",
-		"--sampling", "epoch", "--exit", "loss:c=1.2,1.4,1.6", "--runs", "30", "--max-steps", "200000", "--seed", "3", "--store", db, "--quiet"}
+	os.WriteFile(
+		params,
+		[]byte(`{"N": 2000, "dims": [1], "eta": 0.1, "batch": 1, "sampling": "epoch", "levels": [1.2, 1.4, 1.6],
+		"runs": 30, "dynamics": ["sgd"], "substeps": 5, "budget_factor": 1e9, "max_steps": 200000, "seed": 3}`),
+		0o644,
+	)
+	args := []string{
+		"escape",
+		"--model",
+		"linear",
+		"--data",
+		"gauss:N=2000,d=1,seed=3",
+		"--dynamics",
+		"sgd",
+		"--eta",
+		"0.1",
+		"--batch",
+		"1",
+		"--sampling",
+		"epoch",
+		"--exit",
+		"loss:c=1.2,1.4,1.6",
+		"--runs",
+		"30",
+		"--max-steps",
+		"200000",
+		"--seed",
+		"3",
+		"--store",
+		db,
+		"--quiet",
+	}
 	if _, e, code := sgdlab(t, args...); code != 0 {
 		t.Fatal(e)
 	}
 	before := trajectories(t, db)
-	out, e, code := sgdlab(t, "reproduce", "E5", "--params", params, "--out", filepath.Join(dir, "rep"), "--store", db, "--quiet")
+	out, e, code := sgdlab(
+		t,
+		"reproduce",
+		"E5",
+		"--params",
+		params,
+		"--out",
+		filepath.Join(dir, "rep"),
+		"--store",
+		db,
+		"--quiet",
+	)
 	if code != 0 {
 		t.Fatal(e)
 	}

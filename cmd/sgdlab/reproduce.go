@@ -9,11 +9,11 @@ import (
 )
 
 type reproduceCmd struct {
-	IDs     []string `arg:"" optional:"" help:"Experiments to run: E1 ... E6, X1, X2, or all (default)." name:"experiments"`
+	IDs     []string `arg:"" optional:"" help:"${reproduce_ids}" name:"experiments"`
 	Quick   bool     `help:"Quick settings (the default): all experiments in minutes, conclusions visible."`
 	Full    bool     `help:"The paper's scale (hours)."`
-	Out     string   `help:"Report directory: index.html, report.json, CSV and PNG files, params/, runs.db." default:"out/reproduce"`
-	Params  string   `help:"Edited parameters: a directory of ID.json files (as written to OUT/params) or one file for one experiment." placeholder:"PATH"`
+	Out     string   `help:"${reproduce_out}" default:"out/reproduce"`
+	Params  string   `help:"${reproduce_params}" placeholder:"PATH"`
 	Workers int      `help:"Parallel workers for ensembles (0: one per core)." default:"0"`
 	storeFlags
 }
@@ -65,13 +65,18 @@ func (c *reproduceCmd) Run(e *env) error {
 			return jerr
 		}
 	} else {
-		fmt.Fprintf(e.out, "reproduced %d experiment(s) in %.0fs (%s mode) -> %s\n", len(rep.Results), since(t0), rep.Mode, filepath.Join(c.Out, "index.html"))
+		fmt.Fprintf(e.out, "reproduced %d experiment(s) in %.0fs (%s mode) -> %s\n", len(rep.Results), since(t0),
+			rep.Mode, filepath.Join(c.Out, "index.html"))
 		for _, r := range rep.Results {
 			fmt.Fprintln(e.out, "  "+experiment.Headline(r))
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("reproduce: %w (the report holds the experiments that finished; their measurements are in %s)", err, c.Store)
+		return fmt.Errorf(
+			"reproduce: %w (the report holds the experiments that finished; their measurements are in %s)",
+			err,
+			c.Store,
+		)
 	}
 	return nil
 }

@@ -16,14 +16,14 @@ import (
 
 type spectrumCmd struct {
 	problemFlags
-	Theta   string `help:"Point to analyse: a .npy file or comma-separated numbers. Default: the minimum, found by descending from the model's initialisation (exactly, for linear regression)." placeholder:"FILE.npy|a,b,..."`
+	Theta   string `help:"${spectrum_theta}" placeholder:"FILE.npy|a,b,..."`
 	Matrix  string `help:"hessian (exact, R-operator) or gn (Gauss-Newton)." default:"hessian" enum:"hessian,gn"`
 	K       int    `help:"Number of top and bottom eigenpairs (0: min(10, P))." default:"0"`
 	Probes  int    `help:"Probes for traces and the spectral density." default:"30"`
 	Steps   int    `help:"Lanczos steps per density probe." default:"80"`
-	MaxIter int    `name:"max-iter" help:"Lanczos iteration limit (0: automatic)." default:"0"`
-	MaddoxZ string `name:"maddox-z" help:"Comma-separated z values of the Maddox effective dimension sum lambda/(lambda+z)." default:"0.01,0.1,1"`
-	NoBlock bool   `name:"no-blocks" help:"Skip the per-layer analysis."`
+	MaxIter int    `help:"Lanczos iteration limit (0: automatic)." default:"0" name:"max-iter"`
+	MaddoxZ string `help:"${spectrum_maddoxz}" default:"0.01,0.1,1" name:"maddox-z"`
+	NoBlock bool   `help:"Skip the per-layer analysis." name:"no-blocks"`
 	Evals   int    `help:"Loss-and-gradient evaluations allowed when searching the minimum." default:"5000"`
 	Seed    uint64 `help:"Seed for initialisation and random probes." default:"1"`
 	Out     string `help:"Directory for spectrum.json, density.csv and density.png." placeholder:"DIR"`
@@ -55,8 +55,13 @@ func (c *spectrumCmd) Run(e *env) error {
 		return err
 	}
 	bar := e.prog.Bar(-1, "spectrum")
-	rec, aerr := study.Spectrum(e.ctx, e.studyEnv(bar), study.SpectrumSpec{Problem: c.problem(), Theta: theta, ThetaName: c.Theta, Matrix: c.Matrix,
-		K: c.K, Probes: c.Probes, Steps: c.Steps, MaxIter: c.MaxIter, MaddoxZ: zs, Blocks: !c.NoBlock, Evals: c.Evals, Seed: c.Seed})
+	rec, aerr := study.Spectrum(
+		e.ctx,
+		e.studyEnv(bar),
+		study.SpectrumSpec{Problem: c.problem(), Theta: theta, ThetaName: c.Theta, Matrix: c.Matrix,
+			K: c.K, Probes: c.Probes, Steps: c.Steps, MaxIter: c.MaxIter, MaddoxZ: zs, Blocks: !c.NoBlock,
+			Evals: c.Evals, Seed: c.Seed},
+	)
 	bar.Done()
 	if aerr != nil && (rec == nil || !errors.Is(aerr, curvature.ErrNotConverged)) {
 		return aerr
@@ -92,8 +97,13 @@ func writeSpectrum(dir string, r *spectrumRecord) error {
 		return err
 	}
 	r.Outputs["density_csv"] = p
-	fig := report.Figure{Title: fmt.Sprintf("Spectral density of %s (SLQ, sigma = %.3g)", r.Matrix, a.DensitySigma), XLabel: "eigenvalue", YLabel: "density", LogY: true,
-		Series: []report.Series{{Name: "SLQ density", X: a.DensityGrid, Y: a.Density, Style: report.Line}}}
+	fig := report.Figure{
+		Title:  fmt.Sprintf("Spectral density of %s (SLQ, sigma = %.3g)", r.Matrix, a.DensitySigma),
+		XLabel: "eigenvalue",
+		YLabel: "density",
+		LogY:   true,
+		Series: []report.Series{{Name: "SLQ density", X: a.DensityGrid, Y: a.Density, Style: report.Line}},
+	}
 	p = filepath.Join(dir, "density.png")
 	if err := fig.WritePNG(p); err != nil {
 		return err
@@ -106,25 +116,68 @@ func writeSpectrum(dir string, r *spectrumRecord) error {
 
 func printSpectrum(e *env, r *spectrumRecord) {
 	a := r.Analysis
-	fmt.Fprintf(e.out, "%s spectrum of %s on %s (P=%d) at %s: L = %.6g, |grad L| = %.3g\n", r.Matrix, r.Model, r.Data, a.Dim, r.Theta, r.Point.Loss, r.Point.GradNorm)
+	fmt.Fprintf(
+		e.out,
+		"%s spectrum of %s on %s (P=%d) at %s: L = %.6g, |grad L| = %.3g\n",
+		r.Matrix,
+		r.Model,
+		r.Data,
+		a.Dim,
+		r.Theta,
+		r.Point.Loss,
+		r.Point.GradNorm,
+	)
 	fmt.Fprintf(e.out, "  top eigenvalues:    %s\n", fmtList(a.Top))
 	fmt.Fprintf(e.out, "  bottom eigenvalues: %s\n", fmtList(a.Bottom))
 	maxRes := 0.0
 	for _, v := range append(append([]float64(nil), a.TopResid...), a.BottomResid...) {
 		maxRes = max(maxRes, v)
 	}
-	fmt.Fprintf(e.out, "  largest residual |H u - lambda u| = %.2g, converged %v, %d matrix-vector products; power iteration top %.6g\n", maxRes, a.Converged, a.Matvecs, a.PowerTop)
+	fmt.Fprintf(
+		e.out,
+		"  largest residual |H u - lambda u| = %.2g, converged %v, %d matrix-vector products; power iteration top "+
+			"%.6g\n",
+		maxRes,
+		a.Converged,
+		a.Matvecs,
+		a.PowerTop,
+	)
 	if a.LanczosNote != "" {
 		fmt.Fprintf(e.out, "  WARNING: %s\n", a.LanczosNote)
 	}
-	fmt.Fprintf(e.out, "  trace: Hutchinson %.6g +- %.2g, Hutch++ %.6g +- %.2g\n", a.Hutchinson.Value, a.Hutchinson.SE, a.HutchPP.Value, a.HutchPP.SE)
-	fmt.Fprintf(e.out, "  effective dimension: n = %d outlier eigenvalues, h* = %.6g (geometric %.6g, range %.4g..%.4g), gap ratio %.3g\n", a.Outliers.N, a.Outliers.HStar, a.Outliers.HGeo, a.Outliers.HMin, a.Outliers.HMax, a.Outliers.GapRatio)
+	fmt.Fprintf(
+		e.out,
+		"  trace: Hutchinson %.6g +- %.2g, Hutch++ %.6g +- %.2g\n",
+		a.Hutchinson.Value,
+		a.Hutchinson.SE,
+		a.HutchPP.Value,
+		a.HutchPP.SE,
+	)
+	fmt.Fprintf(
+		e.out,
+		"  effective dimension: n = %d outlier eigenvalues, h* = %.6g (geometric %.6g, range %.4g..%.4g), gap "+
+			"ratio %.3g\n",
+		a.Outliers.N,
+		a.Outliers.HStar,
+		a.Outliers.HGeo,
+		a.Outliers.HMin,
+		a.Outliers.HMax,
+		a.Outliers.GapRatio,
+	)
 	fmt.Fprintf(e.out, "    rule: %s\n", a.Outliers.Rule)
 	for _, m := range a.Maddox {
 		fmt.Fprintf(e.out, "  Maddox N_eff(z=%g) = %.4g +- %.2g\n", m.Z, m.Estimate.Value, m.Estimate.SE)
 	}
 	for _, b := range a.Blocks {
-		fmt.Fprintf(e.out, "  block %-16s size %8d  trace %.5g +- %.2g  top %.5g\n", b.Name, b.Size, b.Trace.Value, b.Trace.SE, b.Top)
+		fmt.Fprintf(
+			e.out,
+			"  block %-16s size %8d  trace %.5g +- %.2g  top %.5g\n",
+			b.Name,
+			b.Size,
+			b.Trace.Value,
+			b.Trace.SE,
+			b.Top,
+		)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintln(e.out, "  note:", n)

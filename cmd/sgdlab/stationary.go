@@ -20,8 +20,8 @@ type stationaryCmd struct {
 	Chains  int    `help:"Independent chains." default:"4"`
 	Samples int    `help:"Samples per chain after burn-in." default:"10000"`
 	Every   int64  `help:"SGD steps (of length eta in t) between samples." default:"100"`
-	Burn    int64  `help:"Burn-in in SGD steps (0: ten relaxation times 10/(eta * smallest eigenvalue of H*))." default:"0"`
-	Valley  int    `help:"Check that samples stay in the valley of the minimum by descending from them (every sample: 1, never: 0)." default:"1" enum:"0,1"`
+	Burn    int64  `help:"${stationary_burn}" default:"0"`
+	Valley  int    `help:"${stationary_valley}" default:"1" enum:"0,1"`
 	Out     string `help:"Directory for stationary.json, stationary.csv and stationary.png." placeholder:"DIR"`
 }
 
@@ -57,8 +57,12 @@ func (c *stationaryCmd) Run(e *env) error {
 	senv := e.studyEnv(bar)
 	senv.Ens = ens
 	t0 := now()
-	rec, err := study.Stationary(e.ctx, senv, study.StationarySpec{Problem: c.problem(), Dynamics: c.dynamics(c.sgdFlags), Chains: c.Chains,
-		Samples: c.Samples, Every: c.Every, Burn: c.Burn, Valley: c.Valley == 1, Seed: c.Seed, Start: start})
+	rec, err := study.Stationary(
+		e.ctx,
+		senv,
+		study.StationarySpec{Problem: c.problem(), Dynamics: c.dynamics(c.sgdFlags), Chains: c.Chains,
+			Samples: c.Samples, Every: c.Every, Burn: c.Burn, Valley: c.Valley == 1, Seed: c.Seed, Start: start},
+	)
 	bar.Done()
 	if err != nil {
 		if rec == nil {
@@ -78,11 +82,46 @@ func (c *stationaryCmd) Run(e *env) error {
 		return e.writeJSON(out)
 	}
 	fmt.Fprintf(e.out, "stationary distribution of %s on %s\n  %s\n", rec.Model, rec.Data, rec.Describe)
-	fmt.Fprintf(e.out, "  minimum: L* = %.6g, h* = %.6g, n = %d directions; %d chains x %d samples every %d steps after %d burn-in steps (%.1fs; %d chains from the store, %d computed)\n",
-		rec.LStar, rec.HStar, rec.N, c.Chains, c.Samples, c.Every, rec.Burn, out.Elapsed, rec.Stats.Stored, rec.Stats.Computed)
-	fmt.Fprintf(e.out, "  fitted phi = %.4f +- %.4f (95%%: %.4f .. %.4f), autocorrelation time %.2f samples, ESS %.0f\n", out.PhiFit, out.PhiSE, out.PhiLo, out.PhiHi, res.Tau, res.ESS)
-	fmt.Fprintf(e.out, "  predicted phi = 1 + B/(eta h*) = %.4f (Stratonovich reading %.4f): deviation %.1f standard errors\n", rec.PhiTheory, rec.PhiStrat, rec.Deviation)
-	fmt.Fprintf(e.out, "  goodness of fit: KS distance %.4f (p = %.3g); Gibbs alternative T = %.4g: KS p = %.3g\n", res.Power.KS, res.Power.KSp, res.Gibbs.Param, res.Gibbs.KSp)
+	fmt.Fprintf(
+		e.out,
+		"  minimum: L* = %.6g, h* = %.6g, n = %d directions; %d chains x %d samples every %d steps after %d "+
+			"burn-in steps (%.1fs; %d chains from the store, %d computed)\n",
+		rec.LStar,
+		rec.HStar,
+		rec.N,
+		c.Chains,
+		c.Samples,
+		c.Every,
+		rec.Burn,
+		out.Elapsed,
+		rec.Stats.Stored,
+		rec.Stats.Computed,
+	)
+	fmt.Fprintf(
+		e.out,
+		"  fitted phi = %.4f +- %.4f (95%%: %.4f .. %.4f), autocorrelation time %.2f samples, ESS %.0f\n",
+		out.PhiFit,
+		out.PhiSE,
+		out.PhiLo,
+		out.PhiHi,
+		res.Tau,
+		res.ESS,
+	)
+	fmt.Fprintf(
+		e.out,
+		"  predicted phi = 1 + B/(eta h*) = %.4f (Stratonovich reading %.4f): deviation %.1f standard errors\n",
+		rec.PhiTheory,
+		rec.PhiStrat,
+		rec.Deviation,
+	)
+	fmt.Fprintf(
+		e.out,
+		"  goodness of fit: KS distance %.4f (p = %.3g); Gibbs alternative T = %.4g: KS p = %.3g\n",
+		res.Power.KS,
+		res.Power.KSp,
+		res.Gibbs.Param,
+		res.Gibbs.KSp,
+	)
 	fmt.Fprintf(e.out, "  %s\n", res.Summary)
 	for _, n := range rec.Notes {
 		fmt.Fprintln(e.out, "  note:", n)
@@ -94,9 +133,18 @@ func (c *stationaryCmd) Run(e *env) error {
 // ensembleError explains what was kept when an ensemble stopped: the finished
 // trajectories are in the store (resume by repeating the command), or were lost without one.
 func ensembleError(err error, st ensemble.Stats, what, storePath string) error {
-	kept := fmt.Sprintf("%d %ss finished but without --store none was kept; pass --store FILE to keep them across interruptions", st.Computed, what)
+	kept := fmt.Sprintf(
+		"%d %ss finished but without --store none was kept; pass --store FILE to keep them across interruptions",
+		st.Computed,
+		what,
+	)
 	if storePath != "" {
-		kept = fmt.Sprintf("%d finished %ss are recorded in %s; run the same command again to resume", st.Stored+st.Computed, what, storePath)
+		kept = fmt.Sprintf(
+			"%d finished %ss are recorded in %s; run the same command again to resume",
+			st.Stored+st.Computed,
+			what,
+			storePath,
+		)
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -118,17 +166,29 @@ func writeStationary(dir string, r *stationaryRecord) error {
 		rows = append(rows, []float64{b.U, b.Density, b.SE, b.PowerLaw, b.PowerTheory, b.Gibbs})
 	}
 	path := filepath.Join(dir, "stationary.csv")
-	if err := report.WriteCSV(path, []string{"u", "density", "se", "power_law_fit", "power_law_theory", "gibbs_fit"}, rows); err != nil {
+	if err := report.WriteCSV(path, []string{"u", "density", "se", "power_law_fit", "power_law_theory", "gibbs_fit"},
+		rows); err != nil {
 		return err
 	}
 	r.Outputs["histogram_csv"] = path
-	fig := report.Figure{Title: fmt.Sprintf("Stationary density of u = L/L* - 1 (%s, eta=%g, B=%d)", r.Dynamics.Kind, r.Dynamics.Eta, r.Dynamics.Batch),
-		XLabel: "u = L/L* - 1", YLabel: "density", LogX: true, LogY: true, Series: []report.Series{
+	fig := report.Figure{
+		Title: fmt.Sprintf(
+			"Stationary density of u = L/L* - 1 (%s, eta=%g, B=%d)",
+			r.Dynamics.Kind,
+			r.Dynamics.Eta,
+			r.Dynamics.Batch,
+		),
+		XLabel: "u = L/L* - 1",
+		YLabel: "density",
+		LogX:   true,
+		LogY:   true,
+		Series: []report.Series{
 			{Name: "measured", X: xs, Y: ys, YErr: es, Style: report.Points},
 			{Name: fmt.Sprintf("fitted power law, phi = %.3f", r.Fit.Power.Param), X: xs, Y: pw, Style: report.Line},
 			{Name: fmt.Sprintf("theory, phi = %.3f", r.PhiTheory), X: xs, Y: pt, Style: report.Dashed},
 			{Name: fmt.Sprintf("Gibbs exp(-L/T), T = %.3g", r.Fit.Gibbs.Param), X: xs, Y: gb, Style: report.Dashed},
-		}}
+		},
+	}
 	path = filepath.Join(dir, "stationary.png")
 	if err := fig.WritePNG(path); err != nil {
 		return err

@@ -13,8 +13,8 @@ import (
 
 type runsCmd struct {
 	DB     string `arg:"" help:"Run store file (opened read-only)."`
-	RunRef string `name:"run" help:"Show or export one run: its id (as listed) or key:PREFIX of its key."`
-	Export string `help:"Export format for --run: csv (one row per trajectory, flattened) or json." enum:"csv,json," default:""`
+	RunRef string `help:"Show or export one run: its id (as listed) or key:PREFIX of its key." name:"run"`
+	Export string `help:"${runs_export}" enum:"csv,json," default:""`
 	Out    string `help:"File for the export (default stdout)." placeholder:"FILE"`
 }
 
@@ -108,8 +108,24 @@ func (c *mergeCmd) Run(e *env) error {
 		return err
 	}
 	if e.g.JSON {
-		return e.writeJSON(map[string]any{"into": c.Into, "from": c.Froms, "runs": st.Runs, "trajectories_added": st.New, "duplicates": st.Duplicates})
+		return e.writeJSON(
+			map[string]any{
+				"into":               c.Into,
+				"from":               c.Froms,
+				"runs":               st.Runs,
+				"trajectories_added": st.New,
+				"duplicates":         st.Duplicates,
+			},
+		)
 	}
-	fmt.Fprintf(e.out, "merged %d run records from %d stores into %s: %d trajectories added, %d already present\n", st.Runs, len(c.Froms), c.Into, st.New, st.Duplicates)
+	fmt.Fprintf(
+		e.out,
+		"merged %d run records from %d stores into %s: %d trajectories added, %d already present\n",
+		st.Runs,
+		len(c.Froms),
+		c.Into,
+		st.New,
+		st.Duplicates,
+	)
 	return nil
 }

@@ -11,12 +11,12 @@ import (
 type theoryCmd struct {
 	Eta      float64 `help:"Learning rate eta." required:""`
 	Batch    int     `help:"Batch size B." required:""`
-	HStar    float64 `name:"hstar" help:"Typical outlier eigenvalue h* of the Hessian at the minimum." required:""`
+	HStar    float64 `help:"Typical outlier eigenvalue h* of the Hessian at the minimum." required:"" name:"hstar"`
 	N        int     `help:"Number n of outlier directions." default:"1"`
-	LMin     float64 `name:"lmin" help:"L(theta*), the loss at the minimum." default:"0"`
-	LSaddle  float64 `name:"lsaddle" help:"L(theta^s), the loss at the saddle (or the escape level c L*)." default:"0"`
-	HSaddle  float64 `name:"hsaddle" help:"|h_e^s|, modulus of the negative eigenvalue at the saddle (default: h*)." default:"0"`
-	DetRatio float64 `name:"detratio" help:"det H^(theta*) / |det H^(theta^s)| over the n directions (default: h*/|h_e^s|)." default:"0"`
+	LMin     float64 `help:"L(theta*), the loss at the minimum." name:"lmin" default:"0"`
+	LSaddle  float64 `help:"L(theta^s), the loss at the saddle (or the escape level c L*)." name:"lsaddle" default:"0"`
+	HSaddle  float64 `help:"${theory_hsaddle}" name:"hsaddle" default:"0"`
+	DetRatio float64 `help:"${theory_detratio}" name:"detratio" default:"0"`
 }
 
 type theoryRecord struct {
@@ -37,7 +37,8 @@ type theoryRecord struct {
 func (c *theoryCmd) Run(e *env) error {
 	if err := firstErr(finite("--eta", c.Eta, 0, false), intRange("--batch", int64(c.Batch), 1, math.MaxInt32),
 		finite("--hstar", c.HStar, 0, false), intRange("--n", int64(c.N), 1, 1<<20), finite("--lmin", c.LMin, 0, true),
-		finite("--lsaddle", c.LSaddle, 0, true), finite("--hsaddle", c.HSaddle, 0, true), finite("--detratio", c.DetRatio, 0, true)); err != nil {
+		finite("--lsaddle", c.LSaddle, 0, true), finite("--hsaddle", c.HSaddle, 0, true), finite("--detratio",
+			c.DetRatio, 0, true)); err != nil {
 		return err
 	}
 	r := theoryRecord{Command: "theory",
@@ -64,8 +65,24 @@ func (c *theoryCmd) Run(e *env) error {
 		}
 		b := theory.Barrier{LMin: c.LMin, LSaddle: c.LSaddle, HStar: c.HStar, HSaddleNeg: hs, DetRatio: dr, N: c.N}
 		r.Reduced = theory.ReducedBarrier(b, c.Batch, c.Eta)
-		r.PowerLaw, r.Arrhenius, r.Frozen = theory.PowerLaw(b, c.Batch, c.Eta), theory.Arrhenius(b, c.Batch, c.Eta), theory.Frozen(b, c.Batch, c.Eta)
-		r.MFPT = map[string]float64{"power_law": 1 / r.PowerLaw, "arrhenius": 1 / r.Arrhenius, "frozen_noise": 1 / r.Frozen}
+		r.PowerLaw, r.Arrhenius, r.Frozen = theory.PowerLaw(
+			b,
+			c.Batch,
+			c.Eta,
+		), theory.Arrhenius(
+			b,
+			c.Batch,
+			c.Eta,
+		), theory.Frozen(
+			b,
+			c.Batch,
+			c.Eta,
+		)
+		r.MFPT = map[string]float64{
+			"power_law":    1 / r.PowerLaw,
+			"arrhenius":    1 / r.Arrhenius,
+			"frozen_noise": 1 / r.Frozen,
+		}
 		r.MFPTSteps = map[string]float64{}
 		for k, v := range r.MFPT {
 			r.MFPTSteps[k] = v / c.Eta
@@ -77,17 +94,45 @@ func (c *theoryCmd) Run(e *env) error {
 		return e.writeJSON(r)
 	}
 	fmt.Fprintf(e.out, "eta = %g, B = %d, h* = %g, n = %d\n", c.Eta, c.Batch, c.HStar, c.N)
-	fmt.Fprintf(e.out, "  stationary exponent phi = 1 + B/(eta h*) = %.6g (Stratonovich reading %.6g)\n", r.Phi, r.Phi-0.5)
-	fmt.Fprintf(e.out, "  critical dimension n_c = 2 phi = %.6g: a minimum with n = %d outlier directions is %s\n", r.NCritical, c.N, map[bool]string{true: "stable", false: "unstable"}[r.Stable])
+	fmt.Fprintf(
+		e.out,
+		"  stationary exponent phi = 1 + B/(eta h*) = %.6g (Stratonovich reading %.6g)\n",
+		r.Phi,
+		r.Phi-0.5,
+	)
+	fmt.Fprintf(
+		e.out,
+		"  critical dimension n_c = 2 phi = %.6g: a minimum with n = %d outlier directions is %s\n",
+		r.NCritical,
+		c.N,
+		map[bool]string{true: "stable", false: "unstable"}[r.Stable],
+	)
 	fmt.Fprintf(e.out, "  escape exponent B/(eta h*) + 1 - n/2 = %.6g\n", r.Exponent)
 	if r.MFPT != nil {
-		fmt.Fprintf(e.out, "  L* = %g, L^s = %g: Delta L = %.4g, Delta log L = %.4g, reduced barrier (B/(eta h*)) log(L^s/L*) = %.3g%s\n",
-			c.LMin, c.LSaddle, c.LSaddle-c.LMin, math.Log(c.LSaddle/c.LMin), r.Reduced, map[bool]string{true: "", false: " (small: Kramers' approximation is poor)"}[r.Reduced > 3])
+		fmt.Fprintf(
+			e.out,
+			"  L* = %g, L^s = %g: Delta L = %.4g, Delta log L = %.4g, reduced barrier (B/(eta h*)) log(L^s/L*) = "+
+				"%.3g%s\n",
+			c.LMin,
+			c.LSaddle,
+			c.LSaddle-c.LMin,
+			math.Log(c.LSaddle/c.LMin),
+			r.Reduced,
+			map[bool]string{true: "", false: " (small: Kramers' approximation is poor)"}[r.Reduced > 3],
+		)
 		for _, k := range []struct {
 			name, key string
 			rate      float64
-		}{{"power law", "power_law", r.PowerLaw}, {"Arrhenius exp(-2B dL/(eta h*))", "arrhenius", r.Arrhenius}, {"frozen noise exp(-B dL/(eta h* L*))", "frozen_noise", r.Frozen}} {
-			fmt.Fprintf(e.out, "  %-38s kappa = %.4g per unit t; MFPT = %.4g t = %.4g steps\n", k.name, k.rate, r.MFPT[k.key], r.MFPTSteps[k.key])
+		}{{"power law", "power_law", r.PowerLaw}, {"Arrhenius exp(-2B dL/(eta h*))", "arrhenius", r.Arrhenius},
+			{"frozen noise exp(-B dL/(eta h* L*))", "frozen_noise", r.Frozen}} {
+			fmt.Fprintf(
+				e.out,
+				"  %-38s kappa = %.4g per unit t; MFPT = %.4g t = %.4g steps\n",
+				k.name,
+				k.rate,
+				r.MFPT[k.key],
+				r.MFPTSteps[k.key],
+			)
 		}
 	}
 	return nil

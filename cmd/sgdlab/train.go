@@ -17,9 +17,9 @@ type trainCmd struct {
 	sgdFlags
 	Epochs      float64 `help:"Training length in epochs of floor(N/B) steps (give --epochs or --steps)." default:"0"`
 	Steps       int64   `help:"Training length in SGD steps (give --epochs or --steps)." default:"0"`
-	LogEvery    int64   `name:"log-every" help:"Record the full-data loss every this many steps (0: once per epoch)." default:"0"`
-	Init        string  `help:"Start from the parameters in this .npy file instead of the model's initialisation." placeholder:"FILE.npy"`
-	RecordNoise int64   `name:"record-noise" help:"Record Noise = (1/N) sum |grad l|^2 - |grad L|^2 and L every this many epochs (0: never); written to noise.csv." default:"0"`
+	LogEvery    int64   `help:"${train_logevery}" default:"0" name:"log-every"`
+	Init        string  `help:"${train_init}" placeholder:"FILE.npy"`
+	RecordNoise int64   `help:"${train_recordnoise}" default:"0" name:"record-noise"`
 	Out         string  `help:"Directory for theta.npy, loss.csv and run.json." placeholder:"DIR"`
 }
 
@@ -77,8 +77,19 @@ func (c *trainCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	spec := study.TrainSpec{Problem: c.problem(), Eta: c.Eta, Batch: c.Batch, Sampling: c.Sampling, Momentum: c.Momentum, Seed: c.Seed,
-		Steps: steps, LogEvery: c.LogEvery, NoiseEvery: c.RecordNoise * spe, Init: init, InitName: c.Init}
+	spec := study.TrainSpec{
+		Problem:    c.problem(),
+		Eta:        c.Eta,
+		Batch:      c.Batch,
+		Sampling:   c.Sampling,
+		Momentum:   c.Momentum,
+		Seed:       c.Seed,
+		Steps:      steps,
+		LogEvery:   c.LogEvery,
+		NoiseEvery: c.RecordNoise * spe,
+		Init:       init,
+		InitName:   c.Init,
+	}
 	rec, runErr := study.Train(e.ctx, senv, spec)
 	bar.Done()
 	if rec == nil {
@@ -109,8 +120,25 @@ func (c *trainCmd) Run(e *env) error {
 
 func printTrain(e *env, r *trainRecord) {
 	fmt.Fprintf(e.out, "trained %s on %s (N=%d, P=%d) with %s loss\n", r.Model, r.Data, r.N, r.P, r.Loss)
-	fmt.Fprintf(e.out, "  SGD eta=%g B=%d sampling=%s momentum=%g seed=%d; start: %s\n", r.Eta, r.Batch, r.Sampling, r.Momentum, r.Seed, r.Init)
-	fmt.Fprintf(e.out, "  %d steps = %.3g epochs, t = eta*steps = %.4g, in %.2fs (%.0f steps/s)\n", r.Steps, r.Epochs, r.Time, r.Elapsed, r.StepsPerSec)
+	fmt.Fprintf(
+		e.out,
+		"  SGD eta=%g B=%d sampling=%s momentum=%g seed=%d; start: %s\n",
+		r.Eta,
+		r.Batch,
+		r.Sampling,
+		r.Momentum,
+		r.Seed,
+		r.Init,
+	)
+	fmt.Fprintf(
+		e.out,
+		"  %d steps = %.3g epochs, t = eta*steps = %.4g, in %.2fs (%.0f steps/s)\n",
+		r.Steps,
+		r.Epochs,
+		r.Time,
+		r.Elapsed,
+		r.StepsPerSec,
+	)
 	fmt.Fprintf(e.out, "  loss L: %.6g -> %.6g\n", float64(r.InitialLoss), float64(r.FinalLoss))
 	for _, p := range r.Noise {
 		fmt.Fprintf(e.out, "  epoch %6.2f: L = %.6g  Noise = %.6g\n", p.Epoch, p.Loss, p.Noise)

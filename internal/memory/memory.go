@@ -114,8 +114,14 @@ func (l Limit) Check(what string, need int64) error {
 		if l.Cap > 0 {
 			src = "allowed by --max-memory"
 		}
-		return fault.Invalid("%s needs about %s of memory, more than the %s %s: make it smaller (or raise --max-memory if the estimate is too cautious)",
-			what, Format(need), Format(have), src)
+		return fault.Invalid(
+			"%s needs about %s of memory, more than the %s %s: make it smaller (or raise --max-memory if the "+
+				"estimate is too cautious)",
+			what,
+			Format(need),
+			Format(have),
+			src,
+		)
 	}
 	return nil
 }

@@ -27,7 +27,8 @@ func TestCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := l.Check("the dataset gauss:N=1e12", Floats(1e12, 2))
-	if !errors.Is(err, fault.ErrInvalid) || !strings.Contains(err.Error(), "14.6 TiB") || !strings.Contains(err.Error(), "1 GiB") {
+	if !errors.Is(err, fault.ErrInvalid) || !strings.Contains(err.Error(), "14.6 TiB") ||
+		!strings.Contains(err.Error(), "1 GiB") {
 		t.Fatalf("%v", err)
 	}
 	if Available() <= 0 {

@@ -52,17 +52,21 @@ type Page struct {
 var page = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <style>
-body{font-family:Liberation Sans,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+body{font-family:Liberation Sans,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.45}
 h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ccc;padding-bottom:.2em}
-table{border-collapse:collapse;margin:.8em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
-th{background:#f3f3f3}.ok{color:#176b1c;font-weight:bold}.bad{color:#a1161c;font-weight:bold}.mid{color:#8a5a00;font-weight:bold}
+table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
+td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
+th{background:#f3f3f3}
+.ok{color:#176b1c;font-weight:bold}.bad{color:#a1161c;font-weight:bold}.mid{color:#8a5a00;font-weight:bold}
 figure{margin:1em 0}figcaption{font-size:.85em;color:#555}img{max-width:100%;border:1px solid #ddd}
 .label{font-weight:bold}.note{font-size:.9em;color:#444}
 </style></head><body>
 <h1>{{.Title}}</h1>
 {{range .Subtitle}}<p class="note">{{.}}</p>{{end}}
 <table><tr><th>experiment</th><th>status</th></tr>
-{{range .Sections}}<tr><td><a href="#{{.ID}}">{{.ID}}: {{.Title}}</a></td><td class="{{.Tone}}">{{.Status}}</td></tr>{{end}}
+{{range .Sections}}<tr><td><a href="#{{.ID}}">{{.ID}}: {{.Title}}</a></td>
+<td class="{{.Tone}}">{{.Status}}</td></tr>{{end}}
 </table>
 {{range .Sections}}
 <h2 id="{{.ID}}">{{.ID}}: {{.Title}} <span class="{{.Tone}}">[{{.Status}}]</span></h2>
@@ -70,10 +74,12 @@ figure{margin:1em 0}figcaption{font-size:.85em;color:#555}img{max-width:100%;bor
 {{if .Criteria}}<table><tr><th>criterion of the verdict</th><th>value</th><th>meaning</th></tr>
 {{range .Criteria}}<tr><td>{{.Name}}</td><td>{{.Value}}</td><td>{{.Note}}</td></tr>{{end}}</table>{{end}}
 {{if .Numbers}}<table><tr><th>quantity</th><th>measured</th><th>theory</th><th>note</th></tr>
-{{range .Numbers}}<tr><td>{{.Name}}</td><td>{{.Value}}</td><td>{{.Theory}}</td><td>{{.Note}}</td></tr>{{end}}</table>{{end}}
+{{range .Numbers}}<tr><td>{{.Name}}</td><td>{{.Value}}</td><td>{{.Theory}}</td>
+<td>{{.Note}}</td></tr>{{end}}</table>{{end}}
 {{range .Tables}}<p class="label">{{.Title}}</p><table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table>{{end}}
-{{range .Figures}}<figure><img alt="{{.Title}}" src="{{.Data}}"><figcaption>{{.Caption}}{{if .CSV}} Data: <a href="{{.CSV}}">{{.CSV}}</a>.{{end}}</figcaption></figure>{{end}}
+{{range .Figures}}<figure><img alt="{{.Title}}" src="{{.Data}}">
+<figcaption>{{.Caption}}{{if .CSV}} Data: <a href="{{.CSV}}">{{.CSV}}</a>.{{end}}</figcaption></figure>{{end}}
 {{range .Notes}}<p class="note">{{.}}</p>{{end}}
 {{end}}
 </body></html>

@@ -23,7 +23,8 @@ func TestFigurePNG(t *testing.T) {
 	if err != nil || img.Bounds().Dx() < 100 {
 		t.Fatalf("not a PNG: %v", err)
 	}
-	if _, err := (Figure{Title: "empty", LogY: true, Series: []Series{{X: []float64{1}, Y: []float64{-1}}}}).PNG(); err == nil {
+	if _, err := (Figure{Title: "empty", LogY: true, Series: []Series{{X: []float64{1},
+		Y: []float64{-1}}}}).PNG(); err == nil {
 		t.Fatal("a figure without drawable points must be an error")
 	}
 }
@@ -48,7 +49,8 @@ func TestJSONAndCSV(t *testing.T) {
 	if _, err := JSON(rec{Z: math.NaN()}); err == nil {
 		t.Fatal("a NaN in a plain float64 field must be an error, not silently null")
 	}
-	for v, want := range map[float64]string{1139454: "1139454", 0.1: "0.1", 1e20: "1e+20", -3: "-3", 1.5e-7: "1.5e-07"} {
+	for v, want := range map[float64]string{1139454: "1139454", 0.1: "0.1", 1e20: "1e+20", -3: "-3",
+		1.5e-7: "1.5e-07"} {
 		if got := csvNumber(v); got != want {
 			t.Errorf("%v: %q, want %q", v, got, want)
 		}

@@ -70,7 +70,8 @@ func TestErrors(t *testing.T) {
 // FuzzParse: any input either fails with a one-line error or parses into a name and
 // values that re-read without panics.
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"loss:c=1.5,2,3", "gauss:N=10000,d=1,seed=1", "mlp:784-100-1:relu:nobias", "mnist:parity:1000", "", ":", "a:b=,", "x:y=1:z"} {
+	for _, s := range []string{"loss:c=1.5,2,3", "gauss:N=10000,d=1,seed=1", "mlp:784-100-1:relu:nobias",
+		"mnist:parity:1000", "", ":", "a:b=,", "x:y=1:z"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
