@@ -1,6 +1,7 @@
 package curvature
 
 import (
+	"cmp"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -28,35 +29,56 @@ type AnalyzeOptions struct {
 	Progress func(stage string)
 }
 
-// BlockResult is the per-block trace and top eigenvalue.
+// BlockResult is one block's trace and top eigenvalue (with the residual |A u - lambda u| of
+// its eigenvector and whether Lanczos converged to it).
 type BlockResult struct {
-	Name      string   `json:"name"`
-	Size      int      `json:"size"`
-	Trace     Estimate `json:"trace"`
-	Top       float64  `json:"top_eigenvalue"`
-	TopResid  float64  `json:"top_residual"`
-	Converged bool     `json:"converged"`
+	Name  string   `json:"name"`
+	Size  int      `json:"size"`
+	Trace Estimate `json:"trace"`
+	Top   struct {
+		Value     float64 `json:"value"`
+		Residual  float64 `json:"residual"`
+		Converged bool    `json:"converged"`
+	} `json:"top_eigenvalue"`
+}
+
+// Extremes are the top and bottom eigenvalues with their residual norms |A u - lambda u|,
+// and how the Lanczos run that found them went.
+type Extremes struct {
+	Top         []float64 `json:"top"`
+	TopResid    []float64 `json:"top_residuals"`
+	Bottom      []float64 `json:"bottom"`
+	BottomResid []float64 `json:"bottom_residuals"`
+	Converged   bool      `json:"converged"`
+	LanczosNote string    `json:"lanczos_note,omitempty"`
+	Matvecs     int       `json:"matvecs"`
+	// PowerTop is the top eigenvalue by power iteration, a cross-check of Lanczos.
+	PowerTop float64 `json:"power_iteration_top"`
+}
+
+// Traces are the two stochastic trace estimates.
+type Traces struct {
+	Hutchinson Estimate `json:"hutchinson"`
+	HutchPP    Estimate `json:"hutchpp"`
+}
+
+// DensityCurve is the stochastic Lanczos quadrature density on a grid, smoothed by Gaussians
+// of width DensitySigma, with its standard error over the probes.
+type DensityCurve struct {
+	DensityGrid  []float64 `json:"grid"`
+	Density      []float64 `json:"values"`
+	DensitySE    []float64 `json:"se"`
+	DensitySigma float64   `json:"sigma"`
 }
 
 // Analysis is the report of `sgdlab spectrum`.
 type Analysis struct {
-	Dim          int           `json:"P"`
-	Top          []float64     `json:"top"`
-	TopResid     []float64     `json:"top_residuals"`
-	Bottom       []float64     `json:"bottom"`
-	BottomResid  []float64     `json:"bottom_residuals"`
-	Converged    bool          `json:"converged"`
-	LanczosNote  string        `json:"lanczos_note,omitempty"`
-	Matvecs      int           `json:"matvecs"`
-	PowerTop     float64       `json:"power_iteration_top"`
-	Hutchinson   Estimate      `json:"trace_hutchinson"`
-	HutchPP      Estimate      `json:"trace_hutchpp"`
+	Dim          int `json:"P"`
+	Extremes     `json:"eigenvalues"`
+	Traces       `json:"trace"`
 	Outliers     Outliers      `json:"effective_dimension"`
 	Maddox       []MaddoxValue `json:"maddox"`
-	DensityGrid  []float64     `json:"density_grid"`
-	Density      []float64     `json:"density"`
-	DensitySE    []float64     `json:"density_se"`
-	DensitySigma float64       `json:"density_sigma"`
+	DensityCurve `json:"density"`
 	Blocks       []BlockResult `json:"blocks,omitempty"`
 }
 
@@ -71,15 +93,8 @@ type MaddoxValue struct {
 // ErrNotConverged alongside the otherwise complete analysis.
 func Analyze(op Operator, opt AnalyzeOptions) (*Analysis, error) {
 	n := op.Dim()
-	if opt.K <= 0 {
-		opt.K = 10
-	}
-	if opt.Probes <= 0 {
-		opt.Probes = 30
-	}
-	if opt.Steps <= 0 {
-		opt.Steps = 80
-	}
+	opt.K, opt.Probes, opt.Steps = cmp.Or(max(opt.K, 0), 10), cmp.Or(max(opt.Probes, 0), 30), cmp.Or(max(opt.Steps,
+		0), 80)
 	if len(opt.MaddoxZ) == 0 {
 		opt.MaddoxZ = []float64{1}
 	}
@@ -193,12 +208,10 @@ func Analyze(op Operator, opt AnalyzeOptions) (*Analysis, error) {
 		tr := BlockTraces(op, offs, lens, opt.Probes, opt.Rand)
 		for i, b := range opt.Blocks {
 			br := BlockResult{Name: b.Name, Size: b.Len, Trace: tr[i]}
-			r, err := Lanczos(
-				Block(op, b.Off, b.Len),
-				LanczosOptions{K: 1, Tol: 1e-6, Rand: opt.Rand, NoDeflationCheck: true},
-			)
+			r, err := Lanczos(Block(op, b.Off, b.Len), LanczosOptions{K: 1, Tol: 1e-6, Rand: opt.Rand,
+				NoDeflationCheck: true})
 			if err == nil || errors.Is(err, ErrNotConverged) {
-				br.Top, br.TopResid, br.Converged = r.Values[0], r.Residuals[0], r.Converged
+				br.Top.Value, br.Top.Residual, br.Top.Converged = r.Values[0], r.Residuals[0], r.Converged
 			}
 			a.Blocks = append(a.Blocks, br)
 		}

@@ -18,10 +18,8 @@ func BenchmarkLanczosTop10E1(b *testing.B) {
 	w := o.NewWorker(2, 0)
 	b.ResetTimer()
 	for range b.N {
-		res, err := Lanczos(
-			Hessian(w, theta),
-			LanczosOptions{K: 10, Tol: 1e-6, NoDeflationCheck: true, Rand: rand.New(rand.NewPCG(2, 2))},
-		)
+		res, err := Lanczos(Hessian(w, theta), LanczosOptions{K: 10, Tol: 1e-6, NoDeflationCheck: true,
+			Rand: rand.New(rand.NewPCG(2, 2))})
 		if err != nil {
 			b.Fatal(err)
 		}

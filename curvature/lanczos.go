@@ -218,15 +218,8 @@ func (p *passResult) pick(end Which, k int) ([]float64, [][]float64) {
 
 // lanczosPass runs Lanczos on op restricted to the orthogonal complement of locked until
 // the k wanted Ritz pairs at the requested end(s) have residual estimates within tolerance.
-func lanczosPass(
-	op Operator,
-	locked [][]float64,
-	k int,
-	which Which,
-	tol float64,
-	maxIter int,
-	rng *rand.Rand,
-) *passResult {
+func lanczosPass(op Operator, locked [][]float64, k int, which Which, tol float64, maxIter int,
+	rng *rand.Rand) *passResult {
 	n := op.Dim()
 	maxIter = min(maxIter, n-len(locked))
 	orth := func(w []float64, basis [][]float64) {

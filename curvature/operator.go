@@ -107,23 +107,4 @@ func scale(alpha float64, x []float64) {
 }
 
 // ToDense materialises a P x P operator by applying it to the unit vectors (P small).
-func ToDense(op Operator) []float64 {
-	n := op.Dim()
-	a := make([]float64, n*n)
-	e, col := make([]float64, n), make([]float64, n)
-	for j := 0; j < n; j++ {
-		e[j] = 1
-		op.Apply(e, col)
-		e[j] = 0
-		for i := 0; i < n; i++ {
-			a[i*n+j] = col[i]
-		}
-	}
-	for i := 0; i < n; i++ {
-		for j := i + 1; j < n; j++ {
-			m := 0.5 * (a[i*n+j] + a[j*n+i])
-			a[i*n+j], a[j*n+i] = m, m
-		}
-	}
-	return a
-}
+func ToDense(op Operator) []float64 { return model.DenseSym(op.Dim(), op.Apply) }

@@ -83,8 +83,7 @@ func loadCIFAR(sp *specstr.Spec, opt Options, lim memory.Limit) (*Dataset, error
 	if len(labels) < n {
 		return nil, fmt.Errorf("CIFAR-10 in %s holds %d training images, %d requested", dir, len(labels), n)
 	}
-	return &Dataset{
-		Spec: fmt.Sprintf("cifar10:%d", n), N: n, D: 3072, K: 10, X: x, Y: oneHot(labels, 10),
-		Classes: labels, Source: "CIFAR-10 training batches from " + dir,
-	}, nil
+	return &Dataset{Spec: fmt.Sprintf("cifar10:%d", n), N: n, D: 3072, K: 10, X: x, Y: oneHot(labels, 10),
+		Classes: labels, Source: "CIFAR-10 training batches " +
+			"from " + dir}, nil
 }

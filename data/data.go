@@ -38,37 +38,19 @@ func (d *Dataset) Validate() error {
 		return fmt.Errorf("data %s: empty dataset (N=%d, D=%d, K=%d)", d.Spec, d.N, d.D, d.K)
 	}
 	if len(d.X) != d.N*d.D || len(d.Y) != d.N*d.K {
-		return fmt.Errorf(
-			"data %s: X has %d values and y %d, expected %dx%d and %dx%d",
-			d.Spec,
-			len(d.X),
-			len(d.Y),
-			d.N,
-			d.D,
-			d.N,
-			d.K,
-		)
+		return fmt.Errorf("data %s: X has %d values and y %d, expected %dx%d and %dx%d", d.Spec, len(d.X), len(d.Y),
+			d.N, d.D, d.N, d.K)
 	}
-	for i, v := range d.X {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf(
-				"data %s: X[%d, %d] is %v: remove or impute non-finite values before training",
-				d.Spec,
-				i/d.D,
-				i%d.D,
-				v,
-			)
-		}
-	}
-	for i, v := range d.Y {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf(
-				"data %s: y[%d, %d] is %v: remove or impute non-finite values before training",
-				d.Spec,
-				i/d.K,
-				i%d.K,
-				v,
-			)
+	for _, m := range []struct {
+		name string
+		vals []float64
+		cols int
+	}{{"X", d.X, d.D}, {"y", d.Y, d.K}} {
+		for i, v := range m.vals {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("data %s: %s[%d, %d] is %v: remove or impute non-finite values before training",
+					d.Spec, m.name, i/m.cols, i%m.cols, v)
+			}
 		}
 	}
 	return nil

@@ -81,12 +81,8 @@ func idxImages(img, lab io.Reader, n int, name string) (x []float64, labels []in
 	labels = make([]int, n)
 	for i, b := range lraw[:n] {
 		if b > 9 {
-			return nil, nil, 0, fmt.Errorf(
-				"%s labels: label %d of sample %d is not a digit 0-9 (corrupt file)",
-				name,
-				b,
-				i,
-			)
+			return nil, nil, 0, fmt.Errorf("%s labels: label %d of sample %d is not a digit 0-9 (corrupt file)", name,
+				b, i)
 		}
 		labels[i] = int(b)
 	}

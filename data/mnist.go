@@ -101,8 +101,7 @@ func loadFashion(sp *specstr.Spec, opt Options, lim memory.Limit) (*Dataset, err
 	if err != nil {
 		return nil, err
 	}
-	return &Dataset{
-		Spec: fmt.Sprintf("fashion:%d", n), N: n, D: d, K: 10, X: x,
-		Y: oneHot(labels, 10), Classes: labels, Source: "Fashion-MNIST training set from " + dir,
-	}, nil
+	return &Dataset{Spec: fmt.Sprintf("fashion:%d", n), N: n, D: d, K: 10, X: x, Y: oneHot(labels, 10),
+		Classes: labels, Source: "Fashion-MNIST training set " +
+			"from " + dir}, nil
 }

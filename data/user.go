@@ -53,23 +53,11 @@ func loadNPY(sp *specstr.Spec, lim memory.Limit) (*Dataset, error) {
 		return nil, err
 	}
 	if ny != n {
-		return nil, fmt.Errorf(
-			"data: %s has %d rows but %s has %d: X and y must have one row per sample",
-			xp,
-			n,
-			yp,
-			ny,
-		)
+		return nil, fmt.Errorf("data: %s has %d rows but %s has %d: X and y must have one row per sample", xp, n, yp,
+			ny)
 	}
-	return &Dataset{
-		Spec:   "npy:x=" + xp + ",y=" + yp,
-		N:      n,
-		D:      d,
-		K:      k,
-		X:      xa.Data,
-		Y:      ya.Data,
-		Source: "user .npy files",
-	}, nil
+	return &Dataset{Spec: "npy:x=" + xp + ",y=" + yp, N: n, D: d, K: k, X: xa.Data, Y: ya.Data,
+		Source: "user .npy files"}, nil
 }
 
 // fileSize is the size of the file at path (0 when it cannot be read: opening it reports why).
@@ -160,15 +148,8 @@ func loadCSV(sp *specstr.Spec, lim memory.Limit) (*Dataset, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("data: %s holds no rows of numbers", path)
 	}
-	return &Dataset{
-		Spec:   fmt.Sprintf("csv:path=%s,targets=%d", path, k),
-		N:      n,
-		D:      cols - k,
-		K:      k,
-		X:      x,
-		Y:      y,
-		Source: "user CSV file",
-	}, nil
+	return &Dataset{Spec: fmt.Sprintf("csv:path=%s,targets=%d", path, k), N: n, D: cols - k, K: k, X: x, Y: y,
+		Source: "user CSV file"}, nil
 }
 
 // parseRow reads every field as a number; false if one is not.

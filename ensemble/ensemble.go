@@ -211,14 +211,8 @@ func begin[T any](env Env, spec Spec) (*store.Run, map[int]T, error) {
 	for i, b := range raw {
 		var v T
 		if err := json.Unmarshal(b, &v); err != nil {
-			return nil, nil, fault.Invalid(
-				"store %s: trajectory %d of run %d (%s) is unreadable (%v): delete the run or use another store",
-				env.Store.Path(),
-				i,
-				r.ID,
-				spec.Label,
-				err,
-			)
+			return nil, nil, fault.Invalid("store %s: trajectory %d of run %d (%s) is unreadable (%v): delete the "+
+				"run or use another store", env.Store.Path(), i, r.ID, spec.Label, err)
 		}
 		done[i] = v
 	}

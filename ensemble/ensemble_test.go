@@ -51,12 +51,10 @@ func TestRunResumeAndExtend(t *testing.T) {
 	if len(more) != 60 || s.Computed != 10 || s.Stored != 50 {
 		t.Fatalf("extending: %d items, %+v", len(more), s)
 	}
-	one, computed, err := Once(
-		context.Background(),
-		Env{Store: st},
-		Spec{Kind: "once", Key: 1},
-		func() (item, error) { return item{7, 7}, nil },
-	)
+	one, computed, err := Once(context.Background(), Env{Store: st}, Spec{Kind: "once", Key: 1}, func() (item,
+		error) {
+		return item{7, 7}, nil
+	})
 	if err != nil || !computed || one.I != 7 {
 		t.Fatal(one, computed, err)
 	}

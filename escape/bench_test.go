@@ -23,15 +23,8 @@ func benchEnsemble(b *testing.B, modelSpec, dataSpec, exit string, eta float64) 
 	if err != nil {
 		b.Fatal(err)
 	}
-	spec := study.EscapeSpec{
-		Problem:  prob,
-		Dynamics: study.Dynamics{Kind: "sgd", Eta: eta, Batch: 1, Sampling: "epoch"},
-		Exit:     exit,
-		Runs:     100,
-		Seed:     5,
-		MaxSteps: 1 << 40,
-		Minimum:  p,
-	}
+	spec := study.EscapeSpec{Problem: prob, Dynamics: study.Dynamics{Kind: "sgd", Eta: eta, Batch: 1,
+		Sampling: "epoch"}, Exit: exit, Runs: 100, Seed: 5, MaxSteps: 1 << 40, Minimum: p}
 	var steps int64
 	b.ResetTimer()
 	t0 := time.Now()

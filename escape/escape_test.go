@@ -18,15 +18,8 @@ import (
 )
 
 // simulate runs an ensemble of runs trajectories on workers goroutines.
-func simulate(
-	t *testing.T,
-	fac *sde.Factory,
-	spec ExitSpec,
-	ec Context,
-	th []float64,
-	runs, workers int,
-	opt Options,
-) ([]Run, error) {
+func simulate(t *testing.T, fac *sde.Factory, spec ExitSpec, ec Context, th []float64, runs, workers int,
+	opt Options) ([]Run, error) {
 	t.Helper()
 	out, _, err := ensemble.Run(context.Background(), ensemble.Env{Workers: workers}, ensemble.Spec{Size: int64(runs)},
 		func(i int) (Run, error) { return Trajectory(context.Background(), fac, spec, ec, th, i, opt) })
@@ -74,15 +67,8 @@ func TestMFPTAgainstQuadrature(t *testing.T) {
 			t.Fatal(err)
 		}
 		z := (float64(r.MFPT) - want) / float64(r.MFPTSE)
-		t.Logf(
-			"c=%.2f: MFPT %.3f +- %.3f, quadrature %.3f (z = %.2f), escaped %d",
-			r.Level,
-			r.MFPT,
-			r.MFPTSE,
-			want,
-			z,
-			r.Escaped,
-		)
+		t.Logf("c=%.2f: MFPT %.3f +- %.3f, quadrature %.3f (z = %.2f), escaped %d", r.Level, r.MFPT, r.MFPTSE, want,
+			z, r.Escaped)
 		if math.Abs(z) > 4 {
 			t.Errorf("c=%.2f: MFPT %.3f +- %.3f vs quadrature %.3f", r.Level, r.MFPT, r.MFPTSE, want)
 		}
@@ -139,10 +125,7 @@ func TestFusedLossExitMatchesStepByStep(t *testing.T) {
 	for range 2500 {
 		budget += 0.1
 	}
-	for _, opt := range []Options{
-		{Seed: 4, MaxTime: budget},
-		{Seed: 4, MaxSteps: 3001},
-	} {
+	for _, opt := range []Options{{Seed: 4, MaxTime: budget}, {Seed: 4, MaxSteps: 3001}} {
 		fused, err := simulate(t, fac, spec, ec, th, 30, 2, opt)
 		if err != nil {
 			t.Fatal(err)
@@ -198,14 +181,8 @@ func TestDivergedRunIsNotAnEscape(t *testing.T) {
 		}
 		for _, r := range runs {
 			if r.Escaped[0] || !r.Diverged || r.Steps[0] >= 5000 {
-				t.Fatalf(
-					"%s: run %d: escaped %v, diverged %v at step %d",
-					exit,
-					r.Index,
-					r.Escaped[0],
-					r.Diverged,
-					r.Steps[0],
-				)
+				t.Fatalf("%s: run %d: escaped %v, diverged %v at step %d", exit, r.Index, r.Escaped[0], r.Diverged,
+					r.Steps[0])
 			}
 		}
 		if lr := Rates(runs, spec.Levels(), 1000)[0]; lr.Escaped != 0 || lr.Diverged != 5 ||

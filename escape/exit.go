@@ -68,10 +68,8 @@ func parseExit(s string) (ExitSpec, error) {
 		}
 		for _, c := range e.C {
 			if !(c > 1) {
-				return e, sp.Errorf(
-					"threshold c = %v must be > 1 (a run starts at L = L*, so c <= 1 is crossed at once)",
-					c,
-				)
+				return e, sp.Errorf("threshold c = %v must be > 1 (a run starts at L = L*, so c <= 1 is crossed at "+
+					"once)", c)
 			}
 		}
 		sort.Float64s(e.C)
@@ -91,10 +89,8 @@ func parseExit(s string) (ExitSpec, error) {
 		}
 	case "basin", "surface":
 	default:
-		return e, fmt.Errorf(
-			"unknown exit %q: use loss:c=C, basin[:every=K], ball:r=R, surface or well[:r=0.5]",
-			sp.Name,
-		)
+		return e, fmt.Errorf("unknown exit %q: use loss:c=C, basin[:every=K], ball:r=R, surface or well[:r=0.5]",
+			sp.Name)
 	}
 	return e, sp.Done()
 }
@@ -205,12 +201,8 @@ type lossExit struct {
 }
 
 func (l *lossExit) Describe() string {
-	return fmt.Sprintf(
-		"first time L(theta) > c L* (L* = %.6g), c in %v, checked every %d step(s)",
-		l.lstar,
-		l.c,
-		l.every,
-	)
+	return fmt.Sprintf("first time L(theta) > c L* (L* = %.6g), c in %v, checked every %d step(s)", l.lstar, l.c,
+		l.every)
 }
 func (l *lossExit) Levels() []float64 { return l.c }
 func (l *lossExit) Every() int64      { return l.every }

@@ -37,15 +37,8 @@ type Options struct {
 // diverged, or spent its budget (ensemble.Run calls it for each index). A run whose
 // parameters or loss stop being finite ends Diverged, never as an escape; a cancelled run
 // returns ctx.Err().
-func Trajectory(
-	ctx context.Context,
-	fac *sde.Factory,
-	exit ExitSpec,
-	ec Context,
-	start []float64,
-	i int,
-	opt Options,
-) (Run, error) {
+func Trajectory(ctx context.Context, fac *sde.Factory, exit ExitSpec, ec Context, start []float64, i int,
+	opt Options) (Run, error) {
 	if opt.MaxTime <= 0 && opt.MaxSteps <= 0 {
 		return Run{}, fault.Invalid("an escape run needs a budget (max time or max steps)")
 	}
@@ -53,15 +46,8 @@ func Trajectory(
 }
 
 // one runs trajectory i to escape of every level or to the budget.
-func one(
-	ctx context.Context,
-	fac *sde.Factory,
-	spec ExitSpec,
-	ec Context,
-	start []float64,
-	i int,
-	opt Options,
-) (Run, error) {
+func one(ctx context.Context, fac *sde.Factory, spec ExitSpec, ec Context, start []float64, i int, opt Options) (Run,
+	error) {
 	dyn, err := fac.New(seed.Stream(opt.Seed, uint64(i)))
 	if err != nil {
 		return Run{}, err
@@ -211,13 +197,8 @@ func Rates(runs []Run, levels []float64, eta float64) []LevelRate {
 			lr.Warning = fmt.Sprintf("only %d escapes: the estimate is rough", lr.Escaped)
 		}
 		if div > 0 {
-			lr.Warning = strings.TrimPrefix(
-				lr.Warning+fmt.Sprintf(
-					"; %d runs diverged before this level (censored at their divergence, not counted as escapes)",
-					div,
-				),
-				"; ",
-			)
+			lr.Warning = strings.TrimPrefix(lr.Warning+fmt.Sprintf("; %d runs diverged before this level (censored "+
+				"at their divergence, not counted as escapes)", div), "; ")
 		}
 		out[j] = lr
 	}

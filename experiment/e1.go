@@ -39,14 +39,8 @@ const e1Title = "Decoupling: (1/N) sum l grad f grad f^T against L G"
 var e1 = &Experiment{
 	ID: "E1", Title: e1Title, Paper: true, Weight: 1.5,
 	Defaults: func(full bool) Params {
-		p := &e1Params{
-			Data:   "mnist:parity:2000",
-			Model:  "mlp:784-100-100-1:relu",
-			Eta:    0.01,
-			Batch:  100,
-			Epochs: []int{0, 50, 500},
-			Seed:   1,
-		}
+		p := &e1Params{Data: "mnist:parity:2000", Model: "mlp:784-100-100-1:relu", Eta: 0.01, Batch: 100,
+			Epochs: []int{0, 50, 500}, Seed: 1}
 		if full {
 			p.Data = "mnist:parity:10000"
 		}
@@ -64,27 +58,6 @@ type e1Point struct {
 	Spectra  noise.Spectra   // (1/N) sum l grad f grad f^T against L G
 	Sigma    noise.Agreement // the exact noise covariance against (2L/B) G
 	Strength noise.Strength
-}
-
-// The E1 criteria.
-const (
-	e1Cosine = 0.95 // the matrices agree where the noise is large: Frobenius cosine at least this ...
-	e1Hist   = 0.8  // ... and their eigenvalue histograms overlap at least this much
-)
-
-func e1Criteria() []Criterion {
-	return []Criterion{
-		{
-			"Frobenius cosine",
-			e1Cosine,
-			"the two matrices agree in their large eigenvalues when the cosine is at least this at every checkpoint",
-		},
-		{
-			"histogram overlap",
-			e1Hist,
-			"and in their whole spectrum when the eigenvalue histograms overlap at least this much",
-		},
-	}
 }
 
 func runE1(env *Env, p *e1Params) (*Result, error) {
@@ -114,7 +87,7 @@ func runE1(env *Env, p *e1Params) (*Result, error) {
 	if err := renderE1(env, pts, res); err != nil {
 		return nil, err
 	}
-	res.judge(verdictE1(pts, e1Cosine, e1Hist), e1Criteria()...)
+	res.judge(verdictE1(pts, e1Cosine, e1Hist), criteria["E1"]...)
 	return res, nil
 }
 
@@ -150,17 +123,8 @@ func measureE1(env *Env, p *e1Params) ([]e1Point, error) {
 	var pts []e1Point
 	for i, ep := range p.Epochs {
 		env.stage("E1: spectra at epoch %d", ep)
-		spec := study.NoiseSpec{
-			Problem:   prob,
-			Theta:     thetas[checks[i]],
-			ThetaName: fmt.Sprintf("epoch %d", ep),
-			Batch:     p.Batch,
-			Sampling:  "epoch",
-			Minimum:   "none",
-			TopK:      5,
-			Fig1:      true,
-			Seed:      p.Seed,
-		}
+		spec := study.NoiseSpec{Problem: prob, Theta: thetas[checks[i]], ThetaName: fmt.Sprintf("epoch %d", ep),
+			Batch: p.Batch, Sampling: "epoch", Minimum: "none", TopK: 5, Fig1: true, Seed: p.Seed}
 		rec, err := study.Noise(env.Ctx, env.Study, spec)
 		if err != nil {
 			return nil, err
@@ -186,14 +150,11 @@ func verdictE1(pts []e1Point, minCos, minHist float64) Verdict {
 	if len(pts) == 0 {
 		return notMeasured("no checkpoint was analysed.")
 	}
-	worstCos, worstHist := slices.MinFunc(
-		pts,
-		func(a, b e1Point) int { return cmpF(a.Spectra.Cosine, b.Spectra.Cosine) },
-	),
-		slices.MinFunc(
-			pts,
-			func(a, b e1Point) int { return cmpF(a.Spectra.HistAgree, b.Spectra.HistAgree) },
-		)
+	worstCos, worstHist := slices.MinFunc(pts, func(a, b e1Point) int {
+		return cmpF(a.Spectra.Cosine,
+			b.Spectra.Cosine)
+	}),
+		slices.MinFunc(pts, func(a, b e1Point) int { return cmpF(a.Spectra.HistAgree, b.Spectra.HistAgree) })
 	c, h := worstCos.Spectra.Cosine, worstHist.Spectra.HistAgree
 	var v Verdict
 	switch {
@@ -221,12 +182,8 @@ func verdictE1(pts []e1Point, minCos, minHist float64) Verdict {
 		)
 	default:
 		v.Status = Deviates
-		v.claim(
-			"Deviates: the Frobenius cosine of the two matrices falls to %.3f at epoch %d (criterion %g).",
-			c,
-			worstCos.Epoch,
-			minCos,
-		)
+		v.claim("Deviates: the Frobenius cosine of the two matrices falls to %.3f at epoch %d (criterion %g).", c,
+			worstCos.Epoch, minCos)
 	}
 	for _, pt := range pts {
 		v.claim(
@@ -252,73 +209,32 @@ func cmpF(a, b float64) int {
 }
 
 func renderE1(env *Env, pts []e1Point, res *Result) error {
-	tab := Table{
-		Title: "Agreement of the two matrices at each checkpoint",
-		Header: []string{
-			"epoch",
-			"L",
-			"top eigenvalue ratio",
-			"Frobenius cosine",
-			"histogram overlap",
-			"Sigma vs (2L/B)G: cosine",
-			"trace ratio",
-			"top-5 overlap",
-		},
-	}
+	tab := Table{Title: "Agreement of the two matrices at each checkpoint", Header: []string{"epoch", "L",
+		"top eigenvalue ratio", "Frobenius cosine", "histogram overlap", "Sigma vs (2L/B)G: cosine", "trace ratio",
+		"top-5 overlap"}}
 	for _, pt := range pts {
 		sp, ag := pt.Spectra, pt.Sigma
-		tab.Rows = append(
-			tab.Rows,
-			[]string{
-				fmt.Sprint(pt.Epoch),
-				g4(pt.L),
-				f3(sp.TopRatio),
-				f3(sp.Cosine),
-				f3(sp.HistAgree),
-				f3(ag.Cosine),
-				f3(ag.TraceRatio),
-				f3(ag.Overlap),
-			},
-		)
-		res.Numbers = append(
-			res.Numbers,
-			Number{
-				Name:   fmt.Sprintf("epoch %d: Frobenius cosine of the two matrices", pt.Epoch),
-				Value:  num.Float(sp.Cosine),
-				Theory: 1,
-			},
-			Number{
-				Name:   fmt.Sprintf("epoch %d: histogram overlap (1 = identical)", pt.Epoch),
-				Value:  num.Float(sp.HistAgree),
-				Theory: 1,
-			},
-			Number{
-				Name:   fmt.Sprintf("epoch %d: exact Sigma vs (2L/B) G cosine", pt.Epoch),
-				Value:  num.Float(ag.Cosine),
-				Theory: 1,
-			},
-		)
+		tab.Rows = append(tab.Rows, []string{fmt.Sprint(pt.Epoch), g4(pt.L), f3(sp.TopRatio), f3(sp.Cosine),
+			f3(sp.HistAgree), f3(ag.Cosine), f3(ag.TraceRatio), f3(ag.Overlap)})
+		res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("epoch %d: Frobenius cosine of the two matrices",
+			pt.Epoch), Value: num.Float(sp.Cosine), Theory: 1},
+			Number{Name: fmt.Sprintf("epoch %d: histogram overlap (1 = identical)", pt.Epoch),
+				Value: num.Float(sp.HistAgree), Theory: 1},
+			Number{Name: fmt.Sprintf("epoch %d: exact Sigma vs (2L/B) G cosine", pt.Epoch),
+				Value: num.Float(ag.Cosine), Theory: 1})
 		var xs []float64
 		var rows [][]float64
 		for i := range sp.HistW {
 			xs = append(xs, sp.Edges[i])
 			rows = append(rows, []float64{sp.Edges[i], sp.Edges[i+1], sp.HistW[i], sp.HistD[i]})
 		}
-		fig, err := env.figure(
-			fmt.Sprintf("spectra_epoch%d", pt.Epoch),
-			report.Figure{
-				Title:  fmt.Sprintf("E1: eigenvalue histograms at epoch %d (L = %.4g)", pt.Epoch, pt.L),
-				XLabel: "log10 eigenvalue",
-				YLabel: "fraction of eigenvalues",
-				Series: []report.Series{
-					{Name: "(1/N) sum l grad f grad f^T", X: xs, Y: sp.HistW, Style: report.Steps},
-					{Name: "L (1/N) sum grad f grad f^T", X: xs, Y: sp.HistD, Style: report.Steps},
-				},
-			},
-			[]string{"log10_lo", "log10_hi", "weighted", "decoupled"},
-			rows,
-			sp.Method+".",
-		)
+		fig, err := env.figure(fmt.Sprintf("spectra_epoch%d", pt.Epoch),
+			report.Figure{Title: fmt.Sprintf("E1: eigenvalue histograms at "+
+				"epoch %d (L = %.4g)", pt.Epoch, pt.L), XLabel: "log10 eigenvalue", YLabel: "fraction of eigenvalues",
+				Series: []report.Series{{Name: "(1/N) sum l grad f grad f^T", X: xs, Y: sp.HistW,
+					Style: report.Steps}, {Name: "L (1/N) sum grad f grad f^T", X: xs, Y: sp.HistD,
+					Style: report.Steps}}}, []string{"log10_lo", "log10_hi", "weighted", "decoupled"}, rows,
+			sp.Method+".")
 		if err != nil {
 			return err
 		}

@@ -6,16 +6,8 @@ var e2 = noiseExperiment(
 	"Noise proportional to the loss (MLP, Fashion-MNIST)",
 	1,
 	func(full bool) *noiseParams {
-		p := &noiseParams{
-			Data:   "fashion:1000",
-			Model:  "mlp:784-256-256-256-10:relu",
-			Loss:   "mse",
-			Eta:    0.1,
-			Batch:  100,
-			Epochs: 40,
-			Skip:   5,
-			Seed:   1,
-		}
+		p := &noiseParams{Data: "fashion:1000", Model: "mlp:784-256-256-256-10:relu", Loss: "mse", Eta: 0.1,
+			Batch: 100, Epochs: 40, Skip: 5, Seed: 1}
 		if full {
 			p.Data, p.Model, p.Epochs = "fashion:60000", "mlp:784-2000-2000-2000-10:relu", 100
 		}
@@ -31,16 +23,8 @@ var e3 = noiseExperiment(
 	"Noise proportional to the loss (CNN, CIFAR-10)",
 	0.2,
 	func(full bool) *noiseParams {
-		p := &noiseParams{
-			Data:   "cifar10:5000",
-			Model:  "mlp:3072-512-512-10:relu",
-			Loss:   "mse",
-			Eta:    0.05,
-			Batch:  100,
-			Epochs: 10,
-			Skip:   1,
-			Seed:   1,
-		}
+		p := &noiseParams{Data: "cifar10:5000", Model: "mlp:3072-512-512-10:relu", Loss: "mse", Eta: 0.05, Batch: 100,
+			Epochs: 10, Skip: 1, Seed: 1}
 		if full {
 			p.Data, p.Epochs = "cifar10:50000", 50
 		}
@@ -61,16 +45,8 @@ var e3 = noiseExperiment(
 
 var e6 = noiseExperiment("E6", "Noise against the loss under cross-entropy", 0.7,
 	func(full bool) *noiseParams {
-		p := &noiseParams{
-			Data:   "mnist:onehot:1000",
-			Model:  "mlp:784-100-10:relu",
-			Loss:   "ce",
-			Eta:    0.1,
-			Batch:  100,
-			Epochs: 60,
-			Skip:   10,
-			Seed:   1,
-		}
+		p := &noiseParams{Data: "mnist:onehot:1000", Model: "mlp:784-100-10:relu", Loss: "ce", Eta: 0.1, Batch: 100,
+			Epochs: 60, Skip: 10, Seed: 1}
 		if full {
 			p.Data, p.Model, p.Epochs = "mnist:onehot:10000", "mlp:784-500-500-10:relu", 100
 		}

@@ -51,23 +51,9 @@ const e4Title = "Stationary distribution: the exponent phi = 1 + B/(eta h*)"
 var e4 = &Experiment{
 	ID: "E4", Title: e4Title, Paper: true, Weight: 1.5,
 	Defaults: func(full bool) Params {
-		p := &e4Params{
-			Data:     "gauss:N=100000,d=1,seed=1",
-			Sampling: "epoch",
-			Etas:     []float64{0.1, 0.5, 1},
-			Batches:  []int{4, 6, 8, 10, 12},
-			Dynamics: []string{
-				"sgd",
-				"sde",
-				"sde-fine",
-				"decoupled-fine",
-			},
-			Substeps: 50,
-			Chains:   2,
-			Samples:  5000,
-			Every:    100,
-			Seed:     1,
-		}
+		p := &e4Params{Data: "gauss:N=100000,d=1,seed=1", Sampling: "epoch", Etas: []float64{0.1, 0.5, 1},
+			Batches: []int{4, 6, 8, 10, 12}, Dynamics: []string{"sgd", "sde", "sde-fine", "decoupled-fine"},
+			Substeps: 50, Chains: 2, Samples: 5000, Every: 100, Seed: 1}
 		if full {
 			p.Chains, p.Samples, p.Substeps = 4, 10000, 200
 		}
@@ -135,29 +121,6 @@ func (n e4Numbers) maxZ(dyn string) float64 {
 	return z
 }
 
-// The E4 criteria.
-const (
-	e4RelTol   = 0.10 // SGD's phi agrees with theory when within 10% (mean over B) ...
-	e4EtaSmall = 0.5  // ... at every eta up to this one (the paper expects a finite-eta effect above)
-	e4Sigma    = 3    // an SDE reproduces phi when within this many standard errors
-)
-
-func e4Criteria() []Criterion {
-	return []Criterion{
-		{
-			"relative tolerance of SGD's phi",
-			e4RelTol,
-			"SGD agrees when its phi, averaged over B, is within this fraction of 1 + B/(eta h*) ...",
-		},
-		{"largest eta judged", e4EtaSmall, "... at every eta up to this value"},
-		{
-			"SDE deviation (standard errors)",
-			e4Sigma,
-			"an SDE reproduces 1 + B/(eta h*) when every fit is within this many standard errors",
-		},
-	}
-}
-
 func runE4(env *Env, p *e4Params) (*Result, error) {
 	n, err := measureE4(env, p)
 	if err != nil {
@@ -188,28 +151,18 @@ func runE4(env *Env, p *e4Params) (*Result, error) {
 	if err := renderE4(env, p, n, res); err != nil {
 		return nil, err
 	}
-	res.judge(verdictE4(n, e4RelTol, e4EtaSmall, e4Sigma), e4Criteria()...)
+	res.judge(verdictE4(n, e4RelTol, e4EtaSmall, e4Sigma), criteria["E4"]...)
 	return res, nil
 }
 
 // measureE4 fits phi for every (eta, B, dynamics), configurations in parallel.
 func measureE4(env *Env, p *e4Params) (e4Numbers, error) {
 	prob := study.Problem{Model: "linear", Data: p.Data, Loss: "mse"}
-	o, err := prob.Build(env.Ctx, env.Study)
+	_, prep, err := study.Prepare(env.Ctx, env.Study, prob, nil, p.Seed)
 	if err != nil {
 		return e4Numbers{}, err
 	}
-	prep, err := study.Minimum(env.Ctx, env.Study, o, nil, p.Seed)
-	if err != nil {
-		return e4Numbers{}, err
-	}
-	n := e4Numbers{
-		Etas:    p.Etas,
-		Batches: p.Batches,
-		HStar:   prep.HStar,
-		LStar:   prep.Min.Loss,
-		Cells:   map[e4Key]e4Cell{},
-	}
+	n := e4Numbers{Etas: p.Etas, Batches: p.Batches, HStar: prep.HStar, LStar: prep.Min.Loss, Cells: map[e4Key]e4Cell{}}
 	var jobs []e4Key
 	for _, eta := range p.Etas {
 		for _, b := range p.Batches {
@@ -239,12 +192,8 @@ func measureE4(env *Env, p *e4Params) (e4Numbers, error) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		n.Cells[j] = e4Cell{
-			Phi:    rec.Fit.Power.Param,
-			SE:     rec.Fit.Power.SE,
-			Theory: theory.Phi(j.Batch, j.Eta, prep.HStar),
-			Fit:    rec.Fit,
-		}
+		n.Cells[j] = e4Cell{Phi: rec.Fit.Power.Param, SE: rec.Fit.Power.SE, Theory: theory.Phi(j.Batch, j.Eta,
+			prep.HStar), Fit: rec.Fit}
 		env.stage("E4 %d/%d: %s eta=%g B=%d", len(n.Cells), len(jobs), j.Dyn, j.Eta, j.Batch)
 		return nil
 	})
@@ -279,16 +228,11 @@ func verdictE4(n e4Numbers, relTol, etaSmall, sigma float64) Verdict {
 	case Agrees:
 		v.claim("Agrees: SGD's phi follows 1 + B/(eta h*) within %.0f%% at every eta <= %g.", 100*relTol, etaSmall)
 	case Deviates:
-		v.claim(
-			"Deviates: SGD's phi differs from 1 + B/(eta h*) by more than %.0f%% at some eta <= %g.",
-			100*relTol,
-			etaSmall,
-		)
+		v.claim("Deviates: SGD's phi differs from 1 + B/(eta h*) by more than %.0f%% at some eta <= %g.", 100*relTol,
+			etaSmall)
 	default:
-		return notMeasured(
-			"no learning rate at or below %g is in the parameters, where the paper expects agreement.",
-			etaSmall,
-		)
+		return notMeasured("no learning rate at or below %g is in the parameters, where the paper expects "+
+			"agreement.", etaSmall)
 	}
 	v.claim("SGD's phi relative to theory (mean over B): %s.", strings.Join(devs, ", "))
 	if n.has("decoupled-fine") {
@@ -326,10 +270,8 @@ func verdictE4(n e4Numbers, relTol, etaSmall, sigma float64) Verdict {
 
 // renderE4 writes the table, the numbers, one figure per eta and one stationary density.
 func renderE4(env *Env, p *e4Params, n e4Numbers, res *Result) error {
-	tab := Table{
-		Title:  "Fitted phi (± standard error) against 1 + B/(eta h*)",
-		Header: append([]string{"eta", "B", "theory"}, p.Dynamics...),
-	}
+	tab := Table{Title: "Fitted phi (± standard error) against 1 + B/(eta h*)", Header: append([]string{"eta", "B",
+		"theory"}, p.Dynamics...)}
 	header := []string{"eta", "B", "theory"}
 	for _, dn := range p.Dynamics {
 		header = append(header, dn, dn+"_se")
@@ -356,21 +298,10 @@ func renderE4(env *Env, p *e4Params, n e4Numbers, res *Result) error {
 			}
 			series = append(series, report.Series{Name: dn, X: xs, Y: ys, YErr: es, Style: report.Points})
 		}
-		fig, err := env.figure(
-			fmt.Sprintf("phi_eta%g", eta),
-			report.Figure{
-				Title:  fmt.Sprintf("E4: fitted phi vs B at eta = %g", eta),
-				XLabel: "batch size B",
-				YLabel: "phi",
-				Series: series,
-			},
-			header,
-			rows,
-			fmt.Sprintf(
-				"Points: maximum-likelihood phi with standard errors; dashed: 1 + B/(eta h*), h* = %.4f.",
-				n.HStar,
-			),
-		)
+		fig, err := env.figure(fmt.Sprintf("phi_eta%g", eta),
+			report.Figure{Title: fmt.Sprintf("E4: fitted phi vs B at eta = %g", eta), XLabel: "batch size B",
+				YLabel: "phi", Series: series}, header, rows, fmt.Sprintf("Points: maximum-likelihood "+
+				"phi with standard errors; dashed: 1 + B/(eta h*), h* = %.4f.", n.HStar))
 		if err != nil {
 			return err
 		}
@@ -378,55 +309,29 @@ func renderE4(env *Env, p *e4Params, n e4Numbers, res *Result) error {
 	}
 	res.Tables = append(res.Tables, tab)
 	if n.has("decoupled-fine") {
-		res.Numbers = append(
-			res.Numbers,
-			Number{
-				Name:  "decoupled SDE (fine step): largest |phi - theory| in standard errors",
-				Value: num.Float(n.maxZ("decoupled-fine")),
-			},
-		)
+		res.Numbers = append(res.Numbers, Number{Name: "decoupled SDE (fine step): largest |phi - theory| in " +
+			"standard errors", Value: num.Float(n.maxZ("decoupled-fine"))})
 	}
 	for _, eta := range p.Etas {
 		for _, dn := range p.Dynamics {
-			res.Numbers = append(
-				res.Numbers,
-				Number{
-					Name:  fmt.Sprintf("%s at eta=%g: mean relative deviation of phi from theory", dn, eta),
-					Value: num.Float(n.relDev(dn, eta)),
-				},
-			)
+			res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("%s at eta=%g: mean relative deviation of "+
+				"phi from theory", dn, eta), Value: num.Float(n.relDev(dn, eta))})
 		}
 	}
 	etaMax := slices.Max(p.Etas)
 	if n.has("sgd") && n.has("sde") && n.has("sde-fine") && n.has("decoupled-fine") {
-		res.Numbers = append(
-			res.Numbers,
-			Number{
-				Name:  fmt.Sprintf("eta=%g: decoupling error (relative)", etaMax),
-				Value: num.Float(n.relDev("sde-fine", etaMax) - n.relDev("decoupled-fine", etaMax)),
-			},
-			Number{
-				Name:  fmt.Sprintf("eta=%g: finite-step error (relative)", etaMax),
-				Value: num.Float(n.relDev("sde", etaMax) - n.relDev("sde-fine", etaMax)),
-			},
-			Number{
-				Name:  fmt.Sprintf("eta=%g: SGD vs its SDE (relative)", etaMax),
-				Value: num.Float(n.relDev("sgd", etaMax) - n.relDev("sde", etaMax)),
-			},
-		)
+		res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("eta=%g: decoupling error (relative)", etaMax),
+			Value: num.Float(n.relDev("sde-fine", etaMax) - n.relDev("decoupled-fine", etaMax))},
+			Number{Name: fmt.Sprintf("eta=%g: finite-step error "+
+				"(relative)", etaMax), Value: num.Float(n.relDev("sde", etaMax) - n.relDev("sde-fine", etaMax))},
+			Number{Name: fmt.Sprintf("eta=%g: SGD vs its SDE (relative)", etaMax),
+				Value: num.Float(n.relDev("sgd", etaMax) - n.relDev("sde", etaMax))})
 	}
 	// One stationary density for illustration: SGD at the middle eta, smallest B.
 	etaMid, b0 := p.Etas[len(p.Etas)/2], p.Batches[0]
 	if c, ok := n.Cells[e4Key{"sgd", etaMid, b0}]; ok && c.Fit != nil {
-		fig, err := densityFigure(
-			env,
-			"density",
-			c.Fit,
-			n.LStar,
-			0.5,
-			fmt.Sprintf("E4: stationary density of u = L/L* - 1, SGD at eta = %g, B = %d", etaMid, b0),
-			c.Theory,
-		)
+		fig, err := densityFigure(env, "density", c.Fit, n.LStar, 0.5, fmt.Sprintf("E4: stationary density of u = "+
+			"L/L* - 1, SGD at eta = %g, B = %d", etaMid, b0), c.Theory)
 		if err != nil {
 			return err
 		}

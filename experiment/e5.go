@@ -57,36 +57,12 @@ const e5Title = "Escape exponent: mean first-passage time to L > c L*"
 var e5 = &Experiment{
 	ID: "E5", Title: e5Title, Paper: true, Weight: 1.5,
 	Defaults: func(full bool) Params {
-		p := &e5Params{
-			N:            10000,
-			Dims:         []int{1, 2, 3},
-			Eta:          0.1,
-			Batch:        1,
-			Sampling:     "epoch",
-			Levels:       []float64{1.2, 1.4, 1.6, 1.8, 2.0, 2.2},
-			Runs:         400,
-			Dynamics:     []string{"sgd", "sde-fine", "decoupled-fine"},
-			Substeps:     10,
-			BudgetFactor: 100,
-			MaxSteps:     20_000_000,
-			Seed:         1,
-		}
+		p := &e5Params{N: 10000, Dims: []int{1, 2, 3}, Eta: 0.1, Batch: 1, Sampling: "epoch", Levels: []float64{1.2,
+			1.4, 1.6, 1.8, 2.0, 2.2}, Runs: 400, Dynamics: []string{"sgd", "sde-fine", "decoupled-fine"},
+			Substeps: 10, BudgetFactor: 100, MaxSteps: 20_000_000, Seed: 1}
 		if full {
-			p.Dims, p.Levels, p.Runs, p.MaxSteps = []int{
-				1,
-				2,
-				3,
-				4,
-			}, []float64{
-				1.2,
-				1.4,
-				1.6,
-				1.8,
-				2.0,
-				2.2,
-				2.4,
-				2.6,
-			}, 500, 500_000_000
+			p.Dims, p.Levels, p.Runs, p.MaxSteps = []int{1, 2, 3, 4}, []float64{1.2, 1.4, 1.6, 1.8, 2.0, 2.2, 2.4,
+				2.6}, 500, 500_000_000
 		}
 		return p
 	},
@@ -111,19 +87,6 @@ type e5Dim struct {
 	QuadSlope float64   // its local log-log slope over the levels
 	Fits      map[string]e5Fit
 	Commands  map[string]string // the CLI command of each ensemble
-}
-
-// e5Sigma is the largest |slope - exponent| in standard errors counted as agreement.
-const e5Sigma = 3
-
-func e5Criteria() []Criterion {
-	return []Criterion{
-		{
-			"slope deviation (standard errors)",
-			e5Sigma,
-			"SGD's log-log slope agrees with B/(eta h*) + 1 - d/2 when within this many standard errors",
-		},
-	}
 }
 
 func runE5(env *Env, p *e5Params) (*Result, error) {
@@ -155,7 +118,7 @@ func runE5(env *Env, p *e5Params) (*Result, error) {
 	if err := renderE5(env, p, dims, res); err != nil {
 		return nil, err
 	}
-	res.judge(verdictE5(dims, e5Sigma), e5Criteria()...)
+	res.judge(verdictE5(dims, e5Sigma), criteria["E5"]...)
 	return res, nil
 }
 
@@ -164,26 +127,14 @@ func measureE5(env *Env, p *e5Params) ([]e5Dim, error) {
 	var dims []e5Dim
 	exit := "loss:c=" + joinFloats(p.Levels)
 	for _, d := range p.Dims {
-		prob := study.Problem{
-			Model: "linear",
-			Data:  fmt.Sprintf("gauss:N=%d,d=%d,seed=%d", p.N, d, p.Seed),
-			Loss:  "mse",
-		}
-		o, err := prob.Build(env.Ctx, env.Study)
+		prob := study.Problem{Model: "linear", Data: fmt.Sprintf("gauss:N=%d,d=%d,seed=%d", p.N, d, p.Seed),
+			Loss: "mse"}
+		_, prep, err := study.Prepare(env.Ctx, env.Study, prob, nil, p.Seed)
 		if err != nil {
 			return nil, err
 		}
-		prep, err := study.Minimum(env.Ctx, env.Study, o, nil, p.Seed)
-		if err != nil {
-			return nil, err
-		}
-		dm := e5Dim{
-			D:        d,
-			HStar:    prep.HStar,
-			Expo:     theory.Exponent(p.Batch, p.Eta, prep.HStar, d),
-			Fits:     map[string]e5Fit{},
-			Commands: map[string]string{},
-		}
+		dm := e5Dim{D: d, HStar: prep.HStar, Expo: theory.Exponent(p.Batch, p.Eta, prep.HStar, d),
+			Fits: map[string]e5Fit{}, Commands: map[string]string{}}
 		dm.Quad = make([]float64, len(p.Levels))
 		for i, c := range p.Levels {
 			dm.Quad[i], _ = theory.MFPTLossLevel(p.Eta, p.Batch, prep.HStar, d, prep.Min.Loss, c)
@@ -201,15 +152,8 @@ func measureE5(env *Env, p *e5Params) ([]e5Dim, error) {
 				return nil, err
 			}
 			env.stage("E5: d=%d %s", d, dn)
-			spec := study.EscapeSpec{
-				Problem:  prob,
-				Dynamics: dyn,
-				Exit:     exit,
-				Runs:     p.Runs,
-				Seed:     p.Seed,
-				MaxSteps: budget,
-				Minimum:  prep,
-			}
+			spec := study.EscapeSpec{Problem: prob, Dynamics: dyn, Exit: exit, Runs: p.Runs, Seed: p.Seed,
+				MaxSteps: budget, Minimum: prep}
 			rec, err := study.Escape(env.Ctx, env.Study, spec)
 			if err != nil {
 				return nil, fmt.Errorf("E5 d=%d %s: %w", d, dn, err)
@@ -253,11 +197,8 @@ func verdictE5(dims []e5Dim, sigma float64) Verdict {
 	v.Status = worst(parts...)
 	switch v.Status {
 	case Agrees:
-		v.claim(
-			"Agrees: SGD's log-log slope matches B/(eta h*) + 1 - d/2 within %g standard errors at d = %s.",
-			sigma,
-			strings.Join(agree, ", "),
-		)
+		v.claim("Agrees: SGD's log-log slope matches B/(eta h*) + 1 - d/2 within %g standard errors at d = %s.",
+			sigma, strings.Join(agree, ", "))
 	case Deviates:
 		v.claim(
 			"Deviates: SGD's log-log slope differs from B/(eta h*) + 1 - d/2 by more than %g standard errors at d "+
@@ -266,12 +207,8 @@ func verdictE5(dims []e5Dim, sigma float64) Verdict {
 			strings.Join(deviate, ", "),
 		)
 	case Partial:
-		v.claim(
-			"Partly measured: SGD's slope agrees within %g standard errors at d = %s; at d = %s it was not measured.",
-			sigma,
-			strings.Join(agree, ", "),
-			strings.Join(missing, ", "),
-		)
+		v.claim("Partly measured: SGD's slope agrees within %g standard errors at d = %s; at d = %s it was not "+
+			"measured.", sigma, strings.Join(agree, ", "), strings.Join(missing, ", "))
 	case NotMeasured:
 		if len(dims) > 0 {
 			if _, ran := dims[0].Fits["sgd"]; !ran {
@@ -285,14 +222,8 @@ func verdictE5(dims []e5Dim, sigma float64) Verdict {
 	for _, d := range dims {
 		f, ok := d.Fits["sgd"]
 		if ok && f.OK {
-			v.claim(
-				"d = %d: SGD slope %.2f ± %.2f against %.2f (%.1f standard errors).",
-				d.D,
-				f.Slope,
-				f.SlopeSE,
-				d.Expo,
-				(f.Slope-d.Expo)/f.SlopeSE,
-			)
+			v.claim("d = %d: SGD slope %.2f ± %.2f against %.2f (%.1f standard errors).", d.D, f.Slope, f.SlopeSE,
+				d.Expo, (f.Slope-d.Expo)/f.SlopeSE)
 		}
 		for _, dn := range []string{"decoupled-fine", "decoupled"} {
 			if g, ok := d.Fits[dn]; ok && g.OK {
@@ -313,10 +244,8 @@ func verdictE5(dims []e5Dim, sigma float64) Verdict {
 
 // renderE5 writes the table, the numbers and one figure per dimension.
 func renderE5(env *Env, p *e5Params, dims []e5Dim, res *Result) error {
-	tab := Table{
-		Title:  "log-log slope of MFPT vs c (± standard error)",
-		Header: append([]string{"d", "h*", "asymptotic exponent", "quadrature slope"}, p.Dynamics...),
-	}
+	tab := Table{Title: "log-log slope of MFPT vs c (± standard error)", Header: append([]string{"d", "h*",
+		"asymptotic exponent", "quadrature slope"}, p.Dynamics...)}
 	for _, d := range dims {
 		row := []string{fmt.Sprint(d.D), g4(d.HStar), f3(d.Expo), f3(d.QuadSlope)}
 		series := []report.Series{{Name: "quadrature (decoupled SDE)", X: p.Levels, Y: d.Quad, Style: report.Dashed}}
@@ -324,15 +253,8 @@ func renderE5(env *Env, p *e5Params, dims []e5Dim, res *Result) error {
 		for _, c := range p.Levels {
 			asym = append(asym, d.Quad[len(d.Quad)-1]*math.Pow(c/p.Levels[len(p.Levels)-1], d.Expo))
 		}
-		series = append(
-			series,
-			report.Series{
-				Name:  fmt.Sprintf("c^%.2f (asymptotic exponent)", d.Expo),
-				X:     p.Levels,
-				Y:     asym,
-				Style: report.Line,
-			},
-		)
+		series = append(series, report.Series{Name: fmt.Sprintf("c^%.2f (asymptotic exponent)", d.Expo), X: p.Levels,
+			Y: asym, Style: report.Line})
 		header := []string{"c", "quadrature"}
 		cols := [][]float64{p.Levels, d.Quad}
 		for _, dn := range p.Dynamics {
@@ -366,14 +288,8 @@ func renderE5(env *Env, p *e5Params, dims []e5Dim, res *Result) error {
 		}
 		fig, err := env.figure(
 			fmt.Sprintf("mfpt_d%d", d.D),
-			report.Figure{
-				Title:  fmt.Sprintf("E5: mean first-passage time to L > c L*, d = %d", d.D),
-				XLabel: "c",
-				YLabel: "MFPT (t = eta steps)",
-				LogX:   true,
-				LogY:   true,
-				Series: series,
-			},
+			report.Figure{Title: fmt.Sprintf("E5: mean first-passage time to L > c L*, d = %d", d.D), XLabel: "c",
+				YLabel: "MFPT (t = eta steps)", LogX: true, LogY: true, Series: series},
 			header,
 			rows,
 			fmt.Sprintf(
@@ -390,15 +306,8 @@ func renderE5(env *Env, p *e5Params, dims []e5Dim, res *Result) error {
 	res.Tables = append(res.Tables, tab)
 	if len(dims) > 0 {
 		for _, dn := range slices.Sorted(maps.Keys(dims[0].Commands)) {
-			res.Notes = append(
-				res.Notes,
-				fmt.Sprintf(
-					"d = %d, %s, from the command line with the same store key: %s",
-					dims[0].D,
-					dn,
-					dims[0].Commands[dn],
-				),
-			)
+			res.Notes = append(res.Notes, fmt.Sprintf("d = %d, %s, from the command line with the same store key: "+
+				"%s", dims[0].D, dn, dims[0].Commands[dn]))
 		}
 	}
 	return nil

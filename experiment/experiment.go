@@ -14,12 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/sgdlab/sgdlab/fault"
-	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/internal/workpool"
 	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/study"
@@ -169,36 +166,6 @@ func LoadParams(e *Experiment, full bool, path string) (Params, error) {
 		return nil, fault.Invalid("parameters of %s (%s): %v", e.ID, where, err)
 	}
 	return p, nil
-}
-
-// figure renders f into env.Dir/name.png, writes the CSV behind it and returns the entry
-// (paths relative to the report directory, which is env.Dir's parent).
-func (e *Env) figure(name string, f report.Figure, header []string, rows [][]float64, caption string) (Figure, error) {
-	png := filepath.Join(e.Dir, name+".png")
-	if err := f.WritePNG(png); err != nil {
-		return Figure{}, err
-	}
-	fig := Figure{Title: f.Title, PNG: rel(e.Dir, png), Caption: caption}
-	if header != nil {
-		csv := filepath.Join(e.Dir, name+".csv")
-		if err := report.WriteCSV(csv, header, rows); err != nil {
-			return Figure{}, err
-		}
-		fig.CSV = rel(e.Dir, csv)
-	}
-	return fig, nil
-}
-
-func rel(dir, p string) string { return filepath.Join(filepath.Base(dir), filepath.Base(p)) }
-
-// timed runs fn and records the elapsed time in the result.
-func timed(fn func() (*Result, error)) (*Result, error) {
-	t0 := time.Now()
-	r, err := fn()
-	if r != nil {
-		r.Elapsed = time.Since(t0).Seconds()
-	}
-	return r, err
 }
 
 // parallel runs fn(0..n-1) on the ensemble's workers and returns the first error.

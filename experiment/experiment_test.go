@@ -116,23 +116,10 @@ func TestReproduceSmall(t *testing.T) {
 		return
 	}
 	shot := filepath.Join(out, "shot.png")
-	cmd := exec.Command(
-		chromium,
-		"--headless",
-		"--no-sandbox",
-		"--disable-gpu",
-		"--disable-quic",
-		"--no-first-run",
-		"--disable-background-networking",
-		"--disable-component-update",
-		"--disable-sync",
-		"--user-data-dir="+filepath.Join(out, "chrome"),
-		"--enable-logging=stderr",
-		"--v=0",
-		"--screenshot="+shot,
-		"--window-size=1200,2000",
-		"file://"+filepath.Join(out, "index.html"),
-	)
+	cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+filepath.Join(out, "chrome"), "--enable-logging=stderr", "--v=0", "--screenshot="+shot,
+		"--window-size=1200,2000", "file://"+filepath.Join(out, "index.html"))
 	msg, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("chromium: %v\n%s", err, msg)

@@ -21,20 +21,16 @@ import (
 var dynamicsNames = map[string]struct {
 	kind string
 	fine bool
-}{
-	"sgd": {"sgd", false}, "sde": {"sde", false}, "sde-fine": {"sde", true}, "decoupled": {"decoupled", false},
-	"decoupled-fine": {"decoupled", true}, "langevin-fine": {"langevin", true},
-}
+}{"sgd": {"sgd", false}, "sde": {"sde", false}, "sde-fine": {"sde", true}, "decoupled": {"decoupled", false},
+	"decoupled-fine": {"decoupled", true}, "langevin-fine": {"langevin", true}}
 
 // dynamics returns the study description of the named dynamics with SGD's eta, B and
 // sampling; fine SDEs take substeps steps per SGD step.
 func dynamics(name string, eta float64, batch int, sampling string, substeps int) (study.Dynamics, error) {
 	d, ok := dynamicsNames[name]
 	if !ok {
-		return study.Dynamics{}, fault.Invalid(
-			"unknown dynamics %q (sgd, sde, sde-fine, decoupled, decoupled-fine, langevin-fine)",
-			name,
-		)
+		return study.Dynamics{}, fault.Invalid("unknown dynamics %q (sgd, sde, sde-fine, decoupled, "+
+			"decoupled-fine, langevin-fine)", name)
 	}
 	sub := 1
 	if d.fine {
@@ -50,10 +46,8 @@ func checkDynamics(names []string, substeps int) error {
 	}
 	for _, n := range names {
 		if _, ok := dynamicsNames[n]; !ok {
-			return fault.Invalid(
-				"unknown dynamics %q (sgd, sde, sde-fine, decoupled, decoupled-fine, langevin-fine)",
-				n,
-			)
+			return fault.Invalid("unknown dynamics %q (sgd, sde, sde-fine, decoupled, decoupled-fine, "+
+				"langevin-fine)", n)
 		}
 	}
 	if substeps < 1 {

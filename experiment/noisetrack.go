@@ -38,13 +38,8 @@ func (p *noiseParams) Validate() error {
 
 // noiseExperiment makes a Noise-against-L experiment of the paper (E2, E3, E6: they differ
 // in data, network, loss and the paper's claim); note, if set, amends a result.
-func noiseExperiment(
-	id, title string,
-	weight float64,
-	defaults func(full bool) *noiseParams,
-	claim string,
-	note func(*noiseParams, *Result),
-) *Experiment {
+func noiseExperiment(id, title string, weight float64, defaults func(full bool) *noiseParams, claim string,
+	note func(*noiseParams, *Result)) *Experiment {
 	return &Experiment{
 		ID: id, Title: title, Paper: true, Weight: weight,
 		Defaults: func(full bool) Params { return defaults(full) },
@@ -80,27 +75,6 @@ type noiseTrack struct {
 	FinalLoss        float64
 }
 
-// The criteria of the Noise-against-L experiments.
-const (
-	noiseSlopeTol = 0.15 // proportionality: the log-log slope within this of 1 ...
-	noiseMinRange = 10   // ... over a fit in which L falls by at least this factor
-	noiseRatioTol = 0.25 // the decoupled trace (2L/K) JacNorm matches Noise within this fraction
-)
-
-func noiseCriteria() []Criterion {
-	return []Criterion{{"slope tolerance", noiseSlopeTol, "Noise ∝ L when the log-log slope is within this of 1 ..."},
-		{
-			"range of L",
-			noiseMinRange,
-			"... over a fit in which L falls by at least this factor; a shorter range is inconclusive",
-		},
-		{
-			"decoupled trace tolerance",
-			noiseRatioTol,
-			"Noise matches (2L/K) (1/N) sum |J|_F^2 when their ratio stays within 1 ± this over the fit",
-		}}
-}
-
 func runNoiseExperiment(env *Env, id, title, claim string, p *noiseParams) (*Result, error) {
 	res := &Result{ID: id, Title: title, Paper: true, Params: p, Claim: claim,
 		Theory: "Noise = (1/N) sum |grad l|^2 - |grad L|^2 ~ (2L/K) (1/N) sum |J|_F^2 for the MSE loss with K " +
@@ -129,7 +103,7 @@ func runNoiseExperiment(env *Env, id, title, claim string, p *noiseParams) (*Res
 	if err := renderNoiseTrack(env, id, p, nt, res); err != nil {
 		return nil, err
 	}
-	res.judge(verdictNoise(nt, noiseSlopeTol, noiseMinRange, noiseRatioTol), noiseCriteria()...)
+	res.judge(verdictNoise(nt, noiseSlopeTol, noiseMinRange, noiseRatioTol), criteria["noise"]...)
 	return res, nil
 }
 
@@ -166,13 +140,8 @@ func measureNoiseTrack(env *Env, id string, p *noiseParams) (*noiseTrack, error)
 		lmin, lmax = math.Min(lmin, pt.Loss), math.Max(lmax, pt.Loss)
 		if nt.MSE {
 			xj = append(xj, math.Log(2*pt.Loss/float64(nt.K)*pt.JacNorm))
-			nt.RatioMin, nt.RatioMax = math.Min(
-				nt.RatioMin,
-				float64(pt.Ratio),
-			), math.Max(
-				nt.RatioMax,
-				float64(pt.Ratio),
-			)
+			nt.RatioMin, nt.RatioMax = math.Min(nt.RatioMin, float64(pt.Ratio)), math.Max(nt.RatioMax,
+				float64(pt.Ratio))
 			if firstJ == 0 {
 				firstJ = pt.JacNorm
 			}
@@ -195,10 +164,8 @@ func measureNoiseTrack(env *Env, id string, p *noiseParams) (*noiseTrack, error)
 // measured on, and states the decoupled comparison only as far as its ratio supports.
 func verdictNoise(nt *noiseTrack, slopeTol, minRange, ratioTol float64) Verdict {
 	if nt.Fitted < 3 || math.IsNaN(nt.Slope) {
-		return notMeasured(
-			"fewer than three epochs from epoch %d on had positive Noise and L, so no slope was fitted.",
-			nt.Skip,
-		)
+		return notMeasured("fewer than three epochs from epoch %d on had positive Noise and L, so no slope was "+
+			"fitted.", nt.Skip)
 	}
 	var v Verdict
 	close := math.Abs(nt.Slope-1) <= slopeTol
@@ -251,49 +218,23 @@ func verdictNoise(nt *noiseTrack, slopeTol, minRange, ratioTol float64) Verdict 
 		v.claim("Noise differs from the decoupled trace (2L/K) (1/N) sum |J|_F^2 (K = %d) by more than %.0f%% over "+
 			"the fit (ratio %.3f .. %.3f).", nt.K, 100*ratioTol, nt.RatioMin, nt.RatioMax)
 	}
-	v.claim(
-		"Against that trace the log-log slope is %.3f ± %.3f; (1/N) sum |J|_F^2 itself changed by a factor %.3g.",
-		nt.SlopeJ,
-		nt.SlopeJSE,
-		nt.JacGrowth,
-	)
+	v.claim("Against that trace the log-log slope is %.3f ± %.3f; (1/N) sum |J|_F^2 itself changed by a factor "+
+		"%.3g.", nt.SlopeJ, nt.SlopeJSE, nt.JacGrowth)
 	return v
 }
 
 func renderNoiseTrack(env *Env, id string, p *noiseParams, nt *noiseTrack, res *Result) error {
-	res.Numbers = append(
-		res.Numbers,
-		Number{
-			Name:   fmt.Sprintf("log-log slope of Noise vs L (epochs >= %d)", p.Skip),
-			Value:  num.Float(nt.Slope),
-			Err:    num.Float(nt.SlopeSE),
-			Theory: 1,
-		},
+	res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("log-log slope of Noise vs L (epochs >= %d)", p.Skip),
+		Value: num.Float(nt.Slope), Err: num.Float(nt.SlopeSE), Theory: 1},
 		Number{Name: "factor by which L falls over the fit", Value: num.Float(nt.LRange)},
-		Number{Name: "final training loss", Value: num.Float(nt.FinalLoss)},
-	)
+		Number{Name: "final training loss", Value: num.Float(nt.FinalLoss)})
 	if nt.MSE {
-		res.Numbers = append(
-			res.Numbers,
-			Number{
-				Name:   "Noise / ((2L/K) (1/N) sum |J|_F^2) at the end",
-				Value:  num.Float(float64(nt.Points[len(nt.Points)-1].Ratio)),
-				Theory: 1,
-				Note: fmt.Sprintf(
-					"range over the fitted epochs %.3f .. %.3f; K = %d",
-					nt.RatioMin,
-					nt.RatioMax,
-					nt.K,
-				),
-			},
-			Number{
-				Name:   "log-log slope of Noise vs (2L/K) (1/N) sum |J|_F^2",
-				Value:  num.Float(nt.SlopeJ),
-				Err:    num.Float(nt.SlopeJSE),
-				Theory: 1,
-			},
-			Number{Name: "growth of (1/N) sum |J|_F^2 over the fitted epochs", Value: num.Float(nt.JacGrowth)},
-		)
+		res.Numbers = append(res.Numbers, Number{Name: "Noise / ((2L/K) (1/N) sum |J|_F^2) at the end",
+			Value: num.Float(float64(nt.Points[len(nt.Points)-1].Ratio)), Theory: 1,
+			Note: fmt.Sprintf("range over the fitted epochs %.3f .. %.3f; K = %d", nt.RatioMin, nt.RatioMax,
+				nt.K)}, Number{Name: "log-log slope of Noise vs " +
+			"(2L/K) (1/N) sum |J|_F^2", Value: num.Float(nt.SlopeJ), Err: num.Float(nt.SlopeJSE), Theory: 1},
+			Number{Name: "growth of (1/N) sum |J|_F^2 over the fitted epochs", Value: num.Float(nt.JacGrowth)})
 	}
 	var ls, ns, dec []float64
 	var rows [][]float64
@@ -310,40 +251,17 @@ func renderNoiseTrack(env *Env, id string, p *noiseParams, nt *noiseTrack, res *
 	for _, l := range ls {
 		ref = append(ref, k*l)
 	}
-	series := []report.Series{
-		{Name: "Noise, every epoch", X: ls, Y: ns, Style: report.Points},
-		{Name: "Noise ∝ L", X: ls, Y: ref, Style: report.Dashed},
-	}
+	series := []report.Series{{Name: "Noise, every epoch", X: ls, Y: ns, Style: report.Points}, {Name: "Noise ∝ L",
+		X: ls, Y: ref, Style: report.Dashed}}
 	if nt.MSE {
-		series = append(
-			series,
-			report.Series{Name: "(2L/K) (1/N) sum |J|_F^2 (decoupling)", X: ls, Y: dec, Style: report.Line},
-		)
+		series = append(series, report.Series{Name: "(2L/K) (1/N) sum |J|_F^2 (decoupling)", X: ls, Y: dec,
+			Style: report.Line})
 	}
-	fig, err := env.figure(
-		"noise_vs_loss",
-		report.Figure{
-			Title:  fmt.Sprintf("%s: Noise vs L along training (%s)", id, p.Loss),
-			XLabel: "L",
-			YLabel: "Noise = (1/N) sum |grad l|^2 - |grad L|^2",
-			LogX:   true,
-			LogY:   true,
-			Series: series,
-		},
-		[]string{
-			"epoch",
-			"loss",
-			"noise",
-			"jac_norm",
-		},
-		rows,
-		fmt.Sprintf(
-			"log-log slope over epochs >= %d: %.3f ± %.3f (proportionality: 1).",
-			p.Skip,
-			nt.Slope,
-			nt.SlopeSE,
-		),
-	)
+	fig, err := env.figure("noise_vs_loss", report.Figure{Title: fmt.Sprintf("%s: Noise vs L along training (%s)", id,
+		p.Loss), XLabel: "L", YLabel: "Noise = (1/N) sum |grad l|^2 - |grad L|^2", LogX: true, LogY: true,
+		Series: series}, []string{"epoch", "loss", "noise", "jac_norm"}, rows,
+		fmt.Sprintf("log-log slope over epochs >= "+
+			"%d: %.3f ± %.3f (proportionality: 1).", p.Skip, nt.Slope, nt.SlopeSE))
 	if err != nil {
 		return err
 	}

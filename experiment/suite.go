@@ -48,10 +48,8 @@ func Plan(exps []*Experiment, full bool, params string) ([]Params, error) {
 		}
 		dir = st.IsDir()
 		if !dir && len(exps) > 1 {
-			return nil, fault.Invalid(
-				"parameters %s is a file: give a directory of ID.json files when running several experiments",
-				params,
-			)
+			return nil, fault.Invalid("parameters %s is a file: give a directory of ID.json files when running "+
+				"several experiments", params)
 		}
 	}
 	var out []Params
@@ -80,12 +78,8 @@ func Plan(exps []*Experiment, full bool, params string) ([]Params, error) {
 // holds what finished and the error is the context's.
 func Reproduce(ctx context.Context, exps []*Experiment, params []Params, opt SuiteOptions) (*Report, error) {
 	start := time.Now()
-	rep := &Report{
-		Version: opt.Version,
-		Mode:    map[bool]string{true: "full", false: "quick"}[opt.Full],
-		Shard:   opt.Study.Ens.Shard.String(),
-		Started: start.UTC().Format(time.RFC3339),
-	}
+	rep := &Report{Version: opt.Version, Mode: map[bool]string{true: "full", false: "quick"}[opt.Full],
+		Shard: opt.Study.Ens.Shard.String(), Started: start.UTC().Format(time.RFC3339)}
 	total, done := 0.0, 0.0
 	for _, e := range exps {
 		total += e.Weight
@@ -158,14 +152,8 @@ func writeReport(out string, rep *Report, start time.Time) error {
 	p := report.Page{
 		Title: "sgdlab: reproducing Mori, Ziyin, Liu, Ueda, \"Logarithmic landscape and power-law escape rate of SGD\"",
 		Subtitle: []string{
-			fmt.Sprintf(
-				"sgdlab %s, %s mode, shard %s, started %s, %.0f s so far.",
-				rep.Version,
-				rep.Mode,
-				rep.Shard,
-				rep.Started,
-				rep.Elapsed,
-			),
+			fmt.Sprintf("sgdlab %s, %s mode, shard %s, started %s, %.0f s so far.", rep.Version, rep.Mode, rep.Shard,
+				rep.Started, rep.Elapsed),
 			"Conventions (docs/theory.md): l = 1/2 (f - y)^2, L = (1/N) sum l; time t = eta * steps; rates per " +
 				"unit t; epoch sampling = random partition without replacement unless stated; h* = typical outlier " +
 				"eigenvalue of the Hessian at the minimum.",
@@ -198,10 +186,7 @@ func writeReport(out string, rep *Report, start time.Time) error {
 			s.Tables = append(s.Tables, report.HTMLTable{Title: t.Title, Header: t.Header, Rows: t.Rows})
 		}
 		for _, f := range r.Figures {
-			s.Figures = append(
-				s.Figures,
-				report.HTMLFigure{Title: f.Title, PNG: f.PNG, CSV: f.CSV, Caption: f.Caption},
-			)
+			s.Figures = append(s.Figures, report.HTMLFigure{Title: f.Title, PNG: f.PNG, CSV: f.CSV, Caption: f.Caption})
 		}
 		p.Sections = append(p.Sections, s)
 	}
@@ -218,4 +203,34 @@ func Headline(r *Result) string {
 		v = v[:217] + "..."
 	}
 	return fmt.Sprintf("%-3s %-15s %6.1fs  %s", r.ID, "["+string(r.Status)+"]", r.Elapsed, v)
+}
+
+// figure renders f into env.Dir/name.png, writes the CSV behind it and returns the entry
+// (paths relative to the report directory, which is env.Dir's parent).
+func (e *Env) figure(name string, f report.Figure, header []string, rows [][]float64, caption string) (Figure, error) {
+	png := filepath.Join(e.Dir, name+".png")
+	if err := f.WritePNG(png); err != nil {
+		return Figure{}, err
+	}
+	fig := Figure{Title: f.Title, PNG: rel(e.Dir, png), Caption: caption}
+	if header != nil {
+		csv := filepath.Join(e.Dir, name+".csv")
+		if err := report.WriteCSV(csv, header, rows); err != nil {
+			return Figure{}, err
+		}
+		fig.CSV = rel(e.Dir, csv)
+	}
+	return fig, nil
+}
+
+func rel(dir, p string) string { return filepath.Join(filepath.Base(dir), filepath.Base(p)) }
+
+// timed runs fn and records the elapsed time in the result.
+func timed(fn func() (*Result, error)) (*Result, error) {
+	t0 := time.Now()
+	r, err := fn()
+	if r != nil {
+		r.Elapsed = time.Since(t0).Seconds()
+	}
+	return r, err
 }

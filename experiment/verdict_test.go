@@ -62,34 +62,13 @@ func TestVerdictE5(t *testing.T) {
 	ok := e5Fit{Slope: 10.3, SlopeSE: 0.1, OK: true}  // 0.5 SE from 10.25
 	far := e5Fit{Slope: 11.0, SlopeSE: 0.1, OK: true} // 7.5 SE
 	dec := e5Fit{Slope: 9.3, SlopeSE: 0.1, OK: true}
-	expect(
-		t,
-		"agree",
-		verdictE5([]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"sgd": ok, "decoupled-fine": dec})}, 3),
-		Agrees,
-		[]string{"Agrees", "d = 1: SGD slope 10.30", "The decoupled SDE (decoupled-fine) has slope 9.30"},
-	)
-	expect(
-		t,
-		"deviate",
-		verdictE5(
-			[]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"sgd": ok}), e5dim(2, 10.25, map[string]e5Fit{"sgd": far})},
-			3,
-		),
-		Deviates,
-		[]string{"Deviates", "at d = 2", "7.5 standard errors"},
-		"Agrees",
-	)
-	expect(
-		t,
-		"partial",
-		verdictE5(
-			[]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"sgd": ok}), e5dim(2, 9.75, map[string]e5Fit{"sgd": {}})},
-			3,
-		),
-		Partial,
-		[]string{"Partly measured", "at d = 2 it was not measured"},
-	)
+	expect(t, "agree", verdictE5([]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"sgd": ok, "decoupled-fine": dec})}, 3),
+		Agrees, []string{"Agrees", "d = 1: SGD slope 10.30", "The decoupled SDE " +
+			"(decoupled-fine) has slope 9.30"})
+	expect(t, "deviate", verdictE5([]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"sgd": ok}), e5dim(2, 10.25,
+		map[string]e5Fit{"sgd": far})}, 3), Deviates, []string{"Deviates", "at d = 2", "7.5 standard errors"}, "Agrees")
+	expect(t, "partial", verdictE5([]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"sgd": ok}), e5dim(2, 9.75,
+		map[string]e5Fit{"sgd": {}})}, 3), Partial, []string{"Partly measured", "at d = 2 it was not measured"})
 	expect(t, "no sgd", verdictE5([]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"decoupled-fine": dec})}, 3), NotMeasured,
 		[]string{"Not measured", "SGD is not among the dynamics"}, "Agrees", "slopes match")
 	expect(t, "sgd fit failed", verdictE5([]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"sgd": {}})}, 3), NotMeasured,
@@ -112,181 +91,79 @@ func e4numbers(dyns map[string]float64, etas []float64) e4Numbers {
 func TestVerdictE4(t *testing.T) {
 	etas := []float64{0.1, 0.5, 1}
 	all := map[string]float64{"sgd": -0.05, "sde": -0.04, "sde-fine": -0.02, "decoupled-fine": 0.01}
-	expect(
-		t,
-		"agree",
-		verdictE4(e4numbers(all, etas), 0.1, 0.5, 3),
-		Agrees,
-		[]string{
-			"Agrees",
-			"within 10%",
-			"reproduces 1 + B/(eta h*) in all 6 configurations",
-			"At eta = 1 SGD's deviation splits",
-		},
-	)
+	expect(t, "agree", verdictE4(e4numbers(all, etas), 0.1, 0.5, 3), Agrees, []string{"Agrees", "within 10%",
+		"reproduces 1 + B/(eta h*) in " +
+			"all 6 configurations", "At eta = 1 SGD's deviation splits"})
 	all["sgd"], all["decoupled-fine"] = -0.3, 0.3 // decoupled-fine 6 SE off
-	expect(
-		t,
-		"deviate",
-		verdictE4(e4numbers(all, etas), 0.1, 0.5, 3),
-		Deviates,
-		[]string{
-			"Deviates",
-			"-30% at eta = 0.1",
-			"deviates from 1 + B/(eta h*) by up to 6.0 standard errors",
-		},
-		"reproduces 1 + B",
-	)
+	expect(t, "deviate", verdictE4(e4numbers(all, etas), 0.1, 0.5, 3), Deviates, []string{"Deviates",
+		"-30% at eta = 0.1", "deviates from 1 + B/(eta h*) " +
+			"by up to 6.0 standard errors"}, "reproduces 1 + B")
 	expect(t, "no sgd", verdictE4(e4numbers(map[string]float64{"decoupled-fine": 0}, etas), 0.1, 0.5, 3), NotMeasured,
 		[]string{"SGD is not among the dynamics"}, "Agrees")
-	expect(
-		t,
-		"no small eta",
-		verdictE4(e4numbers(map[string]float64{"sgd": 0}, []float64{1}), 0.1, 0.5, 3),
-		NotMeasured,
-		[]string{"no learning rate at or below 0.5"},
-	)
+	expect(t, "no small eta", verdictE4(e4numbers(map[string]float64{"sgd": 0}, []float64{1}), 0.1, 0.5, 3),
+		NotMeasured, []string{"no learning rate at or below " +
+			"0.5"})
 	v := verdictE4(e4numbers(map[string]float64{"sgd": 0.01}, etas), 0.1, 0.5, 3)
 	expect(t, "sgd only", v, Agrees, []string{"Agrees"}, "decoupled SDE", "splits")
 }
 
 func track(slope, lrange, rmin, rmax float64, mse bool, fitted int) *noiseTrack {
-	return &noiseTrack{
-		Slope:     slope,
-		SlopeSE:   0.02,
-		LRange:    lrange,
-		RatioMin:  rmin,
-		RatioMax:  rmax,
-		MSE:       mse,
-		K:         10,
-		Fitted:    fitted,
-		SlopeJ:    1,
-		SlopeJSE:  0.01,
-		JacGrowth: 1.1,
-	}
+	return &noiseTrack{Slope: slope, SlopeSE: 0.02, LRange: lrange, RatioMin: rmin, RatioMax: rmax, MSE: mse, K: 10,
+		Fitted: fitted, SlopeJ: 1, SlopeJSE: 0.01, JacGrowth: 1.1}
 }
 
 func TestVerdictNoise(t *testing.T) {
 	expect(t, "agree", verdictNoise(track(0.97, 40, 0.9, 1.1, true, 30), 0.15, 10, 0.25), Agrees,
 		[]string{"Agrees", "factor 40", "matches Noise within 25%"})
-	expect(
-		t,
-		"deviate",
-		verdictNoise(track(0.5, 40, 0.9, 1.1, true, 30), 0.15, 10, 0.25),
-		Deviates,
-		[]string{"Deviates", "0.500"},
-	)
+	expect(t, "deviate", verdictNoise(track(0.5, 40, 0.9, 1.1, true, 30), 0.15, 10, 0.25), Deviates,
+		[]string{"Deviates", "0.500"})
 	expect(t, "short range", verdictNoise(track(0.34, 2.4, 1.5, 1.6, true, 30), 0.15, 10, 0.25), Partial,
 		[]string{"Inconclusive range", "factor 2.4", "differs from the decoupled trace"}, "matches Noise")
-	expect(
-		t,
-		"ce",
-		verdictNoise(track(1.0, 20, math.Inf(1), math.Inf(-1), false, 30), 0.15, 10, 0.25),
-		Agrees,
-		[]string{"Agrees"},
-		"decoupled trace",
-	)
-	expect(
-		t,
-		"too few",
-		verdictNoise(track(math.NaN(), 1, 1, 1, true, 2), 0.15, 10, 0.25),
-		NotMeasured,
-		[]string{"fewer than three epochs"},
-	)
+	expect(t, "ce", verdictNoise(track(1.0, 20, math.Inf(1), math.Inf(-1), false, 30), 0.15, 10, 0.25), Agrees,
+		[]string{"Agrees"}, "decoupled trace")
+	expect(t, "too few", verdictNoise(track(math.NaN(), 1, 1, 1, true, 2), 0.15, 10, 0.25), NotMeasured,
+		[]string{"fewer than three epochs"})
 }
 
 func e1pts(cos, hist []float64) []e1Point {
 	var out []e1Point
 	for i := range cos {
-		out = append(
-			out,
-			e1Point{
-				Epoch:   50 * i,
-				Spectra: noise.Spectra{Cosine: cos[i], HistAgree: hist[i], TopRatio: 1},
-				Sigma:   noise.Agreement{Cosine: cos[i], TraceRatio: 1},
-			},
-		)
+		out = append(out, e1Point{Epoch: 50 * i, Spectra: noise.Spectra{Cosine: cos[i], HistAgree: hist[i],
+			TopRatio: 1}, Sigma: noise.Agreement{Cosine: cos[i], TraceRatio: 1}})
 	}
 	return out
 }
 
 func TestVerdictE1(t *testing.T) {
-	expect(
-		t,
-		"agree",
-		verdictE1(e1pts([]float64{0.99, 0.98}, []float64{0.95, 0.9}), 0.95, 0.8),
-		Agrees,
-		[]string{"Agrees", ">= 0.980"},
-	)
-	expect(
-		t,
-		"partial",
-		verdictE1(e1pts([]float64{0.99, 0.98}, []float64{0.95, 0.6}), 0.95, 0.8),
-		Partial,
-		[]string{"Partly", "overlap only 0.60 at epoch 50"},
-	)
-	expect(
-		t,
-		"deviate",
-		verdictE1(e1pts([]float64{0.99, 0.9}, []float64{0.95, 0.9}), 0.95, 0.8),
-		Deviates,
-		[]string{"falls to 0.900 at epoch 50"},
-	)
+	expect(t, "agree", verdictE1(e1pts([]float64{0.99, 0.98}, []float64{0.95, 0.9}), 0.95, 0.8), Agrees,
+		[]string{"Agrees", ">= 0.980"})
+	expect(t, "partial", verdictE1(e1pts([]float64{0.99, 0.98}, []float64{0.95, 0.6}), 0.95, 0.8), Partial,
+		[]string{"Partly", "overlap only 0.60 at epoch 50"})
+	expect(t, "deviate", verdictE1(e1pts([]float64{0.99, 0.9}, []float64{0.95, 0.9}), 0.95, 0.8), Deviates,
+		[]string{"falls to 0.900 at epoch 50"})
 	expect(t, "none", verdictE1(nil, 0.95, 0.8), NotMeasured, []string{"no checkpoint"})
 }
 
 func TestVerdictX1(t *testing.T) {
-	good := x1Comparison{
-		Dyn:     "sgd",
-		Points:  6,
-		PowP:    0.5,
-		PowFitP: 0.6,
-		ArrP:    0,
-		ArrFitP: 0,
-		FroP:    0,
-		FroFitP: 0,
-		Slope:   -5.2,
-		SlopeSE: 0.06,
-		Expo:    5.25,
-	}
-	expect(
-		t,
-		"agree",
-		verdictX1([]string{"sgd"}, []x1Comparison{good}, 0.01),
-		Agrees,
-		[]string{
-			"Agrees",
-			"fits without free parameters: power law (p = 0.5)",
-			"rejected without free parameters: Arrhenius (p = 0), frozen noise (p = 0)",
-		},
-	)
+	good := x1Comparison{Dyn: "sgd", Points: 6, PowP: 0.5, PowFitP: 0.6, ArrP: 0, ArrFitP: 0, FroP: 0, FroFitP: 0,
+		Slope: -5.2, SlopeSE: 0.06, Expo: 5.25}
+	expect(t, "agree", verdictX1([]string{"sgd"}, []x1Comparison{good}, 0.01), Agrees, []string{"Agrees",
+		"fits without free parameters: power law (p = 0.5)", "rejected without free " +
+			"parameters: Arrhenius (p = 0), frozen noise (p = 0)"})
 	shape := good
 	shape.PowP = 0
-	expect(
-		t,
-		"partial",
-		verdictX1([]string{"sgd"}, []x1Comparison{shape}, 0.01),
-		Partial,
-		[]string{"Partly", "rejected without free parameters: power law (p = 0)"},
-	)
+	expect(t, "partial", verdictX1([]string{"sgd"}, []x1Comparison{shape}, 0.01), Partial, []string{"Partly",
+		"rejected without free " +
+			"parameters: power law (p = 0)"})
 	bad := shape
 	bad.PowFitP, bad.ArrP = 0, 0.3
-	expect(
-		t,
-		"deviate",
-		verdictX1([]string{"sgd"}, []x1Comparison{bad}, 0.01),
-		Deviates,
-		[]string{"Deviates", "fits without free parameters: Arrhenius (p = 0.3)"},
-		"Arrhenius (p = 0.3) ... rejected",
-	)
+	expect(t, "deviate", verdictX1([]string{"sgd"}, []x1Comparison{bad}, 0.01), Deviates, []string{"Deviates",
+		"fits without free parameters: " +
+			"Arrhenius (p = 0.3)"}, "Arrhenius (p = 0.3) ... rejected")
 	expect(t, "no sgd", verdictX1([]string{"decoupled-fine"}, nil, 0.01), NotMeasured, []string{"SGD is not among"})
-	expect(
-		t,
-		"too few",
-		verdictX1([]string{"sgd", "decoupled-fine"}, nil, 0.01),
-		NotMeasured,
-		[]string{"fewer than three configurations"},
-	)
+	expect(t, "too few", verdictX1([]string{"sgd", "decoupled-fine"}, nil, 0.01), NotMeasured,
+		[]string{"fewer than three " +
+			"configurations"})
 }
 
 func rate(kappa, lo, hi float64, esc int) escape.LevelRate {
@@ -297,42 +174,18 @@ func rate(kappa, lo, hi float64, esc int) escape.LevelRate {
 
 func TestVerdictX2(t *testing.T) {
 	pt := func(r escape.LevelRate) x2Point {
-		return x2Point{
-			Sigma:      0.7,
-			Power:      0.01,
-			Arrh:       0.03,
-			NoiseRatio: 0,
-			Rates:      map[string]escape.LevelRate{"sgd": r, "decoupled-fine": rate(0.1, 0.09, 0.11, 90)},
-		}
+		return x2Point{Sigma: 0.7, Power: 0.01, Arrh: 0.03, NoiseRatio: 0,
+			Rates: map[string]escape.LevelRate{"sgd": r, "decoupled-fine": rate(0.1, 0.09, 0.11, 90)}}
 	}
-	expect(
-		t,
-		"agree",
-		verdictX2([]string{"sgd"}, []x2Point{pt(rate(0.012, 0.009, 0.015, 40))}, 2),
-		Agrees,
-		[]string{"Agrees", "1.2 times the power law"},
-	)
-	expect(
-		t,
-		"too slow",
-		verdictX2([]string{"sgd", "decoupled-fine"}, []x2Point{pt(rate(0.0001, 0, 0.002, 0))}, 2),
-		Deviates,
-		[]string{"Deviates", "0 of 100 runs escaped", "decoupled-fine: rate 0.1", "noise at the saddle is 0 times"},
-	)
-	expect(
-		t,
-		"too fast",
-		verdictX2([]string{"sgd"}, []x2Point{pt(rate(0.1, 0.08, 0.12, 80))}, 2),
-		Deviates,
-		[]string{"Deviates"},
-	)
-	expect(
-		t,
-		"no sgd",
-		verdictX2([]string{"decoupled-fine"}, []x2Point{pt(rate(1, 1, 1, 1))}, 2),
-		NotMeasured,
-		[]string{"SGD is not among"},
-	)
+	expect(t, "agree", verdictX2([]string{"sgd"}, []x2Point{pt(rate(0.012, 0.009, 0.015, 40))}, 2), Agrees,
+		[]string{"Agrees", "1.2 times the power law"})
+	expect(t, "too slow", verdictX2([]string{"sgd", "decoupled-fine"}, []x2Point{pt(rate(0.0001, 0, 0.002, 0))}, 2),
+		Deviates, []string{"Deviates", "0 of 100 runs escaped", "decoupled-fine: rate 0.1",
+			"noise at the saddle is 0 times"})
+	expect(t, "too fast", verdictX2([]string{"sgd"}, []x2Point{pt(rate(0.1, 0.08, 0.12, 80))}, 2), Deviates,
+		[]string{"Deviates"})
+	expect(t, "no sgd", verdictX2([]string{"decoupled-fine"}, []x2Point{pt(rate(1, 1, 1, 1))}, 2), NotMeasured,
+		[]string{"SGD is not among"})
 }
 
 // Parameters are validated before any work: every class of bad value is an error of class

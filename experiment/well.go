@@ -41,16 +41,8 @@ func (w *wellEscape) validate() error {
 // rates runs (or resumes) one ensemble per dynamics from the minimum over the barrier br,
 // with SGD's eta and B, a budget scaled from mfpt (the predicted mean time, in t), and
 // returns the rate of each dynamics; stage labels the progress line.
-func (w *wellEscape) rates(
-	env *Env,
-	id, stage string,
-	prob study.Problem,
-	prep *landscape.Prepared,
-	br *landscape.Barrier,
-	eta float64,
-	batch int,
-	mfpt float64,
-) (map[string]escape.LevelRate, error) {
+func (w *wellEscape) rates(env *Env, id, stage string, prob study.Problem, prep *landscape.Prepared,
+	br *landscape.Barrier, eta float64, batch int, mfpt float64) (map[string]escape.LevelRate, error) {
 	out := map[string]escape.LevelRate{}
 	for _, dn := range w.Dynamics {
 		dyn, err := dynamics(dn, eta, batch, "epoch", w.Substeps)
@@ -74,16 +66,8 @@ func (w *wellEscape) rates(
 		}
 		out[dn] = rec.Rates[0]
 		if rec.Diverged > 0 {
-			w.diverged = append(
-				w.diverged,
-				fmt.Sprintf(
-					"%s, %s: %d of %d runs diverged (censored at their divergence, not counted as escapes)",
-					stage,
-					dn,
-					rec.Diverged,
-					w.Runs,
-				),
-			)
+			w.diverged = append(w.diverged, fmt.Sprintf("%s, %s: %d of %d runs diverged (censored at their "+
+				"divergence, not counted as escapes)", stage, dn, rec.Diverged, w.Runs))
 		}
 	}
 	return out, nil

@@ -59,33 +59,13 @@ const x1Title = "Decisive test on a double well: power law in L^s/L* against Arr
 var x1 = &Experiment{
 	ID: "X1", Title: x1Title, Weight: 2,
 	Defaults: func(full bool) Params {
-		p := &x1Params{
-			N:      10000,
-			A:      0.25,
-			Base:   x1Config{Dim: 1, Eta: 0.2, Batch: 1},
-			Ratios: []float64{1.5, 2, 2.5, 3, 3.5, 4},
-			Vary:   []x1Config{{2, 2, 0.2, 1}, {2, 3, 0.2, 1}, {2, 1, 0.3, 1}, {2, 1, 0.4, 2}},
-			wellEscape: wellEscape{
-				Runs:         400,
-				Dynamics:     []string{"decoupled-fine", "sgd"},
-				Substeps:     5,
-				WellR:        0.5,
-				BudgetFactor: 20,
-				SGDFactor:    30,
-				MaxSteps:     5_000_000,
-				Seed:         1,
-			},
-		}
+		p := &x1Params{N: 10000, A: 0.25, Base: x1Config{Dim: 1, Eta: 0.2, Batch: 1}, Ratios: []float64{1.5, 2, 2.5,
+			3, 3.5, 4}, Vary: []x1Config{{2, 2, 0.2, 1}, {2, 3, 0.2, 1}, {2, 1, 0.3, 1}, {2, 1, 0.4, 2}},
+			wellEscape: wellEscape{Runs: 400, Dynamics: []string{"decoupled-fine", "sgd"}, Substeps: 5,
+				WellR: 0.5, BudgetFactor: 20, SGDFactor: 30, MaxSteps: 5_000_000, Seed: 1}}
 		if full {
-			p.N, p.Runs, p.Ratios, p.MaxSteps, p.Substeps = 100000, 400, []float64{
-				1.5,
-				2,
-				2.5,
-				3,
-				3.5,
-				4,
-				5,
-			}, 100_000_000, 20
+			p.N, p.Runs, p.Ratios, p.MaxSteps, p.Substeps = 100000, 400, []float64{1.5, 2, 2.5, 3, 3.5, 4, 5},
+				100_000_000, 20
 		}
 		return p
 	},
@@ -116,19 +96,6 @@ type x1Comparison struct {
 	FroChi, FroP         float64
 	FroFitChi, FroFitP   float64
 	Slope, SlopeSE, Expo float64
-}
-
-// x1PReject is the p-value at or below which a model is rejected.
-const x1PReject = 0.01
-
-func x1Criteria() []Criterion {
-	return []Criterion{
-		{
-			"rejection p-value",
-			x1PReject,
-			"a model is rejected when its chi-square p-value on log kappa is at or below this value, and fits above it",
-		},
-	}
 }
 
 func runX1(env *Env, p *x1Params) (*Result, error) {
@@ -183,7 +150,7 @@ func runX1(env *Env, p *x1Params) (*Result, error) {
 	if err := renderX1(env, p, sweep, vary, cmps, res); err != nil {
 		return nil, err
 	}
-	res.judge(verdictX1(p.Dynamics, cmps, x1PReject), x1Criteria()...)
+	res.judge(verdictX1(p.Dynamics, cmps, x1PReject), criteria["X1"]...)
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, pt := range sweep {
 		lo, hi = math.Min(lo, pt.noiseRatio), math.Max(hi, pt.noiseRatio)
@@ -206,16 +173,9 @@ func runX1(env *Env, p *x1Params) (*Result, error) {
 // runX1Point measures one configuration with every dynamics.
 func runX1Point(env *Env, p *x1Params, c x1Config) (*x1Point, error) {
 	sigma := math.Sqrt(p.A * p.A / (c.Ratio - 1))
-	prob := study.Problem{
-		Model: fmt.Sprintf("doublewell:a=%g", p.A),
-		Data:  fmt.Sprintf("gauss:N=%d,d=%d,sigma=%g,seed=%d", p.N, c.Dim, sigma, p.Seed),
-		Loss:  "mse",
-	}
-	o, err := prob.Build(env.Ctx, env.Study)
-	if err != nil {
-		return nil, err
-	}
-	prep, err := study.Minimum(env.Ctx, env.Study, o, nil, p.Seed)
+	prob := study.Problem{Model: fmt.Sprintf("doublewell:a=%g", p.A),
+		Data: fmt.Sprintf("gauss:N=%d,d=%d,sigma=%g,seed=%d", p.N, c.Dim, sigma, p.Seed), Loss: "mse"}
+	o, prep, err := study.Prepare(env.Ctx, env.Study, prob, nil, p.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -229,19 +189,8 @@ func runX1Point(env *Env, p *x1Params, c x1Config) (*x1Point, error) {
 		return nil, err
 	}
 	pt := &x1Point{cfg: c, tb: br.Theory(), noiseRatio: noiseRatio(o, br), quad: math.NaN()}
-	pt.power, pt.arrh, pt.frozen = theory.PowerLaw(
-		pt.tb,
-		c.Batch,
-		c.Eta,
-	), theory.Arrhenius(
-		pt.tb,
-		c.Batch,
-		c.Eta,
-	), theory.Frozen(
-		pt.tb,
-		c.Batch,
-		c.Eta,
-	)
+	pt.power, pt.arrh, pt.frozen = theory.PowerLaw(pt.tb, c.Batch, c.Eta), theory.Arrhenius(pt.tb, c.Batch, c.Eta),
+		theory.Frozen(pt.tb, c.Batch, c.Eta)
 	if o.P() == 1 {
 		if fl, ok := model.NewFeatureLandscape(o, false); ok {
 			target := br.MinB.Theta[0] + p.WellR*(br.Saddle.Theta[0]-br.MinB.Theta[0])
@@ -254,17 +203,8 @@ func runX1Point(env *Env, p *x1Params, c x1Config) (*x1Point, error) {
 	if !math.IsNaN(pt.quad) {
 		predicted = 1 / pt.quad
 	}
-	pt.rates, err = p.rates(
-		env,
-		"X1",
-		fmt.Sprintf("ratio %.2f n=%d eta=%g B=%d", c.Ratio, c.Dim, c.Eta, c.Batch),
-		prob,
-		prep,
-		br,
-		c.Eta,
-		c.Batch,
-		predicted,
-	)
+	pt.rates, err = p.rates(env, "X1", fmt.Sprintf("ratio %.2f n=%d eta=%g B=%d", c.Ratio, c.Dim, c.Eta, c.Batch),
+		prob, prep, br, c.Eta, c.Batch, predicted)
 	return pt, err
 }
 
@@ -347,10 +287,8 @@ func verdictX1(dynamics []string, cmps []x1Comparison, pReject float64) Verdict 
 	switch {
 	case sgd.PowP > pReject:
 		v.Status = Agrees
-		v.claim(
-			"Agrees: the parameter-free power law describes SGD's escape rate over the saddle (p = %.2g).",
-			sgd.PowP,
-		)
+		v.claim("Agrees: the parameter-free power law describes SGD's escape rate over the saddle (p = %.2g).",
+			sgd.PowP)
 	case sgd.PowFitP > pReject && sgd.ArrFitP <= pReject && sgd.FroFitP <= pReject:
 		v.Status = Partial
 		v.claim(
@@ -393,32 +331,16 @@ func verdictX1(dynamics []string, cmps []x1Comparison, pReject float64) Verdict 
 		if len(rejected) > 0 {
 			s += " rejected without free parameters: " + strings.Join(rejected, ", ") + ";"
 		}
-		v.claim(
-			"%s slope of log kappa against log(L^s/L*) %.2f ± %.2f against the power law's -%.2f.",
-			s,
-			c.Slope,
-			c.SlopeSE,
-			c.Expo,
-		)
+		v.claim("%s slope of log kappa against log(L^s/L*) %.2f ± %.2f against the power law's -%.2f.", s, c.Slope,
+			c.SlopeSE, c.Expo)
 	}
 	return v
 }
 
 // renderX1 writes the sweep table, the model comparison, the variations and the figure.
 func renderX1(env *Env, p *x1Params, sweep, vary []*x1Point, cmps []x1Comparison, res *Result) error {
-	tab := Table{
-		Title: "Escape rate (per unit t) against the predictions, L* sweep",
-		Header: []string{
-			"L^s/L*",
-			"L*",
-			"Delta L",
-			"SGD noise at saddle / at min",
-			"power law",
-			"Arrhenius",
-			"frozen",
-			"quadrature",
-		},
-	}
+	tab := Table{Title: "Escape rate (per unit t) against the predictions, L* sweep", Header: []string{"L^s/L*", "L*",
+		"Delta L", "SGD noise at saddle / at min", "power law", "Arrhenius", "frozen", "quadrature"}}
 	for _, dn := range p.Dynamics {
 		tab.Header = append(tab.Header, dn+" (95%)")
 	}
@@ -426,16 +348,8 @@ func renderX1(env *Env, p *x1Params, sweep, vary []*x1Point, cmps []x1Comparison
 	var xs, pw, ar, fr, qd []float64
 	for _, pt := range sweep {
 		ratio := pt.tb.LSaddle / pt.tb.LMin
-		row := []string{
-			f3(ratio),
-			g4(pt.tb.LMin),
-			g4(pt.tb.LSaddle - pt.tb.LMin),
-			f3(pt.noiseRatio),
-			g4(pt.power),
-			g4(pt.arrh),
-			g4(pt.frozen),
-			g4(pt.quad),
-		}
+		row := []string{f3(ratio), g4(pt.tb.LMin), g4(pt.tb.LSaddle - pt.tb.LMin), f3(pt.noiseRatio), g4(pt.power),
+			g4(pt.arrh), g4(pt.frozen), g4(pt.quad)}
 		vals := []float64{ratio, pt.tb.LMin, pt.power, pt.arrh, pt.frozen, pt.quad}
 		for _, dn := range p.Dynamics {
 			lr := pt.rates[dn]
@@ -443,68 +357,23 @@ func renderX1(env *Env, p *x1Params, sweep, vary []*x1Point, cmps []x1Comparison
 			vals = append(vals, lr.Kappa, lr.Lo, lr.Hi)
 		}
 		tab.Rows, rows = append(tab.Rows, row), append(rows, vals)
-		xs, pw, ar, fr, qd = append(
-			xs,
-			ratio,
-		), append(
-			pw,
-			pt.power,
-		), append(
-			ar,
-			pt.arrh,
-		), append(
-			fr,
-			pt.frozen,
-		), append(
-			qd,
-			pt.quad,
-		)
+		xs, pw, ar, fr, qd = append(xs, ratio), append(pw, pt.power), append(ar, pt.arrh), append(fr, pt.frozen),
+			append(qd, pt.quad)
 	}
 	res.Tables = append(res.Tables, tab)
 	cell := func(chi, pv float64) string { return fmt.Sprintf("%.1f (p=%.2g)", chi, pv) }
-	cmp := Table{
-		Title: "Model comparison on log kappa over the L* sweep (chi-square, p-value)",
-		Header: []string{
-			"dynamics",
-			"power law (theory)",
-			"power law (fitted slope)",
-			"fitted slope vs theory",
-			"Arrhenius (theory)",
-			"Arrhenius (free constant)",
-			"frozen (theory)",
-			"frozen (free prefactor)",
-		},
-	}
+	cmp := Table{Title: "Model comparison on log kappa over the L* sweep (chi-square, p-value)",
+		Header: []string{"dynamics", "power law (theory)", "power law (fitted slope)", "fitted slope vs theory",
+			"Arrhenius (theory)", "Arrhenius (free constant)", "frozen (theory)", "frozen (free prefactor)"}}
 	for _, c := range cmps {
-		cmp.Rows = append(
-			cmp.Rows,
-			[]string{
-				c.Dyn,
-				cell(c.PowChi, c.PowP),
-				cell(c.PowFitChi, c.PowFitP),
-				fmt.Sprintf("%.2f ± %.2f vs -%.2f", c.Slope, c.SlopeSE, c.Expo),
-				cell(
-					c.ArrChi,
-					c.ArrP,
-				),
-				cell(c.ArrFitChi, c.ArrFitP),
-				cell(c.FroChi, c.FroP),
-				cell(c.FroFitChi, c.FroFitP),
-			},
-		)
+		cmp.Rows = append(cmp.Rows, []string{c.Dyn, cell(c.PowChi, c.PowP), cell(c.PowFitChi, c.PowFitP),
+			fmt.Sprintf("%.2f ± %.2f vs -%.2f", c.Slope, c.SlopeSE, c.Expo), cell(c.ArrChi, c.ArrP), cell(c.ArrFitChi,
+				c.ArrFitP), cell(c.FroChi, c.FroP), cell(c.FroFitChi, c.FroFitP)})
 	}
 	res.Tables = append(res.Tables, cmp)
-	series := []report.Series{
-		{Name: "power law", X: xs, Y: pw, Style: report.Line},
-		{Name: "Arrhenius", X: xs, Y: ar, Style: report.Dashed},
-		{
-			Name:  "frozen noise",
-			X:     xs,
-			Y:     fr,
-			Style: report.Dashed,
-		},
-		{Name: "quadrature (decoupled SDE)", X: xs, Y: qd, Style: report.Dashed},
-	}
+	series := []report.Series{{Name: "power law", X: xs, Y: pw, Style: report.Line}, {Name: "Arrhenius", X: xs, Y: ar,
+		Style: report.Dashed}, {Name: "frozen noise", X: xs, Y: fr, Style: report.Dashed},
+		{Name: "quadrature (decoupled SDE)", X: xs, Y: qd, Style: report.Dashed}}
 	header := []string{"ratio", "L_star", "power_law", "arrhenius", "frozen", "quadrature"}
 	for _, dn := range p.Dynamics {
 		var ys, es []float64
@@ -517,14 +386,8 @@ func renderX1(env *Env, p *x1Params, sweep, vary []*x1Point, cmps []x1Comparison
 	}
 	fig, err := env.figure(
 		"rate_vs_ratio",
-		report.Figure{
-			Title:  "X1: escape rate vs L^s/L* at fixed Delta L",
-			XLabel: "L^s / L*",
-			YLabel: "rate kappa (per unit t)",
-			LogX:   true,
-			LogY:   true,
-			Series: series,
-		},
+		report.Figure{Title: "X1: escape rate vs L^s/L* at fixed Delta L", XLabel: "L^s / L*",
+			YLabel: "rate kappa (per unit t)", LogX: true, LogY: true, Series: series},
 		header,
 		rows,
 		"The power law predicts a straight line of slope -(B/(eta h*) + 1 - n/2); Arrhenius a horizontal line; the "+
@@ -534,34 +397,20 @@ func renderX1(env *Env, p *x1Params, sweep, vary []*x1Point, cmps []x1Comparison
 		return err
 	}
 	res.Figures = append(res.Figures, fig)
-	vt := Table{
-		Title:  "Variations at L^s/L* ~ 2: measured / predicted rate",
-		Header: []string{"n", "eta", "B", "exponent", "power law", "Arrhenius", "frozen"},
-	}
+	vt := Table{Title: "Variations at L^s/L* ~ 2: measured / predicted rate", Header: []string{"n", "eta", "B",
+		"exponent", "power law", "Arrhenius", "frozen"}}
 	for _, dn := range p.Dynamics {
 		vt.Header = append(vt.Header, dn+": measured", dn+"/power", dn+"/Arrhenius")
 	}
 	for _, pt := range vary {
 		c := pt.cfg
-		row := []string{
-			fmt.Sprint(c.Dim),
-			g4(c.Eta),
-			fmt.Sprint(c.Batch),
-			f3(theory.Exponent(c.Batch, c.Eta, pt.tb.HStar, pt.tb.N)),
-			g4(pt.power),
-			g4(pt.arrh),
-			g4(pt.frozen),
-		}
+		row := []string{fmt.Sprint(c.Dim), g4(c.Eta), fmt.Sprint(c.Batch), f3(theory.Exponent(c.Batch, c.Eta,
+			pt.tb.HStar, pt.tb.N)), g4(pt.power), g4(pt.arrh), g4(pt.frozen)}
 		for _, dn := range p.Dynamics {
 			lr := pt.rates[dn]
 			row = append(row, g4(lr.Kappa), f3(lr.Kappa/pt.power), f3(lr.Kappa/pt.arrh))
-			res.Numbers = append(
-				res.Numbers,
-				Number{
-					Name:  fmt.Sprintf("%s n=%d eta=%g B=%d: rate / power-law prediction", dn, c.Dim, c.Eta, c.Batch),
-					Value: num.Float(lr.Kappa / pt.power),
-				},
-			)
+			res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("%s n=%d eta=%g B=%d: rate / power-law "+
+				"prediction", dn, c.Dim, c.Eta, c.Batch), Value: num.Float(lr.Kappa / pt.power)})
 		}
 		vt.Rows = append(vt.Rows, row)
 	}

@@ -43,16 +43,8 @@ var x2 = &Experiment{
 	ID: "X2", Title: x2Title, Weight: 1,
 	Defaults: func(full bool) Params {
 		p := &x2Params{Model: "mlp:1-1-1:tanh:nobias", N: 200, W: 2, Sigmas: []float64{0.7, 0.8}, Eta: 0.5, Batch: 1,
-			wellEscape: wellEscape{
-				Runs:         100,
-				Dynamics:     []string{"decoupled-fine", "sgd"},
-				Substeps:     5,
-				WellR:        0.5,
-				BudgetFactor: 20,
-				SGDFactor:    1,
-				MaxSteps:     200_000,
-				Seed:         1,
-			}}
+			wellEscape: wellEscape{Runs: 100, Dynamics: []string{"decoupled-fine", "sgd"}, Substeps: 5, WellR: 0.5,
+				BudgetFactor: 20, SGDFactor: 1, MaxSteps: 200_000, Seed: 1}}
 		if full {
 			p.N, p.Runs, p.Sigmas, p.MaxSteps = 2000, 400, []float64{0.6, 0.7, 0.8, 0.9}, 50_000_000
 		}
@@ -73,21 +65,6 @@ type x2Point struct {
 	Frozen      float64
 	NoiseRatio  float64 // SGD's Noise(theta_s)/Noise(theta*), measured
 	Rates       map[string]escape.LevelRate
-}
-
-// x2Factor is the factor within which a measured rate counts as agreeing with a prediction:
-// the 95% interval of the rate must reach [prediction/x2Factor, prediction*x2Factor].
-const x2Factor = 2
-
-func x2Criteria() []Criterion {
-	return []Criterion{
-		{
-			"agreement factor",
-			x2Factor,
-			"a rate agrees with a prediction when its 95% interval overlaps [prediction/2, 2 prediction]; it " +
-				"deviates when the whole interval lies outside",
-		},
-	}
 }
 
 func runX2(env *Env, p *x2Params) (*Result, error) {
@@ -123,16 +100,13 @@ func runX2(env *Env, p *x2Params) (*Result, error) {
 	}
 	res.Notes = append(res.Notes, p.diverged...)
 	renderX2(p, pts, res)
-	res.judge(verdictX2(p.Dynamics, pts, x2Factor), x2Criteria()...)
+	res.judge(verdictX2(p.Dynamics, pts, x2Factor), criteria["X2"]...)
 	return res, nil
 }
 
 func runX2Point(env *Env, p *x2Params, sigma float64) (x2Point, error) {
-	prob := study.Problem{
-		Model: p.Model,
-		Data:  fmt.Sprintf("tanh:N=%d,w=%g,sigma=%g,seed=%d", p.N, p.W, sigma, p.Seed),
-		Loss:  "mse",
-	}
+	prob := study.Problem{Model: p.Model, Data: fmt.Sprintf("tanh:N=%d,w=%g,sigma=%g,seed=%d", p.N, p.W, sigma,
+		p.Seed), Loss: "mse"}
 	o, err := prob.Build(env.Ctx, env.Study)
 	if err != nil {
 		return x2Point{}, err
@@ -156,20 +130,9 @@ func runX2Point(env *Env, p *x2Params, sigma float64) (x2Point, error) {
 	}
 	tb := br.Theory()
 	prep.HStar = tb.HStar
-	pt := x2Point{
-		Sigma:      sigma,
-		TB:         tb,
-		MinEigs:    prep.Min.Eigs,
-		SaddleEigs: br.Saddle.Eigs,
-		NoiseRatio: noiseRatio(o, br),
-		Power: theory.PowerLaw(
-			tb,
-			p.Batch,
-			p.Eta,
-		),
-		Arrh:   theory.Arrhenius(tb, p.Batch, p.Eta),
-		Frozen: theory.Frozen(tb, p.Batch, p.Eta),
-	}
+	pt := x2Point{Sigma: sigma, TB: tb, MinEigs: prep.Min.Eigs, SaddleEigs: br.Saddle.Eigs, NoiseRatio: noiseRatio(o,
+		br), Power: theory.PowerLaw(tb, p.Batch, p.Eta), Arrh: theory.Arrhenius(tb, p.Batch, p.Eta),
+		Frozen: theory.Frozen(tb, p.Batch, p.Eta)}
 	pt.Rates, err = p.rates(env, "X2", fmt.Sprintf("sigma=%g", sigma), prob, prep, br, p.Eta, p.Batch, 1/pt.Power)
 	return pt, err
 }
@@ -238,10 +201,8 @@ func verdictX2(dynamics []string, pts []x2Point, factor float64) Verdict {
 	}
 	v.Status = worst(parts...)
 	if v.Status == Agrees {
-		v.claim(
-			"Agrees: SGD's escape rate is within a factor %g of the power law at every noise level (95%% intervals).",
-			factor,
-		)
+		v.claim("Agrees: SGD's escape rate is within a factor %g of the power law at every noise level (95%% "+
+			"intervals).", factor)
 	} else {
 		v.claim("Deviates: SGD's escape rate lies outside a factor %g of the power law (95%% interval) at some "+
 			"noise level.", factor)
@@ -251,47 +212,20 @@ func verdictX2(dynamics []string, pts []x2Point, factor float64) Verdict {
 }
 
 func renderX2(p *x2Params, pts []x2Point, res *Result) {
-	tab := Table{
-		Title: "Measured rate against the predictions",
-		Header: []string{
-			"sigma",
-			"L*",
-			"L^s",
-			"eigenvalues at min",
-			"saddle eigenvalues",
-			"SGD noise at saddle / at min (theory: L^s/L*)",
-			"power law",
-			"Arrhenius",
-			"frozen",
-		},
-	}
+	tab := Table{Title: "Measured rate against the predictions", Header: []string{"sigma", "L*", "L^s",
+		"eigenvalues at min", "saddle eigenvalues", "SGD noise at saddle / at min " +
+			"(theory: L^s/L*)", "power law", "Arrhenius", "frozen"}}
 	for _, dn := range p.Dynamics {
 		tab.Header = append(tab.Header, dn+" (95%)", dn+"/power", dn+"/Arrhenius")
 	}
 	for _, pt := range pts {
-		row := []string{
-			g4(pt.Sigma),
-			g4(pt.TB.LMin),
-			g4(pt.TB.LSaddle),
-			fmtFloats(pt.MinEigs),
-			fmtFloats(pt.SaddleEigs),
-			fmt.Sprintf(
-				"%.3g (%.3g)",
-				pt.NoiseRatio,
-				pt.TB.LSaddle/pt.TB.LMin,
-			),
-			g4(pt.Power),
-			g4(pt.Arrh),
-			g4(pt.Frozen),
-		}
+		row := []string{g4(pt.Sigma), g4(pt.TB.LMin), g4(pt.TB.LSaddle), fmtFloats(pt.MinEigs),
+			fmtFloats(pt.SaddleEigs), fmt.Sprintf("%.3g (%.3g)", pt.NoiseRatio, pt.TB.LSaddle/pt.TB.LMin),
+			g4(pt.Power), g4(pt.Arrh), g4(pt.Frozen)}
 		for _, dn := range p.Dynamics {
 			lr := pt.Rates[dn]
-			row = append(
-				row,
-				fmt.Sprintf("%s (%s..%s)", g4(lr.Kappa), g4(lr.Lo), g4(lr.Hi)),
-				f3(lr.Kappa/pt.Power),
-				f3(lr.Kappa/pt.Arrh),
-			)
+			row = append(row, fmt.Sprintf("%s (%s..%s)", g4(lr.Kappa), g4(lr.Lo), g4(lr.Hi)), f3(lr.Kappa/pt.Power),
+				f3(lr.Kappa/pt.Arrh))
 			res.Numbers = append(
 				res.Numbers,
 				Number{Name: fmt.Sprintf("sigma=%g %s: escape rate", pt.Sigma, dn), Value: num.Float(lr.Kappa),

@@ -126,13 +126,8 @@ func factored(o *model.Objective, theta []float64) *mat.SymDense {
 			for k2 := k; k2 < K; k2++ {
 				Dk := blas64.General{Rows: n, Cols: fc.Out, Stride: fc.Out, Data: D[k][l]}
 				if k2 == k {
-					blas64.Syrk(
-						blas.NoTrans,
-						1,
-						Dk,
-						0,
-						blas64.Symmetric{Uplo: blas.Upper, N: n, Stride: n, Data: S.Data},
-					)
+					blas64.Syrk(blas.NoTrans, 1, Dk, 0, blas64.Symmetric{Uplo: blas.Upper, N: n, Stride: n,
+						Data: S.Data})
 				} else {
 					blas64.Gemm(blas.NoTrans, blas.Trans, 1, Dk, blas64.General{Rows: n, Cols: fc.Out, Stride: fc.Out,
 						Data: D[k2][l]}, 0, S)

@@ -16,12 +16,8 @@ func TestFactoredEqualsExplicit(t *testing.T) {
 		widths []int
 		act    model.Activation
 		bias   bool
-	}{
-		{[]int{4, 6, 1}, model.ReLU, true},
-		{[]int{4, 5, 3, 3}, model.Tanh, true},
-		{[]int{4, 3}, model.Linear, false},
-		{[]int{4, 7, 2}, model.Tanh, false},
-	} {
+	}{{[]int{4, 6, 1}, model.ReLU, true}, {[]int{4, 5, 3, 3}, model.Tanh, true}, {[]int{4, 3}, model.Linear, false},
+		{[]int{4, 7, 2}, model.Tanh, false}} {
 		n, K := 13, tc.widths[len(tc.widths)-1]
 		ds := data.Gauss(n, 4, 1, 3)
 		ds.K = K

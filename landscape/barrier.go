@@ -52,13 +52,8 @@ func FindBarrier(ctx context.Context, w *model.Worker, a, b []float64) (*Barrier
 		if err != nil {
 			return nil, err
 		}
-		what := fmt.Sprintf(
-			"NEB with %d images (climbing image %d, max force %.2g after %d steps)",
-			images,
-			path.Climber,
-			path.MaxForce,
-			path.Iters,
-		)
+		what := fmt.Sprintf("NEB with %d images (climbing image %d, max force %.2g after %d steps)", images,
+			path.Climber, path.MaxForce, path.Iters)
 		s, err := RefineSaddle(ctx, w, path.Images[path.Climber], 1e-9)
 		if err != nil {
 			br.Tried = append(br.Tried, what+", refinement: "+err.Error())
@@ -77,13 +72,8 @@ func FindBarrier(ctx context.Context, w *model.Worker, a, b []float64) (*Barrier
 // with complete (dense) spectra the outlier directions are all P directions, h* is the mean
 // eigenvalue at the minimum and the determinant ratio runs over all of them.
 func (b *Barrier) Theory() theory.Barrier {
-	t := theory.Barrier{
-		LMin:       b.MinA.Loss,
-		LSaddle:    b.Saddle.Loss,
-		HSaddleNeg: math.Abs(b.Saddle.NegEig),
-		N:          b.MinA.Outliers.N,
-		HStar:      b.MinA.Outliers.HStar,
-	}
+	t := theory.Barrier{LMin: b.MinA.Loss, LSaddle: b.Saddle.Loss, HSaddleNeg: math.Abs(b.Saddle.NegEig),
+		N: b.MinA.Outliers.N, HStar: b.MinA.Outliers.HStar}
 	if b.MinA.Dense && len(b.Saddle.Eigs) == len(b.MinA.Eigs) {
 		t.N = len(b.MinA.Eigs)
 		logDet := 0.0
@@ -118,9 +108,6 @@ func OtherMinimum(ctx context.Context, w *model.Worker, a []float64, starts [][]
 		}
 		tried = append(tried, fmt.Sprintf("start %d: same minimum", i))
 	}
-	return Point{}, tried, fmt.Errorf(
-		"no second minimum found from %d starts (%s): give one with --to",
-		len(starts),
-		strings.Join(tried, "; "),
-	)
+	return Point{}, tried, fmt.Errorf("no second minimum found from %d starts (%s): give one with --to", len(starts),
+		strings.Join(tried, "; "))
 }

@@ -49,10 +49,8 @@ func Characterize(w *model.Worker, theta []float64, k int) (*Minimum, error) {
 		m.Outliers = curvature.FindOutliers(m.Eigs, true)
 		return m, nil
 	}
-	res, err := curvature.Lanczos(
-		curvature.Hessian(w, theta),
-		curvature.LanczosOptions{K: min(k, P), Vectors: true, Tol: 1e-7},
-	)
+	res, err := curvature.Lanczos(curvature.Hessian(w, theta), curvature.LanczosOptions{K: min(k, P), Vectors: true,
+		Tol: 1e-7})
 	if err != nil {
 		return nil, fmt.Errorf("Hessian at the minimum: %w", err)
 	}
@@ -102,12 +100,8 @@ func Flow(land model.Landscape, theta []float64, h, tol float64, maxIter int) []
 // times the scale of thetaStar), or nil when every point is in the basin (quadratic losses).
 // lambdaMax is the largest Hessian eigenvalue at thetaStar; the flow uses step 0.5/lambdaMax.
 // newLand makes an evaluator per call, so the test is safe for concurrent use.
-func Basin(
-	o *model.Objective,
-	newLand func() model.Landscape,
-	thetaStar []float64,
-	lambdaMax float64,
-) func(theta []float64) bool {
+func Basin(o *model.Objective, newLand func() model.Landscape, thetaStar []float64,
+	lambdaMax float64) func(theta []float64) bool {
 	if IsQuadratic(o) {
 		return nil
 	}

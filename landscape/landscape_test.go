@@ -74,12 +74,6 @@ func TestTanhNetworkBarrier(t *testing.T) {
 	if math.Hypot(br.Saddle.Theta[0], br.Saddle.Theta[1]) > 1e-6 {
 		t.Fatalf("saddle at %v, expected the origin", br.Saddle.Theta)
 	}
-	t.Logf(
-		"minimum %v L*=%.4f, saddle L^s=%.4f, eigenvalues at min %v, at saddle %v",
-		pa.Theta,
-		pa.Loss,
-		br.Saddle.Loss,
-		br.MinA.Eigs,
-		br.Saddle.Eigs,
-	)
+	t.Logf("minimum %v L*=%.4f, saddle L^s=%.4f, eigenvalues at min %v, at saddle %v", pa.Theta, pa.Loss,
+		br.Saddle.Loss, br.MinA.Eigs, br.Saddle.Eigs)
 }

@@ -60,15 +60,12 @@ func Minimize(ctx context.Context, w *model.Worker, theta0 []float64, opt Minimi
 		return newton(w, theta0, opt)
 	}
 	evals := 0
-	prob := optimize.Problem{
-		Func: func(x []float64) float64 { evals++; return w.Loss(x) },
-		Grad: func(grad, x []float64) { w.LossGrad(x, grad) },
-	}
-	settings := &optimize.Settings{
-		GradientThreshold: opt.GradTol,
-		FuncEvaluations:   opt.MaxEvals,
-		Converger:         &optimize.FunctionConverge{Absolute: 0, Relative: 0, Iterations: 1 << 30},
-	}
+	prob := optimize.Problem{Func: func(x []float64) float64 { evals++; return w.Loss(x) }, Grad: func(grad,
+		x []float64) {
+		w.LossGrad(x, grad)
+	}}
+	settings := &optimize.Settings{GradientThreshold: opt.GradTol, FuncEvaluations: opt.MaxEvals,
+		Converger: &optimize.FunctionConverge{Absolute: 0, Relative: 0, Iterations: 1 << 30}}
 	res, err := optimize.Minimize(prob, append([]float64(nil), theta0...), settings, &optimize.LBFGS{Store: 30})
 	if res == nil {
 		return Point{}, fmt.Errorf("minimisation failed: %w", err)

@@ -1,6 +1,7 @@
 package landscape
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,21 +37,10 @@ type Path struct {
 // the true force perpendicular to the improved tangent plus springs along it, with the
 // highest image climbing to the saddle; FIRE minimisation (Bitzek et al. 2006).
 func NEB(ctx context.Context, land model.Landscape, a, b []float64, opt NEBOptions) (*Path, error) {
-	if opt.Images <= 0 {
-		opt.Images = 15
-	}
-	if opt.Spring <= 0 {
-		opt.Spring = 1
-	}
-	if opt.MaxIter <= 0 {
-		opt.MaxIter = 20000
-	}
-	if opt.Tol <= 0 {
-		opt.Tol = 1e-6
-	}
-	if opt.ClimbAfter <= 0 {
-		opt.ClimbAfter = 100
-	}
+	// Zero (or negative) options take their defaults.
+	opt.Images, opt.MaxIter, opt.ClimbAfter = cmp.Or(max(opt.Images, 0), 15), cmp.Or(max(opt.MaxIter, 0), 20000),
+		cmp.Or(max(opt.ClimbAfter, 0), 100)
+	opt.Spring, opt.Tol = cmp.Or(max(opt.Spring, 0), 1), cmp.Or(max(opt.Tol, 0), 1e-6)
 	P, M := len(a), opt.Images+2
 	img := make([][]float64, M)
 	for i := range img {
@@ -267,10 +257,8 @@ func RefineSaddle(ctx context.Context, w *model.Worker, x0 []float64, tol float6
 	} else {
 		s.Refined = "L-BFGS on |grad L|^2 with Hessian-vector products"
 		hg := make([]float64, P)
-		prob := optimize.Problem{
-			Func: func(y []float64) float64 { w.LossGrad(y, g); return 0.5 * dot(g, g) },
-			Grad: func(grad, y []float64) { w.LossGrad(y, g); w.HVP(y, g, hg); copy(grad, hg) },
-		}
+		prob := optimize.Problem{Func: func(y []float64) float64 { w.LossGrad(y, g); return 0.5 * dot(g, g) },
+			Grad: func(grad, y []float64) { w.LossGrad(y, g); w.HVP(y, g, hg); copy(grad, hg) }}
 		res, err := optimize.Minimize(prob, x, &optimize.Settings{GradientThreshold: tol * tol,
 			FuncEvaluations: 5000}, &optimize.LBFGS{})
 		if res != nil {
@@ -317,10 +305,8 @@ func RefineSaddle(ctx context.Context, w *model.Worker, x0 []float64, tol float6
 		return s, fmt.Errorf("saddle refinement did not converge: |grad L| = %.3g", s.GradNorm)
 	}
 	if s.Index != 1 {
-		return s, fmt.Errorf(
-			"the refined stationary point has %d negative Hessian eigenvalues, not 1 (not an index-1 saddle)",
-			s.Index,
-		)
+		return s, fmt.Errorf("the refined stationary point has %d negative Hessian eigenvalues, not 1 (not an "+
+			"index-1 saddle)", s.Index)
 	}
 	return s, nil
 }

@@ -53,11 +53,8 @@ func Prepare(ctx context.Context, o *model.Objective, start []float64, seedVal u
 	}
 	p.Factor = curvature.FactorFrom(m.Eigs, m.Vecs, m.Dense, m.Outliers.N)
 	if m.Dense && m.Outliers.N != len(m.Eigs) {
-		p.Note = fmt.Sprintf(
-			"H* has %d outliers among %d eigenvalues; the SDE noise uses the full H*, h* is the outliers' mean",
-			m.Outliers.N,
-			len(m.Eigs),
-		)
+		p.Note = fmt.Sprintf("H* has %d outliers among %d eigenvalues; the SDE noise uses the full H*, h* is the "+
+			"outliers' mean", m.Outliers.N, len(m.Eigs))
 	}
 	return p, nil
 }

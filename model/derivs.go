@@ -24,35 +24,38 @@ func (w *Worker) HVP(theta, v, out []float64) {
 	w.reduce(out, 1/float64(w.o.N()))
 }
 
-// dense builds the P x P matrix whose columns are op(e_j), symmetrised as (A + A^T)/2.
-func (w *Worker) dense(theta []float64, op func(theta, v, out []float64)) []float64 {
-	P := w.o.P()
-	h := make([]float64, P*P)
-	e := make([]float64, P)
-	col := make([]float64, P)
-	for j := 0; j < P; j++ {
+// DenseSym builds the n x n matrix whose columns are apply(e_j), symmetrised as
+// (A + A^T)/2: a symmetric operator made dense for small n.
+func DenseSym(n int, apply func(v, out []float64)) []float64 {
+	a := make([]float64, n*n)
+	e, col := make([]float64, n), make([]float64, n)
+	for j := 0; j < n; j++ {
 		e[j] = 1
-		op(theta, e, col)
+		apply(e, col)
 		e[j] = 0
-		for i := 0; i < P; i++ {
-			h[i*P+j] = col[i]
+		for i := 0; i < n; i++ {
+			a[i*n+j] = col[i]
 		}
 	}
-	for i := 0; i < P; i++ {
-		for j := i + 1; j < P; j++ {
-			s := 0.5 * (h[i*P+j] + h[j*P+i])
-			h[i*P+j], h[j*P+i] = s, s
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			m := 0.5 * (a[i*n+j] + a[j*n+i])
+			a[i*n+j], a[j*n+i] = m, m
 		}
 	}
-	return h
+	return a
 }
 
 // DenseHessian returns the exact Hessian of L at theta as a row-major P x P matrix.
 // It costs P Hessian-vector products: meant for P up to a few thousand.
-func (w *Worker) DenseHessian(theta []float64) []float64 { return w.dense(theta, w.HVP) }
+func (w *Worker) DenseHessian(theta []float64) []float64 {
+	return DenseSym(w.o.P(), func(v, out []float64) { w.HVP(theta, v, out) })
+}
 
 // DenseGN returns the Gauss-Newton matrix (1/N) sum_mu J_mu^T (d2l/df2) J_mu (P x P).
-func (w *Worker) DenseGN(theta []float64) []float64 { return w.dense(theta, w.GNVP) }
+func (w *Worker) DenseGN(theta []float64) []float64 {
+	return DenseSym(w.o.P(), func(v, out []float64) { w.GNVP(theta, v, out) })
+}
 
 // StreamPerSampleGrads calls fn with consecutive blocks of per-sample loss gradients
 // grad l_mu (rows i0 .. i0+n-1, each of length P), holding at most about 2^24 values in

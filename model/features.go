@@ -206,16 +206,8 @@ func NewFeatureLandscape(o *Objective, withNoise bool) (*FeatureLandscape, bool)
 // Landscape returns an evaluator sharing the moments (each goroutine needs its own).
 func (m *Moments) Landscape(fl FeatureLinear) *FeatureLandscape {
 	d := m.D
-	return &FeatureLandscape{
-		fl:       fl,
-		identity: IsIdentityFeatures(fl),
-		m:        m,
-		phi:      make([]float64, d),
-		dphi:     make([]float64, d),
-		d2phi:    make([]float64, d),
-		gph:      make([]float64, d),
-		cov:      make([]float64, d*d),
-	}
+	return &FeatureLandscape{fl: fl, identity: IsIdentityFeatures(fl), m: m, phi: make([]float64, d),
+		dphi: make([]float64, d), d2phi: make([]float64, d), gph: make([]float64, d), cov: make([]float64, d*d)}
 }
 
 // Moments returns the shared moments.

@@ -102,10 +102,8 @@ func (m *MLP) layers() int    { return len(m.Widths) - 1 }
 func (m *MLP) Blocks() []Block {
 	var bs []Block
 	for l := 1; l <= m.layers(); l++ {
-		bs = append(
-			bs,
-			Block{Name: fmt.Sprintf("layer%d.weight", l), Off: m.wOff[l-1], Len: m.Widths[l] * m.Widths[l-1]},
-		)
+		bs = append(bs, Block{Name: fmt.Sprintf("layer%d.weight", l), Off: m.wOff[l-1],
+			Len: m.Widths[l] * m.Widths[l-1]})
 		if m.Bias {
 			bs = append(bs, Block{Name: fmt.Sprintf("layer%d.bias", l), Off: m.bOff[l-1], Len: m.Widths[l]})
 		}
@@ -439,13 +437,8 @@ type mlpSnapshot struct {
 
 // Snapshot copies the state of the last Forward (the input A[0] is kept by reference).
 func (e *mlpEval) Snapshot() any {
-	s := &mlpSnapshot{
-		b:      e.b,
-		theta:  e.theta,
-		sparse: e.sparse,
-		A:      make([][]float64, len(e.A)),
-		Z:      make([][]float64, len(e.Z)),
-	}
+	s := &mlpSnapshot{b: e.b, theta: e.theta, sparse: e.sparse, A: make([][]float64, len(e.A)), Z: make([][]float64,
+		len(e.Z))}
 	s.A[0] = e.A[0]
 	for l := 1; l < len(e.A); l++ {
 		n := e.b * e.m.Widths[l]
@@ -454,13 +447,8 @@ func (e *mlpEval) Snapshot() any {
 	}
 	if e.sparse {
 		c := e.csr
-		s.csr = linalg.CSR{
-			Rows: c.Rows,
-			Cols: c.Cols,
-			Ptr:  append([]int(nil), c.Ptr...),
-			Idx:  append([]int32(nil), c.Idx...),
-			Val:  append([]float64(nil), c.Val...),
-		}
+		s.csr = linalg.CSR{Rows: c.Rows, Cols: c.Cols, Ptr: append([]int(nil), c.Ptr...), Idx: append([]int32(nil),
+			c.Idx...), Val: append([]float64(nil), c.Val...)}
 	}
 	return s
 }

@@ -288,12 +288,8 @@ func TestGlorotInit(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
-	good := map[string]string{
-		"linear":                  "linear",
-		"linear:bias":             "linear:bias",
-		"mlp:3-4-2:tanh":          "mlp:3-4-2:tanh",
-		"mlp:3-5-5-2:relu:nobias": "mlp:3-5-5-2:relu:nobias",
-	}
+	good := map[string]string{"linear": "linear", "linear:bias": "linear:bias", "mlp:3-4-2:tanh": "mlp:3-4-2:tanh",
+		"mlp:3-5-5-2:relu:nobias": "mlp:3-5-5-2:relu:nobias"}
 	for in, want := range good {
 		m, err := Parse(in, 3, 2)
 		if err != nil || m.Spec() != want {
@@ -364,19 +360,8 @@ func TestSparseInputPath(t *testing.T) {
 	v := randVec(rng, o.P())
 	eval := func() [][]float64 {
 		w := o.NewWorker(1, 16)
-		g, hv, jv, rows := make(
-			[]float64,
-			o.P(),
-		), make(
-			[]float64,
-			o.P(),
-		), make(
-			[]float64,
-			n*2,
-		), make(
-			[]float64,
-			n*o.P(),
-		)
+		g, hv, jv, rows := make([]float64, o.P()), make([]float64, o.P()), make([]float64, n*2), make([]float64,
+			n*o.P())
 		w.LossGrad(theta, g)
 		w.HVP(theta, v, hv)
 		w.JVP(theta, v, jv)

@@ -29,22 +29,12 @@ type Objective struct {
 // NewObjective checks that model, loss and data fit together.
 func NewObjective(m Model, loss Loss, d *data.Dataset) (*Objective, error) {
 	if m.InDim() != d.D || m.OutDim() != d.K {
-		return nil, fmt.Errorf(
-			"shape mismatch: model %s takes %d inputs and gives %d outputs, but data %s has %d inputs and %d targets",
-			m.Spec(),
-			m.InDim(),
-			m.OutDim(),
-			d.Spec,
-			d.D,
-			d.K,
-		)
+		return nil, fmt.Errorf("shape mismatch: model %s takes %d inputs and gives %d outputs, but data %s has %d "+
+			"inputs and %d targets", m.Spec(), m.InDim(), m.OutDim(), d.Spec, d.D, d.K)
 	}
 	if _, ok := loss.(CrossEntropy); ok && d.K < 2 {
-		return nil, fmt.Errorf(
-			"cross-entropy needs at least two classes (one-hot targets), but data %s has %d target",
-			d.Spec,
-			d.K,
-		)
+		return nil, fmt.Errorf("cross-entropy needs at least two classes (one-hot targets), but data %s has %d "+
+			"target", d.Spec, d.K)
 	}
 	return &Objective{Model: m, Loss: loss, Data: d}, nil
 }
@@ -57,12 +47,8 @@ func (o *Objective) K() int { return o.Data.K }
 // CheckTheta returns an error when theta does not have the model's length.
 func (o *Objective) CheckTheta(theta []float64) error {
 	if len(theta) != o.P() {
-		return fault.Invalid(
-			"parameter vector has %d values but model %s has %d parameters",
-			len(theta),
-			o.Model.Spec(),
-			o.P(),
-		)
+		return fault.Invalid("parameter vector has %d values but model %s has %d parameters", len(theta),
+			o.Model.Spec(), o.P())
 	}
 	return nil
 }
@@ -110,13 +96,9 @@ func (o *Objective) NewWorker(par, chunk int) *Worker {
 	w := &Worker{o: o, chunk: chunk, par: min(max(par, 1), passSlots), ctx: o.Ctx}
 	D, K, P := o.Data.D, o.Data.K, o.P()
 	for i := 0; i < passSlots; i++ {
-		w.lanes = append(w.lanes, &lane{
-			ev: o.Model.NewEval(chunk),
-			x:  make([]float64, chunk*D), y: make([]float64, chunk*K),
-			f: make([]float64, chunk*K), g: make([]float64, chunk*K),
-			rf: make([]float64, chunk*K), rg: make([]float64, chunk*K),
-			acc: make([]float64, P),
-		})
+		w.lanes = append(w.lanes, &lane{ev: o.Model.NewEval(chunk), x: make([]float64, chunk*D), y: make([]float64,
+			chunk*K), f: make([]float64, chunk*K), g: make([]float64, chunk*K), rf: make([]float64, chunk*K),
+			rg: make([]float64, chunk*K), acc: make([]float64, P)})
 	}
 	return w
 }

@@ -39,10 +39,8 @@ func parse(text string, in, out int) (Model, error) {
 	case "doublewell":
 		m, err = parseDoubleWell(sp, in)
 	default:
-		return nil, fmt.Errorf(
-			"unknown model spec %q: use linear, linear:bias, mlp:IN-H1-...-OUT:relu|tanh|linear or doublewell:a=0.25",
-			text,
-		)
+		return nil, fmt.Errorf("unknown model spec %q: use linear, linear:bias, mlp:IN-H1-...-OUT:relu|tanh|linear "+
+			"or doublewell:a=0.25", text)
 	}
 	if err != nil {
 		return nil, err
@@ -51,14 +49,8 @@ func parse(text string, in, out int) (Model, error) {
 		return nil, err
 	}
 	if m.InDim() != in || m.OutDim() != out {
-		return nil, fmt.Errorf(
-			"shape mismatch: model %s takes %d inputs and gives %d outputs, but the data has %d inputs and %d targets",
-			text,
-			m.InDim(),
-			m.OutDim(),
-			in,
-			out,
-		)
+		return nil, fmt.Errorf("shape mismatch: model %s takes %d inputs and gives %d outputs, but the data has %d "+
+			"inputs and %d targets", text, m.InDim(), m.OutDim(), in, out)
 	}
 	return m, nil
 }

@@ -77,13 +77,8 @@ func (s *State) Analyze(opt AnalyzeOptions) (*Analysis, error) {
 		d := CompareDense("decoupled 2L G / B", S, curvature.ToDense(s.Decoupled()), o.P(), k)
 		a.Decoupled = &d
 		if opt.WStar != nil {
-			h := CompareDense(
-				"Hessian form 2L H* / B",
-				S,
-				curvature.ToDense(s.HessianForm(opt.WStar, opt.ThetaStar)),
-				o.P(),
-				k,
-			)
+			h := CompareDense("Hessian form 2L H* / B", S, curvature.ToDense(s.HessianForm(opt.WStar, opt.ThetaStar)),
+				o.P(), k)
 			a.HessianForm = &h
 		}
 		if lc := s.linearCheck(S); lc != nil {
@@ -116,16 +111,8 @@ func (s *State) Analyze(opt AnalyzeOptions) (*Analysis, error) {
 		}
 		if opt.WStar != nil {
 			stage("stochastic comparison: Hessian form")
-			h, err := CompareOperators(
-				"Hessian form 2L H* / B",
-				s.Exact(),
-				s.HessianForm(opt.WStar, opt.ThetaStar),
-				a.Strength.Noise*s.C,
-				math.NaN(),
-				k,
-				opt.Probes,
-				rng(),
-			)
+			h, err := CompareOperators("Hessian form 2L H* / B", s.Exact(), s.HessianForm(opt.WStar, opt.ThetaStar),
+				a.Strength.Noise*s.C, math.NaN(), k, opt.Probes, rng())
 			if err != nil {
 				return a, err
 			}

@@ -62,13 +62,8 @@ func CompareDense(form string, S, A []float64, p, k int) Agreement {
 // the exact traces when given, non-NaN), the Frobenius cosine from probes z with
 // E[(Sz).(Az)] = tr(SA), E|Sz|^2 = |S|_F^2 (jackknife standard error), and the top-k
 // overlap from Lanczos eigenvectors of both.
-func CompareOperators(
-	form string,
-	S, A curvature.Operator,
-	trS, trA float64,
-	k, probes int,
-	rng *rand.Rand,
-) (Agreement, error) {
+func CompareOperators(form string, S, A curvature.Operator, trS, trA float64, k, probes int,
+	rng *rand.Rand) (Agreement, error) {
 	ag := Agreement{Form: form, K: k, Method: "stochastic"}
 	var seS, seA float64
 	if math.IsNaN(trS) {

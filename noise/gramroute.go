@@ -145,17 +145,13 @@ func (g *GramRoute) CompareDecoupled(k int, rng *rand.Rand) (Agreement, error) {
 	// Overlap: u_i = Gc^T a_i / sqrt(s_i), w_j = J^T b_j / sqrt(kappa_j); u_i . w_j =
 	// a_i^T (Gc J^T) b_j / sqrt(s_i kappa_j).
 	k = min(k, N-1, nk)
-	ra, err := curvature.Lanczos(
-		curvature.Dense{N: N, A: gc},
-		curvature.LanczosOptions{K: k, Vectors: true, Tol: 1e-8, Rand: rng},
-	)
+	ra, err := curvature.Lanczos(curvature.Dense{N: N, A: gc}, curvature.LanczosOptions{K: k, Vectors: true,
+		Tol: 1e-8, Rand: rng})
 	if err != nil {
 		return ag, fmt.Errorf("top eigenvectors of the noise Gram: %w", err)
 	}
-	rb, err := curvature.Lanczos(
-		curvature.Dense{N: nk, A: g.K},
-		curvature.LanczosOptions{K: k, Vectors: true, Tol: 1e-8, Rand: rng},
-	)
+	rb, err := curvature.Lanczos(curvature.Dense{N: nk, A: g.K}, curvature.LanczosOptions{K: k, Vectors: true,
+		Tol: 1e-8, Rand: rng})
 	if err != nil {
 		return ag, fmt.Errorf("top eigenvectors of the Jacobian Gram: %w", err)
 	}
@@ -323,11 +319,8 @@ func (s *State) Fig1(top int, rng *rand.Rand) (Spectra, error) {
 		taa += w[i] * w[i]
 		tbb += d[i] * d[i]
 	}
-	sp := Spectra{
-		MatrixSize: P,
-		Cosine:     tab / math.Sqrt(taa*tbb),
-		Method:     "exact eigendecomposition of the P x P matrices",
-	}
+	sp := Spectra{MatrixSize: P, Cosine: tab / math.Sqrt(taa*tbb), Method: "exact eigendecomposition of the P x P " +
+		"matrices"}
 	sp.exact(P, w, d, min(top, P))
 	return sp, nil
 }

@@ -56,11 +56,8 @@ func TestGaussianLinearRegressionNoise(t *testing.T) {
 		}
 	}
 	if worstA > 4.5 || worstD > 4.5 {
-		t.Fatalf(
-			"exact Sigma vs analytic: %.1f standard errors; exact - decoupled vs c theta theta^T: %.1f",
-			worstA,
-			worstD,
-		)
+		t.Fatalf("exact Sigma vs analytic: %.1f standard errors; exact - decoupled vs c theta theta^T: %.1f", worstA,
+			worstD)
 	}
 	ag := CompareDense("decoupled", S, A, d, 1)
 	t.Logf(
@@ -121,13 +118,7 @@ func TestGramRouteMatchesDense(t *testing.T) {
 	for _, K := range []int{1, 3} {
 		w, theta := smallNet(t, K)
 		s := NewState(w, theta, sgd.Epoch, 4)
-		dense := CompareDense(
-			"d",
-			curvature.ToDense(s.Exact()),
-			curvature.ToDense(s.Decoupled()),
-			w.Objective().P(),
-			3,
-		)
+		dense := CompareDense("d", curvature.ToDense(s.Exact()), curvature.ToDense(s.Decoupled()), w.Objective().P(), 3)
 		gr, err := s.NewGramRoute()
 		if err != nil {
 			t.Fatal(err)
@@ -202,16 +193,8 @@ func TestCompareOperatorsAgainstDense(t *testing.T) {
 	s := NewState(w, theta, sgd.Replacement, 2)
 	P := w.Objective().P()
 	dense := CompareDense("d", curvature.ToDense(s.Exact()), curvature.ToDense(s.Decoupled()), P, 2)
-	st, err := CompareOperators(
-		"d",
-		s.Exact(),
-		s.Decoupled(),
-		math.NaN(),
-		math.NaN(),
-		2,
-		200,
-		rand.New(rand.NewPCG(3, 3)),
-	)
+	st, err := CompareOperators("d", s.Exact(), s.Decoupled(), math.NaN(), math.NaN(), 2, 200, rand.New(rand.NewPCG(3,
+		3)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,13 +26,8 @@ type Track struct {
 // NewTrack measures on obj for SGD with batch b and the given sampling; withJac adds the
 // decoupled prediction 2 L (1/N) sum |grad f|^2 (one backward pass per output more).
 func NewTrack(obj *model.Objective, mode sgd.Sampling, b int, withJac bool) *Track {
-	return &Track{
-		w:       obj.NewWorker(2, 0),
-		mode:    mode,
-		b:       b,
-		withJac: withJac,
-		spe:     float64(sgd.StepsPerEpoch(obj.N(), b)),
-	}
+	return &Track{w: obj.NewWorker(2, 0), mode: mode, b: b, withJac: withJac, spe: float64(sgd.StepsPerEpoch(obj.N(),
+		b))}
 }
 
 // Observe measures at theta. Once the objective's context is cancelled it measures nothing

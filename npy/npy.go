@@ -116,28 +116,18 @@ func read(r io.Reader, limit int64) (Array, error) {
 	case "f4":
 		size = 4
 	default:
-		return Array{}, fmt.Errorf(
-			"unsupported dtype %q: only float32 (<f4) and float64 (<f8) are read; convert with a.astype(numpy.float64)",
-			descr,
-		)
+		return Array{}, fmt.Errorf("unsupported dtype %q: only float32 (<f4) and float64 (<f8) are read; convert "+
+			"with a.astype(numpy.float64)", descr)
 	}
 	if int64(n)*int64(size) > limit {
-		return Array{}, fmt.Errorf(
-			"truncated data: header promises %d values of %d bytes, the file holds %d bytes in all",
-			n,
-			size,
-			limit,
-		)
+		return Array{}, fmt.Errorf("truncated data: header promises %d values of %d bytes, the file holds %d bytes "+
+			"in all", n, size, limit)
 	}
 	raw := make([]byte, n*size)
 	got, err := io.ReadFull(r, raw)
 	if err != nil {
-		return Array{}, fmt.Errorf(
-			"truncated data: header promises %d values of %d bytes, file holds %d bytes",
-			n,
-			size,
-			got,
-		)
+		return Array{}, fmt.Errorf("truncated data: header promises %d values of %d bytes, file holds %d bytes", n,
+			size, got)
 	}
 	a.Data = make([]float64, n)
 	if size == 8 {

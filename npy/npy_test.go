@@ -67,14 +67,11 @@ func TestFloat32AndBigEndian(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	good := handmade("{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }", make([]byte, 32))
-	cases := map[string][]byte{
-		"truncated data":   good[:len(good)-5],
-		"not npy":          []byte("hello world, this is text"),
-		"empty":            nil,
-		"fortran":          handmade("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 2), }", make([]byte, 32)),
+	cases := map[string][]byte{"truncated data": good[:len(good)-5], "not npy": []byte("hello world, this is text"),
+		"empty": nil, "fortran": handmade("{'descr': '<f8', "+
+			"'fortran_order': True, 'shape': (2, 2), }", make([]byte, 32)),
 		"int dtype":        handmade("{'descr': '<i8', 'fortran_order': False, 'shape': (4,), }", make([]byte, 32)),
-		"truncated header": good[:20],
-	}
+		"truncated header": good[:20]}
 	for name, b := range cases {
 		if _, err := Read(bytes.NewReader(b)); err == nil {
 			t.Errorf("%s: expected an error", name)

@@ -171,14 +171,8 @@ func (f *Factory) New(rng *rand.Rand) (Dynamics, error) {
 		cfac := sgd.NoiseScale(c.Sampling, f.o.N(), c.Batch)
 		var s SDE
 		if f.feature != nil && P <= model.MaxMomentFeatures {
-			s = &exactFeature{
-				fl:   f.feature.Clone(),
-				eta:  c.Eta,
-				c:    cfac,
-				p:    P,
-				cov:  make([]float64, P*P),
-				chol: make([]float64, P*P),
-			}
+			s = &exactFeature{fl: f.feature.Clone(), eta: c.Eta, c: cfac, p: P, cov: make([]float64, P*P),
+				chol: make([]float64, P*P)}
 		} else {
 			s = newExactWorker(f.o, c.Eta, cfac)
 		}
@@ -210,12 +204,8 @@ func (f *Factory) Describe() string {
 	c := f.cfg
 	switch c.Kind {
 	case SGD:
-		return fmt.Sprintf(
-			"SGD theta -= eta grad L_B, eta=%g, B=%d, sampling %s; t = eta * steps",
-			c.Eta,
-			c.Batch,
-			c.Sampling,
-		)
+		return fmt.Sprintf("SGD theta -= eta grad L_B, eta=%g, B=%d, sampling %s; t = eta * steps", c.Eta, c.Batch,
+			c.Sampling)
 	case ExactSDE:
 		return fmt.Sprintf(
 			"SDE d theta = -grad L dt + sqrt(eta Sigma(theta)) dW, exact Sigma = c (M - g g^T) with c for %s "+
@@ -226,12 +216,8 @@ func (f *Factory) Describe() string {
 			c.Substeps,
 		)
 	case Decoupled:
-		return fmt.Sprintf(
-			"SDE d theta = -grad L dt + sqrt(2 eta L(theta) H*/B) dW (H* at the minimum, rank %d); %s, dt = eta/%d",
-			c.HStar.R,
-			c.Scheme,
-			c.Substeps,
-		)
+		return fmt.Sprintf("SDE d theta = -grad L dt + sqrt(2 eta L(theta) H*/B) dW (H* at the minimum, rank %d); "+
+			"%s, dt = eta/%d", c.HStar.R, c.Scheme, c.Substeps)
 	case LogLandscape:
 		return fmt.Sprintf(
 			"SDE d theta = -grad log(L + eps) dtau + sqrt(2 eta H*/B) dW_tau (eps = %g, H* rank %d), t = int "+
@@ -250,12 +236,8 @@ func (f *Factory) Describe() string {
 				c.Substeps,
 			)
 		}
-		return fmt.Sprintf(
-			"Langevin d theta = -grad L dt + sqrt(2T) dW, T = %.4g; %s, dt = eta/%d",
-			f.Temperature(),
-			c.Scheme,
-			c.Substeps,
-		)
+		return fmt.Sprintf("Langevin d theta = -grad L dt + sqrt(2T) dW, T = %.4g; %s, dt = eta/%d", f.Temperature(),
+			c.Scheme, c.Substeps)
 	}
 	return ""
 }

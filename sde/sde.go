@@ -65,10 +65,8 @@ type Integrator struct {
 func NewIntegrator(s SDE, scheme Scheme, h float64, rng *rand.Rand) *Integrator {
 	n := s.Dim()
 	return &Integrator{S: s, Scheme: scheme, H: h, rng: rng, xi: make([]float64, s.NoiseDim()),
-		a: make(
-			[]float64,
-			n,
-		), b: make([]float64, n), a2: make([]float64, n), b2: make([]float64, n), pred: make([]float64, n)}
+		a: make([]float64, n), b: make([]float64, n), a2: make([]float64, n), b2: make([]float64, n),
+		pred: make([]float64, n)}
 }
 
 // Step advances theta in place by one step of size H and returns L at the starting point.

@@ -120,10 +120,8 @@ func (c Config) Validate(n int) error {
 		return fault.Field("batch", fault.Invalid("batch size B = %d must be at least 1", c.Batch))
 	}
 	if c.Batch > n {
-		return fault.Field(
-			"batch",
-			fault.Invalid("batch size B = %d is larger than the dataset (N = %d): choose B <= N", c.Batch, n),
-		)
+		return fault.Field("batch", fault.Invalid("batch size B = %d is larger than the dataset (N = %d): choose B "+
+			"<= N", c.Batch, n))
 	}
 	if !(c.Momentum >= 0 && c.Momentum < 1) {
 		return fault.Field("momentum", fault.Invalid("momentum %v must be in [0, 1)", c.Momentum))
@@ -143,14 +141,8 @@ type DivergenceError struct {
 func (e *DivergenceError) Is(target error) bool { return target == fault.ErrDiverged }
 
 func (e *DivergenceError) Error() string {
-	return fmt.Sprintf(
-		"SGD diverged at step %d (t = %g): mini-batch loss %.4g with eta = %g, B = %d; lower eta or raise B",
-		e.Step,
-		float64(e.Step)*e.Eta,
-		e.Loss,
-		e.Eta,
-		e.Batch,
-	)
+	return fmt.Sprintf("SGD diverged at step %d (t = %g): mini-batch loss %.4g with eta = %g, B = %d; lower eta or "+
+		"raise B", e.Step, float64(e.Step)*e.Eta, e.Loss, e.Eta, e.Batch)
 }
 
 // Observer is called with the step count k (after k updates), the current parameters

@@ -28,15 +28,8 @@ type TrainResult struct {
 // when the run stopped early with finite parameters (interrupted, or an observer's error)
 // its last point is the loss at the theta it stopped at, so that the final loss always
 // belongs to the parameters the caller saves.
-func Train(
-	ctx context.Context,
-	obj *model.Objective,
-	theta []float64,
-	cfg Config,
-	steps, logEvery int64,
-	rng *rand.Rand,
-	extra ...Observation,
-) (TrainResult, error) {
+func Train(ctx context.Context, obj *model.Objective, theta []float64, cfg Config, steps, logEvery int64,
+	rng *rand.Rand, extra ...Observation) (TrainResult, error) {
 	r, err := New(obj, cfg, rng)
 	if err != nil {
 		return TrainResult{}, err
@@ -45,10 +38,8 @@ func Train(
 	spe := float64(StepsPerEpoch(obj.N(), cfg.Batch))
 	var tr TrainResult
 	record := func(k int64, th []float64, _ float64) error {
-		tr.Curve = append(
-			tr.Curve,
-			LossPoint{Step: k, Epoch: float64(k) / spe, Time: float64(k) * cfg.Eta, Loss: w.Loss(th)},
-		)
+		tr.Curve = append(tr.Curve, LossPoint{Step: k, Epoch: float64(k) / spe, Time: float64(k) * cfg.Eta,
+			Loss: w.Loss(th)})
 		return nil
 	}
 	record(0, theta, 0)

@@ -115,13 +115,8 @@ func runChain(ctx context.Context, fac *sde.Factory, start []float64, i int, opt
 		nextT += opt.Every
 		l := dyn.Loss(theta)
 		if !(l <= opt.MaxLoss) {
-			return c, fault.Diverged(
-				"chain %d diverged at t = %g: the loss %.4g exceeds %.4g (10^6 L*); lower eta or raise B",
-				i,
-				t,
-				l,
-				opt.MaxLoss,
-			)
+			return c, fault.Diverged("chain %d diverged at t = %g: the loss %.4g exceeds %.4g (10^6 L*); lower eta "+
+				"or raise B", i, t, l, opt.MaxLoss)
 		}
 		if opt.InValley != nil && !opt.InValley(theta) {
 			c.LeftValley, c.LeftAt = true, t
@@ -181,11 +176,8 @@ func Fit(chains []Chain, a, lstar float64) (*Result, error) {
 	r.VuongZ, r.VuongP = stats.Vuong(r.Power.PerLL, r.Gibbs.PerLL, r.Tau)
 	switch {
 	case r.VuongZ > 2:
-		r.Summary = fmt.Sprintf(
-			"power law favoured over Gibbs (Vuong z = %.1f, log-likelihood ratio %.1f)",
-			r.VuongZ,
-			r.LogLR,
-		)
+		r.Summary = fmt.Sprintf("power law favoured over Gibbs (Vuong z = %.1f, log-likelihood ratio %.1f)", r.VuongZ,
+			r.LogLR)
 	case r.VuongZ < -2:
 		r.Summary = fmt.Sprintf("Gibbs law favoured over the power law (Vuong z = %.1f)", r.VuongZ)
 	default:

@@ -56,12 +56,8 @@ func TestItoVersusStratonovich(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := sample(
-			fac,
-			th,
-			4,
-			Options{Samples: 5000, Every: 10 / h, Burn: 20 / h, Seed: 11, LStar: lstar, A: 0.5},
-		)
+		r, err := sample(fac, th, 4, Options{Samples: 5000, Every: 10 / h, Burn: 20 / h, Seed: 11, LStar: lstar,
+			A: 0.5})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,28 +66,11 @@ func TestItoVersusStratonovich(t *testing.T) {
 			want -= 0.5
 		}
 		z := (r.Power.Param - want) / r.Power.SE
-		t.Logf(
-			"%v eta=%v B=%d: phi = %.3f +- %.3f, theory %.3f (z = %.2f), tau %.2f, %s",
-			c.scheme,
-			c.eta,
-			c.b,
-			r.Power.Param,
-			r.Power.SE,
-			want,
-			z,
-			r.Tau,
-			r.Summary,
-		)
+		t.Logf("%v eta=%v B=%d: phi = %.3f +- %.3f, theory %.3f (z = %.2f), tau %.2f, %s", c.scheme, c.eta, c.b,
+			r.Power.Param, r.Power.SE, want, z, r.Tau, r.Summary)
 		if math.Abs(z) > 3 {
-			t.Errorf(
-				"%v eta=%v B=%d: phi = %.3f +- %.3f, theory %.3f",
-				c.scheme,
-				c.eta,
-				c.b,
-				r.Power.Param,
-				r.Power.SE,
-				want,
-			)
+			t.Errorf("%v eta=%v B=%d: phi = %.3f +- %.3f, theory %.3f", c.scheme, c.eta, c.b, r.Power.Param,
+				r.Power.SE, want)
 		}
 		if r.VuongZ < 2 {
 			t.Errorf("the Gibbs law was not rejected: Vuong z = %.2f", r.VuongZ)
@@ -102,18 +81,8 @@ func TestItoVersusStratonovich(t *testing.T) {
 // The log-landscape dynamics in tau time, converted to t, has the same stationary exponent.
 func TestLogLandscape(t *testing.T) {
 	o, th, lstar, h := oneD(t)
-	fac, err := sde.NewFactory(
-		o,
-		sde.Config{
-			Kind:     sde.LogLandscape,
-			Eta:      0.5,
-			Batch:    1,
-			Substeps: 100,
-			HStar:    curvature.DenseFactor(1, []float64{h}),
-			LStar:    lstar,
-			HScalar:  h,
-		},
-	)
+	fac, err := sde.NewFactory(o, sde.Config{Kind: sde.LogLandscape, Eta: 0.5, Batch: 1, Substeps: 100,
+		HStar: curvature.DenseFactor(1, []float64{h}), LStar: lstar, HScalar: h})
 	if err != nil {
 		t.Fatal(err)
 	}

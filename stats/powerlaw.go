@@ -45,10 +45,8 @@ func FitPowerLaw(u []float64, a, tau float64) (Fit, error) {
 	mlog := 0.0
 	for _, v := range u {
 		if !(v > 0) {
-			return Fit{}, fmt.Errorf(
-				"power-law fit: sample u = L/L* - 1 = %v is not positive (L* must be the minimum loss)",
-				v,
-			)
+			return Fit{}, fmt.Errorf("power-law fit: sample u = L/L* - 1 = %v is not positive (L* must be the "+
+				"minimum loss)", v)
 		}
 		mlog += math.Log1p(v)
 	}

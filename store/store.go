@@ -148,11 +148,8 @@ func (s *Store) init() error {
 		if err != nil {
 			why = firstLine(err.Error())
 		}
-		return fault.Invalid(
-			"store %s is damaged or not an SQLite file (%s): move it away or choose another path",
-			s.path,
-			why,
-		)
+		return fault.Invalid("store %s is damaged or not an SQLite file (%s): move it away or choose another path",
+			s.path, why)
 	}
 	tables, err := s.tables()
 	if err != nil {
@@ -171,18 +168,11 @@ func (s *Store) init() error {
 		for t := range tables {
 			names = append(names, t)
 		}
-		return fault.Invalid(
-			"%s is an SQLite database but not an sgdlab store (tables %s): choose another path",
-			s.path,
-			strings.Join(names, ", "),
-		)
+		return fault.Invalid("%s is an SQLite database but not an sgdlab store (tables %s): choose another path",
+			s.path, strings.Join(names, ", "))
 	case format != Format && format != "sgdlab-store-1":
-		return fault.Invalid(
-			"store %s has format %s, newer than this sgdlab (%s): use a newer sgdlab",
-			s.path,
-			format,
-			Format,
-		)
+		return fault.Invalid("store %s has format %s, newer than this sgdlab (%s): use a newer sgdlab", s.path,
+			format, Format)
 	}
 	if s.readOnly {
 		s.sums = format == Format
@@ -327,17 +317,10 @@ func (s *Store) Begin(spec RunSpec) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.db.Exec(
-		`INSERT OR IGNORE INTO runs(key, kind, label, params, seed, version, created, arith) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		key,
-		spec.Kind,
-		spec.Label,
-		string(params),
-		int64(spec.Seed),
-		spec.Version,
-		time.Now().UTC().Format(time.RFC3339),
-		spec.Arith,
-	)
+	const insert = `INSERT OR IGNORE INTO runs(key, kind, label, params, seed, version, created, arith)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	_, err = s.db.Exec(insert, key, spec.Kind, spec.Label, string(params), int64(spec.Seed), spec.Version,
+		time.Now().UTC().Format(time.RFC3339), spec.Arith)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.path, err)
 	}
@@ -412,13 +395,8 @@ func (s *Store) Put(r *Run, idx int, result any) error {
 
 // putRaw stores one result and reports whether it was new.
 func (s *Store) putRaw(r *Run, idx int, res string) (bool, error) {
-	out, err := s.db.Exec(
-		`INSERT OR IGNORE INTO trajectories(run_id, idx, result, sum) VALUES (?, ?, ?, ?)`,
-		r.ID,
-		idx,
-		res,
-		checksum(res),
-	)
+	const insert = `INSERT OR IGNORE INTO trajectories(run_id, idx, result, sum) VALUES (?, ?, ?, ?)`
+	out, err := s.db.Exec(insert, r.ID, idx, res, checksum(res))
 	if err != nil {
 		return false, fmt.Errorf("store %s: %w", s.path, err)
 	}
@@ -429,13 +407,8 @@ func (s *Store) putRaw(r *Run, idx int, res string) (bool, error) {
 	q := `SELECT result FROM trajectories WHERE run_id = ? AND idx = ?`
 	if err := s.db.QueryRow(q, r.ID, idx).Scan(&old); err == nil &&
 		old != res {
-		return false, fmt.Errorf(
-			"store %s: trajectory %d of run %d (%s) was recorded with a different result",
-			s.path,
-			idx,
-			r.ID,
-			r.Label,
-		)
+		return false, fmt.Errorf("store %s: trajectory %d of run %d (%s) was recorded with a different result",
+			s.path, idx, r.ID, r.Label)
 	}
 	return false, nil
 }
@@ -517,13 +490,8 @@ func (s *Store) Find(ref string) (*Run, error) {
 				return &runs[i], nil
 			}
 		}
-		return nil, fault.Invalid(
-			"no run with id %d in %s: `sgdlab runs %s` lists them (a key prefix of digits is written key:%s)",
-			id,
-			s.path,
-			s.path,
-			ref,
-		)
+		return nil, fault.Invalid("no run with id %d in %s: `sgdlab runs %s` lists them (a key prefix of digits is "+
+			"written key:%s)", id, s.path, s.path, ref)
 	}
 	if prefix == "" {
 		return nil, fault.Invalid("empty run reference: give an id or key:PREFIX")
@@ -536,12 +504,7 @@ func (s *Store) Find(ref string) (*Run, error) {
 	}
 	switch len(found) {
 	case 0:
-		return nil, fault.Invalid(
-			"no run with key prefix %q in %s: `sgdlab runs %s` lists them",
-			prefix,
-			s.path,
-			s.path,
-		)
+		return nil, fault.Invalid("no run with key prefix %q in %s: `sgdlab runs %s` lists them", prefix, s.path, s.path)
 	case 1:
 		return found[0], nil
 	}
@@ -549,12 +512,8 @@ func (s *Store) Find(ref string) (*Run, error) {
 	for i, r := range found {
 		ids[i] = strconv.FormatInt(r.ID, 10)
 	}
-	return nil, fault.Invalid(
-		"key prefix %q matches runs %s in %s: give more of the key or the id",
-		prefix,
-		strings.Join(ids, ", "),
-		s.path,
-	)
+	return nil, fault.Invalid("key prefix %q matches runs %s in %s: give more of the key or the id", prefix,
+		strings.Join(ids, ", "), s.path)
 }
 
 // MergeStats counts what Merge did.

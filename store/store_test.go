@@ -82,11 +82,8 @@ func TestResumeAndMerge(t *testing.T) {
 
 func TestCorruptFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "bad.db")
-	os.WriteFile(
-		p,
-		[]byte("this is not sqlite at all, just text padding padding padding padding padding padding padding padding"),
-		0o644,
-	)
+	os.WriteFile(p, []byte("this is not sqlite at all, just text padding padding padding padding padding padding "+
+		"padding padding"), 0o644)
 	if _, err := Open(p); err == nil {
 		t.Fatal("a corrupt store was opened")
 	}

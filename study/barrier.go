@@ -51,25 +51,13 @@ func Barrier(ctx context.Context, env Env, spec BarrierSpec) (*BarrierRecord, er
 	if err != nil {
 		return nil, err
 	}
-	return &BarrierRecord{
-		Model:   o.Model.Spec(),
-		Data:    o.Data.Spec,
-		Barrier: br,
-		Theory:  br.Theory(),
-		Notes:   notes,
-	}, nil
+	return &BarrierRecord{Model: o.Model.Spec(), Data: o.Data.Spec, Barrier: br, Theory: br.Theory(), Notes: notes}, nil
 }
 
 // barrierFrom finds the barrier from the known minimum a to to (or to a second minimum
 // searched from -a and eight initialisations).
-func barrierFrom(
-	ctx context.Context,
-	env Env,
-	o *model.Objective,
-	w *model.Worker,
-	a, to []float64,
-	seedVal uint64,
-) (*landscape.Barrier, []string, error) {
+func barrierFrom(ctx context.Context, env Env, o *model.Objective, w *model.Worker, a, to []float64,
+	seedVal uint64) (*landscape.Barrier, []string, error) {
 	var notes []string
 	b := to
 	if b == nil {

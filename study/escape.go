@@ -96,35 +96,15 @@ func Escape(ctx context.Context, env Env, spec EscapeSpec) (*EscapeRecord, error
 		memory.Mul(env.Ens.Shard.Count(int64(spec.Runs)), runBytes(len(levels)))); err != nil {
 		return nil, err
 	}
-	if _, err := spec.Dynamics.config(); err != nil {
-		return nil, err
-	}
-	p := spec.Minimum
-	if p == nil {
-		if p, err = Minimum(ctx, env, o, spec.Start, spec.Seed); err != nil {
-			return nil, err
-		}
-	}
-	fac, err := Factory(o, p, spec.Dynamics)
+	p, fac, err := dynamicsAt(ctx, env, o, spec.Dynamics, spec.Minimum, spec.Start, spec.Seed)
 	if err != nil {
 		return nil, err
 	}
 	m := p.Min
-	rec := &EscapeRecord{
-		Model:       o.Model.Spec(),
-		Data:        o.Data.Spec,
-		Dynamics:    spec.Dynamics,
-		Describe:    fac.Describe(),
-		Exit:        ex.String(),
-		Seed:        spec.Seed,
-		Runs:        spec.Runs,
-		Shard:       env.Ens.Shard.String(),
-		LStar:       m.Loss,
-		HStar:       p.HStar,
-		N:           p.N,
-		Exponent:    theory.Exponent(spec.Batch, spec.Eta, p.HStar, p.N),
-		Conventions: escapeConventions(),
-	}
+	rec := &EscapeRecord{Model: o.Model.Spec(), Data: o.Data.Spec, Dynamics: spec.Dynamics, Describe: fac.Describe(),
+		Exit: ex.String(), Seed: spec.Seed, Runs: spec.Runs, Shard: env.Ens.Shard.String(), LStar: m.Loss,
+		HStar: p.HStar, N: p.N, Exponent: theory.Exponent(spec.Batch, spec.Eta, p.HStar, p.N),
+		Conventions: escapeConventions()}
 	if p.Note != "" {
 		rec.Notes = append(rec.Notes, p.Note)
 	}
@@ -170,18 +150,11 @@ func Escape(ctx context.Context, env Env, spec EscapeSpec) (*EscapeRecord, error
 	key.Dynamics, key.Exit, key.MaxSteps, key.Start = fac.Key(), rec.Exit, rec.MaxSteps, m.Theta
 	opt := escape.Options{Seed: spec.Seed, MaxSteps: rec.MaxSteps}
 	env.stage("escape runs")
-	runs, st, runErr := ensemble.Run(
-		ctx,
-		env.Ens,
-		ensemble.Spec{
-			Kind:  "escape",
-			Label: label("escape", rec.Model, rec.Data, spec.Kind, rec.Exit),
-			Key:   key,
-			Seed:  spec.Seed,
-			Size:  int64(spec.Runs),
-		},
-		func(i int) (escape.Run, error) { return escape.Trajectory(ctx, fac, ex, ec, m.Theta, i, opt) },
-	)
+	runs, st, runErr := ensemble.Run(ctx, env.Ens, ensemble.Spec{Kind: "escape", Label: label("escape", rec.Model,
+		rec.Data, spec.Kind, rec.Exit), Key: key, Seed: spec.Seed, Size: int64(spec.Runs)}, func(i int) (escape.Run,
+		error) {
+		return escape.Trajectory(ctx, fac, ex, ec, m.Theta, i, opt)
+	})
 	rec.Trajectory, rec.Stats = runs, st
 	for _, r := range runs {
 		if r.Diverged {
@@ -235,27 +208,12 @@ func escapeConventions() map[string]string {
 // predictEscape evaluates the theories for the exit's levels: the decoupled SDE's exact
 // quadrature for loss levels; the power law, Arrhenius and frozen-noise rates over a
 // barrier, and the exact quadrature on one-parameter landscapes.
-func predictEscape(
-	p *landscape.Prepared,
-	fac *sde.Factory,
-	ex escape.ExitSpec,
-	br *landscape.Barrier,
-	eta float64,
-	B, P int,
-) []Prediction {
+func predictEscape(p *landscape.Prepared, fac *sde.Factory, ex escape.ExitSpec, br *landscape.Barrier, eta float64, B,
+	P int) []Prediction {
 	var out []Prediction
 	add := func(name string, level, rate, mfpt float64, note string) {
-		out = append(
-			out,
-			Prediction{
-				Name:  name,
-				Level: level,
-				Rate:  num.Float(rate),
-				MFPT:  num.Float(mfpt),
-				Steps: num.Float(mfpt / eta),
-				Note:  note,
-			},
-		)
+		out = append(out, Prediction{Name: name, Level: level, Rate: num.Float(rate), MFPT: num.Float(mfpt),
+			Steps: num.Float(mfpt / eta), Note: note})
 	}
 	switch ex.Kind {
 	case "loss":
@@ -302,14 +260,8 @@ func predictEscape(
 // Quadrature1D is the decoupled SDE's exact mean first-passage time on a one-parameter
 // landscape from the minimum to target (beyond the saddle), reflecting far behind the
 // minimum: T = int s int m of docs/theory.md, "Exact one-dimensional times".
-func Quadrature1D(
-	land model.Landscape,
-	p *landscape.Prepared,
-	br *landscape.Barrier,
-	eta float64,
-	B int,
-	target float64,
-) (float64, error) {
+func Quadrature1D(land model.Landscape, p *landscape.Prepared, br *landscape.Barrier, eta float64, B int,
+	target float64) (float64, error) {
 	g := make([]float64, 1)
 	x := make([]float64, 1)
 	hstar := br.Theory().HStar

@@ -37,9 +37,7 @@ const AutoMinimumLimit = 20000
 
 // NoiseRecord is the noise analysis at one point.
 type NoiseRecord struct {
-	Model    string           `json:"model"`
-	Data     string           `json:"data"`
-	Loss     string           `json:"loss"`
+	Subject
 	Theta    string           `json:"theta"`
 	Minimum  *landscape.Point `json:"minimum,omitempty"`
 	Analysis *noise.Analysis  `json:"analysis"`
@@ -59,10 +57,8 @@ func Noise(ctx context.Context, env Env, spec NoiseSpec) (*NoiseRecord, error) {
 		return nil, err
 	}
 	if spec.Batch < 1 || spec.Batch > o.N() {
-		return nil, fault.Field(
-			"batch",
-			fault.Invalid("batch size B = %d must be between 1 and N = %d", spec.Batch, o.N()),
-		)
+		return nil, fault.Field("batch", fault.Invalid("batch size B = %d must be between 1 and N = %d", spec.Batch,
+			o.N()))
 	}
 	if spec.TopK < 0 || spec.TopK > o.P() {
 		return nil, fault.Field("k", fault.Invalid("top-k = %d must be between 1 and P = %d", spec.TopK, o.P()))
@@ -101,17 +97,8 @@ func Noise(ctx context.Context, env Env, spec NoiseSpec) (*NoiseRecord, error) {
 	if env.Ens.Store == nil {
 		return compute()
 	}
-	rec, _, err := ensemble.Once(
-		ctx,
-		env.Ens,
-		ensemble.Spec{
-			Kind:  "noise",
-			Label: label("noise", o.Model.Spec(), o.Data.Spec, name),
-			Key:   key,
-			Seed:  spec.Seed,
-		},
-		compute,
-	)
+	rec, _, err := ensemble.Once(ctx, env.Ens, ensemble.Spec{Kind: "noise", Label: label("noise", o.Model.Spec(),
+		o.Data.Spec, name), Key: key, Seed: spec.Seed}, compute)
 	return rec, err
 }
 
@@ -122,31 +109,16 @@ func noiseBytes(o *model.Objective, probes int) int64 {
 	if P <= noise.DenseLimit {
 		return memory.Add(workerBytes(o), memory.Floats(6, P, P))
 	}
-	return memory.Add(
-		workerBytes(o),
-		memory.Floats(4, min(NK, 20000), min(NK, 20000)),
-		memory.Floats(int64(probes)+20, P),
-	)
+	return memory.Add(workerBytes(o), memory.Floats(4, min(NK, 20000), min(NK, 20000)),
+		memory.Floats(int64(probes)+20, P))
 }
 
-func analyzeNoise(
-	ctx context.Context,
-	env Env,
-	o *model.Objective,
-	mode sgd.Sampling,
-	theta []float64,
-	name string,
-	spec NoiseSpec,
-) (*NoiseRecord, error) {
+func analyzeNoise(ctx context.Context, env Env, o *model.Objective, mode sgd.Sampling, theta []float64, name string,
+	spec NoiseSpec) (*NoiseRecord, error) {
 	w := o.NewWorker(2, 0)
-	rec := &NoiseRecord{Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name(), Theta: name}
-	opt := noise.AnalyzeOptions{
-		TopK:     spec.TopK,
-		Probes:   spec.Probes,
-		Fig1:     spec.Fig1,
-		Seed:     spec.Seed,
-		Progress: env.Stage,
-	}
+	rec := &NoiseRecord{Subject: subjectOf(o), Theta: name}
+	opt := noise.AnalyzeOptions{TopK: spec.TopK, Probes: spec.Probes, Fig1: spec.Fig1, Seed: spec.Seed,
+		Progress: env.Stage}
 	switch {
 	case spec.Minimum == "given":
 		opt.WStar, opt.ThetaStar = w, spec.MinimumTheta

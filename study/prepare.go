@@ -14,13 +14,8 @@ import (
 // initialisation with seed when start is nil) and characterises it: L*, the Hessian
 // spectrum, h* and n. A start that is not a minimum, or a descent that reaches none, is
 // invalid input with the reason.
-func Minimum(
-	ctx context.Context,
-	env Env,
-	o *model.Objective,
-	start []float64,
-	seed uint64,
-) (*landscape.Prepared, error) {
+func Minimum(ctx context.Context, env Env, o *model.Objective, start []float64, seed uint64) (*landscape.Prepared,
+	error) {
 	if start != nil {
 		if err := checkPoint(o, start, "the start point"); err != nil {
 			return nil, fault.Field("start", err)
@@ -43,6 +38,34 @@ func Minimum(
 		return nil, err
 	}
 	return p, err
+}
+
+// Prepare builds the problem and finds its minimum (from start, or from the model's
+// initialisation with seed when start is nil): what every experiment about a minimum needs.
+func Prepare(ctx context.Context, env Env, prob Problem, start []float64, seed uint64) (*model.Objective,
+	*landscape.Prepared, error) {
+	o, err := prob.Build(ctx, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := Minimum(ctx, env, o, start, seed)
+	return o, p, err
+}
+
+// dynamicsAt checks d, finds the minimum (unless p is given) and builds the dynamics there.
+func dynamicsAt(ctx context.Context, env Env, o *model.Objective, d Dynamics, p *landscape.Prepared, start []float64,
+	seed uint64) (*landscape.Prepared, *sde.Factory, error) {
+	if _, err := d.config(); err != nil {
+		return nil, nil, err
+	}
+	if p == nil {
+		var err error
+		if p, err = Minimum(ctx, env, o, start, seed); err != nil {
+			return nil, nil, err
+		}
+	}
+	fac, err := Factory(o, p, d)
+	return p, fac, err
 }
 
 // Factory builds the dynamics d around the minimum p.

@@ -30,9 +30,7 @@ type SpectrumSpec struct {
 
 // SpectrumRecord is the spectral analysis at one point.
 type SpectrumRecord struct {
-	Model    string              `json:"model"`
-	Data     string              `json:"data"`
-	Loss     string              `json:"loss"`
+	Subject
 	Matrix   string              `json:"matrix"`
 	Theta    string              `json:"theta"`
 	Point    *landscape.Point    `json:"point"`
@@ -51,10 +49,8 @@ func Spectrum(ctx context.Context, env Env, spec SpectrumSpec) (*SpectrumRecord,
 	}
 	P := o.P()
 	if spec.K < 0 || spec.K > P {
-		return nil, fault.Field(
-			"k",
-			fault.Invalid("k = %d must be between 1 and the number of parameters P = %d", spec.K, P),
-		)
+		return nil, fault.Field("k", fault.Invalid("k = %d must be between 1 and the number of parameters P = %d",
+			spec.K, P))
 	}
 	if spec.K == 0 {
 		spec.K = min(10, P)
@@ -77,7 +73,7 @@ func Spectrum(ctx context.Context, env Env, spec SpectrumSpec) (*SpectrumRecord,
 		return nil, err
 	}
 	w := o.NewWorker(2, 0)
-	rec := &SpectrumRecord{Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name(), Matrix: spec.Matrix}
+	rec := &SpectrumRecord{Subject: subjectOf(o), Matrix: spec.Matrix}
 	theta := spec.Theta
 	if theta != nil {
 		if err := checkPoint(o, theta, "the point"); err != nil {
@@ -106,15 +102,8 @@ func Spectrum(ctx context.Context, env Env, spec SpectrumSpec) (*SpectrumRecord,
 	if spec.Matrix == "gn" {
 		op = curvature.GaussNewton(w, theta)
 	}
-	opt := curvature.AnalyzeOptions{
-		K:        spec.K,
-		Probes:   spec.Probes,
-		Steps:    spec.Steps,
-		MaddoxZ:  spec.MaddoxZ,
-		MaxIter:  spec.MaxIter,
-		Rand:     seed.Stream(spec.Seed, seed.Extra),
-		Progress: env.Stage,
-	}
+	opt := curvature.AnalyzeOptions{K: spec.K, Probes: spec.Probes, Steps: spec.Steps, MaddoxZ: spec.MaddoxZ,
+		MaxIter: spec.MaxIter, Rand: seed.Stream(spec.Seed, seed.Extra), Progress: env.Stage}
 	if spec.Blocks {
 		for _, b := range o.Model.Blocks() {
 			opt.Blocks = append(opt.Blocks, curvature.BlockSpec{Name: b.Name, Off: b.Off, Len: b.Len})

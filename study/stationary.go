@@ -77,16 +77,7 @@ func Stationary(ctx context.Context, env Env, spec StationarySpec) (*StationaryR
 		memory.Floats(env.Ens.Shard.Count(int64(spec.Chains)), int64(spec.Samples), 6)); err != nil {
 		return nil, err
 	}
-	if _, err := spec.Dynamics.config(); err != nil {
-		return nil, err
-	}
-	p := spec.Minimum
-	if p == nil {
-		if p, err = Minimum(ctx, env, o, spec.Start, spec.Seed); err != nil {
-			return nil, err
-		}
-	}
-	fac, err := Factory(o, p, spec.Dynamics)
+	p, fac, err := dynamicsAt(ctx, env, o, spec.Dynamics, spec.Minimum, spec.Start, spec.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -95,23 +86,10 @@ func Stationary(ctx context.Context, env Env, spec StationarySpec) (*StationaryR
 	if burn <= 0 {
 		burn = max(int64(math.Ceil(10/(eta*m.MinEig()))), 10*spec.Every)
 	}
-	rec := &StationaryRecord{
-		Model:     o.Model.Spec(),
-		Data:      o.Data.Spec,
-		Dynamics:  spec.Dynamics,
-		Describe:  fac.Describe(),
-		Seed:      spec.Seed,
-		Chains:    spec.Chains,
-		Samples:   spec.Samples,
-		Every:     spec.Every,
-		Burn:      burn,
-		Shard:     env.Ens.Shard.String(),
-		LStar:     m.Loss,
-		HStar:     p.HStar,
-		N:         p.N,
-		Eigs:      m.Eigs[:min(len(m.Eigs), 20)],
-		PhiTheory: theory.Phi(spec.Batch, eta, p.HStar),
-	}
+	rec := &StationaryRecord{Model: o.Model.Spec(), Data: o.Data.Spec, Dynamics: spec.Dynamics,
+		Describe: fac.Describe(), Seed: spec.Seed, Chains: spec.Chains, Samples: spec.Samples, Every: spec.Every,
+		Burn: burn, Shard: env.Ens.Shard.String(), LStar: m.Loss, HStar: p.HStar, N: p.N,
+		Eigs: m.Eigs[:min(len(m.Eigs), 20)], PhiTheory: theory.Phi(spec.Batch, eta, p.HStar)}
 	rec.PhiStrat = rec.PhiTheory - 0.5
 	rec.Conventions = map[string]string{
 		"prediction": "phi = 1 + B/(eta h*) (Ito); P(theta) ∝ L^-phi inside the valley",
@@ -144,18 +122,9 @@ func Stationary(ctx context.Context, env Env, spec StationarySpec) (*StationaryR
 	key.Dynamics, key.Start, key.Samples, key.Every, key.Burn, key.Valley, key.A = fac.Key(), m.Theta, spec.Samples,
 		spec.Every, burn, valley, opt.A
 	env.stage("stationary chains")
-	chains, st, runErr := ensemble.Run(
-		ctx,
-		env.Ens,
-		ensemble.Spec{
-			Kind:  "stationary",
-			Label: label("stationary", rec.Model, rec.Data, spec.Kind),
-			Key:   key,
-			Seed:  spec.Seed,
-			Size:  int64(spec.Chains),
-		},
-		func(i int) (stationary.Chain, error) { return stationary.Sample(ctx, fac, m.Theta, i, opt) },
-	)
+	chains, st, runErr := ensemble.Run(ctx, env.Ens, ensemble.Spec{Kind: "stationary", Label: label("stationary",
+		rec.Model, rec.Data, spec.Kind), Key: key, Seed: spec.Seed, Size: int64(spec.Chains)},
+		func(i int) (stationary.Chain, error) { return stationary.Sample(ctx, fac, m.Theta, i, opt) })
 	rec.Stats = st
 	if runErr != nil {
 		return rec, runErr
@@ -169,10 +138,8 @@ func Stationary(ctx context.Context, env Env, spec StationarySpec) (*StationaryR
 		rec.Deviation = (res.Power.Param - rec.PhiTheory) / res.Power.SE
 	}
 	if res.Left > 0 {
-		rec.Notes = append(
-			rec.Notes,
-			fmt.Sprintf("%d chain(s) left the valley; their samples up to that point are kept", res.Left),
-		)
+		rec.Notes = append(rec.Notes, fmt.Sprintf("%d chain(s) left the valley; their samples up to that point are "+
+			"kept", res.Left))
 	}
 	if n := DeviationNote(spec.Kind, eta, rec.HStar, spec.Substeps, rec.Deviation); n != "" {
 		rec.Notes = append(rec.Notes, n)

@@ -81,6 +81,17 @@ func workerBytes(o *model.Objective) int64 {
 	return memory.Floats(memory.Add(memory.Mul(8, P), memory.Mul(2*model.DefaultChunk, act)))
 }
 
+// Subject names what a record is about: the model, the data and the loss (canonical specs).
+type Subject struct {
+	Model string `json:"model"`
+	Data  string `json:"data"`
+	Loss  string `json:"loss"`
+}
+
+func subjectOf(o *model.Objective) Subject {
+	return Subject{Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name()}
+}
+
 // Dynamics describes SGD or one of its SDE models (docs/theory.md, "Dynamics").
 type Dynamics struct {
 	Kind            string  `json:"kind"`     // sgd, sde, decoupled, logland, langevin

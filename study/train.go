@@ -47,9 +47,7 @@ type Checkpoint struct {
 
 // TrainRecord is the outcome of a training run.
 type TrainRecord struct {
-	Model       string             `json:"model"`
-	Data        string             `json:"data"`
-	Loss        string             `json:"loss"`
+	Subject
 	N           int                `json:"N"`
 	P           int                `json:"P"`
 	Eta         float64            `json:"eta"`
@@ -145,20 +143,9 @@ func train(ctx context.Context, env Env, o *model.Objective, cfg sgd.Config, spe
 		initName = "model initialisation (seed)"
 	}
 	spe := int64(sgd.StepsPerEpoch(o.N(), cfg.Batch))
-	rec := &TrainRecord{
-		Model:       o.Model.Spec(),
-		Data:        o.Data.Spec,
-		Loss:        o.Loss.Name(),
-		N:           o.N(),
-		P:           o.P(),
-		Eta:         cfg.Eta,
-		Batch:       cfg.Batch,
-		Sampling:    cfg.Sampling.String(),
-		Momentum:    cfg.Momentum,
-		Seed:        spec.Seed,
-		Init:        initName,
-		Conventions: TrainConventions(o.Loss.Name(), cfg.Sampling.String()),
-	}
+	rec := &TrainRecord{Subject: subjectOf(o), N: o.N(), P: o.P(),
+		Eta: cfg.Eta, Batch: cfg.Batch, Sampling: cfg.Sampling.String(), Momentum: cfg.Momentum, Seed: spec.Seed,
+		Init: initName, Conventions: TrainConventions(o.Loss.Name(), cfg.Sampling.String())}
 	obs := []sgd.Observation{{Every: max(1, spe), Fn: func(k int64, _ []float64, _ float64) error {
 		env.stage("training: epoch %d of %d", k/max(spe, 1), spec.Steps/max(spe, 1))
 		return nil

@@ -77,12 +77,8 @@ func MFPT1D(mu, D func(float64) float64, a, x0, b float64, n int) (float64, erro
 		n = 100
 	}
 	if (x0-a)*(b-x0) < 0 || a == b {
-		return 0, fmt.Errorf(
-			"MFPT1D: the start %v must lie between the reflecting %v and absorbing %v boundaries",
-			x0,
-			a,
-			b,
-		)
+		return 0, fmt.Errorf("MFPT1D: the start %v must lie between the reflecting %v and absorbing %v boundaries",
+			x0, a, b)
 	}
 	h := (b - a) / float64(n)
 	xs := make([]float64, n+1)

@@ -78,14 +78,8 @@ func TestMFPTLossLevel1D(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc := math.Sqrt(2 * ls * (c - 1) / h)
-	b, _ := MFPT1D(
-		func(x float64) float64 { return -h * x },
-		func(x float64) float64 { return eta * (ls + h*x*x/2) * h / 2 },
-		0,
-		0,
-		rc,
-		40000,
-	)
+	b, _ := MFPT1D(func(x float64) float64 { return -h * x },
+		func(x float64) float64 { return eta * (ls + h*x*x/2) * h / 2 }, 0, 0, rc, 40000)
 	if math.Abs(a/b-1) > 1e-12 {
 		t.Fatal(a, b)
 	}

@@ -151,11 +151,7 @@ func ensurePeers(torch, openblas bool) {
 	}
 	if os.Geteuid() != 0 {
 		must(
-			fmt.Errorf(
-				"missing %s: install with apt-get install %s",
-				strings.Join(pkgs, " "),
-				strings.Join(pkgs, " "),
-			),
+			fmt.Errorf("missing %s: install with apt-get install %s", strings.Join(pkgs, " "), strings.Join(pkgs, " ")),
 		)
 	}
 	step("installing " + strings.Join(pkgs, " "))
@@ -168,23 +164,16 @@ func ensurePeers(torch, openblas bool) {
 	)
 }
 
-var order = []string{
-	"w1_sgd_epoch",
-	"w2_per_sample_gram",
-	"w3_hvp",
-	"w3_lanczos_top10",
-	"w4_escape_ensemble",
-	"w5_chain",
-}
+var order = []string{"w1_sgd_epoch", "w2_per_sample_gram", "w3_hvp", "w3_lanczos_top10", "w4_escape_ensemble",
+	"w5_chain"}
 
-var titles = map[string]string{
-	"w1_sgd_epoch":       "1. SGD epoch, E1 network (784-100-100-1 ReLU, N=10^4, B=100)",
+var titles = map[string]string{"w1_sgd_epoch": "1. SGD epoch, E1 network (784-100-100-1 ReLU, N=10^4, B=100)",
 	"w2_per_sample_gram": "2. per-sample gradients + N x N Gram, E1 network, N=2000",
 	"w3_hvp":             "3a. Hessian-vector product, E1 network, N=10^4",
 	"w3_lanczos_top10":   "3b. Lanczos top-10 (100 HVPs), E1 network, N=10^4",
-	"w4_escape_ensemble": "4. E5 ensemble: 100 runs, 1-D regression, N=10^4, B=1, eta=0.1, to L > 2 L*",
-	"w5_chain":           "5. stationary chain: 10^6 SGD steps, 1-D regression, B=10",
-}
+	"w4_escape_ensemble": "4. E5 ensemble: 100 runs, 1-D " +
+		"regression, N=10^4, B=1, eta=0.1, to L > 2 L*",
+	"w5_chain": "5. stationary chain: 10^6 SGD steps, 1-D regression, B=10"}
 
 func render(rows []row) string {
 	t := map[string]map[string]float64{}
@@ -242,16 +231,7 @@ func render(rows []row) string {
 		if fl == 0 || sg == 0 || np == 0 {
 			continue
 		}
-		fmt.Fprintf(
-			&b,
-			"| %s | %s | %s | %s | %.0fx | %.2f |\n",
-			titles[name],
-			dur(fl),
-			dur(sg),
-			dur(np),
-			np/fl,
-			sg/fl,
-		)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.0fx | %.2f |\n", titles[name], dur(fl), dur(sg), dur(np), np/fl, sg/fl)
 	}
 	// Matrix-product efficiency.
 	var gem []row

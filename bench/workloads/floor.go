@@ -17,16 +17,8 @@ import (
 // floorChain performs steps SGD steps of 1-D regression (packed rows [x, y]) with batch b
 // and epoch sampling from theta, stopping early (returning the steps done) the first time
 // the loss 0.5 (C theta^2 - 2 Bv theta + S) exceeds thr; sample is called every 100 steps.
-func floorChain(
-	rows []float64,
-	stream uint64,
-	b int,
-	eta, theta float64,
-	steps int,
-	mom [3]float64,
-	thr float64,
-	sample func(float64),
-) int {
+func floorChain(rows []float64, stream uint64, b int, eta, theta float64, steps int, mom [3]float64, thr float64,
+	sample func(float64)) int {
 	own := append([]float64(nil), rows...)
 	n := len(own) / 2
 	src := rand.NewPCG(stream, 1)

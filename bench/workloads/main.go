@@ -119,16 +119,8 @@ func main() {
 		if run("w3_lanczos_top10") {
 			emit("w3_lanczos_top10", best(1, func() {
 				// Exactly 100 Hessian-vector products with full re-orthogonalisation, as the peer.
-				curvature.Lanczos(
-					curvature.Hessian(w, theta),
-					curvature.LanczosOptions{
-						K:                10,
-						MaxIter:          100,
-						Tol:              1e-300,
-						NoDeflationCheck: true,
-						Rand:             rand.New(rand.NewPCG(3, 3)),
-					},
-				)
+				curvature.Lanczos(curvature.Hessian(w, theta), curvature.LanczosOptions{K: 10, MaxIter: 100,
+					Tol: 1e-300, NoDeflationCheck: true, Rand: rand.New(rand.NewPCG(3, 3))})
 			}), nil)
 		}
 	}
@@ -137,15 +129,8 @@ func main() {
 		prob := study.Problem{Model: "linear", Data: "gauss:N=10000,d=1,seed=1", Loss: "mse"}
 		o, _ := prob.Build(context.Background(), env)
 		p, _ := study.Minimum(context.Background(), env, o, nil, 1)
-		spec := study.EscapeSpec{
-			Problem:  prob,
-			Dynamics: study.Dynamics{Kind: "sgd", Eta: 0.1, Batch: 1, Sampling: "epoch"},
-			Exit:     "loss:c=2",
-			Runs:     100,
-			Seed:     5,
-			MaxSteps: 1 << 40,
-			Minimum:  p,
-		}
+		spec := study.EscapeSpec{Problem: prob, Dynamics: study.Dynamics{Kind: "sgd", Eta: 0.1, Batch: 1,
+			Sampling: "epoch"}, Exit: "loss:c=2", Runs: 100, Seed: 5, MaxSteps: 1 << 40, Minimum: p}
 		var steps int64
 		s := best(10, func() {
 			rec, err := study.Escape(context.Background(), env, spec)
@@ -190,14 +175,8 @@ func main() {
 		r4 := packed(10000)
 		var steps int64
 		s := best(10, func() { steps = floorW4(r4, runtime.NumCPU()) })
-		emit(
-			"w4_floor",
-			s,
-			map[string]any{
-				"run_steps":                steps,
-				"ns_per_run_step_per_core": s * 1e9 * float64(runtime.NumCPU()) / float64(steps),
-			},
-		)
+		emit("w4_floor", s, map[string]any{"run_steps": steps,
+			"ns_per_run_step_per_core": s * 1e9 * float64(runtime.NumCPU()) / float64(steps)})
 		r5 := packed(100000)
 		var samples int
 		s = best(10, func() { samples = floorW5(r5) })
@@ -226,11 +205,8 @@ func main() {
 			clear(c.Data)
 			csr.MulT(wT, 100, c)
 		})
-		emit(
-			"gemm_layer1_sparse",
-			t,
-			map[string]any{"gflops_dense_equivalent": flops / t / 1e9, "density": linalg.Density(256, 784, a.Data)},
-		)
+		emit("gemm_layer1_sparse", t, map[string]any{"gflops_dense_equivalent": flops / t / 1e9,
+			"density": linalg.Density(256, 784, a.Data)})
 		n := 2048
 		x := make([]float64, n*n)
 		for i := range x {
@@ -238,14 +214,8 @@ func main() {
 		}
 		y := make([]float64, n*n)
 		linalg.UseBLAS = true
-		t = best(
-			2,
-			func() { linalg.Gemm(false, false, 1, linalg.M(n, n, x), linalg.M(n, n, x), 0, linalg.M(n, n, y)) },
-		)
-		emit(
-			"dgemm2048",
-			t,
-			map[string]any{"gflops": 2 * float64(n) * float64(n) * float64(n) / t / 1e9, "blas": model.BLAS},
-		)
+		t = best(2, func() { linalg.Gemm(false, false, 1, linalg.M(n, n, x), linalg.M(n, n, x), 0, linalg.M(n, n, y)) })
+		emit("dgemm2048", t, map[string]any{"gflops": 2 * float64(n) * float64(n) * float64(n) / t / 1e9,
+			"blas": model.BLAS})
 	}
 }

@@ -18,10 +18,8 @@ type barrierCmd struct {
 }
 
 type barrierRecord struct {
-	Command string `json:"command"`
-	Version string `json:"version"`
+	header
 	*study.BarrierRecord
-	Outputs map[string]string `json:"outputs,omitempty"`
 }
 
 func (c *barrierCmd) Run(e *env) error {
@@ -37,16 +35,13 @@ func (c *barrierCmd) Run(e *env) error {
 		return err
 	}
 	bar := e.prog.Bar(-1, "barrier")
-	rec, err := study.Barrier(
-		e.ctx,
-		e.studyEnv(bar),
-		study.BarrierSpec{Problem: c.problem(), From: from, To: to, Seed: c.Seed},
-	)
+	rec, err := study.Barrier(e.ctx, e.studyEnv(bar), study.BarrierSpec{Problem: c.problem(), From: from, To: to,
+		Seed: c.Seed})
 	bar.Done()
 	if err != nil {
 		return err
 	}
-	out := barrierRecord{Command: "barrier", Version: version, BarrierRecord: rec}
+	out := barrierRecord{header: newHeader("barrier"), BarrierRecord: rec}
 	br := rec.Barrier
 	if c.Out != "" {
 		out.Outputs = map[string]string{}
@@ -78,31 +73,14 @@ func (c *barrierCmd) Run(e *env) error {
 	}
 	s := br.Saddle
 	fmt.Fprintf(e.out, "barrier of %s on %s\n", rec.Model, rec.Data)
-	fmt.Fprintf(
-		e.out,
-		"  minimum A: L* = %.6g, Hessian eigenvalues %s\n",
-		br.MinA.Loss,
-		fmtList(br.MinA.Eigs[:min(len(br.MinA.Eigs), 8)]),
-	)
+	fmt.Fprintf(e.out, "  minimum A: L* = %.6g, Hessian eigenvalues %s\n", br.MinA.Loss,
+		fmtList(br.MinA.Eigs[:min(len(br.MinA.Eigs), 8)]))
 	fmt.Fprintf(e.out, "  minimum B: L  = %.6g\n", br.MinB.Loss)
-	fmt.Fprintf(
-		e.out,
-		"  saddle:    L^s = %.6g, |grad| = %.2g, index %d, negative eigenvalue %.6g, eigenvalues %s\n",
-		s.Loss,
-		s.GradNorm,
-		s.Index,
-		s.NegEig,
-		fmtList(s.Eigs[:min(len(s.Eigs), 8)]),
-	)
+	fmt.Fprintf(e.out, "  saddle:    L^s = %.6g, |grad| = %.2g, index %d, negative eigenvalue %.6g, eigenvalues "+
+		"%s\n", s.Loss, s.GradNorm, s.Index, s.NegEig, fmtList(s.Eigs[:min(len(s.Eigs), 8)]))
 	fmt.Fprintf(e.out, "  Delta L = %.6g, Delta log L = log(L^s/L*) = %.6g\n", br.DeltaL, br.DeltaLogL)
-	fmt.Fprintf(
-		e.out,
-		"  theory inputs: h* = %.5g, n = %d, det ratio = %.5g, |h_e^s| = %.5g\n",
-		rec.Theory.HStar,
-		rec.Theory.N,
-		rec.Theory.DetRatio,
-		rec.Theory.HSaddleNeg,
-	)
+	fmt.Fprintf(e.out, "  theory inputs: h* = %.5g, n = %d, det ratio = %.5g, |h_e^s| = %.5g\n", rec.Theory.HStar,
+		rec.Theory.N, rec.Theory.DetRatio, rec.Theory.HSaddleNeg)
 	for _, t := range append(br.Tried, rec.Notes...) {
 		fmt.Fprintln(e.out, "  tried:", t)
 	}

@@ -18,19 +18,19 @@ type escapeCmd struct {
 	sgdFlags
 	dynFlags
 	storeFlags
+	// The event, its target and the ensemble.
 	Exit     string `help:"${escape_exit}" default:"loss:c=2"`
+	To       string `help:"${escape_to}" placeholder:"FILE.npy|a,b,..."`
 	Runs     int    `help:"Independent runs; run i uses a generator derived from (seed, i)." default:"100"`
 	MaxSteps int64  `help:"${escape_maxsteps}" default:"0" name:"max-steps"`
-	To       string `help:"${escape_to}" placeholder:"FILE.npy|a,b,..."`
-	Out      string `help:"Directory for escape.json, runs.csv, survival.png and mfpt.png." placeholder:"DIR"`
+
+	Out string `help:"Directory for escape.json, runs.csv, survival.png and mfpt.png." placeholder:"DIR"`
 }
 
 type escapeRecord struct {
-	Command string `json:"command"`
-	Version string `json:"version"`
+	header
 	*study.EscapeRecord
-	Elapsed float64           `json:"elapsed_s"`
-	Outputs map[string]string `json:"outputs,omitempty"`
+	Elapsed float64 `json:"elapsed_s"`
 }
 
 func (c *escapeCmd) Run(e *env) error {
@@ -41,23 +41,15 @@ func (c *escapeCmd) Run(e *env) error {
 	if _, err := escape.ParseExit(c.Exit); err != nil {
 		return fmt.Errorf("--exit: %w", err)
 	}
-	start, err := vector("--start", c.Start)
-	if err != nil {
-		return err
-	}
 	to, err := vector("--to", c.To)
 	if err != nil {
 		return err
 	}
-	ens, closeStore, err := c.open(version+"+"+buildRevision(), c.workers())
+	start, senv, bar, closeStore, err := e.ensemble(c.dynFlags, c.storeFlags, "runs")
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	bar := e.prog.Bar(-1, "escape")
-	ens.Progress = func(done, total int64) { bar.Progress(done, total, "runs") }
-	senv := e.studyEnv(bar)
-	senv.Ens = ens
 	t0 := now()
 	rec, runErr := study.Escape(
 		e.ctx,
@@ -69,7 +61,7 @@ func (c *escapeCmd) Run(e *env) error {
 	if rec == nil {
 		return runErr
 	}
-	out := escapeRecord{Command: "escape", Version: version, EscapeRecord: rec, Elapsed: since(t0)}
+	out := escapeRecord{header: newHeader("escape"), EscapeRecord: rec, Elapsed: since(t0)}
 	if runErr != nil {
 		if len(rec.Trajectory) > 0 && !e.g.JSON {
 			fmt.Fprintf(e.out, "stopped; the %d runs that finished:\n", len(rec.Trajectory))
@@ -124,42 +116,17 @@ func (c *escapeCmd) Run(e *env) error {
 }
 
 func printEscape(e *env, r *escapeRecord) {
-	fmt.Fprintf(
-		e.out,
-		"escape of %s on %s from its minimum (L* = %.6g, h* = %.5g, n = %d)\n",
-		r.Model,
-		r.Data,
-		r.LStar,
-		r.HStar,
-		r.N,
-	)
-	fmt.Fprintf(
-		e.out,
-		"  %s\n  exit: %s; %d runs, budget %d steps each (%.1fs; %d runs from the store, %d computed)\n",
-		r.Describe,
-		r.ExitDetail,
-		r.Runs,
-		r.MaxSteps,
-		r.Elapsed,
-		r.Stats.Stored,
-		r.Stats.Computed,
-	)
+	fmt.Fprintf(e.out, "escape of %s on %s from its minimum (L* = %.6g, h* = %.5g, n = %d)\n", r.Model, r.Data,
+		r.LStar, r.HStar, r.N)
+	fmt.Fprintf(e.out, "  %s\n  exit: %s; %d runs, budget %d steps each (%.1fs; %d runs from the store, %d "+
+		"computed)\n", r.Describe, r.ExitDetail, r.Runs, r.MaxSteps, r.Elapsed, r.Stats.Stored, r.Stats.Computed)
 	if r.Diverged > 0 {
-		fmt.Fprintf(
-			e.out,
-			"  DIVERGED: %d runs stopped being finite; they are censored at their divergence, not counted as escapes\n",
-			r.Diverged,
-		)
+		fmt.Fprintf(e.out, "  DIVERGED: %d runs stopped being finite; they are censored at their divergence, not "+
+			"counted as escapes\n", r.Diverged)
 	}
 	if b := r.Barrier; b != nil {
-		fmt.Fprintf(
-			e.out,
-			"  saddle: L^s = %.6g (Delta L = %.4g, Delta log L = %.4g), negative eigenvalue %.4g\n",
-			b.Saddle.Loss,
-			b.DeltaL,
-			b.DeltaLogL,
-			b.Saddle.NegEig,
-		)
+		fmt.Fprintf(e.out, "  saddle: L^s = %.6g (Delta L = %.4g, Delta log L = %.4g), negative eigenvalue %.4g\n",
+			b.Saddle.Loss, b.DeltaL, b.DeltaLogL, b.Saddle.NegEig)
 	}
 	fmt.Fprintf(e.out, "  predicted exponent B/(eta h*) + 1 - n/2 = %.4g\n", r.Exponent)
 	for _, lr := range r.Rates {
@@ -184,27 +151,14 @@ func printEscape(e *env, r *escapeRecord) {
 		}
 		for _, pr := range r.Predictions {
 			if pr.Level == lr.Level {
-				fmt.Fprintf(
-					e.out,
-					"    %-13s rate %.4g, MFPT %.4g t (measured/predicted MFPT = %.3f)\n",
-					pr.Name,
-					float64(pr.Rate),
-					float64(pr.MFPT),
-					float64(lr.MFPT/pr.MFPT),
-				)
+				fmt.Fprintf(e.out, "    %-13s rate %.4g, MFPT %.4g t (measured/predicted MFPT = %.3f)\n", pr.Name,
+					float64(pr.Rate), float64(pr.MFPT), float64(lr.MFPT/pr.MFPT))
 			}
 		}
 	}
 	if s := r.Slope; s != nil {
-		fmt.Fprintf(
-			e.out,
-			"  log MFPT vs log c: slope %.3f +- %.3f (theory %.3f), chi2 %.1f on %d dof\n",
-			s.Slope,
-			s.SlopeSE,
-			r.Exponent,
-			s.Chi2,
-			s.DOF,
-		)
+		fmt.Fprintf(e.out, "  log MFPT vs log c: slope %.3f +- %.3f (theory %.3f), chi2 %.1f on %d dof\n", s.Slope,
+			s.SlopeSE, r.Exponent, s.Chi2, s.DOF)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintln(e.out, "  note:", n)
@@ -259,25 +213,13 @@ func writeEscape(dir string, rec *escapeRecord) error {
 		if len(xs) == 0 {
 			continue
 		}
-		series = append(
-			series,
-			report.Series{Name: fmt.Sprintf("level %g", lv.Level), X: xs, Y: ys, Style: report.Steps},
-			report.Series{
-				Name:  fmt.Sprintf("exp(-kappa t), kappa = %.3g", lv.Kappa),
-				X:     xs,
-				Y:     fit,
-				Style: report.Dashed,
-			},
-		)
+		series = append(series, report.Series{Name: fmt.Sprintf("level %g", lv.Level), X: xs, Y: ys,
+			Style: report.Steps}, report.Series{Name: fmt.Sprintf("exp(-kappa t), kappa = %.3g", lv.Kappa), X: xs,
+			Y: fit, Style: report.Dashed})
 	}
 	if len(series) > 0 {
-		fig := report.Figure{
-			Title:  "Survival: fraction of runs not yet escaped",
-			XLabel: "t",
-			YLabel: "fraction",
-			LogY:   true,
-			Series: series,
-		}
+		fig := report.Figure{Title: "Survival: fraction of runs not yet escaped", XLabel: "t", YLabel: "fraction",
+			LogY: true, Series: series}
 		p = filepath.Join(dir, "survival.png")
 		if err := fig.WritePNG(p); err != nil {
 			return err
@@ -296,17 +238,9 @@ func writeEscape(dir string, rec *escapeRecord) error {
 			}
 			qs = append(qs, q)
 		}
-		fig := report.Figure{
-			Title:  "Mean first-passage time vs threshold",
-			XLabel: "c = L/L*",
-			YLabel: "MFPT (t)",
-			LogX:   true,
-			LogY:   true,
-			Series: []report.Series{
-				{Name: "measured", X: xs, Y: ys, YErr: es, Style: report.Points},
-				{Name: "quadrature (decoupled SDE)", X: xs, Y: qs, Style: report.Dashed},
-			},
-		}
+		fig := report.Figure{Title: "Mean first-passage time vs threshold", XLabel: "c = L/L*", YLabel: "MFPT (t)",
+			LogX: true, LogY: true, Series: []report.Series{{Name: "measured", X: xs, Y: ys, YErr: es,
+				Style: report.Points}, {Name: "quadrature (decoupled SDE)", X: xs, Y: qs, Style: report.Dashed}}}
 		p = filepath.Join(dir, "mfpt.png")
 		if err := fig.WritePNG(p); err != nil {
 			return err

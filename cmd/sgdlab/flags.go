@@ -38,12 +38,8 @@ type sgdFlags struct {
 
 // check validates the values with the flag names the user typed.
 func (f sgdFlags) check() error {
-	return firstErr(
-		finite("--eta", f.Eta, 0, false),
-		intRange("--batch", int64(f.Batch), 1, math.MaxInt32),
-		finite("--momentum", f.Momentum, 0, true),
-		cond(f.Momentum < 1, "--momentum %v must be below 1", f.Momentum),
-	)
+	return firstErr(finite("--eta", f.Eta, 0, false), intRange("--batch", int64(f.Batch), 1, math.MaxInt32),
+		finite("--momentum", f.Momentum, 0, true), cond(f.Momentum < 1, "--momentum %v must be below 1", f.Momentum))
 }
 
 // dynFlags choose the dynamics of the stationary and escape commands.
@@ -59,27 +55,14 @@ type dynFlags struct {
 }
 
 func (d dynFlags) check() error {
-	return firstErr(
-		intRange("--substeps", int64(d.Substeps), 1, 1<<20),
-		finite("--eps", d.Eps, 0, true),
-		finite("--temperature", d.Temperature, 0, true),
-		intRange("--workers", int64(d.Workers), 0, 4096),
-	)
+	return firstErr(intRange("--substeps", int64(d.Substeps), 1, 1<<20), finite("--eps", d.Eps, 0, true),
+		finite("--temperature", d.Temperature, 0, true), intRange("--workers", int64(d.Workers), 0, 4096))
 }
 
 func (d dynFlags) dynamics(s sgdFlags) study.Dynamics {
-	return study.Dynamics{
-		Kind:            d.Dynamics,
-		Eta:             s.Eta,
-		Batch:           s.Batch,
-		Sampling:        s.Sampling,
-		Momentum:        s.Momentum,
-		Scheme:          d.Scheme,
-		Substeps:        d.Substeps,
-		Eps:             d.Eps,
-		Temperature:     d.Temperature,
-		LangevinHessian: d.LangevinNoise == "hessian",
-	}
+	return study.Dynamics{Kind: d.Dynamics, Eta: s.Eta, Batch: s.Batch, Sampling: s.Sampling, Momentum: s.Momentum,
+		Scheme: d.Scheme, Substeps: d.Substeps, Eps: d.Eps, Temperature: d.Temperature,
+		LangevinHessian: d.LangevinNoise == "hessian"}
 }
 
 func (d dynFlags) workers() int {
@@ -87,6 +70,12 @@ func (d dynFlags) workers() int {
 		return d.Workers
 	}
 	return numCPU()
+}
+
+// probeFlags drive the stochastic estimates (random probe vectors) of noise and spectrum.
+type probeFlags struct {
+	Probes int    `help:"Random probes of the stochastic estimates (traces, densities, overlaps)." default:"30"`
+	Seed   uint64 `help:"Seed of the initialisation and the random probes." default:"1"`
 }
 
 // storeFlags attach a run store and a shard to ensemble commands.
@@ -117,6 +106,24 @@ func (f storeFlags) open(version string, workers int) (ensemble.Env, func(), err
 	}
 	ens.Store = s
 	return ens, func() { s.Close() }, nil
+}
+
+// ensemble reads --start and opens the store of an ensemble command, and returns the study
+// environment with progress on a bar counting what; close must be called when done.
+func (e *env) ensemble(d dynFlags, s storeFlags, what string) ([]float64, study.Env, bar, func(), error) {
+	start, err := vector("--start", d.Start)
+	if err != nil {
+		return nil, study.Env{}, bar{}, nil, err
+	}
+	ens, closeStore, err := s.open(version+"+"+buildRevision(), d.workers())
+	if err != nil {
+		return nil, study.Env{}, bar{}, nil, err
+	}
+	b := e.prog.Bar(-1, what)
+	ens.Progress = func(done, total int64) { b.Progress(done, total, what) }
+	senv := e.studyEnv(b)
+	senv.Ens = ens
+	return start, senv, b, closeStore, nil
 }
 
 // shardOf parses --shard, or reads the shard from a Slurm job array (SLURM_ARRAY_TASK_ID
@@ -155,18 +162,12 @@ func shardOf(flag string) (ensemble.Shard, error) {
 		lo, e1 := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_MIN"))
 		hi, e2 := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_MAX"))
 		if e1 != nil || e2 != nil {
-			return ensemble.All, fault.Invalid(
-				"SLURM_ARRAY_TASK_ID=%d is set but neither SLURM_ARRAY_TASK_COUNT nor _MIN and _MAX: pass --shard i/n",
-				i,
-			)
+			return ensemble.All, fault.Invalid("SLURM_ARRAY_TASK_ID=%d is set but neither SLURM_ARRAY_TASK_COUNT "+
+				"nor _MIN and _MAX: pass --shard i/n", i)
 		}
 		if i < lo || i > hi {
-			return ensemble.All, fault.Invalid(
-				"SLURM_ARRAY_TASK_ID=%d is outside SLURM_ARRAY_TASK_MIN..MAX = %d..%d: pass --shard i/n",
-				i,
-				lo,
-				hi,
-			)
+			return ensemble.All, fault.Invalid("SLURM_ARRAY_TASK_ID=%d is outside SLURM_ARRAY_TASK_MIN..MAX = "+
+				"%d..%d: pass --shard i/n", i, lo, hi)
 		}
 		return ensemble.Shard{I: i - lo, N: hi - lo + 1}, nil
 	}
@@ -177,10 +178,8 @@ func shardOf(flag string) (ensemble.Shard, error) {
 		case err1 != nil:
 			return ensemble.All, fault.Invalid("JOB_COMPLETION_INDEX=%q is not an integer", id)
 		case err2 != nil || n < 1:
-			return ensemble.All, fault.Invalid(
-				"JOB_COMPLETION_INDEX=%d is set: set SGDLAB_SHARDS to the Job's completions (or pass --shard i/n)",
-				i,
-			)
+			return ensemble.All, fault.Invalid("JOB_COMPLETION_INDEX=%d is set: set SGDLAB_SHARDS to the Job's "+
+				"completions (or pass --shard i/n)", i)
 		case i < 0 || i >= n:
 			return ensemble.All, fault.Invalid("JOB_COMPLETION_INDEX=%d is outside 0..SGDLAB_SHARDS-1 = %d", i, n-1)
 		}

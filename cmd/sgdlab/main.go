@@ -29,24 +29,32 @@ import (
 
 // cli is the command tree; each subcommand's Run method does its work.
 type cli struct {
-	JSON        bool   `help:"Print one JSON record on stdout instead of the human-readable summary."`
-	FashionDir  string `help:"${global_fashiondir}" name:"fashion-dir" placeholder:"DIR"`
-	CIFARDir    string `help:"${global_cifardir}" name:"cifar-dir" placeholder:"DIR"`
-	Quiet       bool   `help:"No progress display even on a terminal."`
+	// How results are shown.
+	JSON  bool `help:"Print one JSON record on stdout instead of the human-readable summary."`
+	Quiet bool `help:"No progress display even on a terminal."`
+	// Where datasets that do not ship with sgdlab are.
+	FashionDir string `help:"${global_fashiondir}" name:"fashion-dir" placeholder:"DIR"`
+	CIFARDir   string `help:"${global_cifardir}" name:"cifar-dir" placeholder:"DIR"`
+	// What the machine may give.
 	MaxMemory   string `help:"${global_maxmemory}" name:"max-memory" placeholder:"SIZE"`
 	BLASThreads int    `help:"${global_blasthreads}" name:"blas-threads" default:"0"`
 
-	Reproduce  reproduceCmd  `cmd:"" help:"${global_reproduce}"`
-	Version    versionCmd    `cmd:"" help:"Print the sgdlab version."`
-	Train      trainCmd      `cmd:"" help:"Train a model with SGD and save theta, the loss curve and a JSON record."`
-	Noise      noiseCmd      `cmd:"" help:"${global_noise}"`
-	Spectrum   spectrumCmd   `cmd:"" help:"${global_spectrum}"`
+	// The paper, from one command.
+	Reproduce reproduceCmd `cmd:"" help:"${global_reproduce}"`
+	// Training, and measurements at a point of the landscape.
+	Train    trainCmd    `cmd:"" help:"Train a model with SGD and save theta, the loss curve and a JSON record."`
+	Noise    noiseCmd    `cmd:"" help:"${global_noise}"`
+	Spectrum spectrumCmd `cmd:"" help:"${global_spectrum}"`
+	Barrier  barrierCmd  `cmd:"" help:"${global_barrier}"`
+	// Ensembles of the dynamics, and the predictions they are compared with.
 	Stationary stationaryCmd `cmd:"" help:"${global_stationary}"`
-	Theory     theoryCmd     `cmd:"" help:"Print the theory's predictions for given eta, B, h*, n, L*, L^s."`
-	Barrier    barrierCmd    `cmd:"" help:"${global_barrier}"`
 	Escape     escapeCmd     `cmd:"" help:"${global_escape}"`
-	Runs       runsCmd       `cmd:"" help:"List the runs in a store, or export one run's trajectories (CSV/JSON)."`
-	Merge      mergeCmd      `cmd:"" help:"Merge shard stores into one."`
+	Theory     theoryCmd     `cmd:"" help:"Print the theory's predictions for given eta, B, h*, n, L*, L^s."`
+	// Run stores.
+	Runs  runsCmd  `cmd:"" help:"List the runs in a store, or export one run's trajectories (CSV/JSON)."`
+	Merge mergeCmd `cmd:"" help:"Merge shard stores into one."`
+
+	Version versionCmd `cmd:"" help:"Print the sgdlab version."`
 }
 
 // Exit statuses.
@@ -157,10 +165,8 @@ func runInterruptible(ctx context.Context, fn func() error) error {
 	case err := <-done:
 		return interrupted(ctx, err)
 	case <-time.After(interruptGrace):
-		return fmt.Errorf(
-			"interrupted: the computation in progress was abandoned; finished results are kept: %w",
-			ctx.Err(),
-		)
+		return fmt.Errorf("interrupted: the computation in progress was abandoned; finished results are kept: %w",
+			ctx.Err())
 	}
 }
 
@@ -220,11 +226,8 @@ func firstLine(s string) string {
 // studyEnv is the study environment of a command: data locations, the memory cap and
 // progress messages on the given bar.
 func (e *env) studyEnv(b bar) study.Env {
-	return study.Env{
-		Data:      data.Options{FashionDir: e.g.FashionDir, CIFARDir: e.g.CIFARDir},
-		MaxMemory: e.max,
-		Stage:     b.Describe,
-	}
+	return study.Env{Data: data.Options{FashionDir: e.g.FashionDir, CIFARDir: e.g.CIFARDir}, MaxMemory: e.max,
+		Stage: b.Describe}
 }
 
 // writeJSON prints rec as one indented JSON record (--json mode).

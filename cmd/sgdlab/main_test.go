@@ -109,20 +109,8 @@ func TestBadInputExitStatus(t *testing.T) {
 	}{
 		// specs and shapes
 		{[]string{"train", "--model", "cnn", "--eta", "0.1", "--epochs", "1"}, "unknown model"},
-		{
-			[]string{
-				"train",
-				"--model",
-				"mlp:784-100-1:relu",
-				"--data",
-				"mnist:onehot:100",
-				"--eta",
-				"0.1",
-				"--epochs",
-				"1",
-			},
-			"shape mismatch",
-		},
+		{[]string{"train", "--model", "mlp:784-100-1:relu", "--data", "mnist:onehot:100", "--eta", "0.1", "--epochs",
+			"1"}, "shape mismatch"},
 		{[]string{"train", "--data", "gauss:N=100,typo=3", "--eta", "0.1", "--epochs", "1"}, "unknown option"},
 		{[]string{"train", "--data", "csv:path=" + nan, "--eta", "0.1", "--epochs", "1"}, "NaN"},
 		{[]string{"train", "--eta", "0.1", "--epochs", "1", "--init", trunc}, "truncated"},
@@ -152,101 +140,31 @@ func TestBadInputExitStatus(t *testing.T) {
 		{[]string{"stationary", "--eta", "0.1", "--substeps", "0"}, "--substeps"},
 		{[]string{"theory", "--eta", "Inf", "--batch", "1", "--hstar", "1"}, "--eta"},
 		{[]string{"theory", "--eta", "0.1", "--batch", "1", "--hstar", "Inf"}, "--hstar"},
-		{
-			[]string{"theory", "--eta", "0.1", "--batch", "1", "--hstar", "1", "--hsaddle=-1", "--detratio", "NaN"},
-			"--hsaddle",
-		},
+		{[]string{"theory", "--eta", "0.1", "--batch", "1", "--hstar", "1", "--hsaddle=-1", "--detratio", "NaN"},
+			"--hsaddle"},
 		{[]string{"escape", "--model", "linear", "--eta", "0.1", "--exit", "basin"}, "quadratic"},
-		{
-			[]string{"escape", "--eta", "0.1", "--exit", "loss:c=2", "--runs", "5", "--max-steps", "10"},
-			"no run escaped",
-		},
-		{
-			[]string{
-				"stationary",
-				"--dynamics",
-				"logland",
-				"--eta",
-				"0.1",
-				"--model",
-				"linear:bias",
-				"--data",
-				"csv:path=" + exact,
-			},
-			"eps",
-		},
+		{[]string{"escape", "--eta", "0.1", "--exit", "loss:c=2", "--runs", "5", "--max-steps", "10"},
+			"no run escaped"},
+		{[]string{"stationary", "--dynamics", "logland", "--eta", "0.1", "--model", "linear:bias", "--data",
+			"csv:path=" + exact}, "eps"},
 		{[]string{"stationary", "--eta", "0.1", "--start", "0.5"}, "not a minimum"},
-		{
-			[]string{
-				"escape",
-				"--model",
-				"doublewell",
-				"--data",
-				"gauss:N=1000,d=1,sigma=0.5",
-				"--eta",
-				"0.5",
-				"--exit",
-				"surface",
-				"--to",
-				"0.7",
-			},
-			"--to: the second minimum",
-		},
-		{
-			[]string{
-				"stationary",
-				"--model",
-				"doublewell",
-				"--data",
-				"gauss:N=1000,d=1,sigma=0.5",
-				"--eta",
-				"0.5",
-				"--start",
-				"0.3",
-			},
-			"--start: the start point",
-		},
+		{[]string{"escape", "--model", "doublewell", "--data", "gauss:N=1000,d=1,sigma=0.5", "--eta", "0.5", "--exit",
+			"surface", "--to", "0.7"}, "--to: the second minimum"},
+		{[]string{"stationary", "--model", "doublewell", "--data", "gauss:N=1000,d=1,sigma=0.5", "--eta", "0.5",
+			"--start", "0.3"}, "--start: the start point"},
 		// sizes beyond the machine: refused with the estimate, before allocating
 		{[]string{"train", "--eta", "0.1", "--epochs", "1", "--data", "gauss:N=1e12"}, "memory"},
-		{
-			[]string{"train", "--eta", "0.1", "--epochs", "1", "--data", "gauss:N=3037000500,d=3037000500"},
-			"not an integer",
-		},
-		{
-			[]string{
-				"train",
-				"--eta",
-				"0.1",
-				"--epochs",
-				"1",
-				"--data",
-				"gauss:N=100,d=100000000",
-				"--model",
-				"linear",
-			},
-			"memory",
-		},
-		{
-			[]string{
-				"train",
-				"--eta",
-				"0.1",
-				"--epochs",
-				"1",
-				"--data",
-				"mnist:parity:100",
-				"--model",
-				"mlp:784-1000000000-1",
-			},
-			"parameters",
-		},
+		{[]string{"train", "--eta", "0.1", "--epochs", "1", "--data", "gauss:N=3037000500,d=3037000500"},
+			"not an integer"},
+		{[]string{"train", "--eta", "0.1", "--epochs", "1", "--data", "gauss:N=100,d=100000000", "--model", "linear"},
+			"memory"},
+		{[]string{"train", "--eta", "0.1", "--epochs", "1", "--data", "mnist:parity:100", "--model",
+			"mlp:784-1000000000-1"}, "parameters"},
 		{[]string{"escape", "--eta", "0.1", "--runs", "2000000000"}, "memory"},
 		{[]string{"stationary", "--eta", "0.1", "--chains", "2000000000"}, "memory"},
 		{[]string{"stationary", "--eta", "0.1", "--samples", "2000000000"}, "memory"},
-		{
-			[]string{"noise", "--model", "mlp:784-300-300-1", "--data", "mnist:parity:200", "--probes", "1000000"},
-			"memory",
-		},
+		{[]string{"noise", "--model", "mlp:784-300-300-1", "--data", "mnist:parity:200", "--probes", "1000000"},
+			"memory"},
 		{[]string{"noise", "--data", "gauss:N=1000,d=1", "--max-memory", "1K"}, "memory"},
 		// outputs checked before any work
 		{[]string{"escape", "--eta", "0.1", "--runs", "20", "--out", file}, "--out"},
@@ -261,17 +179,13 @@ func TestBadInputExitStatus(t *testing.T) {
 		// reproduce parameters: checked before any work
 		{[]string{"reproduce", "E5", "--out", filepath.Join(dir, "r1"), "--params", badParams}, "eta = -1"},
 		{[]string{"reproduce", "E5", "--out", filepath.Join(dir, "r2"), "--params", zeroRuns}, "runs = 0"},
-		{
-			[]string{"reproduce", "E5", "--out", filepath.Join(dir, "r3"), "--params", filepath.Join(dir, "nothere")},
-			"no such file",
-		},
+		{[]string{"reproduce", "E5", "--out", filepath.Join(dir, "r3"), "--params", filepath.Join(dir, "nothere")},
+			"no such file"},
 		{[]string{"reproduce", "E5", "--out", filepath.Join(dir, "r4"), "--params", malformed}, "unexpected EOF"},
 		{[]string{"reproduce", "E9", "--out", filepath.Join(dir, "r5")}, "unknown experiment"},
 		// defaults that must adapt, and automatic minima that fail, say why
-		{
-			[]string{"noise", "--model", "mlp:2-8-1:tanh", "--data", "csv:path=" + exact, "--minimum", "nowhere.npy"},
-			"--minimum",
-		},
+		{[]string{"noise", "--model", "mlp:2-8-1:tanh", "--data", "csv:path=" + exact, "--minimum", "nowhere.npy"},
+			"--minimum"},
 	}
 	for _, c := range cases {
 		args := append(c.args, "--quiet")
@@ -296,10 +210,8 @@ func TestBadInputExitStatus(t *testing.T) {
 // Defaults adapt to small models: noise on a 3-parameter model with the default --k, and an
 // automatic minimum that does not exist becomes a note, not a failure.
 func TestSmallModelDefaults(t *testing.T) {
-	for _, args := range [][]string{
-		{"noise", "--model", "linear", "--data", "gauss:N=200,d=3", "--theta", "0.1,0.2,0.3", "--json"},
-		{"noise", "--model", "mlp:2-8-1:tanh", "--data", "gauss:N=200,d=2", "--json"},
-	} {
+	for _, args := range [][]string{{"noise", "--model", "linear", "--data", "gauss:N=200,d=3", "--theta",
+		"0.1,0.2,0.3", "--json"}, {"noise", "--model", "mlp:2-8-1:tanh", "--data", "gauss:N=200,d=2", "--json"}} {
 		out, stderr, code := sgdlab(t, args...)
 		checkError(t, args, stderr, code, 0)
 		var rec map[string]any
@@ -321,46 +233,16 @@ func TestDivergence(t *testing.T) {
 		t.Errorf("diverged run lost its loss curve: %v", err)
 	}
 	db := filepath.Join(dir, "esc.db")
-	args = []string{
-		"escape",
-		"--model",
-		"doublewell",
-		"--data",
-		"gauss:N=1000,d=1,sigma=0.2",
-		"--eta",
-		"1000",
-		"--runs",
-		"5",
-		"--exit",
-		"well",
-		"--max-steps",
-		"5000",
-		"--store",
-		db,
-		"--quiet",
-	}
+	args = []string{"escape", "--model", "doublewell", "--data", "gauss:N=1000,d=1,sigma=0.2", "--eta", "1000",
+		"--runs", "5", "--exit", "well", "--max-steps", "5000", "--store", db, "--quiet"}
 	stdout, stderr, code := sgdlab(t, args...)
 	checkError(t, args, stderr, code, 3)
 	if !strings.Contains(stderr, "5 of 5 runs diverged") || !strings.Contains(stdout, "0 escaped") {
 		t.Errorf("escape divergence: %q %q", stdout, stderr)
 	}
 	// The SDE dynamics diverge likewise (Euler-Maruyama on a quartic loss at a large step).
-	args = []string{
-		"stationary",
-		"--model",
-		"doublewell",
-		"--data",
-		"gauss:N=1000,d=1,sigma=0.5",
-		"--eta",
-		"0.5",
-		"--dynamics",
-		"decoupled",
-		"--samples",
-		"300",
-		"--chains",
-		"2",
-		"--quiet",
-	}
+	args = []string{"stationary", "--model", "doublewell", "--data", "gauss:N=1000,d=1,sigma=0.5", "--eta", "0.5",
+		"--dynamics", "decoupled", "--samples", "300", "--chains", "2", "--quiet"}
 	_, stderr, code = sgdlab(t, args...)
 	checkError(t, args, stderr, code, 3)
 	if n := len(trajectories(t, db)); n != 5 {
@@ -369,20 +251,8 @@ func TestDivergence(t *testing.T) {
 }
 
 func TestTrainJSONDeterministic(t *testing.T) {
-	args := []string{
-		"train",
-		"--model",
-		"mlp:784-20-1:relu",
-		"--data",
-		"mnist:parity:500",
-		"--eta",
-		"0.01",
-		"--batch",
-		"50",
-		"--epochs",
-		"3",
-		"--json",
-	}
+	args := []string{"train", "--model", "mlp:784-20-1:relu", "--data", "mnist:parity:500", "--eta", "0.01",
+		"--batch", "50", "--epochs", "3", "--json"}
 	a, _, code := sgdlab(t, args...)
 	b, _, _ := sgdlab(t, args...)
 	if code != 0 {
@@ -403,12 +273,8 @@ func TestTrainJSONDeterministic(t *testing.T) {
 
 // interrupt starts the command, sends SIGINT after wait (or when ready reports true) and
 // returns its stdout, stderr, exit status and how long it took to exit after the signal.
-func interrupt(
-	t *testing.T,
-	wait time.Duration,
-	ready func() bool,
-	args ...string,
-) (string, string, int, time.Duration) {
+func interrupt(t *testing.T, wait time.Duration, ready func() bool, args ...string) (string, string, int,
+	time.Duration) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	var out, errb bytes.Buffer
@@ -468,27 +334,9 @@ func TestTrainInterruptFinalLoss(t *testing.T) {
 	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "run")
-	_, stderr, code, _ := interrupt(
-		t,
-		2*time.Second,
-		nil,
-		"train",
-		"--model",
-		"mlp:784-100-1",
-		"--data",
-		"mnist:parity:2000",
-		"--eta",
-		"0.01",
-		"--batch",
-		"10",
-		"--epochs",
-		"200",
-		"--log-every",
-		"100000",
-		"--out",
-		out,
-		"--quiet",
-	)
+	_, stderr, code, _ := interrupt(t, 2*time.Second, nil, "train", "--model", "mlp:784-100-1", "--data",
+		"mnist:parity:2000", "--eta", "0.01", "--batch", "10", "--epochs", "200", "--log-every", "100000", "--out",
+		out, "--quiet")
 	checkError(t, nil, stderr, code, 130)
 	var rec struct {
 		FinalLoss float64 `json:"final_loss"`
@@ -499,24 +347,9 @@ func TestTrainInterruptFinalLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Evaluate the loss at the saved theta independently (spectrum at that point).
-	stdout, stderr, code := sgdlab(
-		t,
-		"spectrum",
-		"--model",
-		"mlp:784-100-1",
-		"--data",
-		"mnist:parity:2000",
-		"--theta",
-		filepath.Join(out, "theta.npy"),
-		"--k",
-		"1",
-		"--probes",
-		"2",
-		"--steps",
-		"5",
-		"--no-blocks",
-		"--json",
-	)
+	stdout, stderr, code := sgdlab(t, "spectrum", "--model", "mlp:784-100-1", "--data", "mnist:parity:2000",
+		"--theta", filepath.Join(out, "theta.npy"), "--k", "1", "--probes", "2", "--steps", "5", "--no-blocks",
+		"--json")
 	checkError(t, nil, stderr, code, 0)
 	var sp struct {
 		Point struct {
@@ -627,12 +460,8 @@ func TestShardsMerge(t *testing.T) {
 		p := filepath.Join(dir, fmt.Sprintf("shard%d.db", i))
 		shards = append(shards, p)
 		cmd := exec.Command(bin, args(p)...)
-		cmd.Env = append(
-			os.Environ(),
-			fmt.Sprintf("SLURM_ARRAY_TASK_ID=%d", i+1),
-			"SLURM_ARRAY_TASK_MIN=1",
-			"SLURM_ARRAY_TASK_MAX=4",
-		)
+		cmd.Env = append(os.Environ(), fmt.Sprintf("SLURM_ARRAY_TASK_ID=%d", i+1), "SLURM_ARRAY_TASK_MIN=1",
+			"SLURM_ARRAY_TASK_MAX=4")
 		if i%2 == 1 {
 			cmd = exec.Command(bin, args(p, "--shard", fmt.Sprintf("%d/4", i))...)
 		}
@@ -720,48 +549,15 @@ func TestCLIAndReproduceShareTheStore(t *testing.T) {
 		"runs": 30, "dynamics": ["sgd"], "substeps": 5, "budget_factor": 1e9, "max_steps": 200000, "seed": 3}`),
 		0o644,
 	)
-	args := []string{
-		"escape",
-		"--model",
-		"linear",
-		"--data",
-		"gauss:N=2000,d=1,seed=3",
-		"--dynamics",
-		"sgd",
-		"--eta",
-		"0.1",
-		"--batch",
-		"1",
-		"--sampling",
-		"epoch",
-		"--exit",
-		"loss:c=1.2,1.4,1.6",
-		"--runs",
-		"30",
-		"--max-steps",
-		"200000",
-		"--seed",
-		"3",
-		"--store",
-		db,
-		"--quiet",
-	}
+	args := []string{"escape", "--model", "linear", "--data", "gauss:N=2000,d=1,seed=3", "--dynamics", "sgd", "--eta",
+		"0.1", "--batch", "1", "--sampling", "epoch", "--exit", "loss:c=1.2,1.4,1.6", "--runs", "30", "--max-steps",
+		"200000", "--seed", "3", "--store", db, "--quiet"}
 	if _, e, code := sgdlab(t, args...); code != 0 {
 		t.Fatal(e)
 	}
 	before := trajectories(t, db)
-	out, e, code := sgdlab(
-		t,
-		"reproduce",
-		"E5",
-		"--params",
-		params,
-		"--out",
-		filepath.Join(dir, "rep"),
-		"--store",
-		db,
-		"--quiet",
-	)
+	out, e, code := sgdlab(t, "reproduce", "E5", "--params", params, "--out", filepath.Join(dir, "rep"), "--store",
+		db, "--quiet")
 	if code != 0 {
 		t.Fatal(e)
 	}

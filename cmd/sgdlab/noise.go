@@ -11,23 +11,22 @@ import (
 )
 
 type noiseCmd struct {
-	problemFlags
+	// The point, and the SGD whose noise is measured there (on the problem below).
 	Theta    string `help:"${noise_theta}" placeholder:"FILE.npy|a,b,..."`
 	Batch    int    `help:"Mini-batch size B of the SGD whose noise is measured." default:"1"`
 	Sampling string `help:"epoch (without replacement) or replacement." default:"epoch" enum:"epoch,replacement"`
-	Minimum  string `help:"${noise_minimum}" default:"auto"`
-	K        int    `help:"Top eigenvectors in the overlap measure (0: min(5, P-1))." default:"0"`
-	Probes   int    `help:"Probes of stochastic estimates." default:"30"`
-	NoFig1   bool   `help:"Skip the paper's Fig. 1 spectra." name:"no-fig1"`
-	Seed     uint64 `help:"Seed for initialisation and stochastic estimates." default:"1"`
-	Out      string `help:"Directory for noise.json, fig1.csv and fig1.png." placeholder:"DIR"`
+	// The forms it is compared with and how.
+	Minimum string `help:"${noise_minimum}" default:"auto"`
+	K       int    `help:"Top eigenvectors in the overlap measure (0: min(5, P-1))." default:"0"`
+	NoFig1  bool   `help:"Skip the paper's Fig. 1 spectra." name:"no-fig1"`
+	probeFlags
+	Out string `help:"Directory for noise.json, fig1.csv and fig1.png." placeholder:"DIR"`
+	problemFlags
 }
 
 type noiseRecord struct {
-	Command string `json:"command"`
-	Version string `json:"version"`
+	header
 	*study.NoiseRecord
-	Outputs map[string]string `json:"outputs,omitempty"`
 }
 
 func (c *noiseCmd) Run(e *env) error {
@@ -40,18 +39,8 @@ func (c *noiseCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	spec := study.NoiseSpec{
-		Problem:   c.problem(),
-		Theta:     theta,
-		ThetaName: c.Theta,
-		Batch:     c.Batch,
-		Sampling:  c.Sampling,
-		Minimum:   c.Minimum,
-		TopK:      c.K,
-		Probes:    c.Probes,
-		Fig1:      !c.NoFig1,
-		Seed:      c.Seed,
-	}
+	spec := study.NoiseSpec{Problem: c.problem(), Theta: theta, ThetaName: c.Theta, Batch: c.Batch,
+		Sampling: c.Sampling, Minimum: c.Minimum, TopK: c.K, Probes: c.Probes, Fig1: !c.NoFig1, Seed: c.Seed}
 	if c.Minimum != "auto" && c.Minimum != "none" {
 		if spec.MinimumTheta, err = vector("--minimum", c.Minimum); err != nil {
 			return err
@@ -64,7 +53,7 @@ func (c *noiseCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	out := noiseRecord{Command: "noise", Version: version, NoiseRecord: rec}
+	out := noiseRecord{header: newHeader("noise"), NoiseRecord: rec}
 	if c.Out != "" {
 		out.Outputs = map[string]string{}
 		if f := rec.Analysis.Fig1; f != nil {
@@ -88,52 +77,27 @@ func (c *noiseCmd) Run(e *env) error {
 func printNoise(e *env, r *noiseRecord) {
 	a := r.Analysis
 	fmt.Fprintf(e.out, "SGD noise of %s on %s at %s\n", r.Model, r.Data, r.Theta)
-	fmt.Fprintf(
-		e.out,
-		"  N=%d P=%d K=%d, B=%d, sampling %s: Sigma = %.4g (M - g g^T)\n",
-		a.N,
-		a.P,
-		a.K,
-		a.B,
-		a.Sampling,
-		a.C,
-	)
+	fmt.Fprintf(e.out, "  N=%d P=%d K=%d, B=%d, sampling %s: Sigma = %.4g (M - g g^T)\n", a.N, a.P, a.K, a.B,
+		a.Sampling, a.C)
 	fmt.Fprintf(e.out, "  L = %.6g, |grad L| = %.3g\n", a.Loss, a.GradNorm)
 	st := a.Strength
 	fmt.Fprintf(e.out, "  Noise = (1/N) sum |grad l|^2 - |grad L|^2 = %.6g", st.Noise)
 	if st.JacNorm > 0 {
-		fmt.Fprintf(
-			e.out,
-			"; (2L/K) (1/N) sum |J|_F^2 = %.6g (ratio %.4f)",
-			2*st.Loss/float64(a.K)*st.JacNorm,
-			float64(st.Ratio),
-		)
+		fmt.Fprintf(e.out, "; (2L/K) (1/N) sum |J|_F^2 = %.6g (ratio %.4f)", 2*st.Loss/float64(a.K)*st.JacNorm,
+			float64(st.Ratio))
 	}
 	fmt.Fprintln(e.out)
 	if r.Minimum != nil {
-		fmt.Fprintf(
-			e.out,
-			"  minimum for H*: L* = %.6g, |grad| = %.2g (%s)\n",
-			r.Minimum.Loss,
-			r.Minimum.GradNorm,
-			r.Minimum.Method,
-		)
+		fmt.Fprintf(e.out, "  minimum for H*: L* = %.6g, |grad| = %.2g (%s)\n", r.Minimum.Loss, r.Minimum.GradNorm,
+			r.Minimum.Method)
 	}
 	for _, ag := range []*noise.Agreement{a.Decoupled, a.HessianForm} {
 		if ag == nil {
 			continue
 		}
 		fmt.Fprintf(e.out, "  exact Sigma vs %s [%s]:\n", ag.Form, ag.Method)
-		fmt.Fprintf(
-			e.out,
-			"    trace ratio %.4f%s, cosine %.4f%s, top-%d overlap %.4f\n",
-			ag.TraceRatio,
-			pm(ag.TraceSE),
-			ag.Cosine,
-			pm(ag.CosineSE),
-			ag.K,
-			ag.Overlap,
-		)
+		fmt.Fprintf(e.out, "    trace ratio %.4f%s, cosine %.4f%s, top-%d overlap %.4f\n", ag.TraceRatio,
+			pm(ag.TraceSE), ag.Cosine, pm(ag.CosineSE), ag.K, ag.Overlap)
 	}
 	if lc := a.Linear; lc != nil {
 		fmt.Fprintf(
@@ -154,15 +118,8 @@ func printNoise(e *env, r *noiseRecord) {
 	}
 	if f := a.Fig1; f != nil {
 		fmt.Fprintf(e.out, "  Fig. 1: (1/N) sum l grad f grad f^T vs L G [%s]\n", f.Method)
-		fmt.Fprintf(
-			e.out,
-			"    top eigenvalues %.4g vs %.4g (ratio %.4f); Frobenius cosine %.4f; histogram overlap %.3f\n",
-			f.Weighted[0],
-			f.Decoupled[0],
-			f.TopRatio,
-			f.Cosine,
-			f.HistAgree,
-		)
+		fmt.Fprintf(e.out, "    top eigenvalues %.4g vs %.4g (ratio %.4f); Frobenius cosine %.4f; histogram "+
+			"overlap %.3f\n", f.Weighted[0], f.Decoupled[0], f.TopRatio, f.Cosine, f.HistAgree)
 	}
 	for _, n := range append(append([]string(nil), r.Notes...), a.Notes...) {
 		fmt.Fprintln(e.out, "  note:", n)
@@ -191,15 +148,10 @@ func writeFig1(dir, name string, f *noise.Spectra, out map[string]string) error 
 		return err
 	}
 	out[name+"_csv"] = p
-	fig := report.Figure{
-		Title:  "Eigenvalue histograms (paper's Fig. 1)",
-		XLabel: "log10 eigenvalue",
-		YLabel: "fraction of eigenvalues",
-		Series: []report.Series{
-			{Name: "(1/N) sum l grad f grad f^T", X: xs, Y: f.HistW, Style: report.Steps},
-			{Name: "L * (1/N) sum grad f grad f^T", X: xs, Y: f.HistD, Style: report.Steps},
-		},
-	}
+	fig := report.Figure{Title: "Eigenvalue histograms (paper's Fig. 1)", XLabel: "log10 eigenvalue",
+		YLabel: "fraction of eigenvalues", Series: []report.Series{{Name: "(1/N) sum l grad f grad f^T", X: xs,
+			Y: f.HistW, Style: report.Steps}, {Name: "L * (1/N) sum grad f grad f^T", X: xs, Y: f.HistD,
+			Style: report.Steps}}}
 	p = filepath.Join(dir, name+".png")
 	out[name+"_png"] = p
 	return fig.WritePNG(p)

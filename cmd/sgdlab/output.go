@@ -10,6 +10,15 @@ import (
 	"github.com/sgdlab/sgdlab/internal/report"
 )
 
+// header is what every command's JSON record starts with, and the files it wrote.
+type header struct {
+	Command string            `json:"command"`
+	Version string            `json:"version"`
+	Outputs map[string]string `json:"outputs,omitempty"`
+}
+
+func newHeader(command string) header { return header{Command: command, Version: version} }
+
 // writeOut writes b to path, or to stdout when path is empty.
 func writeOut(e *env, path string, b []byte) error {
 	if path == "" {

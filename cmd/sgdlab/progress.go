@@ -26,13 +26,9 @@ func (p progressor) Bar(total int64, what string) bar {
 	}
 	if total < 0 {
 		return bar{
-			progressbar.NewOptions64(
-				-1,
-				progressbar.OptionSetWriter(os.Stderr),
-				progressbar.OptionSetDescription(what),
-				progressbar.OptionSpinnerType(14),
-				progressbar.OptionClearOnFinish(),
-			),
+			progressbar.NewOptions64(-1, progressbar.OptionSetWriter(os.Stderr),
+				progressbar.OptionSetDescription(what), progressbar.OptionSpinnerType(14),
+				progressbar.OptionClearOnFinish()),
 		}
 	}
 	return bar{progressbar.NewOptions64(total,

@@ -72,11 +72,8 @@ func (c *reproduceCmd) Run(e *env) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf(
-			"reproduce: %w (the report holds the experiments that finished; their measurements are in %s)",
-			err,
-			c.Store,
-		)
+		return fmt.Errorf("reproduce: %w (the report holds the experiments that finished; their measurements are "+
+			"in %s)", err, c.Store)
 	}
 	return nil
 }

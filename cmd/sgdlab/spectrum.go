@@ -16,24 +16,24 @@ import (
 
 type spectrumCmd struct {
 	problemFlags
-	Theta   string `help:"${spectrum_theta}" placeholder:"FILE.npy|a,b,..."`
-	Matrix  string `help:"hessian (exact, R-operator) or gn (Gauss-Newton)." default:"hessian" enum:"hessian,gn"`
-	K       int    `help:"Number of top and bottom eigenpairs (0: min(10, P))." default:"0"`
-	Probes  int    `help:"Probes for traces and the spectral density." default:"30"`
+	// The point and the matrix.
+	Theta  string `help:"${spectrum_theta}" placeholder:"FILE.npy|a,b,..."`
+	Evals  int    `help:"Loss-and-gradient evaluations allowed when searching the minimum." default:"5000"`
+	Matrix string `help:"hessian (exact, R-operator) or gn (Gauss-Newton)." default:"hessian" enum:"hessian,gn"`
+	// Eigenpairs (Lanczos).
+	K       int `help:"Number of top and bottom eigenpairs (0: min(10, P))." default:"0"`
+	MaxIter int `help:"Lanczos iteration limit (0: automatic)." default:"0" name:"max-iter"`
+	// Traces, densities and effective dimensions (stochastic estimates).
+	probeFlags
 	Steps   int    `help:"Lanczos steps per density probe." default:"80"`
-	MaxIter int    `help:"Lanczos iteration limit (0: automatic)." default:"0" name:"max-iter"`
 	MaddoxZ string `help:"${spectrum_maddoxz}" default:"0.01,0.1,1" name:"maddox-z"`
 	NoBlock bool   `help:"Skip the per-layer analysis." name:"no-blocks"`
-	Evals   int    `help:"Loss-and-gradient evaluations allowed when searching the minimum." default:"5000"`
-	Seed    uint64 `help:"Seed for initialisation and random probes." default:"1"`
 	Out     string `help:"Directory for spectrum.json, density.csv and density.png." placeholder:"DIR"`
 }
 
 type spectrumRecord struct {
-	Command string `json:"command"`
-	Version string `json:"version"`
+	header
 	*study.SpectrumRecord
-	Outputs map[string]string `json:"outputs,omitempty"`
 }
 
 func (c *spectrumCmd) Run(e *env) error {
@@ -66,7 +66,7 @@ func (c *spectrumCmd) Run(e *env) error {
 	if aerr != nil && (rec == nil || !errors.Is(aerr, curvature.ErrNotConverged)) {
 		return aerr
 	}
-	out := spectrumRecord{Command: "spectrum", Version: version, SpectrumRecord: rec}
+	out := spectrumRecord{header: newHeader("spectrum"), SpectrumRecord: rec}
 	if c.Out != "" {
 		if err := writeSpectrum(c.Out, &out); err != nil {
 			return err
@@ -97,13 +97,9 @@ func writeSpectrum(dir string, r *spectrumRecord) error {
 		return err
 	}
 	r.Outputs["density_csv"] = p
-	fig := report.Figure{
-		Title:  fmt.Sprintf("Spectral density of %s (SLQ, sigma = %.3g)", r.Matrix, a.DensitySigma),
-		XLabel: "eigenvalue",
-		YLabel: "density",
-		LogY:   true,
-		Series: []report.Series{{Name: "SLQ density", X: a.DensityGrid, Y: a.Density, Style: report.Line}},
-	}
+	fig := report.Figure{Title: fmt.Sprintf("Spectral density of %s (SLQ, sigma = %.3g)", r.Matrix, a.DensitySigma),
+		XLabel: "eigenvalue", YLabel: "density", LogY: true, Series: []report.Series{{Name: "SLQ density",
+			X: a.DensityGrid, Y: a.Density, Style: report.Line}}}
 	p = filepath.Join(dir, "density.png")
 	if err := fig.WritePNG(p); err != nil {
 		return err
@@ -116,17 +112,8 @@ func writeSpectrum(dir string, r *spectrumRecord) error {
 
 func printSpectrum(e *env, r *spectrumRecord) {
 	a := r.Analysis
-	fmt.Fprintf(
-		e.out,
-		"%s spectrum of %s on %s (P=%d) at %s: L = %.6g, |grad L| = %.3g\n",
-		r.Matrix,
-		r.Model,
-		r.Data,
-		a.Dim,
-		r.Theta,
-		r.Point.Loss,
-		r.Point.GradNorm,
-	)
+	fmt.Fprintf(e.out, "%s spectrum of %s on %s (P=%d) at %s: L = %.6g, |grad L| = %.3g\n", r.Matrix, r.Model, r.Data,
+		a.Dim, r.Theta, r.Point.Loss, r.Point.GradNorm)
 	fmt.Fprintf(e.out, "  top eigenvalues:    %s\n", fmtList(a.Top))
 	fmt.Fprintf(e.out, "  bottom eigenvalues: %s\n", fmtList(a.Bottom))
 	maxRes := 0.0
@@ -145,14 +132,8 @@ func printSpectrum(e *env, r *spectrumRecord) {
 	if a.LanczosNote != "" {
 		fmt.Fprintf(e.out, "  WARNING: %s\n", a.LanczosNote)
 	}
-	fmt.Fprintf(
-		e.out,
-		"  trace: Hutchinson %.6g +- %.2g, Hutch++ %.6g +- %.2g\n",
-		a.Hutchinson.Value,
-		a.Hutchinson.SE,
-		a.HutchPP.Value,
-		a.HutchPP.SE,
-	)
+	fmt.Fprintf(e.out, "  trace: Hutchinson %.6g +- %.2g, Hutch++ %.6g +- %.2g\n", a.Hutchinson.Value,
+		a.Hutchinson.SE, a.HutchPP.Value, a.HutchPP.SE)
 	fmt.Fprintf(
 		e.out,
 		"  effective dimension: n = %d outlier eigenvalues, h* = %.6g (geometric %.6g, range %.4g..%.4g), gap "+
@@ -169,15 +150,8 @@ func printSpectrum(e *env, r *spectrumRecord) {
 		fmt.Fprintf(e.out, "  Maddox N_eff(z=%g) = %.4g +- %.2g\n", m.Z, m.Estimate.Value, m.Estimate.SE)
 	}
 	for _, b := range a.Blocks {
-		fmt.Fprintf(
-			e.out,
-			"  block %-16s size %8d  trace %.5g +- %.2g  top %.5g\n",
-			b.Name,
-			b.Size,
-			b.Trace.Value,
-			b.Trace.SE,
-			b.Top,
-		)
+		fmt.Fprintf(e.out, "  block %-16s size %8d  trace %.5g +- %.2g  top %.5g\n", b.Name, b.Size, b.Trace.Value,
+			b.Trace.SE, b.Top.Value)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintln(e.out, "  note:", n)

@@ -13,28 +13,29 @@ import (
 )
 
 type stationaryCmd struct {
-	problemFlags
-	sgdFlags
-	dynFlags
-	storeFlags
+	// The chains and how they are sampled: burn-in, then samples every Every steps,
+	// stopping a chain that leaves the minimum's valley (the law is the one inside it).
 	Chains  int    `help:"Independent chains." default:"4"`
 	Samples int    `help:"Samples per chain after burn-in." default:"10000"`
 	Every   int64  `help:"SGD steps (of length eta in t) between samples." default:"100"`
 	Burn    int64  `help:"${stationary_burn}" default:"0"`
 	Valley  int    `help:"${stationary_valley}" default:"1" enum:"0,1"`
 	Out     string `help:"Directory for stationary.json, stationary.csv and stationary.png." placeholder:"DIR"`
+	// The problem, the dynamics and the store.
+	problemFlags
+	sgdFlags
+	dynFlags
+	storeFlags
 }
 
 type stationaryRecord struct {
-	Command string `json:"command"`
-	Version string `json:"version"`
+	header
 	*study.StationaryRecord
-	PhiFit  float64           `json:"phi"`
-	PhiSE   float64           `json:"phi_se"`
-	PhiLo   float64           `json:"phi_ci95_lo"`
-	PhiHi   float64           `json:"phi_ci95_hi"`
-	Elapsed float64           `json:"elapsed_s"`
-	Outputs map[string]string `json:"outputs,omitempty"`
+	PhiFit  float64 `json:"phi"`
+	PhiSE   float64 `json:"phi_se"`
+	PhiLo   float64 `json:"phi_ci95_lo"`
+	PhiHi   float64 `json:"phi_ci95_hi"`
+	Elapsed float64 `json:"elapsed_s"`
 }
 
 func (c *stationaryCmd) Run(e *env) error {
@@ -43,19 +44,11 @@ func (c *stationaryCmd) Run(e *env) error {
 		intRange("--burn", c.Burn, 0, 1<<50), outDir("--out", c.Out)); err != nil {
 		return err
 	}
-	start, err := vector("--start", c.Start)
-	if err != nil {
-		return err
-	}
-	ens, closeStore, err := c.open(version+"+"+buildRevision(), c.workers())
+	start, senv, bar, closeStore, err := e.ensemble(c.dynFlags, c.storeFlags, "chains")
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	bar := e.prog.Bar(-1, "chains")
-	ens.Progress = func(done, total int64) { bar.Progress(done, total, "chains") }
-	senv := e.studyEnv(bar)
-	senv.Ens = ens
 	t0 := now()
 	rec, err := study.Stationary(
 		e.ctx,
@@ -70,7 +63,7 @@ func (c *stationaryCmd) Run(e *env) error {
 		}
 		return ensembleError(err, rec.Stats, "chain", c.Store)
 	}
-	out := stationaryRecord{Command: "stationary", Version: version, StationaryRecord: rec, Elapsed: since(t0)}
+	out := stationaryRecord{header: newHeader("stationary"), StationaryRecord: rec, Elapsed: since(t0)}
 	res := rec.Fit
 	out.PhiFit, out.PhiSE, out.PhiLo, out.PhiHi = res.Power.Param, res.Power.SE, res.Power.Lo, res.Power.Hi
 	if c.Out != "" {
@@ -97,31 +90,12 @@ func (c *stationaryCmd) Run(e *env) error {
 		rec.Stats.Stored,
 		rec.Stats.Computed,
 	)
-	fmt.Fprintf(
-		e.out,
-		"  fitted phi = %.4f +- %.4f (95%%: %.4f .. %.4f), autocorrelation time %.2f samples, ESS %.0f\n",
-		out.PhiFit,
-		out.PhiSE,
-		out.PhiLo,
-		out.PhiHi,
-		res.Tau,
-		res.ESS,
-	)
-	fmt.Fprintf(
-		e.out,
-		"  predicted phi = 1 + B/(eta h*) = %.4f (Stratonovich reading %.4f): deviation %.1f standard errors\n",
-		rec.PhiTheory,
-		rec.PhiStrat,
-		rec.Deviation,
-	)
-	fmt.Fprintf(
-		e.out,
-		"  goodness of fit: KS distance %.4f (p = %.3g); Gibbs alternative T = %.4g: KS p = %.3g\n",
-		res.Power.KS,
-		res.Power.KSp,
-		res.Gibbs.Param,
-		res.Gibbs.KSp,
-	)
+	fmt.Fprintf(e.out, "  fitted phi = %.4f +- %.4f (95%%: %.4f .. %.4f), autocorrelation time %.2f samples, ESS "+
+		"%.0f\n", out.PhiFit, out.PhiSE, out.PhiLo, out.PhiHi, res.Tau, res.ESS)
+	fmt.Fprintf(e.out, "  predicted phi = 1 + B/(eta h*) = %.4f (Stratonovich reading %.4f): deviation %.1f "+
+		"standard errors\n", rec.PhiTheory, rec.PhiStrat, rec.Deviation)
+	fmt.Fprintf(e.out, "  goodness of fit: KS distance %.4f (p = %.3g); Gibbs alternative T = %.4g: KS p = %.3g\n",
+		res.Power.KS, res.Power.KSp, res.Gibbs.Param, res.Gibbs.KSp)
 	fmt.Fprintf(e.out, "  %s\n", res.Summary)
 	for _, n := range rec.Notes {
 		fmt.Fprintln(e.out, "  note:", n)
@@ -133,18 +107,11 @@ func (c *stationaryCmd) Run(e *env) error {
 // ensembleError explains what was kept when an ensemble stopped: the finished
 // trajectories are in the store (resume by repeating the command), or were lost without one.
 func ensembleError(err error, st ensemble.Stats, what, storePath string) error {
-	kept := fmt.Sprintf(
-		"%d %ss finished but without --store none was kept; pass --store FILE to keep them across interruptions",
-		st.Computed,
-		what,
-	)
+	kept := fmt.Sprintf("%d %ss finished but without --store none was kept; pass --store FILE to keep them across "+
+		"interruptions", st.Computed, what)
 	if storePath != "" {
-		kept = fmt.Sprintf(
-			"%d finished %ss are recorded in %s; run the same command again to resume",
-			st.Stored+st.Computed,
-			what,
-			storePath,
-		)
+		kept = fmt.Sprintf("%d finished %ss are recorded in %s; run the same command again to resume",
+			st.Stored+st.Computed, what, storePath)
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -171,24 +138,13 @@ func writeStationary(dir string, r *stationaryRecord) error {
 		return err
 	}
 	r.Outputs["histogram_csv"] = path
-	fig := report.Figure{
-		Title: fmt.Sprintf(
-			"Stationary density of u = L/L* - 1 (%s, eta=%g, B=%d)",
-			r.Dynamics.Kind,
-			r.Dynamics.Eta,
-			r.Dynamics.Batch,
-		),
-		XLabel: "u = L/L* - 1",
-		YLabel: "density",
-		LogX:   true,
-		LogY:   true,
-		Series: []report.Series{
-			{Name: "measured", X: xs, Y: ys, YErr: es, Style: report.Points},
-			{Name: fmt.Sprintf("fitted power law, phi = %.3f", r.Fit.Power.Param), X: xs, Y: pw, Style: report.Line},
-			{Name: fmt.Sprintf("theory, phi = %.3f", r.PhiTheory), X: xs, Y: pt, Style: report.Dashed},
-			{Name: fmt.Sprintf("Gibbs exp(-L/T), T = %.3g", r.Fit.Gibbs.Param), X: xs, Y: gb, Style: report.Dashed},
-		},
-	}
+	fig := report.Figure{Title: fmt.Sprintf("Stationary density of u = L/L* - 1 (%s, eta=%g, B=%d)", r.Dynamics.Kind,
+		r.Dynamics.Eta, r.Dynamics.Batch), XLabel: "u = L/L* - 1", YLabel: "density", LogX: true, LogY: true,
+		Series: []report.Series{{Name: "measured", X: xs, Y: ys, YErr: es, Style: report.Points},
+			{Name: fmt.Sprintf("fitted power law, phi = %.3f", r.Fit.Power.Param), X: xs, Y: pw,
+				Style: report.Line}, {Name: fmt.Sprintf("theory, phi = %.3f", r.PhiTheory), X: xs, Y: pt,
+				Style: report.Dashed}, {Name: fmt.Sprintf("Gibbs exp(-L/T), T = %.3g", r.Fit.Gibbs.Param),
+				X: xs, Y: gb, Style: report.Dashed}}}
 	path = filepath.Join(dir, "stationary.png")
 	if err := fig.WritePNG(path); err != nil {
 		return err

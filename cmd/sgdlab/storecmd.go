@@ -109,23 +109,11 @@ func (c *mergeCmd) Run(e *env) error {
 	}
 	if e.g.JSON {
 		return e.writeJSON(
-			map[string]any{
-				"into":               c.Into,
-				"from":               c.Froms,
-				"runs":               st.Runs,
-				"trajectories_added": st.New,
-				"duplicates":         st.Duplicates,
-			},
+			map[string]any{"into": c.Into, "from": c.Froms, "runs": st.Runs, "trajectories_added": st.New,
+				"duplicates": st.Duplicates},
 		)
 	}
-	fmt.Fprintf(
-		e.out,
-		"merged %d run records from %d stores into %s: %d trajectories added, %d already present\n",
-		st.Runs,
-		len(c.Froms),
-		c.Into,
-		st.New,
-		st.Duplicates,
-	)
+	fmt.Fprintf(e.out, "merged %d run records from %d stores into %s: %d trajectories added, %d already present\n",
+		st.Runs, len(c.Froms), c.Into, st.New, st.Duplicates)
 	return nil
 }

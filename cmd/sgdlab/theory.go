@@ -45,14 +45,13 @@ func (c *theoryCmd) Run(e *env) error {
 		Phi:       theory.Phi(c.Batch, c.Eta, c.HStar),
 		NCritical: theory.NCritical(c.Batch, c.Eta, c.HStar),
 		Exponent:  theory.Exponent(c.Batch, c.Eta, c.HStar, c.N),
-		Conventions: map[string]string{
-			"phi":       "1 + B/(eta h*): P(theta) ∝ L^-phi (Ito)",
+		Conventions: map[string]string{"phi": "1 + B/(eta h*): P(theta) ∝ L^-phi (Ito)",
 			"n_c":       "2 phi: minima with n >= n_c outlier directions are unstable",
 			"power_law": "kappa = |h_e^s|/(2 pi) sqrt(det H*/|det H^s|) (L^s/L*)^-(B/(eta h*) + 1 - n/2)",
-			"arrhenius": "same prefactor times exp(-2 B Delta L/(eta h*)) (constant Hessian-aligned noise)",
-			"frozen":    "same prefactor times exp(-B Delta L/(eta h* L*)) (noise frozen at the minimum)",
-			"units":     "rates per unit t = eta * steps; MFPT = 1/kappa in t and in steps",
-		}}
+			"arrhenius": "same prefactor times exp(-2 B " +
+				"Delta L/(eta h*)) (constant Hessian-aligned noise)",
+			"frozen": "same prefactor times exp(-B Delta L/(eta h* L*)) (noise frozen at the minimum)",
+			"units":  "rates per unit t = eta * steps; MFPT = 1/kappa in t and in steps"}}
 	r.Stable = float64(c.N) < r.NCritical
 	if c.LMin > 0 && c.LSaddle > c.LMin {
 		hs := c.HSaddle
@@ -65,24 +64,10 @@ func (c *theoryCmd) Run(e *env) error {
 		}
 		b := theory.Barrier{LMin: c.LMin, LSaddle: c.LSaddle, HStar: c.HStar, HSaddleNeg: hs, DetRatio: dr, N: c.N}
 		r.Reduced = theory.ReducedBarrier(b, c.Batch, c.Eta)
-		r.PowerLaw, r.Arrhenius, r.Frozen = theory.PowerLaw(
-			b,
-			c.Batch,
-			c.Eta,
-		), theory.Arrhenius(
-			b,
-			c.Batch,
-			c.Eta,
-		), theory.Frozen(
-			b,
-			c.Batch,
-			c.Eta,
-		)
-		r.MFPT = map[string]float64{
-			"power_law":    1 / r.PowerLaw,
-			"arrhenius":    1 / r.Arrhenius,
-			"frozen_noise": 1 / r.Frozen,
-		}
+		r.PowerLaw, r.Arrhenius, r.Frozen = theory.PowerLaw(b, c.Batch, c.Eta), theory.Arrhenius(b, c.Batch, c.Eta),
+			theory.Frozen(b, c.Batch, c.Eta)
+		r.MFPT = map[string]float64{"power_law": 1 / r.PowerLaw, "arrhenius": 1 / r.Arrhenius,
+			"frozen_noise": 1 / r.Frozen}
 		r.MFPTSteps = map[string]float64{}
 		for k, v := range r.MFPT {
 			r.MFPTSteps[k] = v / c.Eta
@@ -94,19 +79,10 @@ func (c *theoryCmd) Run(e *env) error {
 		return e.writeJSON(r)
 	}
 	fmt.Fprintf(e.out, "eta = %g, B = %d, h* = %g, n = %d\n", c.Eta, c.Batch, c.HStar, c.N)
-	fmt.Fprintf(
-		e.out,
-		"  stationary exponent phi = 1 + B/(eta h*) = %.6g (Stratonovich reading %.6g)\n",
-		r.Phi,
-		r.Phi-0.5,
-	)
-	fmt.Fprintf(
-		e.out,
-		"  critical dimension n_c = 2 phi = %.6g: a minimum with n = %d outlier directions is %s\n",
-		r.NCritical,
-		c.N,
-		map[bool]string{true: "stable", false: "unstable"}[r.Stable],
-	)
+	fmt.Fprintf(e.out, "  stationary exponent phi = 1 + B/(eta h*) = %.6g (Stratonovich reading %.6g)\n", r.Phi,
+		r.Phi-0.5)
+	fmt.Fprintf(e.out, "  critical dimension n_c = 2 phi = %.6g: a minimum with n = %d outlier directions is %s\n",
+		r.NCritical, c.N, map[bool]string{true: "stable", false: "unstable"}[r.Stable])
 	fmt.Fprintf(e.out, "  escape exponent B/(eta h*) + 1 - n/2 = %.6g\n", r.Exponent)
 	if r.MFPT != nil {
 		fmt.Fprintf(
@@ -125,14 +101,8 @@ func (c *theoryCmd) Run(e *env) error {
 			rate      float64
 		}{{"power law", "power_law", r.PowerLaw}, {"Arrhenius exp(-2B dL/(eta h*))", "arrhenius", r.Arrhenius},
 			{"frozen noise exp(-B dL/(eta h* L*))", "frozen_noise", r.Frozen}} {
-			fmt.Fprintf(
-				e.out,
-				"  %-38s kappa = %.4g per unit t; MFPT = %.4g t = %.4g steps\n",
-				k.name,
-				k.rate,
-				r.MFPT[k.key],
-				r.MFPTSteps[k.key],
-			)
+			fmt.Fprintf(e.out, "  %-38s kappa = %.4g per unit t; MFPT = %.4g t = %.4g steps\n", k.name, k.rate,
+				r.MFPT[k.key], r.MFPTSteps[k.key])
 		}
 	}
 	return nil

@@ -15,20 +15,21 @@ import (
 type trainCmd struct {
 	problemFlags
 	sgdFlags
-	Epochs      float64 `help:"Training length in epochs of floor(N/B) steps (give --epochs or --steps)." default:"0"`
-	Steps       int64   `help:"Training length in SGD steps (give --epochs or --steps)." default:"0"`
-	LogEvery    int64   `help:"${train_logevery}" default:"0" name:"log-every"`
-	Init        string  `help:"${train_init}" placeholder:"FILE.npy"`
-	RecordNoise int64   `help:"${train_recordnoise}" default:"0" name:"record-noise"`
-	Out         string  `help:"Directory for theta.npy, loss.csv and run.json." placeholder:"DIR"`
+	// How long, and from where.
+	Epochs float64 `help:"Training length in epochs of floor(N/B) steps (give --epochs or --steps)." default:"0"`
+	Steps  int64   `help:"Training length in SGD steps (give --epochs or --steps)." default:"0"`
+	Init   string  `help:"${train_init}" placeholder:"FILE.npy"`
+	// What is recorded along the way.
+	LogEvery    int64 `help:"${train_logevery}" default:"0" name:"log-every"`
+	RecordNoise int64 `help:"${train_recordnoise}" default:"0" name:"record-noise"`
+
+	Out string `help:"Directory for theta.npy, loss.csv and run.json." placeholder:"DIR"`
 }
 
 // trainRecord is the JSON record of a training run; field names are the public format.
 type trainRecord struct {
-	Command string `json:"command"`
-	Version string `json:"version"`
+	header
 	*study.TrainRecord
-	Outputs map[string]string `json:"outputs,omitempty"`
 }
 
 // steps converts --epochs or --steps into a step count for N samples and batch B.
@@ -77,25 +78,15 @@ func (c *trainCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	spec := study.TrainSpec{
-		Problem:    c.problem(),
-		Eta:        c.Eta,
-		Batch:      c.Batch,
-		Sampling:   c.Sampling,
-		Momentum:   c.Momentum,
-		Seed:       c.Seed,
-		Steps:      steps,
-		LogEvery:   c.LogEvery,
-		NoiseEvery: c.RecordNoise * spe,
-		Init:       init,
-		InitName:   c.Init,
-	}
+	spec := study.TrainSpec{Problem: c.problem(), Eta: c.Eta, Batch: c.Batch, Sampling: c.Sampling,
+		Momentum: c.Momentum, Seed: c.Seed, Steps: steps, LogEvery: c.LogEvery, NoiseEvery: c.RecordNoise * spe,
+		Init: init, InitName: c.Init}
 	rec, runErr := study.Train(e.ctx, senv, spec)
 	bar.Done()
 	if rec == nil {
 		return runErr
 	}
-	out := trainRecord{Command: "train", Version: version, TrainRecord: rec}
+	out := trainRecord{header: newHeader("train"), TrainRecord: rec}
 	if c.Out != "" {
 		if err := writeTrain(c.Out, &out); err != nil {
 			return err
@@ -120,25 +111,10 @@ func (c *trainCmd) Run(e *env) error {
 
 func printTrain(e *env, r *trainRecord) {
 	fmt.Fprintf(e.out, "trained %s on %s (N=%d, P=%d) with %s loss\n", r.Model, r.Data, r.N, r.P, r.Loss)
-	fmt.Fprintf(
-		e.out,
-		"  SGD eta=%g B=%d sampling=%s momentum=%g seed=%d; start: %s\n",
-		r.Eta,
-		r.Batch,
-		r.Sampling,
-		r.Momentum,
-		r.Seed,
-		r.Init,
-	)
-	fmt.Fprintf(
-		e.out,
-		"  %d steps = %.3g epochs, t = eta*steps = %.4g, in %.2fs (%.0f steps/s)\n",
-		r.Steps,
-		r.Epochs,
-		r.Time,
-		r.Elapsed,
-		r.StepsPerSec,
-	)
+	fmt.Fprintf(e.out, "  SGD eta=%g B=%d sampling=%s momentum=%g seed=%d; start: %s\n", r.Eta, r.Batch, r.Sampling,
+		r.Momentum, r.Seed, r.Init)
+	fmt.Fprintf(e.out, "  %d steps = %.3g epochs, t = eta*steps = %.4g, in %.2fs (%.0f steps/s)\n", r.Steps, r.Epochs,
+		r.Time, r.Elapsed, r.StepsPerSec)
 	fmt.Fprintf(e.out, "  loss L: %.6g -> %.6g\n", float64(r.InitialLoss), float64(r.FinalLoss))
 	for _, p := range r.Noise {
 		fmt.Fprintf(e.out, "  epoch %6.2f: L = %.6g  Noise = %.6g\n", p.Epoch, p.Loss, p.Noise)

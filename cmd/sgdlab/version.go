@@ -25,12 +25,8 @@ func buildRevision() string {
 }
 
 func (versionCmd) Run(e *env) error {
-	rec := map[string]string{
-		"version":    version,
-		"go":         runtime.Version(),
-		"revision":   buildRevision(),
-		"arithmetic": model.Arithmetic(),
-	}
+	rec := map[string]string{"version": version, "go": runtime.Version(), "revision": buildRevision(),
+		"arithmetic": model.Arithmetic()}
 	if e.g.JSON {
 		return e.writeJSON(rec)
 	}

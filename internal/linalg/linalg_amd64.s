@@ -2,6 +2,24 @@
 
 #include "textflag.h"
 
+// GATHER_ARGS loads the arguments of the gather kernels: DI = out, SI = w, R8 = stride in
+// bytes, R9 = idx, R10 = val, CX = n.
+#define GATHER_ARGS \
+	MOVQ out+0(FP), DI; \
+	MOVQ w+8(FP), SI; \
+	MOVQ stride+16(FP), R8; \
+	SHLQ $3, R8; \
+	MOVQ idx+24(FP), R9; \
+	MOVQ val+32(FP), R10; \
+	MOVQ n+40(FP), CX
+
+// ROW_FMA4 adds Y8 times four vectors of the row at BX (byte offsets a..d) to r0..r3.
+#define ROW_FMA4(a, b, c, d, r0, r1, r2, r3) \
+	VFMADD231PD a(BX), Y8, r0; \
+	VFMADD231PD b(BX), Y8, r1; \
+	VFMADD231PD c(BX), Y8, r2; \
+	VFMADD231PD d(BX), Y8, r3
+
 // func axpyAVX(a float64, x, y []float64)
 // y[i] += a * x[i], len(x) == len(y) >= 8.
 TEXT ·axpyAVX(SB), NOSPLIT, $0-56
@@ -119,13 +137,7 @@ ddone:
 // out[0:32] += sum_{p<n} val[p] * w[idx[p]*stride : idx[p]*stride+32], in order of p,
 // with the 32 sums held in eight registers (stride in elements).
 TEXT ·gatherAxpy32AVX(SB), NOSPLIT, $0-48
-	MOVQ out+0(FP), DI
-	MOVQ w+8(FP), SI
-	MOVQ stride+16(FP), R8
-	SHLQ $3, R8
-	MOVQ idx+24(FP), R9
-	MOVQ val+32(FP), R10
-	MOVQ n+40(FP), CX
+	GATHER_ARGS
 	VMOVUPD 0(DI), Y0
 	VMOVUPD 32(DI), Y1
 	VMOVUPD 64(DI), Y2
@@ -141,14 +153,8 @@ g32loop:
 	IMULQ R8, AX
 	LEAQ (SI)(AX*1), BX
 	VBROADCASTSD (R10), Y8
-	VFMADD231PD 0(BX), Y8, Y0
-	VFMADD231PD 32(BX), Y8, Y1
-	VFMADD231PD 64(BX), Y8, Y2
-	VFMADD231PD 96(BX), Y8, Y3
-	VFMADD231PD 128(BX), Y8, Y4
-	VFMADD231PD 160(BX), Y8, Y5
-	VFMADD231PD 192(BX), Y8, Y6
-	VFMADD231PD 224(BX), Y8, Y7
+	ROW_FMA4(0, 32, 64, 96, Y0, Y1, Y2, Y3)
+	ROW_FMA4(128, 160, 192, 224, Y4, Y5, Y6, Y7)
 	ADDQ $4, R9
 	ADDQ $8, R10
 	DECQ CX
@@ -168,13 +174,7 @@ g32store:
 // func gatherAxpy4AVX(out, w *float64, stride int, idx *int32, val *float64, n int)
 // As gatherAxpy32AVX for 4 columns.
 TEXT ·gatherAxpy4AVX(SB), NOSPLIT, $0-48
-	MOVQ out+0(FP), DI
-	MOVQ w+8(FP), SI
-	MOVQ stride+16(FP), R8
-	SHLQ $3, R8
-	MOVQ idx+24(FP), R9
-	MOVQ val+32(FP), R10
-	MOVQ n+40(FP), CX
+	GATHER_ARGS
 	VMOVUPD 0(DI), Y0
 	TESTQ CX, CX
 	JZ   g4store

@@ -39,11 +39,9 @@ type Figure struct {
 	Width, Height         vg.Length // default 16cm x 11cm
 }
 
-var palette = []color.Color{
-	color.RGBA{31, 119, 180, 255}, color.RGBA{214, 39, 40, 255}, color.RGBA{44, 160, 44, 255},
-	color.RGBA{255, 127, 14, 255}, color.RGBA{148, 103, 189, 255}, color.RGBA{140, 86, 75, 255},
-	color.RGBA{227, 119, 194, 255}, color.RGBA{127, 127, 127, 255},
-}
+var palette = []color.Color{color.RGBA{31, 119, 180, 255}, color.RGBA{214, 39, 40, 255}, color.RGBA{44, 160, 44, 255},
+	color.RGBA{255, 127, 14, 255}, color.RGBA{148, 103, 189, 255}, color.RGBA{140, 86, 75, 255}, color.RGBA{227, 119,
+		194, 255}, color.RGBA{127, 127, 127, 255}}
 
 // keep reports whether a point can be drawn on the figure's axes.
 func (f Figure) keep(x, y float64) bool {

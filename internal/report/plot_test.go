@@ -11,10 +11,9 @@ import (
 )
 
 func TestFigurePNG(t *testing.T) {
-	f := Figure{Title: "t", XLabel: "x", YLabel: "y", LogX: true, LogY: true, Series: []Series{
-		{Name: "a", X: []float64{0, 1, 2, 3}, Y: []float64{1, 2, 4, 8}, Style: Line},
-		{Name: "b", X: []float64{1, 2, 3}, Y: []float64{1, 3, 9}, YErr: []float64{0.5, 5, 1}, Style: Points},
-	}}
+	f := Figure{Title: "t", XLabel: "x", YLabel: "y", LogX: true, LogY: true, Series: []Series{{Name: "a",
+		X: []float64{0, 1, 2, 3}, Y: []float64{1, 2, 4, 8}, Style: Line}, {Name: "b", X: []float64{1, 2, 3},
+		Y: []float64{1, 3, 9}, YErr: []float64{0.5, 5, 1}, Style: Points}}}
 	b, err := f.PNG()
 	if err != nil {
 		t.Fatal(err)

@@ -36,13 +36,8 @@ func Parse(kind, s string) (*Spec, error) {
 		return nil, fmt.Errorf("empty %s spec", kind)
 	}
 	name, rest, _ := strings.Cut(text, ":")
-	sp := &Spec{
-		Kind: kind,
-		Text: text,
-		Name: strings.ToLower(strings.TrimSpace(name)),
-		keys: map[string][]string{},
-		used: map[string]bool{},
-	}
+	sp := &Spec{Kind: kind, Text: text, Name: strings.ToLower(strings.TrimSpace(name)), keys: map[string][]string{},
+		used: map[string]bool{}}
 	if sp.Name == "" {
 		return nil, fmt.Errorf("%s spec %q has no name before ':'", kind, text)
 	}

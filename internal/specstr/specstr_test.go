@@ -33,19 +33,11 @@ func TestGrammar(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	for _, c := range []struct{ spec, key, want string }{
-		{"ball:r=NaN", "r", "not a finite number"},
-		{"loss:c=Inf", "c", "not a finite number"},
-		{"gauss:N=1e40", "N", "not an integer"},
-		{"gauss:N=2.5", "N", "not an integer"},
-		{"gauss:N=-3", "N", "not an integer"},
-		{"gauss:N=1,N=2", "", "twice"},
-		{"gauss::N=1", "", "empty item"},
-		{"gauss:N=1,typo=3", "N", "unknown option"},
-		{"gauss:stray", "", "unexpected"},
-		{":x", "", "no name"},
-		{"a:=3", "", "no key"},
-	} {
+	for _, c := range []struct{ spec, key, want string }{{"ball:r=NaN", "r", "not a finite number"}, {"loss:c=Inf",
+		"c", "not a finite number"}, {"gauss:N=1e40", "N", "not an integer"}, {"gauss:N=2.5", "N", "not an integer"},
+		{"gauss:N=-3", "N", "not an integer"}, {"gauss:N=1,N=2", "", "twice"}, {"gauss::N=1", "", "empty item"},
+		{"gauss:N=1,typo=3", "N", "unknown option"}, {"gauss:stray", "", "unexpected"}, {":x", "", "no name"},
+		{"a:=3", "", "no key"}} {
 		s, err := Parse("test", c.spec)
 		if err == nil && c.key != "" {
 			switch c.key {

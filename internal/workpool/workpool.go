@@ -16,13 +16,8 @@ import (
 // serialised, as each job finishes without error (a nil done discards results). The first
 // error from job or done stops further jobs from starting and is returned once the running
 // jobs end; otherwise Run returns ctx.Err().
-func Run[T any](
-	ctx context.Context,
-	indices iter.Seq[int],
-	workers int,
-	job func(i int) (T, error),
-	done func(i int, r T) error,
-) error {
+func Run[T any](ctx context.Context, indices iter.Seq[int], workers int, job func(i int) (T, error), done func(i int,
+	r T) error) error {
 	workers = max(1, workers)
 	var mu sync.Mutex
 	var firstErr error

@@ -8,13 +8,11 @@ import (
 
 func TestRun(t *testing.T) {
 	sum := 0
-	err := Run(
-		context.Background(),
-		Range(10),
-		3,
-		func(i int) (int, error) { return i * i, nil },
-		func(i, r int) error { sum += r; return nil },
-	)
+	err := Run(context.Background(), Range(10), 3, func(i int) (int, error) { return i * i, nil }, func(i,
+		r int) error {
+		sum += r
+		return nil
+	})
 	if err != nil || sum != 285 {
 		t.Fatalf("sum %d, err %v", sum, err)
 	}
