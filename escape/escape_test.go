@@ -27,8 +27,14 @@ func simulate(t *testing.T, fac *sde.Factory, spec ExitSpec, ec Context, th []fl
 }
 
 func setup1D(t *testing.T, kind sde.Kind, substeps int) (*sde.Factory, Context, []float64, float64, float64) {
-	o, _ := model.Build("linear", "mse", data.Gauss(10000, 1, 1, 2))
-	fl, _ := model.NewFeatureLandscape(o, false)
+	o, err := model.Build("linear", "mse", data.Gauss(10000, 1, 1, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl, ok := model.NewFeatureLandscape(o, false)
+	if !ok {
+		t.Fatal("linear regression has a moment-based landscape")
+	}
 	m := fl.Moments()
 	th := []float64{m.Bv[0] / m.C[0]}
 	lstar, h := fl.LossGrad(th, nil), m.C[0]
@@ -50,7 +56,10 @@ func setup1D(t *testing.T, kind sde.Kind, substeps int) (*sde.Factory, Context, 
 // because the MFPT grows steeply with the threshold.
 func TestMFPTAgainstQuadrature(t *testing.T) {
 	fac, ec, th, lstar, h := setup1D(t, sde.Decoupled, 20)
-	spec, _ := ParseExit("loss:c=1.3,1.6")
+	spec, err := ParseExit("loss:c=1.3,1.6")
+	if err != nil {
+		t.Fatal(err)
+	}
 	runs, err := simulate(t, fac, spec, ec, th, 1000, 2, Options{Seed: 3, MaxTime: 1e6})
 	if err != nil {
 		t.Fatal(err)
@@ -79,9 +88,18 @@ func TestMFPTAgainstQuadrature(t *testing.T) {
 // Results do not depend on the number of workers, and resuming skips finished runs.
 func TestDeterministicAcrossWorkers(t *testing.T) {
 	fac, ec, th, _, _ := setup1D(t, sde.SGD, 1)
-	spec, _ := ParseExit("loss:c=1.5")
-	a, _ := simulate(t, fac, spec, ec, th, 20, 1, Options{Seed: 9, MaxTime: 1e5})
-	b, _ := simulate(t, fac, spec, ec, th, 20, 2, Options{Seed: 9, MaxTime: 1e5})
+	spec, err := ParseExit("loss:c=1.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := simulate(t, fac, spec, ec, th, 20, 1, Options{Seed: 9, MaxTime: 1e5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := simulate(t, fac, spec, ec, th, 20, 2, Options{Seed: 9, MaxTime: 1e5})
+	if err != nil {
+		t.Fatal(err)
+	}
 	byIdx := map[int]Run{}
 	for _, r := range a {
 		byIdx[r.Index] = r
@@ -95,7 +113,10 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 
 func TestCensoringAndBadExits(t *testing.T) {
 	fac, ec, th, _, _ := setup1D(t, sde.SGD, 1)
-	spec, _ := ParseExit("loss:c=50")
+	spec, err := ParseExit("loss:c=50")
+	if err != nil {
+		t.Fatal(err)
+	}
 	runs, err := simulate(t, fac, spec, ec, th, 10, 2, Options{Seed: 1, MaxSteps: 1000})
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +141,10 @@ func TestCensoringAndBadExits(t *testing.T) {
 // and runs censored by the step budget (budgets not aligned with the 1024-step stretches).
 func TestFusedLossExitMatchesStepByStep(t *testing.T) {
 	fac, ec, th, _, _ := setup1D(t, sde.SGD, 1)
-	spec, _ := ParseExit("loss:c=1.2,1.5,2.5")
+	spec, err := ParseExit("loss:c=1.2,1.5,2.5")
+	if err != nil {
+		t.Fatal(err)
+	}
 	budget := 0.0 // exactly the time after 2500 steps, so that the boundary case is met
 	for range 2500 {
 		budget += 0.1
@@ -164,7 +188,10 @@ func TestFusedLossExitMatchesStepByStep(t *testing.T) {
 // A run whose parameters blow up ends as diverged, never as an escape, whatever the exit
 // (the old loop counted NaN distances as crossings); rates count it apart.
 func TestDivergedRunIsNotAnEscape(t *testing.T) {
-	o, _ := model.Build("doublewell:a=0.25", "mse", data.Gauss(1000, 1, 0.2, 1))
+	o, err := model.Build("doublewell:a=0.25", "mse", data.Gauss(1000, 1, 0.2, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
 	th := []float64{0.5}
 	fac, err := sde.NewFactory(o, sde.Config{Kind: sde.SGD, Eta: 1000, Batch: 1, Sampling: sgd.Epoch})
 	if err != nil {
@@ -174,7 +201,10 @@ func TestDivergedRunIsNotAnEscape(t *testing.T) {
 	ec := Context{Obj: o, ThetaStar: th, LStar: land.LossGrad(th, nil), NewLand: fac.NewLandscape,
 		SaddleTheta: []float64{0}, SaddleDir: []float64{1}, OtherMin: []float64{-0.5}}
 	for _, exit := range []string{"well", "ball:r=1e300"} {
-		spec, _ := ParseExit(exit)
+		spec, err := ParseExit(exit)
+		if err != nil {
+			t.Fatal(err)
+		}
 		runs, err := simulate(t, fac, spec, ec, th, 5, 2, Options{Seed: 1, MaxSteps: 5000})
 		if err != nil || len(runs) != 5 {
 			t.Fatalf("%s: %d runs, error %v", exit, len(runs), err)

@@ -238,3 +238,32 @@ func TestParamsValidation(t *testing.T) {
 		t.Errorf("Find must return each experiment once in report order: %v", got)
 	}
 }
+
+// FuzzParams: any parameter file is either accepted with valid values or refused with a
+// one-line error of class ErrInvalid.
+func FuzzParams(f *testing.F) {
+	for _, s := range []string{`{"runs": 10}`, `{"eta": -1}`, `{"levels": [1.5, 2, 1e308]}`, `{"dims": [0]}`, `{`, `[]`, `null`,
+		`{"runs": 1e99}`, `{"ratios": [2, 3, "x"]}`, `{"sigmas": [NaN]}`} {
+		f.Add("E5", s)
+		f.Add("X1", s)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, id, body string) {
+		exps, err := Find([]string{id})
+		if err != nil {
+			return
+		}
+		p := filepath.Join(dir, "p.json")
+		os.WriteFile(p, []byte(body), 0o644)
+		params, err := LoadParams(exps[0], false, p)
+		if err != nil {
+			if !errors.Is(err, fault.ErrInvalid) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("%q: %v", body, err)
+			}
+			return
+		}
+		if err := params.Validate(); err != nil {
+			t.Fatalf("accepted parameters fail validation: %v", err)
+		}
+	})
+}

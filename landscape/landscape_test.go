@@ -74,6 +74,20 @@ func TestTanhNetworkBarrier(t *testing.T) {
 	if math.Hypot(br.Saddle.Theta[0], br.Saddle.Theta[1]) > 1e-6 {
 		t.Fatalf("saddle at %v, expected the origin", br.Saddle.Theta)
 	}
+	// At the origin f = 0, so L^s = (1/N) sum y^2 / 2 exactly; the saddle has index 1 and the
+	// minimum a positive definite Hessian.
+	ly := 0.0
+	for _, y := range ds.Y {
+		ly += y * y / 2
+	}
+	ly /= float64(ds.N)
+	if math.Abs(br.Saddle.Loss-ly) > 1e-12*ly || br.Saddle.Index != 1 || !(br.Saddle.NegEig < 0) {
+		t.Fatalf("saddle: L^s %v (exact %v), index %d, negative eigenvalue %v", br.Saddle.Loss, ly, br.Saddle.Index,
+			br.Saddle.NegEig)
+	}
+	if !(br.MinA.Eigs[len(br.MinA.Eigs)-1] > 0) || !(pa.Loss < br.Saddle.Loss) {
+		t.Fatalf("minimum: eigenvalues %v, L* %v against L^s %v", br.MinA.Eigs, pa.Loss, br.Saddle.Loss)
+	}
 	t.Logf("minimum %v L*=%.4f, saddle L^s=%.4f, eigenvalues at min %v, at saddle %v", pa.Theta, pa.Loss,
 		br.Saddle.Loss, br.MinA.Eigs, br.Saddle.Eigs)
 }

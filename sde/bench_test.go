@@ -1,6 +1,7 @@
 package sde
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/sgdlab/sgdlab/data"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/sgd"
+	"gonum.org/v1/gonum/mat"
 )
 
 func benchDynamics(b *testing.B, spec string, d int, cfg Config) {
@@ -58,4 +60,48 @@ func BenchmarkExactSDEMLP1000(b *testing.B) {
 }
 func BenchmarkDecoupledSDEMLP1000(b *testing.B) {
 	benchDynamics(b, mlp1000, 10, Config{Kind: Decoupled, Eta: 0.01, Batch: 10})
+}
+
+// randomSPD returns a random symmetric positive definite n x n matrix (row-major).
+func randomSPD(n int, rng *rand.Rand) []float64 {
+	g := make([]float64, n*n)
+	for i := range g {
+		g[i] = rng.NormFloat64()
+	}
+	a := make([]float64, n*n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			for k := 0; k < n; k++ {
+				a[i*n+j] += g[i*n+k] * g[j*n+k]
+			}
+		}
+		a[i*n+i] += 0.1
+	}
+	return a
+}
+
+// The per-step square root of the exact-noise SDE (models with at most
+// model.MaxMomentFeatures parameters) is a hand-written Cholesky: against gonum's
+// mat.Cholesky, which allocates its factor on every call, on the sizes the path sees.
+func BenchmarkPSDSqrt(b *testing.B) {
+	for _, n := range []int{1, 2, 4, 8, 16} {
+		a := randomSPD(n, rand.New(rand.NewPCG(1, uint64(n))))
+		out := make([]float64, n*n)
+		b.Run(fmt.Sprintf("hand/n=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				psdSqrt(n, a, out)
+			}
+		})
+		b.Run(fmt.Sprintf("gonum/n=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			sym := mat.NewSymDense(n, a)
+			var ch mat.Cholesky
+			var l mat.TriDense
+			for range b.N {
+				ch.Factorize(sym)
+				ch.LTo(&l)
+			}
+		})
+	}
 }

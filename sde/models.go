@@ -147,7 +147,9 @@ func (e *exactFeature) Eval(theta, xi, drift, diff []float64) float64 {
 }
 
 // psdSqrt writes a matrix S with S S^T = a into out: the Cholesky factor when a is positive
-// definite, else U sqrt(max(Lambda, 0)) from its eigendecomposition (a covariance can be
+// definite (hand-written: 7-40x faster than gonum's mat.Cholesky at the n <= 16 of this path and
+// allocation-free, BenchmarkPSDSqrt; equal to it to rounding, TestPSDSqrt), else
+// U sqrt(max(Lambda, 0)) from its eigendecomposition (a covariance can be
 // singular, e.g. at the double well's saddle where grad f vanishes in one direction).
 func psdSqrt(n int, a, out []float64) {
 	clear(out)

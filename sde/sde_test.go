@@ -9,6 +9,7 @@ import (
 	"github.com/sgdlab/sgdlab/curvature"
 	"github.com/sgdlab/sgdlab/data"
 	"github.com/sgdlab/sgdlab/model"
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/sgdlab/sgdlab/sgd"
 )
@@ -118,6 +119,42 @@ func TestFactoryKeyDistinguishesConfigs(t *testing.T) {
 	} {
 		if mk(c) == k0 {
 			t.Errorf("changing %s leaves the key unchanged", name)
+		}
+	}
+}
+
+// psdSqrt is the Cholesky factor (equal to gonum's to rounding) for positive definite
+// matrices, and a valid square root S S^T = A for singular ones.
+func TestPSDSqrt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, n := range []int{1, 2, 3, 5, 8} {
+		a := randomSPD(n, rng)
+		out := make([]float64, n*n)
+		psdSqrt(n, a, out)
+		var ch mat.Cholesky
+		if !ch.Factorize(mat.NewSymDense(n, a)) {
+			t.Fatal("not positive definite")
+		}
+		var l mat.TriDense
+		ch.LTo(&l)
+		for i := 0; i < n; i++ {
+			for j := 0; j < n; j++ {
+				if math.Abs(out[i*n+j]-l.At(i, j)) > 1e-12*math.Sqrt(a[i*n+i]) {
+					t.Fatalf("n=%d: L[%d,%d] = %v, gonum %v", n, i, j, out[i*n+j], l.At(i, j))
+				}
+			}
+		}
+	}
+	// A singular covariance (rank 1): S S^T = A all the same.
+	a := []float64{1, 2, 2, 4}
+	out := make([]float64, 4)
+	psdSqrt(2, a, out)
+	for i := 0; i < 2; i++ {
+		for j := 0; j < 2; j++ {
+			s := out[i*2]*out[j*2] + out[i*2+1]*out[j*2+1]
+			if math.Abs(s-a[i*2+j]) > 1e-12 {
+				t.Fatalf("S S^T [%d,%d] = %v, want %v", i, j, s, a[i*2+j])
+			}
 		}
 	}
 }

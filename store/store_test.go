@@ -24,7 +24,10 @@ func TestResumeAndMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, _ := whole.Begin(spec)
+	r, err := whole.Begin(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < 10; i++ {
 		if err := whole.Put(r, i, traj{float64(i) * 1.5, i%3 == 0}); err != nil {
 			t.Fatal(err)
@@ -39,8 +42,14 @@ func TestResumeAndMerge(t *testing.T) {
 	}
 	// Reopen: the run and its trajectories are found again (resume).
 	whole.Close()
-	whole, _ = Open(filepath.Join(dir, "whole.db"))
-	r2, _ := whole.Begin(spec)
+	whole, err = Open(filepath.Join(dir, "whole.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := whole.Begin(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if r2.ID != r.ID || r2.Done != 10 {
 		t.Fatalf("reopened run %+v", r2)
 	}
@@ -53,13 +62,21 @@ func TestResumeAndMerge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sr, _ := s.Begin(spec)
+		sr, err := s.Begin(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for idx := i; idx < 10; idx += 4 {
-			s.Put(sr, idx, traj{float64(idx) * 1.5, idx%3 == 0})
+			if err := s.Put(sr, idx, traj{float64(idx) * 1.5, idx%3 == 0}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		s.Close()
 	}
-	merged, _ := Open(filepath.Join(dir, "merged.db"))
+	merged, err := Open(filepath.Join(dir, "merged.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if st, err := merged.Merge(paths...); err != nil || st.New != 10 || st.Duplicates != 0 {
 		t.Fatalf("merged %+v: %v", st, err)
 	}
@@ -67,9 +84,18 @@ func TestResumeAndMerge(t *testing.T) {
 	if st, err := merged.Merge(paths...); err != nil || st.New != 0 || st.Duplicates != 10 {
 		t.Fatalf("second merge %+v: %v", st, err)
 	}
-	mr, _ := merged.Begin(spec)
-	a, _ := whole.Trajectories(r2)
-	b, _ := merged.Trajectories(mr)
+	mr, err := merged.Begin(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := whole.Trajectories(r2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := merged.Trajectories(mr)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(a) != len(b) {
 		t.Fatalf("%d vs %d trajectories", len(a), len(b))
 	}
@@ -93,24 +119,43 @@ func TestCorruptFile(t *testing.T) {
 func TestChecksum(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a.db")
-	s, _ := Open(p)
+	s, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	spec := RunSpec{Kind: "escape", Label: "tampered", Params: 1, Seed: 1}
-	r, _ := s.Begin(spec)
-	s.Put(r, 0, traj{1.25, true})
-	s.Put(r, 1, traj{2.5, false})
+	r, err := s.Begin(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(r, 0, traj{1.25, true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(r, 1, traj{2.5, false}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.db.Exec(`UPDATE trajectories SET result = '{"t":1.35,"e":true}' WHERE idx = 0`); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	s, _ = Open(p)
+	s, err = Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer s.Close()
-	r, _ = s.Begin(spec)
-	_, err := s.Trajectories(r)
+	r, err = s.Begin(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Trajectories(r)
 	if !errors.Is(err, fault.ErrInvalid) || !strings.Contains(err.Error(), "trajectory 0") ||
 		!strings.Contains(err.Error(), "checksum") {
 		t.Fatalf("tampered record: %v", err)
 	}
-	into, _ := Open(filepath.Join(dir, "into.db"))
+	into, err := Open(filepath.Join(dir, "into.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer into.Close()
 	if _, err := into.Merge(p); err == nil || !strings.Contains(err.Error(), "checksum") {
 		t.Fatalf("merge of a tampered store: %v", err)
@@ -119,11 +164,17 @@ func TestChecksum(t *testing.T) {
 
 // Ids and key prefixes are separate forms; an ambiguous prefix is an error.
 func TestFind(t *testing.T) {
-	s, _ := Open(filepath.Join(t.TempDir(), "f.db"))
+	s, err := Open(filepath.Join(t.TempDir(), "f.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer s.Close()
 	var keys []string
 	for i := 0; i < 40; i++ {
-		r, _ := s.Begin(RunSpec{Kind: "k", Label: fmt.Sprint(i), Params: i})
+		r, err := s.Begin(RunSpec{Kind: "k", Label: fmt.Sprint(i), Params: i})
+		if err != nil {
+			t.Fatal(err)
+		}
 		keys = append(keys, r.Key)
 	}
 	if r, err := s.Find("3"); err != nil || r.ID != 3 {
@@ -160,8 +211,13 @@ func TestPathsAndForeignFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, _ := s.Begin(RunSpec{Kind: "k", Params: 1})
-		s.Put(r, 0, traj{1, true})
+		r, err := s.Begin(RunSpec{Kind: "k", Params: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Put(r, 0, traj{1, true}); err != nil {
+			t.Fatal(err)
+		}
 		var mode string
 		s.db.QueryRow("PRAGMA journal_mode").Scan(&mode)
 		s.Close()
@@ -177,26 +233,41 @@ func TestPathsAndForeignFiles(t *testing.T) {
 	if _, err := OpenReadOnly(empty); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Fatalf("empty file: %v", err)
 	}
-	if st, _ := os.Stat(empty); st.Size() != 0 {
+	if st, err := os.Stat(empty); st.Size() != 0 {
+	if err != nil {
+		t.Fatal(err)
+	}
 		t.Fatal("reading an empty file changed it")
 	}
 	foreign := filepath.Join(dir, "foreign.db")
-	db, _ := sql.Open("sqlite", foreign)
+	db, err := sql.Open("sqlite", foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
 	db.Exec("CREATE TABLE customers (id INTEGER)")
 	db.Close()
-	before, _ := os.ReadFile(foreign)
+	before, err := os.ReadFile(foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, open := range []func(string) (*Store, error){Open, OpenReadOnly} {
 		if _, err := open(foreign); !errors.Is(err, fault.ErrInvalid) ||
 			!strings.Contains(err.Error(), "not an sgdlab store") {
 			t.Fatalf("foreign database: %v", err)
 		}
 	}
-	if after, _ := os.ReadFile(foreign); string(after) != string(before) {
+	if after, err := os.ReadFile(foreign); string(after) != string(before) {
+	if err != nil {
+		t.Fatal(err)
+	}
 		t.Fatal("a foreign database was modified")
 	}
 	// Merging a store into itself through a symbolic link is refused.
 	p := filepath.Join(dir, "self.db")
-	s, _ := Open(p)
+	s, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer s.Close()
 	link := filepath.Join(dir, "link.db")
 	os.Symlink(p, link)
@@ -208,16 +279,32 @@ func TestPathsAndForeignFiles(t *testing.T) {
 // A run recorded with one arithmetic is neither continued nor merged with another.
 func TestArithmetic(t *testing.T) {
 	dir := t.TempDir()
-	a, _ := Open(filepath.Join(dir, "a.db"))
+	a, err := Open(filepath.Join(dir, "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	spec := RunSpec{Kind: "k", Params: 1, Arith: "pure Go"}
-	r, _ := a.Begin(spec)
-	a.Put(r, 0, traj{1, true})
+	r, err := a.Begin(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Put(r, 0, traj{1, true}); err != nil {
+		t.Fatal(err)
+	}
 	a.Close()
-	b, _ := Open(filepath.Join(dir, "b.db"))
+	b, err := Open(filepath.Join(dir, "b.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer b.Close()
 	spec.Arith = "OpenBLAS"
-	rb, _ := b.Begin(spec)
-	b.Put(rb, 1, traj{2, true})
+	rb, err := b.Begin(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Put(rb, 1, traj{2, true}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := b.Merge(filepath.Join(dir, "a.db")); err == nil || !strings.Contains(err.Error(), "pure Go") {
 		t.Fatalf("merge across arithmetic: %v", err)
 	}
