@@ -234,9 +234,9 @@ func TestPathsAndForeignFiles(t *testing.T) {
 		t.Fatalf("empty file: %v", err)
 	}
 	if st, err := os.Stat(empty); st.Size() != 0 {
-	if err != nil {
-		t.Fatal(err)
-	}
+		if err != nil {
+			t.Fatal(err)
+		}
 		t.Fatal("reading an empty file changed it")
 	}
 	foreign := filepath.Join(dir, "foreign.db")
@@ -257,9 +257,9 @@ func TestPathsAndForeignFiles(t *testing.T) {
 		}
 	}
 	if after, err := os.ReadFile(foreign); string(after) != string(before) {
-	if err != nil {
-		t.Fatal(err)
-	}
+		if err != nil {
+			t.Fatal(err)
+		}
 		t.Fatal("a foreign database was modified")
 	}
 	// Merging a store into itself through a symbolic link is refused.
