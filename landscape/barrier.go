@@ -108,6 +108,6 @@ func OtherMinimum(ctx context.Context, w *model.Worker, a []float64, starts [][]
 		}
 		tried = append(tried, fmt.Sprintf("start %d: same minimum", i))
 	}
-	return Point{}, tried, fmt.Errorf("no second minimum found from %d starts (%s): give one with --to", len(starts),
+	return Point{}, tried, fmt.Errorf("no second minimum found from %d starts (%s): give the second minimum", len(starts),
 		strings.Join(tried, "; "))
 }

@@ -109,8 +109,8 @@ func newton(w *model.Worker, theta0 []float64, opt MinimizeOptions) (Point, erro
 		var ch mat.Cholesky
 		if !ch.Factorize(H) {
 			return Point{}, errors.New(
-				"the Hessian is not positive definite (a singular quadratic loss has no unique minimum): use " +
-					"--theta to give a point",
+				"the Hessian is not positive definite (a singular quadratic loss has no unique minimum): give " +
+					"the point to use",
 			)
 		}
 		var step mat.VecDense

@@ -109,7 +109,7 @@ func NewFactory(o *model.Objective, cfg Config) (*Factory, error) {
 		}
 		if cfg.Temperature <= 0 && !(cfg.LStar > 0 && cfg.HScalar > 0) {
 			return nil, errors.New(
-				"Langevin dynamics needs --temperature, or L* > 0 and h* > 0 at the minimum to match SGD's noise",
+				"Langevin dynamics needs a temperature, or L* > 0 and h* > 0 at the minimum to match SGD's noise",
 			)
 		}
 	}
@@ -119,7 +119,7 @@ func NewFactory(o *model.Objective, cfg Config) (*Factory, error) {
 		}
 		if cfg.LStar+cfg.Eps <= 1e-12 {
 			return nil, fmt.Errorf(
-				"the log-landscape dynamics needs L > 0 along the path, but L* = %.3g: pass --eps E to integrate "+
+				"the log-landscape dynamics needs L > 0 along the path, but L* = %.3g: give a regularisation eps = E to integrate "+
 					"log(L + E), which is the decoupled SDE with noise 2 eta (L + E) H*/B (choose E small against "+
 					"the losses of interest)",
 				cfg.LStar,

@@ -112,10 +112,10 @@ func (l Limit) Check(what string, need int64) error {
 	if have := l.Bytes(); need > have {
 		src := "available on this machine"
 		if l.Cap > 0 {
-			src = "allowed by --max-memory"
+			src = "allowed by the memory cap"
 		}
 		return fault.Invalid(
-			"%s needs about %s of memory, more than the %s %s: make it smaller (or raise --max-memory if the "+
+			"%s needs about %s of memory, more than the %s %s: make it smaller (or raise the memory cap if the "+
 				"estimate is too cautious)",
 			what,
 			Format(need),
