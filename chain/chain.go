@@ -1,0 +1,340 @@
+// Package chain computes real SGD's laws exactly, without a stochastic differential
+// equation in between: SGD with replacement is a Markov chain theta' = theta - eta g_m(theta)
+// with m a uniformly drawn sample (B = 1) or batch, and for models with one or two
+// parameters its mean first-passage time to an exit and its quasi-stationary law inside the
+// region the exit leaves solve linear equations on a grid (docs/theory.md, "Discrete time").
+//
+//   - The mean number of steps T(theta) to leave a region D solves the Fredholm equation
+//     T(theta) = 1 + E[1{theta' in D} T(theta')]. On a grid with (bi)linear interpolation
+//     (a Nystrom discretisation) it is the linear system (I - K) T = 1, solved by LU in one
+//     dimension and by restarted GMRES in two (K applied from compressed rows).
+//   - The quasi-stationary law is the principal left eigenvector of the sub-stochastic K;
+//     its eigenvalue lambda gives the exact escape rate 1 - lambda per step, the quantity
+//     Kramers-type formulas approximate.
+//
+// With B = 1 the expectation is the exact average over the N per-sample maps. With B > 1 it
+// is a Monte Carlo average over M batches; independent batch sets give the Monte Carlo
+// error. Every result comes with its solver residuals and the change from the half grid.
+package chain
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/sgdlab/sgdlab/fault"
+	"github.com/sgdlab/sgdlab/internal/memory"
+	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/num"
+)
+
+// Spec configures a chain computation.
+type Spec struct {
+	Obj   *model.Objective // at most two parameters, mean-square loss
+	Eta   float64
+	Batch int
+	// Batches is the number M of Monte Carlo batches of the transition when Batch > 1
+	// (0: N); Sets the number of independent batch sets for its error (0: 4).
+	Batches, Sets int
+	Seed          uint64
+	// Grid is the number of intervals per dimension (0: 1000 in one dimension, 200 in two).
+	Grid    int
+	Workers int
+	// MaxBytes caps the memory of the transition (0: the memory available).
+	MaxBytes int64
+}
+
+// MaxParams is the largest number of parameters the chain handles.
+const MaxParams = 2
+
+// Region is the set D a run stays in until it exits, with the box the grid covers (a run
+// that jumps out of the box is counted apart: it left for far away).
+type Region struct {
+	Name  string
+	Level float64 // the exit level (c of a loss exit; 1 otherwise)
+	// Inside returns a membership test with its own buffers (one per goroutine).
+	Inside func() func(theta []float64) bool
+	Lo, Hi [2]float64
+	// Shift moves the grid by this fraction of a cell, so that no node lies exactly on a point
+	// every map fixes (a saddle where the noise vanishes would be a trap of the discrete
+	// chain that the real one, which never lands exactly there, does not have).
+	Shift float64
+}
+
+// DensityPoint is the quasi-stationary density at a node, with the law the theory gives.
+type DensityPoint struct {
+	Theta   []float64 `json:"theta"`
+	Density float64   `json:"density"`
+}
+
+// Result is the chain's answer for one region.
+type Result struct {
+	Level       float64   `json:"level"`
+	MFPT        num.Float `json:"mfpt"`       // mean first-passage time from the start, in t
+	MFPTSteps   num.Float `json:"mfpt_steps"` // the same in steps
+	MFPTSE      num.Float `json:"mfpt_mc_se,omitempty"`
+	Rate        num.Float `json:"rate"`          // -log(lambda)/eta: the escape rate per unit t
+	RatePerStep num.Float `json:"rate_per_step"` // 1 - lambda
+	Lambda      float64   `json:"lambda"`
+	// LeaveBox is the probability, from the start, of jumping out of the box before the exit.
+	LeaveBox float64 `json:"leave_box_probability"`
+	// CoarseMFPT is the MFPT on the grid with half the intervals, GridChange its relative
+	// difference from MFPT (the discretisation error is about a quarter of it).
+	CoarseMFPT  num.Float      `json:"mfpt_half_grid"`
+	GridChange  float64        `json:"grid_change"`
+	Residual    float64        `json:"residual"`     // of the MFPT solve, relative
+	EigResidual float64        `json:"eig_residual"` // |K^T pi - lambda pi| / |pi|
+	Unknowns    int            `json:"unknowns"`
+	Grid        int            `json:"grid"`
+	Lost        int64          `json:"lost_destinations,omitempty"`
+	Products    int            `json:"products"` // products with K in the solves (fine grid)
+	Entries     int64          `json:"entries"`  // stored entries of K (fine grid)
+	Density     []DensityPoint `json:"-"`
+	Warnings    []string       `json:"warnings,omitempty"`
+}
+
+// GridTolerance is the relative change under grid halving above which a result warns.
+const GridTolerance = 0.01
+
+// Check validates the spec against the chain's limits.
+func (s *Spec) Check() error {
+	o := s.Obj
+	if o.P() > MaxParams {
+		return fault.Invalid("the exact chain handles models with at most %d parameters; %s has %d", MaxParams,
+			o.Model.Spec(), o.P())
+	}
+	if !isMSE(o) {
+		return fault.Invalid("the exact chain needs the mean-square loss")
+	}
+	if !(s.Eta > 0) || math.IsInf(s.Eta, 0) {
+		return fault.Field("eta", fault.Invalid("eta = %v must be a positive finite number", s.Eta))
+	}
+	if s.Batch < 1 || s.Batch > o.N() {
+		return fault.Field("batch", fault.Invalid("batch size B = %d must be between 1 and N = %d", s.Batch, o.N()))
+	}
+	if s.Grid < 0 || s.Grid > 1<<16 || (s.Grid > 0 && s.Grid < 8) {
+		return fault.Field("grid", fault.Invalid("grid = %d intervals must be between 8 and 65536", s.Grid))
+	}
+	if s.Batches < 0 || s.Sets < 0 {
+		return fault.Invalid("the numbers of batches and batch sets must be positive")
+	}
+	if s.Grid == 0 {
+		s.Grid = map[int]int{1: 1000, 2: 200}[o.P()]
+	}
+	if s.Batches == 0 {
+		s.Batches = o.N()
+	}
+	if s.Sets == 0 {
+		s.Sets = 4
+	}
+	if s.Batch == 1 {
+		s.Batches, s.Sets = o.N(), 1
+	}
+	return nil
+}
+
+// bytesFor estimates the memory of one solve on a grid of g intervals.
+func (s *Spec) bytesFor(g int) int64 {
+	nodes := int64(g + 1)
+	if s.Obj.P() == 2 {
+		nodes *= nodes
+	}
+	if nodes <= denseLimit {
+		return memory.Floats(2, nodes, nodes)
+	}
+	// Compressed rows: each destination touches 4 nodes; rows aggregate, bounded by both.
+	perRow := min(4*int64(s.Batches), nodes)
+	return memory.Add(memory.Mul(nodes, perRow, 12), memory.Floats(80, nodes))
+}
+
+// Solve computes the mean first-passage time from start out of the region, the escape rate
+// and the quasi-stationary law, on the spec's grid and on the half grid.
+func Solve(ctx context.Context, s Spec, start []float64, r Region) (*Result, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
+	lim := memory.Limit{Cap: s.MaxBytes}
+	if err := lim.Check(fmt.Sprintf("the exact chain on a grid of %d intervals", s.Grid),
+		s.bytesFor(s.Grid)); err != nil {
+		return nil, err
+	}
+	if !r.Inside()(start) {
+		return nil, fault.Invalid("the start point is not inside the region %s", r.Name)
+	}
+	res := &Result{Level: r.Level, Grid: s.Grid}
+	var mfpts []float64
+	for set := 0; set < s.Sets; set++ {
+		mp := newMaps(s.Obj, s.Eta, s.Batch, s.Batches, s.Seed+uint64(set))
+		var guess *solution
+		if set == 0 {
+			// The half grid first: its solution starts the fine grid's solvers.
+			coarse, err := solveGrid(ctx, s, mp, start, r, s.Grid/2, true, nil)
+			if err != nil {
+				return nil, err
+			}
+			guess = coarse
+			res.CoarseMFPT = coarse.res.MFPTSteps * num.Float(s.Eta)
+		}
+		fine, err := solveGrid(ctx, s, mp, start, r, s.Grid, set == 0, guess)
+		if err != nil {
+			return nil, err
+		}
+		if set == 0 {
+			coarse := res.CoarseMFPT
+			*res = *fine.res
+			res.CoarseMFPT = coarse
+			res.GridChange = math.Abs(float64(fine.res.MFPTSteps)*s.Eta-float64(coarse)) / (float64(fine.res.MFPTSteps) * s.Eta)
+		}
+		mfpts = append(mfpts, float64(fine.res.MFPTSteps))
+	}
+	if len(mfpts) > 1 {
+		m, v := 0.0, 0.0
+		for _, x := range mfpts {
+			m += x / float64(len(mfpts))
+		}
+		for _, x := range mfpts {
+			v += (x - m) * (x - m) / float64(len(mfpts)-1)
+		}
+		res.MFPTSteps = num.Float(m)
+		res.MFPTSE = num.Float(math.Sqrt(v/float64(len(mfpts))) * s.Eta)
+	}
+	res.MFPT = res.MFPTSteps * num.Float(s.Eta)
+	if res.GridChange > GridTolerance {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("halving the grid changes the MFPT by %.2g%% (> %.0f%%): "+
+			"refine the grid", 100*res.GridChange, 100*GridTolerance))
+	}
+	if res.LeaveBox > 1e-3 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%.2g of the probability leaves the box before the exit (a "+
+			"jump far away, or a divergence)", res.LeaveBox))
+	}
+	return res, nil
+}
+
+// solution is a grid's result with its grid functions, to start a finer grid's solvers.
+type solution struct {
+	res      *Result
+	gr       *grid
+	T, q, pi []float64
+}
+
+// at interpolates a grid function of the solution onto the nodes of another grid.
+func (s *solution) at(g *grid, v []float64) []float64 {
+	out := make([]float64, g.size())
+	for i := range out {
+		out[i] = s.gr.interp(v, g.point(i))
+	}
+	return out
+}
+
+// solveGrid solves on one grid; withLaw adds the quasi-stationary law and its eigenvalue;
+// guess, when set, is a coarser solution whose interpolation starts the solvers.
+func solveGrid(ctx context.Context, s Spec, mp *maps, start []float64, r Region, g int, withLaw bool,
+	guess *solution) (*solution, error) {
+	lo, hi := r.Lo, r.Hi
+	for d := 0; d < s.Obj.P(); d++ {
+		off := r.Shift * (hi[d] - lo[d]) / float64(g)
+		lo[d], hi[d] = lo[d]+off, hi[d]+off
+	}
+	gr := newGrid(s.Obj.P(), lo, hi, g, r.Inside())
+	n := gr.size()
+	if n == 0 {
+		return nil, fault.Invalid("no grid node lies inside the region %s: refine the grid", r.Name)
+	}
+	t, err := buildTransition(ctx, gr, mp, r.Inside, max(s.Workers, 1))
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Level: r.Level, Unknowns: n, Grid: g, Lost: t.lost, Entries: t.entries()}
+	T, q := make([]float64, n), make([]float64, n)
+	if guess != nil {
+		T, q = guess.at(gr, guess.T), guess.at(gr, guess.q)
+	}
+	ones := make([]float64, n)
+	for i := range ones {
+		ones[i] = 1
+	}
+	if t.dense != nil {
+		if res.Residual, err = luSolve(t, [][]float64{ones, t.boxOut}, [][]float64{T, q}); err != nil {
+			return nil, err
+		}
+	} else {
+		var k1, k2 int
+		if res.Residual, k1, err = gmres(t.apply, ones, T, 60, 1e-9, 20000); err != nil {
+			return nil, fmt.Errorf("the mean first-passage time (%d unknowns): %w", n, err)
+		}
+		if _, k2, err = gmres(t.apply, t.boxOut, q, 60, 1e-9, 20000); err != nil {
+			return nil, fmt.Errorf("the probability of leaving the box: %w", err)
+		}
+		res.Products = k1 + k2
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	res.MFPTSteps = num.Float(gr.interp(T, start))
+	res.LeaveBox = gr.interp(q, start)
+	sol := &solution{res: res, gr: gr, T: T, q: q}
+	if withLaw {
+		pi := make([]float64, n)
+		for i := range pi {
+			pi[i] = T[i] // a positive start close to the principal direction
+		}
+		if guess != nil && guess.pi != nil {
+			// The coarse law's density, at the fine nodes (masses scale with the cell).
+			pi = guess.at(gr, guess.pi)
+		}
+		lambda, rel, k, err := dominant(t.applyT, pi, 40, 1e-10, 4000)
+		res.Products += k
+		if err != nil {
+			return nil, fmt.Errorf("the quasi-stationary law: %w (residual %.2g)", err, rel)
+		}
+		res.Lambda, res.EigResidual = lambda, rel
+		res.RatePerStep = num.Float(1 - lambda)
+		res.Rate = num.Float(-math.Log(lambda) / s.Eta)
+		cell := gr.cellMeasure()
+		for i := range pi {
+			res.Density = append(res.Density, DensityPoint{Theta: append([]float64(nil), gr.point(i)...),
+				Density: pi[i] / cell})
+		}
+		sol.pi = pi
+	}
+	return sol, nil
+}
+
+// luSolve solves (I - K) x_k = b_k for the dense K by one LU factorisation and returns the
+// largest relative residual.
+func luSolve(t *transition, bs, xs [][]float64) (float64, error) {
+	n := t.n
+	a := mat.NewDense(n, n, nil)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			v := -t.dense[i*n+j]
+			if i == j {
+				v++
+			}
+			a.Set(i, j, v)
+		}
+	}
+	var lu mat.LU
+	lu.Factorize(a)
+	worst := 0.0
+	y := make([]float64, n)
+	for k, b := range bs {
+		x := mat.NewVecDense(n, xs[k])
+		if err := lu.SolveVecTo(x, false, mat.NewVecDense(n, b)); err != nil {
+			return 0, fault.Invalid("the chain's linear system is singular (%v): the region may trap the chain "+
+				"forever", err)
+		}
+		t.apply(xs[k], y)
+		bn, rn := norm(b), 0.0
+		for i := range y {
+			d := b[i] - (xs[k][i] - y[i])
+			rn += d * d
+		}
+		if bn > 0 {
+			worst = math.Max(worst, math.Sqrt(rn)/bn)
+		}
+	}
+	return worst, nil
+}
