@@ -15,6 +15,7 @@ import (
 	"github.com/sgdlab/sgdlab/sgd"
 	"github.com/sgdlab/sgdlab/stats"
 	"github.com/sgdlab/sgdlab/study"
+	"github.com/sgdlab/sgdlab/theory"
 	"gonum.org/v1/gonum/stat"
 )
 
@@ -220,5 +221,63 @@ func TestMFPTMatchesSimulation2D(t *testing.T) {
 			t.Errorf("c = %g: chain %.5g against simulation %.5g +- %.2g", c, float64(res.MFPT), float64(lr.MFPT),
 				float64(lr.MFPTSE))
 		}
+	}
+}
+
+// A long SGD chain at eta = 0.5, B = 1 (replacement) on 1-D regression data: the tail index
+// of |theta - theta*| by Hill's estimator (k = 2 sqrt(n)) is consistent with Kesten's alpha
+// over the data's multipliers and excludes the tail 2 phi - 1 = 5 of the paper's law
+// (phi = 1 + B/(eta h) = 3). The bulk fit and CSN are logged beside them: CSN's threshold
+// falls in the body here, where the tail's slowly varying correction still matters.
+func TestTailIndexMatchesKesten(t *testing.T) {
+	o, p, _ := setup(t, "linear:nobias", "gauss:N=100000,d=1,seed=3")
+	x := make([]float64, o.N())
+	h := 0.0
+	for i := range x {
+		x[i] = o.Data.Row(i)[0]
+		h += x[i] * x[i] / float64(len(x))
+	}
+	const eta = 0.5
+	alpha, err := chain.KestenBatches(x, eta, 1, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := sgd.New(o, sgd.Config{Eta: eta, Batch: 1, Sampling: sgd.Replacement}, rand.New(rand.NewPCG(8, 8)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	theta := append([]float64(nil), p.Min.Theta...)
+	const steps, every = 10_000_000, 10
+	var dev, u []float64
+	for k := 1; k <= steps; k++ {
+		run.Step(theta)
+		if k > 1000 && k%every == 0 {
+			d := theta[0] - p.Min.Theta[0]
+			dev = append(dev, math.Abs(d))
+			u = append(u, h*d*d/(2*p.Min.Loss)) // L/L* - 1 of a quadratic loss
+		}
+	}
+	tau, _ := stats.AutocorrTime(dev)
+	hill, err := stats.Hill(dev, stats.HillK(len(dev)), tau)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csn, err := stats.CSN(dev, 100, tau)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulk, err := stats.FitPowerLaw(u, 0.5, tau)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paper := 2*theory.Phi(1, eta, h) - 1
+	t.Logf("Kesten alpha %.3f; Hill %.3f +- %.3f (k %d, tau %.2f); CSN %.3f +- %.3f (k %d, x_min %.3g); bulk phi %.3f "+
+		"(2 phi - 1 = %.3f); paper 2 phi - 1 = %.3f", alpha, hill.Alpha, hill.SE, hill.K, tau, csn.Alpha, csn.SE, csn.K,
+		csn.XMin, bulk.Param, 2*bulk.Param-1, paper)
+	if math.Abs(hill.Alpha-alpha) > 3*hill.SE {
+		t.Errorf("Hill: tail index %.3f +- %.3f, Kesten %.3f", hill.Alpha, hill.SE, alpha)
+	}
+	if math.Abs(paper-hill.Alpha) < 3*hill.SE {
+		t.Errorf("Hill: the paper's tail %.3f is not excluded (%.3f +- %.3f)", paper, hill.Alpha, hill.SE)
 	}
 }

@@ -153,3 +153,23 @@ func MFPTLossLevel(eta float64, batch int, h float64, n int, lstar, c float64) (
 	}
 	return MFPT1D(mu, D, a, a, rc, 40000)
 }
+
+// PhiEta is the finite-step exponent of one-dimensional linear regression with Gaussian data
+// (x ~ N(0, h), residuals N(0, sigma^2), sampling with replacement): the exact chain's
+// variance eta sigma^2/(2B - eta h B - 2 eta h) matched to the variance sigma^2/(h(2 phi - 3))
+// of the law (1 + h theta^2/sigma^2)^-phi gives phi_eta = B/(eta h) - B/2 + 1/2, the paper's
+// phi with a finite-step correction (docs/theory.md, "Discrete time"). At or below 3/2 the
+// chain's variance is infinite and the matching has no meaning: NaN.
+func PhiEta(batch int, eta, h float64) float64 {
+	b := float64(batch)
+	phi := b/(eta*h) - b/2 + 0.5
+	if phi <= 1.5 {
+		return math.NaN()
+	}
+	return phi
+}
+
+// PhiKesten is the tail exponent phi_K = (alpha + n)/2 of a density in n dimensions that
+// decays as |theta|^-(alpha + n) (P(|theta| > t) ~ t^-alpha, Kesten's tail), written as
+// L^-phi_K with L quadratic in theta.
+func PhiKesten(alpha float64, n int) float64 { return (alpha + float64(n)) / 2 }

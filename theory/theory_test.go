@@ -90,3 +90,39 @@ func TestMFPTLossLevel1D(t *testing.T) {
 		t.Fatalf("MFPT should fall with n: %v %v %v", a, t2, t4)
 	}
 }
+
+// PhiEta against the variance of the law it names, by quadrature of (1 + h x^2/s^2)^-phi,
+// and against the chain's variance eta s^2/(2B - eta h B - 2 eta h).
+func TestPhiEta(t *testing.T) {
+	for _, c := range []struct {
+		b        int
+		eta, h   float64
+		expected float64
+	}{{1, 0.1, 1, 10}, {4, 1, 1, 2.5}, {10, 0.2, 2, 20.5}} {
+		phi := PhiEta(c.b, c.eta, c.h)
+		if math.Abs(phi-c.expected) > 1e-12 {
+			t.Errorf("B = %d, eta = %g, h = %g: %v, want %v", c.b, c.eta, c.h, phi, c.expected)
+		}
+		const s2 = 0.7
+		chainVar := c.eta * s2 / (2*float64(c.b) - c.eta*c.h*float64(c.b) - 2*c.eta*c.h)
+		// Variance of the law by the trapezoid rule on x = tan(u) (u in (-pi/2, pi/2)).
+		num, den := 0.0, 0.0
+		const k = 200000
+		for i := 1; i < k; i++ {
+			u := -math.Pi/2 + math.Pi*float64(i)/k
+			x := math.Tan(u)
+			w := math.Pow(1+c.h*x*x/s2, -phi) / (math.Cos(u) * math.Cos(u))
+			num += x * x * w
+			den += w
+		}
+		if got := num / den; math.Abs(got-chainVar)/chainVar > 1e-4 {
+			t.Errorf("B = %d, eta = %g: law variance %v, chain variance %v", c.b, c.eta, got, chainVar)
+		}
+	}
+	if !math.IsNaN(PhiEta(1, 1.5, 1)) {
+		t.Error("an infinite variance should give NaN")
+	}
+	if PhiKesten(2.904, 1) != 1.952 {
+		t.Error("phi_K")
+	}
+}
