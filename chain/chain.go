@@ -72,6 +72,7 @@ type DensityPoint struct {
 // Result is the chain's answer for one region.
 type Result struct {
 	Level       float64   `json:"level"`
+	Region      string    `json:"region"`
 	MFPT        num.Float `json:"mfpt"`       // mean first-passage time from the start, in t
 	MFPTSteps   num.Float `json:"mfpt_steps"` // the same in steps
 	MFPTSE      num.Float `json:"mfpt_mc_se,omitempty"`
@@ -81,7 +82,7 @@ type Result struct {
 	// LeaveBox is the probability, from the start, of jumping out of the box before the exit.
 	LeaveBox float64 `json:"leave_box_probability"`
 	// CoarseMFPT is the MFPT on the grid with half the intervals, GridChange its relative
-	// difference from MFPT (the discretisation error is about a quarter of it).
+	// difference from the MFPT on the full grid (with B > 1 both for the first batch set).
 	CoarseMFPT  num.Float      `json:"mfpt_half_grid"`
 	GridChange  float64        `json:"grid_change"`
 	Residual    float64        `json:"residual"`     // of the MFPT solve, relative
@@ -163,7 +164,7 @@ func Solve(ctx context.Context, s Spec, start []float64, r Region) (*Result, err
 	if !r.Inside()(start) {
 		return nil, fault.Invalid("the start point is not inside the region %s", r.Name)
 	}
-	res := &Result{Level: r.Level, Grid: s.Grid}
+	res := &Result{Level: r.Level, Region: r.Name, Grid: s.Grid}
 	var mfpts []float64
 	for set := 0; set < s.Sets; set++ {
 		mp := newMaps(s.Obj, s.Eta, s.Batch, s.Batches, s.Seed+uint64(set))
@@ -246,7 +247,7 @@ func solveGrid(ctx context.Context, s Spec, mp *maps, start []float64, r Region,
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Level: r.Level, Unknowns: n, Grid: g, Lost: t.lost, Entries: t.entries()}
+	res := &Result{Level: r.Level, Region: r.Name, Unknowns: n, Grid: g, Lost: t.lost, Entries: t.entries()}
 	T, q := make([]float64, n), make([]float64, n)
 	if guess != nil {
 		T, q = guess.at(gr, guess.T), guess.at(gr, guess.q)

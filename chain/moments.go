@@ -151,14 +151,15 @@ func matmul(a, b, c []float64, p int) {
 	}
 }
 
-// PhiEta is the finite-step exponent of a one-parameter linear model: the phi of the law
-// (1 + h delta^2/sigma^2)^-phi whose variance sigma^2/(h (2 phi - 3)) equals the chain's, with
-// h = E z^2 the curvature and sigma^2 = 2 L* the noise of the data set. For x ~ N(0, h) and
-// y - x theta* ~ N(0, sigma^2) it is theory.PhiEta = B/(eta h) - B/2 + 1/2. NaN when the
-// chain's variance is infinite.
-func PhiEta(variance, h, lstar float64) float64 {
-	if !(variance > 0) || math.IsInf(variance, 0) {
+// PhiEta is the finite-step exponent of a linear model with p parameters: the phi of the
+// law (1 + delta^T H delta/sigma^2)^-phi whose covariance sigma^2 H^-1/(2 phi - p - 2) has
+// the chain's tr(H C), with sigma^2 = 2 L*: phi_eta = p/2 + 1 + p L*/tr(H C). For x ~ N(0, h I)
+// and Gaussian residuals it is theory.PhiEta = B/(eta h) - B/2 + 1/2 in any dimension. NaN
+// when the chain's covariance is infinite.
+func PhiEta(trHC float64, p int, lstar float64) float64 {
+	if !(trHC > 0) || math.IsInf(trHC, 0) {
 		return math.NaN()
 	}
-	return 1.5 + lstar/(h*variance)
+	fp := float64(p)
+	return fp/2 + 1 + fp*lstar/trHC
 }

@@ -40,7 +40,7 @@ func TestMomentsOneDimension(t *testing.T) {
 		for i := range r {
 			lstar += r[i] * r[i] / (2 * n)
 		}
-		phi, closed := PhiEta(cov.C[0], h, lstar), theory.PhiEta(c.b, c.eta, 1)
+		phi, closed := PhiEta(h*cov.C[0], 1, lstar), theory.PhiEta(c.b, c.eta, 1)
 		if math.Abs(phi-closed)/closed > 0.02 {
 			t.Errorf("eta %g, B %d: phi_eta %v on the sample, %v for the population", c.eta, c.b, phi, closed)
 		}
@@ -111,5 +111,34 @@ func TestMomentsMatchSimulation(t *testing.T) {
 		if math.Abs(m-cov.C[idx]) > 4*se {
 			t.Errorf("C[%d]: equation %.5g, simulation %.5g +- %.2g", idx, cov.C[idx], m, se)
 		}
+	}
+}
+
+// For isotropic Gaussian features in two dimensions phi_eta = p/2 + 1 + p L*/tr(H C) is the
+// closed form B/(eta h) - B/2 + 1/2, the same as in one dimension.
+func TestPhiEtaIsotropic(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n, p = 200_000, 2
+	z, r := make([]float64, n*p), make([]float64, n)
+	var h [4]float64
+	lstar := 0.0
+	for mu := range r {
+		z[mu*p], z[mu*p+1], r[mu] = rng.NormFloat64(), rng.NormFloat64(), 0.6*rng.NormFloat64()
+		lstar += r[mu] * r[mu] / (2 * n)
+		for i := range p {
+			for j := range p {
+				h[i*p+j] += z[mu*p+i] * z[mu*p+j] / n
+			}
+		}
+	}
+	const eta, b = 0.4, 2
+	cov, err := momentCovariance(z, r, p, eta, b)
+	if err != nil || !cov.Finite {
+		t.Fatal(cov, err)
+	}
+	tr := h[0]*cov.C[0] + h[1]*cov.C[2] + h[2]*cov.C[1] + h[3]*cov.C[3]
+	got, want := PhiEta(tr, p, lstar), theory.PhiEta(b, eta, 1)
+	if math.Abs(got-want)/want > 0.02 {
+		t.Errorf("phi_eta %v on the sample, %v in closed form", got, want)
 	}
 }

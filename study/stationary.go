@@ -9,7 +9,9 @@ import (
 	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/internal/memory"
 	"github.com/sgdlab/sgdlab/landscape"
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/stationary"
+	"github.com/sgdlab/sgdlab/stats"
 	"github.com/sgdlab/sgdlab/theory"
 )
 
@@ -31,27 +33,34 @@ type StationarySpec struct {
 // StationaryRecord is what the chains measured: the fitted phi with its interval against
 // 1 + B/(eta h*), and the Gibbs alternative.
 type StationaryRecord struct {
-	Model       string             `json:"model"`
-	Data        string             `json:"data"`
-	Dynamics    Dynamics           `json:"dynamics"`
-	Describe    string             `json:"dynamics_description"`
-	Seed        uint64             `json:"seed"`
-	Chains      int                `json:"chains"`
-	Samples     int                `json:"samples"`
-	Every       int64              `json:"every"`
-	Burn        int64              `json:"burn"`
-	Shard       string             `json:"shard"`
-	LStar       float64            `json:"L_star"`
-	HStar       float64            `json:"h_star"`
-	N           int                `json:"n_directions"`
-	Eigs        []float64          `json:"hessian_eigenvalues"`
-	PhiTheory   float64            `json:"phi_predicted"`
-	PhiStrat    float64            `json:"phi_predicted_stratonovich"`
-	Deviation   float64            `json:"deviation_sigma"`
-	Fit         *stationary.Result `json:"fit"`
-	Stats       ensemble.Stats     `json:"trajectories"`
-	Conventions map[string]string  `json:"conventions"`
-	Notes       []string           `json:"notes,omitempty"`
+	Model     string             `json:"model"`
+	Data      string             `json:"data"`
+	Dynamics  Dynamics           `json:"dynamics"`
+	Describe  string             `json:"dynamics_description"`
+	Seed      uint64             `json:"seed"`
+	Chains    int                `json:"chains"`
+	Samples   int                `json:"samples"`
+	Every     int64              `json:"every"`
+	Burn      int64              `json:"burn"`
+	Shard     string             `json:"shard"`
+	LStar     float64            `json:"L_star"`
+	HStar     float64            `json:"h_star"`
+	N         int                `json:"n_directions"`
+	Eigs      []float64          `json:"hessian_eigenvalues"`
+	PhiTheory float64            `json:"phi_predicted"`
+	PhiStrat  float64            `json:"phi_predicted_stratonovich"`
+	Deviation float64            `json:"deviation_sigma"`
+	Fit       *stationary.Result `json:"fit"`
+	// TailHill and TailCSN estimate the tail index alpha of the distance from the minimum
+	// (P(|theta - theta*| > r) ~ r^-alpha), PhiTail = (alpha + n)/2 from Hill's estimate.
+	TailHill *stats.Tail `json:"tail_hill,omitempty"`
+	TailCSN  *stats.Tail `json:"tail_csn,omitempty"`
+	PhiTail  num.Float   `json:"phi_tail_hill"`
+	// FiniteStep is the exact chain's phi_eta and Kesten tail (linear models, SGD).
+	FiniteStep  *FiniteStep       `json:"finite_step,omitempty"`
+	Stats       ensemble.Stats    `json:"trajectories"`
+	Conventions map[string]string `json:"conventions"`
+	Notes       []string          `json:"notes,omitempty"`
 }
 
 // Stationary runs (or resumes from the store) the chains and fits the power law and the
@@ -133,6 +142,19 @@ func Stationary(ctx context.Context, env Env, spec StationarySpec) (*StationaryR
 	rec.Fit = res
 	if err != nil {
 		return rec, fault.AsInvalid(err)
+	}
+	rec.TailHill, rec.TailCSN = TailOf(res.Pooled, res.Tau)
+	rec.PhiTail = num.Float(math.NaN())
+	if rec.TailHill != nil {
+		rec.PhiTail = num.Float(theory.PhiKesten(rec.TailHill.Alpha, p.N))
+	}
+	if spec.Kind == "sgd" {
+		if fs, ok := FiniteStepOf(o, m.Theta, eta, spec.Batch, spec.Seed); ok {
+			rec.FiniteStep = fs
+			if spec.Sampling != "replacement" {
+				fs.Notes = append(fs.Notes, "phi_eta and Kesten's alpha are those of sampling with replacement")
+			}
+		}
 	}
 	if res.Power.SE > 0 {
 		rec.Deviation = (res.Power.Param - rec.PhiTheory) / res.Power.SE

@@ -6,6 +6,12 @@ var helpVars = map[string]string{
 	"barrier_from": "First minimum (.npy or comma-separated); default: descend from the model's initialisation.",
 	"barrier_to": "Second minimum; default: descend from the mirror image -theta_A and from further random " +
 		"initialisations.",
+	"chain_batches": "Monte Carlo batches M of the transition when B > 1 (0: N); B = 1 averages the N " +
+		"per-sample maps exactly.",
+	"chain_exit": "Exit: loss:c=2 (several levels: loss:c=1.5,2,3), ball:r=R, well[:r=0.5] or surface (the " +
+		"other minimum and the saddle are found as for escape).",
+	"chain_grid": "Grid intervals per parameter (0: 1000 for one parameter, 200 for two); the half grid is " +
+		"solved too, for the discretisation error.",
 	"dyn_dynamics": "sgd (real SGD), sde (exact noise covariance), decoupled (sqrt(2 eta L H*/B)), logland " +
 		"(log-landscape in tau time), langevin (constant noise).",
 	"dyn_eps":           "Log-landscape regularisation: integrate log(L + eps); required when L* = 0.",
@@ -25,6 +31,8 @@ var helpVars = map[string]string{
 		"refinement).",
 	"global_blasthreads": "OpenBLAS threads outside parallel regions (builds with -tags openblas; 0: one per core).",
 	"global_cifardir":    "Directory with the CIFAR-10 binary batches (data_batch_1.bin ...).",
+	"global_chain": "Solve the exact Markov chain of SGD with replacement (models with 1 or 2 parameters): " +
+		"mean first-passage times, escape rates and the quasi-stationary law, with no SDE in between.",
 	"global_escape": "Escape ensembles from a minimum: rates with intervals, mean first-passage times, and " +
 		"the power-law and Arrhenius predictions.",
 	"global_fashiondir": "Directory with the Fashion-MNIST IDX files (default: Debian's " +
@@ -64,10 +72,11 @@ var helpVars = map[string]string{
 		"JOB_COMPLETION_INDEX+SGDLAB_SHARDS); combine shard stores with sgdlab merge.",
 	"store_store": "SQLite run store: every trajectory is recorded as it finishes; repeating the same run " +
 		"resumes and recomputes nothing.",
-	"theory_detratio": "det H^(theta*) / |det H^(theta^s)| over the n directions (default: h*/|h_e^s|).",
-	"theory_hsaddle":  "|h_e^s|, modulus of the negative eigenvalue at the saddle (default: h*).",
-	"train_init":      "Start from the parameters in this .npy file instead of the model's initialisation.",
-	"train_logevery":  "Record the full-data loss every this many steps (0: once per epoch).",
+	"theory_kestensamples": "Samples of the one-step Monte Carlo for Kesten's alpha when n > 1.",
+	"theory_detratio":      "det H^(theta*) / |det H^(theta^s)| over the n directions (default: h*/|h_e^s|).",
+	"theory_hsaddle":       "|h_e^s|, modulus of the negative eigenvalue at the saddle (default: h*).",
+	"train_init":           "Start from the parameters in this .npy file instead of the model's initialisation.",
+	"train_logevery":       "Record the full-data loss every this many steps (0: once per epoch).",
 	"train_recordnoise": "Record Noise = (1/N) sum |grad l|^2 - |grad L|^2 and L every this many epochs (0: " +
 		"never); written to noise.csv.",
 }

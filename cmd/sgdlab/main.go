@@ -49,6 +49,7 @@ type cli struct {
 	// Ensembles of the dynamics, and the predictions they are compared with.
 	Stationary stationaryCmd `cmd:"" help:"${global_stationary}"`
 	Escape     escapeCmd     `cmd:"" help:"${global_escape}"`
+	Chain      chainCmd      `cmd:"" help:"${global_chain}"`
 	Theory     theoryCmd     `cmd:"" help:"Print the theory's predictions for given eta, B, h*, n, L*, L^s."`
 	// Run stores.
 	Runs  runsCmd  `cmd:"" help:"List the runs in a store, or export one run's trajectories (CSV/JSON)."`

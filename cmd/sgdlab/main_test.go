@@ -152,6 +152,15 @@ func TestBadInputExitStatus(t *testing.T) {
 			"surface", "--to", "0.7"}, "--to: the second minimum"},
 		{[]string{"stationary", "--model", "doublewell", "--data", "gauss:N=1000,d=1,sigma=0.5", "--eta", "0.5",
 			"--start", "0.3"}, "--start: the start point"},
+		// the exact chain's limits
+		{[]string{"chain", "--model", "linear", "--data", "gauss:N=100,d=3", "--eta", "0.1"}, "at most 2 parameters"},
+		{[]string{"chain", "--eta", "0.1", "--exit", "basin"}, "basin"},
+		{[]string{"chain", "--eta", "0.1", "--grid", "5"}, "--grid"},
+		{[]string{"chain", "--eta", "0.1", "--loss", "ce", "--data", "mnist:onehot:100", "--model",
+			"mlp:784-1-10"}, "parameters"},
+		{[]string{"chain", "--eta", "0.1", "--batch", "0"}, "--batch"},
+		{[]string{"chain", "--model", "linear", "--data", "gauss:N=10000,d=2", "--eta", "0.1", "--grid", "60000"},
+			"memory"},
 		// sizes beyond the machine: refused with the estimate, before allocating
 		{[]string{"train", "--eta", "0.1", "--epochs", "1", "--data", "gauss:N=1e12"}, "memory"},
 		{[]string{"train", "--eta", "0.1", "--epochs", "1", "--data", "gauss:N=3037000500,d=3037000500"},
@@ -572,6 +581,52 @@ func TestCLIAndReproduceShareTheStore(t *testing.T) {
 }
 
 // Parameter vectors are read from comma lists and .npy files with the flag named in errors.
+// The chain command on the issue's 1-D case: one record per level with the MFPT in t and in
+// steps and the rate, consistent with each other, and the density files.
+func TestChainCommand(t *testing.T) {
+	dir := t.TempDir()
+	out, stderr, code := sgdlab(t, "chain", "--model", "linear", "--data", "gauss:N=10000,d=1", "--eta", "0.1",
+		"--batch", "1", "--exit", "loss:c=1.5,2", "--json", "--out", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rec struct {
+		Levels []struct {
+			Level     float64 `json:"level"`
+			MFPT      float64 `json:"mfpt"`
+			MFPTSteps float64 `json:"mfpt_steps"`
+			Rate      float64 `json:"rate"`
+		} `json:"levels"`
+		Outputs map[string]string `json:"outputs"`
+	}
+	if err := json.Unmarshal([]byte(out), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Levels) != 2 || rec.Levels[0].Level != 1.5 || rec.Levels[1].Level != 2 {
+		t.Fatalf("levels %+v", rec.Levels)
+	}
+	for _, l := range rec.Levels {
+		if math.Abs(l.MFPT-0.1*l.MFPTSteps) > 1e-9*l.MFPT || !(l.Rate > 0) || !(l.MFPT > 0) {
+			t.Errorf("level %+v", l)
+		}
+		// The quasi-stationary rate and the MFPT from the minimum describe the same escape:
+		// within a factor 2 once the escape is rare.
+		if r := l.Rate * l.MFPT; l.Level == 2 && (r < 0.5 || r > 2) {
+			t.Errorf("level 2: rate x MFPT = %v", r)
+		}
+	}
+	for _, k := range []string{"density_csv", "density_png", "record"} {
+		if _, err := os.Stat(rec.Outputs[k]); err != nil {
+			t.Errorf("%s: %v", k, err)
+		}
+	}
+	human, _, code := sgdlab(t, "chain", "--model", "doublewell:a=0.25", "--data", "gauss:N=2000,d=1,sigma=0.25",
+		"--eta", "0.2", "--exit", "well", "--grid", "400")
+	if code != 0 || !strings.Contains(human, "MFPT") || !strings.Contains(human, "power law") {
+		t.Errorf("double well: exit %d\n%s", code, human)
+	}
+}
+
 func TestVectorFlag(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "v.npy")

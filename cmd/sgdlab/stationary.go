@@ -9,6 +9,7 @@ import (
 
 	"github.com/sgdlab/sgdlab/ensemble"
 	"github.com/sgdlab/sgdlab/internal/report"
+	"github.com/sgdlab/sgdlab/stats"
 	"github.com/sgdlab/sgdlab/study"
 )
 
@@ -97,6 +98,7 @@ func (c *stationaryCmd) Run(e *env) error {
 	fmt.Fprintf(e.out, "  goodness of fit: KS distance %.4f (p = %.3g); Gibbs alternative T = %.4g: KS p = %.3g\n",
 		res.Power.KS, res.Power.KSp, res.Gibbs.Param, res.Gibbs.KSp)
 	fmt.Fprintf(e.out, "  %s\n", res.Summary)
+	printTails(e, rec)
 	for _, n := range rec.Notes {
 		fmt.Fprintln(e.out, "  note:", n)
 	}
@@ -153,4 +155,33 @@ func writeStationary(dir string, r *stationaryRecord) error {
 	path = filepath.Join(dir, "stationary.json")
 	r.Outputs["record"] = path
 	return report.WriteJSON(path, r)
+}
+
+// printTails prints the tail estimates beside the bulk fit, and the exact chain's phi_eta and
+// Kesten exponent for linear models.
+func printTails(e *env, rec *study.StationaryRecord) {
+	for _, t := range []*stats.Tail{rec.TailHill, rec.TailCSN} {
+		if t != nil {
+			fmt.Fprintf(e.out, "  tail index of |theta - theta*| (%s, %s, k = %d): alpha = %.3f +- %.3f (95%%: "+
+				"%.3f .. "+
+				"%.3f), KS %.3g\n", t.Method, t.Choice, t.K, t.Alpha, t.SE, t.CILo, t.CIHi, t.KS)
+		}
+	}
+	if rec.TailHill != nil {
+		fmt.Fprintf(e.out, "    as a tail phi = (alpha + n)/2 = %.4f; the bulk fit's phi implies alpha = 2 phi - n "+
+			"= %.3f\n",
+			float64(rec.PhiTail), 2*rec.Fit.Power.Param-float64(rec.N))
+	}
+	if fs := rec.FiniteStep; fs != nil {
+		fmt.Fprintf(e.out, "  exact chain: finite-step phi_eta = %.4f (covariance equation); Kesten alpha = %.4f",
+			float64(fs.PhiEta),
+			float64(fs.Alpha))
+		if fs.AlphaSE > 0 {
+			fmt.Fprintf(e.out, " +- %.3f", float64(fs.AlphaSE))
+		}
+		fmt.Fprintf(e.out, ", phi_K = (alpha + p)/2 = %.4f\n    (%s)\n", float64(fs.PhiK), fs.Method)
+		for _, n := range fs.Notes {
+			fmt.Fprintln(e.out, "    note:", n)
+		}
+	}
 }

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/sgdlab/sgdlab/chain"
 	"github.com/sgdlab/sgdlab/fault"
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/theory"
 )
 
@@ -17,6 +19,9 @@ type theoryCmd struct {
 	LSaddle  float64 `help:"L(theta^s), the loss at the saddle (or the escape level c L*)." name:"lsaddle" default:"0"`
 	HSaddle  float64 `help:"${theory_hsaddle}" name:"hsaddle" default:"0"`
 	DetRatio float64 `help:"${theory_detratio}" name:"detratio" default:"0"`
+	// The exact chain for linear regression on the Gaussian population x ~ N(0, h* I_n).
+	KestenSamples int    `help:"${theory_kestensamples}" name:"kesten-samples" default:"1000000"`
+	Seed          uint64 `help:"Seed of the Monte Carlo estimate of Kesten's alpha (n > 1)." default:"1"`
 }
 
 type theoryRecord struct {
@@ -31,6 +36,10 @@ type theoryRecord struct {
 	Frozen      float64            `json:"rate_frozen_noise,omitempty"`
 	MFPT        map[string]float64 `json:"mfpt_t,omitempty"`
 	MFPTSteps   map[string]float64 `json:"mfpt_steps,omitempty"`
+	PhiEta      num.Float          `json:"phi_eta"`
+	Alpha       num.Float          `json:"kesten_alpha"`
+	AlphaSE     num.Float          `json:"kesten_alpha_se"`
+	PhiK        num.Float          `json:"phi_kesten"`
 	Conventions map[string]string  `json:"conventions"`
 }
 
@@ -51,8 +60,27 @@ func (c *theoryCmd) Run(e *env) error {
 			"arrhenius": "same prefactor times exp(-2 B " +
 				"Delta L/(eta h*)) (constant Hessian-aligned noise)",
 			"frozen": "same prefactor times exp(-B Delta L/(eta h* L*)) (noise frozen at the minimum)",
-			"units":  "rates per unit t = eta * steps; MFPT = 1/kappa in t and in steps"}}
+			"units":  "rates per unit t = eta * steps; MFPT = 1/kappa in t and in steps",
+			"phi_eta": "B/(eta h*) - B/2 + 1/2: the exact SGD chain's covariance (linear regression, x ~ N(0, h* " +
+				"I_n), " +
+				"replacement) matched to the law L^-phi",
+			"kesten": "alpha with E|A_n...A_1 u|^alpha growth 0, A = I - (eta/B) sum_batch x x^T: P(|theta| > r) ~ " +
+				"r^-alpha; n = 1 by quadrature, n > 1 by Monte Carlo of one step (the norm factors are independent " +
+				"for an isotropic population); phi_K = (alpha + n)/2"}}
 	r.Stable = float64(c.N) < r.NCritical
+	r.PhiEta = num.Float(theory.PhiEta(c.Batch, c.Eta, c.HStar))
+	r.Alpha, r.AlphaSE, r.PhiK = num.Float(math.NaN()), num.Float(math.NaN()), num.Float(math.NaN())
+	var alpha, se float64
+	var kerr error
+	if c.N == 1 {
+		alpha, kerr = chain.KestenGaussian(c.Eta, c.Batch, c.HStar)
+		se = 0
+	} else {
+		alpha, se, kerr = chain.KestenIsotropic(c.Eta, c.Batch, c.N, c.HStar, c.KestenSamples, c.Seed)
+	}
+	if kerr == nil {
+		r.Alpha, r.AlphaSE, r.PhiK = num.Float(alpha), num.Float(se), num.Float(theory.PhiKesten(alpha, c.N))
+	}
 	if c.LMin > 0 && c.LSaddle > c.LMin {
 		hs := c.HSaddle
 		if hs <= 0 {
@@ -84,6 +112,21 @@ func (c *theoryCmd) Run(e *env) error {
 	fmt.Fprintf(e.out, "  critical dimension n_c = 2 phi = %.6g: a minimum with n = %d outlier directions is %s\n",
 		r.NCritical, c.N, map[bool]string{true: "stable", false: "unstable"}[r.Stable])
 	fmt.Fprintf(e.out, "  escape exponent B/(eta h*) + 1 - n/2 = %.6g\n", r.Exponent)
+	fmt.Fprintf(e.out, "  exact SGD chain, linear regression on x ~ N(0, h* I_n) with replacement:\n")
+	fmt.Fprintf(e.out, "    finite-step phi_eta = B/(eta h*) - B/2 + 1/2 = %.6g%s\n", float64(r.PhiEta),
+		map[bool]string{true: " (the chain's variance is infinite)", false: ""}[math.IsNaN(float64(r.PhiEta))])
+	switch {
+	case kerr != nil:
+		fmt.Fprintf(e.out, "    Kesten tail: none (%v)\n", kerr)
+	case c.N == 1:
+		fmt.Fprintf(e.out, "    Kesten tail alpha = %.5g (quadrature), P(|theta| > r) ~ r^-alpha; phi_K = (alpha + "+
+			"1)/2 "+
+			"= %.5g\n", alpha, float64(r.PhiK))
+	default:
+		fmt.Fprintf(e.out, "    Kesten tail alpha = %.4g +- %.2g (Monte Carlo, %d samples); phi_K = (alpha + n)/2 "+
+			"= %.4g\n",
+			alpha, se, c.KestenSamples, float64(r.PhiK))
+	}
 	if r.MFPT != nil {
 		fmt.Fprintf(
 			e.out,
