@@ -44,6 +44,13 @@ type Spec struct {
 	Workers int
 	// MaxBytes caps the memory of the transition (0: the memory available).
 	MaxBytes int64
+	// Observable, when set, is averaged over the quasi-stationary law of every batch set
+	// (Result.Observed) and of the half grid.
+	Observable func(theta []float64) float64
+	// LawOnly skips the mean first-passage time: only the quasi-stationary law is computed
+	// (for regions so large that the escape time is beyond floating-point range), and the
+	// grid change is that of the observable.
+	LawOnly bool
 }
 
 // MaxParams is the largest number of parameters the chain handles.
@@ -93,7 +100,12 @@ type Result struct {
 	Products    int            `json:"products"` // products with K in the solves (fine grid)
 	Entries     int64          `json:"entries"`  // stored entries of K (fine grid)
 	Density     []DensityPoint `json:"-"`
-	Warnings    []string       `json:"warnings,omitempty"`
+	// Observed is the mean of Spec.Observable over the quasi-stationary law (over the batch
+	// sets when B > 1, with its standard error), ObservedHalfGrid the same on the half grid.
+	Observed         num.Float `json:"observed,omitempty"`
+	ObservedSE       num.Float `json:"observed_mc_se,omitempty"`
+	ObservedHalfGrid num.Float `json:"observed_half_grid,omitempty"`
+	Warnings         []string  `json:"warnings,omitempty"`
 }
 
 // GridTolerance is the relative change under grid halving above which a result warns.
@@ -161,11 +173,15 @@ func Solve(ctx context.Context, s Spec, start []float64, r Region) (*Result, err
 		s.bytesFor(s.Grid)); err != nil {
 		return nil, err
 	}
+	if s.LawOnly && s.Observable == nil {
+		return nil, fault.Invalid("the law alone needs an observable to report")
+	}
 	if !r.Inside()(start) {
 		return nil, fault.Invalid("the start point is not inside the region %s", r.Name)
 	}
 	res := &Result{Level: r.Level, Region: r.Name, Grid: s.Grid}
-	var mfpts []float64
+	var mfpts, obs []float64
+	var coarseObs float64
 	for set := 0; set < s.Sets; set++ {
 		mp := newMaps(s.Obj, s.Eta, s.Batch, s.Batches, s.Seed+uint64(set))
 		var guess *solution
@@ -177,8 +193,9 @@ func Solve(ctx context.Context, s Spec, start []float64, r Region) (*Result, err
 			}
 			guess = coarse
 			res.CoarseMFPT = coarse.res.MFPTSteps * num.Float(s.Eta)
+			coarseObs = coarse.observe(s.Observable)
 		}
-		fine, err := solveGrid(ctx, s, mp, start, r, s.Grid, set == 0, guess)
+		fine, err := solveGrid(ctx, s, mp, start, r, s.Grid, set == 0 || s.Observable != nil, guess)
 		if err != nil {
 			return nil, err
 		}
@@ -189,28 +206,61 @@ func Solve(ctx context.Context, s Spec, start []float64, r Region) (*Result, err
 			res.GridChange = math.Abs(float64(fine.res.MFPTSteps)*s.Eta-float64(coarse)) / (float64(fine.res.MFPTSteps) * s.Eta)
 		}
 		mfpts = append(mfpts, float64(fine.res.MFPTSteps))
+		obs = append(obs, fine.observe(s.Observable))
 	}
 	if len(mfpts) > 1 {
-		m, v := 0.0, 0.0
-		for _, x := range mfpts {
-			m += x / float64(len(mfpts))
+		m, se := meanSE(mfpts)
+		res.MFPTSteps, res.MFPTSE = num.Float(m), num.Float(se*s.Eta)
+	}
+	if s.Observable != nil {
+		m, se := meanSE(obs)
+		res.Observed, res.ObservedSE, res.ObservedHalfGrid = num.Float(m), num.Float(se), num.Float(coarseObs)
+		if s.LawOnly {
+			res.GridChange = math.Abs(obs[0]-coarseObs) / math.Abs(obs[0])
 		}
-		for _, x := range mfpts {
-			v += (x - m) * (x - m) / float64(len(mfpts)-1)
-		}
-		res.MFPTSteps = num.Float(m)
-		res.MFPTSE = num.Float(math.Sqrt(v/float64(len(mfpts))) * s.Eta)
 	}
 	res.MFPT = res.MFPTSteps * num.Float(s.Eta)
 	if res.GridChange > GridTolerance {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("halving the grid changes the MFPT by %.2g%% (> %.0f%%): "+
-			"refine the grid", 100*res.GridChange, 100*GridTolerance))
+		what := "the MFPT"
+		if s.LawOnly {
+			what = "the observable's mean"
+		}
+		res.Warnings = append(res.Warnings, fmt.Sprintf("halving the grid changes %s by %.2g%% (> %.0f%%): "+
+			"refine the grid", what, 100*res.GridChange, 100*GridTolerance))
 	}
 	if res.LeaveBox > 1e-3 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%.2g of the probability leaves the box before the exit (a "+
 			"jump far away, or a divergence)", res.LeaveBox))
 	}
 	return res, nil
+}
+
+// meanSE is the mean of x and its standard error (0 for one value).
+func meanSE(x []float64) (float64, float64) {
+	m, v := 0.0, 0.0
+	for _, v := range x {
+		m += v / float64(len(x))
+	}
+	if len(x) < 2 {
+		return m, 0
+	}
+	for _, y := range x {
+		v += (y - m) * (y - m) / float64(len(x)-1)
+	}
+	return m, math.Sqrt(v / float64(len(x)))
+}
+
+// observe is the mean of f over the solution's quasi-stationary law (NaN without f).
+func (s *solution) observe(f func([]float64) float64) float64 {
+	if f == nil || s.pi == nil {
+		return math.NaN()
+	}
+	sum, den := 0.0, 0.0
+	for i, p := range s.pi {
+		sum += p * f(s.gr.point(i))
+		den += p
+	}
+	return sum / den
 }
 
 // solution is a grid's result with its grid functions, to start a finer grid's solvers.
@@ -256,11 +306,17 @@ func solveGrid(ctx context.Context, s Spec, mp *maps, start []float64, r Region,
 	for i := range ones {
 		ones[i] = 1
 	}
-	if t.dense != nil {
+	switch {
+	case s.LawOnly:
+		for i := range T {
+			T[i] = 1
+		}
+		res.MFPTSteps = num.Float(math.NaN())
+	case t.dense != nil:
 		if res.Residual, err = luSolve(t, [][]float64{ones, t.boxOut}, [][]float64{T, q}); err != nil {
 			return nil, err
 		}
-	} else {
+	default:
 		var k1, k2 int
 		if res.Residual, k1, err = gmres(t.apply, ones, T, 60, 1e-9, 20000); err != nil {
 			return nil, fmt.Errorf("the mean first-passage time (%d unknowns): %w", n, err)
@@ -273,8 +329,10 @@ func solveGrid(ctx context.Context, s Spec, mp *maps, start []float64, r Region,
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	res.MFPTSteps = num.Float(gr.interp(T, start))
-	res.LeaveBox = gr.interp(q, start)
+	if !s.LawOnly {
+		res.MFPTSteps = num.Float(gr.interp(T, start))
+		res.LeaveBox = gr.interp(q, start)
+	}
 	sol := &solution{res: res, gr: gr, T: T, q: q}
 	if withLaw {
 		pi := make([]float64, n)

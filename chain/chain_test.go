@@ -136,7 +136,10 @@ func TestQuasiStationaryMatchesSimulation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := chain.Solve(context.Background(), chain.Spec{Obj: o, Eta: 0.1, Batch: 1, Workers: 2}, p.Min.Theta, r)
+	star := p.Min.Theta[0]
+	sq := func(th []float64) float64 { return (th[0] - star) * (th[0] - star) }
+	res, err := chain.Solve(context.Background(), chain.Spec{Obj: o, Eta: 0.1, Batch: 1, Workers: 2, Observable: sq},
+		p.Min.Theta, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,6 +178,14 @@ func TestQuasiStationaryMatchesSimulation(t *testing.T) {
 		return s
 	}
 	tau, _ := stats.AutocorrTime(xs)
+	var sqs []float64
+	for _, x := range xs {
+		sqs = append(sqs, sq([]float64{x}))
+	}
+	m, sd := stat.MeanStdDev(sqs, nil)
+	if se := sd * math.Sqrt(tau/float64(len(sqs))); math.Abs(m-float64(res.Observed)) > 4*se {
+		t.Errorf("E (theta - theta*)^2: chain %.5g, simulation %.5g +- %.2g", float64(res.Observed), m, se)
+	}
 	sort.Float64s(xs)
 	n := float64(len(xs))
 	dmax := 0.0
@@ -238,7 +249,7 @@ func TestTailIndexMatchesKesten(t *testing.T) {
 		h += x[i] * x[i] / float64(len(x))
 	}
 	const eta = 0.5
-	alpha, err := chain.KestenBatches(x, eta, 1, 0, 0)
+	alpha, _, err := chain.KestenBatches(x, eta, 1, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

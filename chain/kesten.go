@@ -88,16 +88,19 @@ func KestenMultipliers(a []float64) (float64, error) {
 	return rootAlpha(func(alpha float64) float64 { return logMeanPow(logAbs, alpha) })
 }
 
-// KestenBatches is alpha for one-dimensional regression data x with batch size b: with b = 1
-// exactly over the N samples, with b > 1 over m Monte Carlo batches (with replacement) drawn
-// from stream s; a = 1 - eta mean_batch x^2.
-func KestenBatches(x []float64, eta float64, b, m int, s uint64) (float64, error) {
+// KestenBatches is alpha for one-dimensional regression data x with batch size b, with
+// a = 1 - eta mean_batch x^2: with b = 1 exactly over the N samples (se = 0); with b > 1 over
+// m Monte Carlo batches (with replacement) drawn from stream s, and the standard error from
+// the spread of the roots of four disjoint quarters of them. A tail made by batches rarer
+// than 1/m is not seen: when no batch has |a| > 1 the error is ErrNoTail.
+func KestenBatches(x []float64, eta float64, b, m int, s uint64) (alpha, se float64, err error) {
 	if b == 1 {
 		a := make([]float64, len(x))
 		for i, v := range x {
 			a[i] = 1 - eta*v*v
 		}
-		return KestenMultipliers(a)
+		alpha, err = KestenMultipliers(a)
+		return alpha, 0, err
 	}
 	rng := seed.Stream(s, seed.Extra)
 	a := make([]float64, m)
@@ -109,7 +112,19 @@ func KestenBatches(x []float64, eta float64, b, m int, s uint64) (float64, error
 		}
 		a[i] = 1 - eta*sum/float64(b)
 	}
-	return KestenMultipliers(a)
+	if alpha, err = KestenMultipliers(a); err != nil {
+		return alpha, math.NaN(), err
+	}
+	const parts = 4
+	var roots []float64
+	for k := range parts {
+		r, err := KestenMultipliers(a[k*m/parts : (k+1)*m/parts])
+		if err != nil {
+			return alpha, math.Inf(1), nil // a quarter sees no tail: the estimate is not resolved
+		}
+		roots = append(roots, r)
+	}
+	return alpha, stat.StdDev(roots, nil) / math.Sqrt(parts), nil
 }
 
 // KestenGaussian is alpha for the Gaussian population x ~ N(0, h), batch size b: the batch

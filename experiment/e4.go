@@ -7,9 +7,15 @@ import (
 	"strings"
 	"sync"
 
+	"gonum.org/v1/gonum/mathext"
+
+	"github.com/sgdlab/sgdlab/chain"
 	"github.com/sgdlab/sgdlab/internal/report"
+	"github.com/sgdlab/sgdlab/landscape"
+	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/stationary"
+	"github.com/sgdlab/sgdlab/stats"
 	"github.com/sgdlab/sgdlab/study"
 	"github.com/sgdlab/sgdlab/theory"
 )
@@ -19,12 +25,19 @@ type e4Params struct {
 	Sampling string    `json:"sampling"` // epoch or replacement
 	Etas     []float64 `json:"etas"`
 	Batches  []int     `json:"batches"`
-	Dynamics []string  `json:"dynamics"` // sgd, sde, sde-fine, decoupled-fine
+	Dynamics []string  `json:"dynamics"` // sgd, sgd-replacement, sde, sde-fine, decoupled-fine
 	Substeps int       `json:"substeps"` // steps per SGD step of the fine SDEs
 	Chains   int       `json:"chains"`
 	Samples  int       `json:"samples"` // per chain
 	Every    int64     `json:"every"`   // SGD steps between samples
 	Seed     uint64    `json:"seed"`
+	// Exact enables the exact discrete chain (SGD with replacement): the bulk phi of its
+	// quasi-stationary law, phi_eta and Kesten's phi_K. The chain uses a grid of ChainGrid
+	// intervals and, for B > 1, ChainSets sets of ChainBatches Monte Carlo batches.
+	Exact        bool `json:"exact_chain"`
+	ChainGrid    int  `json:"chain_grid"`
+	ChainBatches int  `json:"chain_batches"`
+	ChainSets    int  `json:"chain_sets"`
 }
 
 func (p *e4Params) Validate() error {
@@ -40,6 +53,12 @@ func (p *e4Params) Validate() error {
 	c.that(p.Chains >= 1 && p.Chains <= 1e6, "chains = %d must be between 1 and 10^6", p.Chains)
 	c.that(p.Samples >= 10 && p.Samples <= 1e8, "samples = %d must be between 10 and 10^8", p.Samples)
 	c.that(p.Every >= 1, "every = %d must be at least 1 step", p.Every)
+	if p.Exact {
+		c.that(p.ChainGrid >= 8 && p.ChainGrid <= 4096, "chain_grid = %d must be between 8 and 4096", p.ChainGrid)
+		c.that(p.ChainBatches >= 100 && p.ChainBatches <= 1e7, "chain_batches = %d must be between 100 and 10^7",
+			p.ChainBatches)
+		c.that(p.ChainSets >= 2 && p.ChainSets <= 100, "chain_sets = %d must be between 2 and 100", p.ChainSets)
+	}
 	if c.err != nil {
 		return c.err
 	}
@@ -52,10 +71,12 @@ var e4 = &Experiment{
 	ID: "E4", Title: e4Title, Paper: true, Weight: 1.5,
 	Defaults: func(full bool) Params {
 		p := &e4Params{Data: "gauss:N=100000,d=1,seed=1", Sampling: "epoch", Etas: []float64{0.1, 0.5, 1},
-			Batches: []int{4, 6, 8, 10, 12}, Dynamics: []string{"sgd", "sde", "sde-fine", "decoupled-fine"},
-			Substeps: 50, Chains: 2, Samples: 5000, Every: 100, Seed: 1}
+			Batches: []int{4, 6, 8, 10, 12}, Dynamics: []string{"sgd", "sgd-replacement", "sde", "sde-fine",
+				"decoupled-fine"}, Substeps: 50, Chains: 2, Samples: 5000, Every: 100, Seed: 1, Exact: true,
+			ChainGrid: 1000, ChainBatches: 20000, ChainSets: 2}
 		if full {
 			p.Chains, p.Samples, p.Substeps = 4, 10000, 200
+			p.ChainGrid, p.ChainBatches, p.ChainSets = 2000, 100000, 4
 		}
 		return p
 	},
@@ -77,13 +98,26 @@ type e4Key struct {
 	Batch int
 }
 
-// e4Numbers is what E4 measured.
+// e4Numbers is what E4 measured. Besides the dynamics, Cells holds the exact chain's phi
+// ("chain", with its Monte Carlo error), phi_eta ("phi_eta") and Kesten's phi_K ("phi_K") for
+// SGD with replacement.
 type e4Numbers struct {
 	Etas    []float64
 	Batches []int
 	HStar   float64
 	LStar   float64
 	Cells   map[e4Key]e4Cell
+	// Exact holds the exact chain's details per (eta, B) (Dyn empty).
+	Exact map[e4Key]e4Exact
+}
+
+// e4Exact is the exact chain's computation for one (eta, B).
+type e4Exact struct {
+	Level    float64 // the region L <= Level L* whose quasi-stationary law is used
+	Leak     float64 // its escape probability per step
+	PhiHalf  float64 // the chain's phi on the half grid
+	Alpha    float64 // Kesten's alpha
+	Warnings []string
 }
 
 // has reports whether the dynamics was measured in every configuration.
@@ -108,6 +142,37 @@ func (n e4Numbers) relDev(dyn string, eta float64) float64 {
 		}
 	}
 	return s / float64(k)
+}
+
+// relDevFrom is the mean over B of phi(dyn)/phi(ref) - 1 at one eta (NaN when either is missing).
+func (n e4Numbers) relDevFrom(dyn, ref string, eta float64) float64 {
+	s, k := 0.0, 0
+	for _, b := range n.Batches {
+		c, ok1 := n.Cells[e4Key{dyn, eta, b}]
+		r, ok2 := n.Cells[e4Key{ref, eta, b}]
+		if ok1 && ok2 && r.Phi > 0 && !math.IsNaN(c.Phi) {
+			s += c.Phi/r.Phi - 1
+			k++
+		}
+	}
+	if k == 0 {
+		return math.NaN()
+	}
+	return s / float64(k)
+}
+
+// maxZBetween is the largest |phi(a) - phi(b)| / sqrt(se_a^2 + se_b^2) over the configurations.
+func (n e4Numbers) maxZBetween(a, b string) float64 {
+	z := 0.0
+	for k, c := range n.Cells {
+		if k.Dyn != a {
+			continue
+		}
+		if r, ok := n.Cells[e4Key{b, k.Eta, k.Batch}]; ok {
+			z = math.Max(z, math.Abs(c.Phi-r.Phi)/math.Hypot(c.SE, r.SE))
+		}
+	}
+	return z
 }
 
 // maxZ is the largest |phi - theory| / se of one dynamics over the configurations.
@@ -158,11 +223,12 @@ func runE4(env *Env, p *e4Params) (*Result, error) {
 // measureE4 fits phi for every (eta, B, dynamics), configurations in parallel.
 func measureE4(env *Env, p *e4Params) (e4Numbers, error) {
 	prob := study.Problem{Model: "linear", Data: p.Data, Loss: "mse"}
-	_, prep, err := study.Prepare(env.Ctx, env.Study, prob, nil, p.Seed)
+	o, prep, err := study.Prepare(env.Ctx, env.Study, prob, nil, p.Seed)
 	if err != nil {
 		return e4Numbers{}, err
 	}
-	n := e4Numbers{Etas: p.Etas, Batches: p.Batches, HStar: prep.HStar, LStar: prep.Min.Loss, Cells: map[e4Key]e4Cell{}}
+	n := e4Numbers{Etas: p.Etas, Batches: p.Batches, HStar: prep.HStar, LStar: prep.Min.Loss, Cells: map[e4Key]e4Cell{},
+		Exact: map[e4Key]e4Exact{}}
 	var jobs []e4Key
 	for _, eta := range p.Etas {
 		for _, b := range p.Batches {
@@ -197,7 +263,79 @@ func measureE4(env *Env, p *e4Params) (e4Numbers, error) {
 		env.stage("E4 %d/%d: %s eta=%g B=%d", len(n.Cells), len(jobs), j.Dyn, j.Eta, j.Batch)
 		return nil
 	})
-	return n, err
+	if err != nil || !p.Exact {
+		return n, err
+	}
+	return n, measureE4Exact(env, p, o, prep, &n)
+}
+
+// e4TailMass is the mass beyond the region E4's exact chain keeps: the region L <= c L* is
+// chosen so that the heaviest of the candidate laws puts about this much probability outside.
+const e4TailMass = 1e-6
+
+// measureE4Exact computes, for every (eta, B), phi_eta and Kesten's alpha over the data, and
+// the bulk phi of the exact chain's quasi-stationary law: the maximum-likelihood equation
+// psi(phi) - psi(phi - 1/2) = E log(1 + u) with the expectation over that law, in a region
+// L <= c L* large enough to hold all but about e4TailMass of it.
+func measureE4Exact(env *Env, p *e4Params, o *model.Objective, prep *landscape.Prepared, n *e4Numbers) error {
+	type job struct {
+		eta float64
+		b   int
+	}
+	var jobs []job
+	for _, eta := range p.Etas {
+		for _, b := range p.Batches {
+			jobs = append(jobs, job{eta, b})
+		}
+	}
+	var mu sync.Mutex
+	return parallel(env, len(jobs), func(i int) error {
+		j := jobs[i]
+		th := theory.Phi(j.b, j.eta, prep.HStar)
+		fs, _ := study.FiniteStepOf(o, prep.Min.Theta, j.eta, j.b, p.Seed)
+		// The region: the beta-prime law (1 + u)^-phi u^-1/2 with the smallest candidate phi
+		// puts e4TailMass beyond u = U (its tail is U^-(phi - 1/2) / ((phi - 1/2) B(1/2, phi - 1/2))).
+		low := th
+		for _, v := range []num.Float{fs.PhiEta, fs.PhiK} {
+			if !math.IsNaN(float64(v)) {
+				low = math.Min(low, float64(v))
+			}
+		}
+		k := math.Max(low-0.5, 0.25)
+		lb := mathext.Lbeta(0.5, k)
+		level := 1 + math.Min(math.Exp(-(math.Log(e4TailMass)+math.Log(k)+lb)/k), 1e5)
+		fac, err := study.Factory(o, prep, study.Dynamics{Kind: "sgd", Eta: j.eta, Batch: j.b, Sampling: "replacement"})
+		if err != nil {
+			return err
+		}
+		r, err := chain.LossRegion(fac.NewLandscape, prep.Min.Theta, prep.Min.Loss, level, 1e9)
+		if err != nil {
+			return err
+		}
+		land := fac.NewLandscape()
+		spec := chain.Spec{Obj: o, Eta: j.eta, Batch: j.b, Batches: p.ChainBatches, Sets: p.ChainSets, Seed: p.Seed,
+			Grid: p.ChainGrid, Workers: 1, MaxBytes: env.Study.MaxMemory, LawOnly: true,
+			Observable: func(theta []float64) float64 { return math.Log(land.LossGrad(theta, nil) / prep.Min.Loss) }}
+		res, err := chain.Solve(env.Ctx, spec, prep.Min.Theta, r)
+		if err != nil {
+			return fmt.Errorf("E4 exact chain eta=%g B=%d: %w", j.eta, j.b, err)
+		}
+		phi, err := stats.PowerLawPhi(float64(res.Observed), 0.5)
+		if err != nil {
+			return fmt.Errorf("E4 exact chain eta=%g B=%d: %w", j.eta, j.b, err)
+		}
+		half, _ := stats.PowerLawPhi(float64(res.ObservedHalfGrid), 0.5)
+		se := math.Abs(stats.PowerLawPhiSlope(phi, 0.5)) * float64(res.ObservedSE)
+		mu.Lock()
+		defer mu.Unlock()
+		n.Cells[e4Key{"chain", j.eta, j.b}] = e4Cell{Phi: phi, SE: se, Theory: th}
+		n.Cells[e4Key{"phi_eta", j.eta, j.b}] = e4Cell{Phi: float64(fs.PhiEta), Theory: th}
+		n.Cells[e4Key{"phi_K", j.eta, j.b}] = e4Cell{Phi: float64(fs.PhiK), SE: float64(fs.AlphaSE) / 2, Theory: th}
+		n.Exact[e4Key{"", j.eta, j.b}] = e4Exact{Level: level, Leak: float64(res.RatePerStep), PhiHalf: half,
+			Alpha: float64(fs.Alpha), Warnings: res.Warnings}
+		env.stage("E4 exact chain %d/%d: eta=%g B=%d", len(n.Exact), len(jobs), j.eta, j.b)
+		return nil
+	})
 }
 
 // verdictE4 judges SGD's phi against theory (relative tolerance relTol at every eta up to
@@ -250,30 +388,119 @@ func verdictE4(n e4Numbers, relTol, etaSmall, sigma float64) Verdict {
 				"errors (criterion %g).", z, sigma)
 		}
 	}
+	exactClaimsE4(n, &v, relTol, sigma)
+	return v
+}
+
+// exactClaimsE4 adds what the exact discrete chain says: whether it matches SGD with
+// replacement, how much of SGD's gap to the formula it accounts for and how that gap splits,
+// whether phi_eta accounts for SGD's phi where 1 + B/(eta h*) does not, and the difference
+// between replacement and epoch sampling.
+func exactClaimsE4(n e4Numbers, v *Verdict, relTol, sigma float64) {
+	sgdRef := "sgd-replacement"
+	if !n.has(sgdRef) {
+		sgdRef = "sgd"
+	}
+	pct := func(x float64) string { return fmt.Sprintf("%+.0f%%", 100*x) }
 	etaMax := slices.Max(n.Etas)
+	if n.has("chain") && n.has("sgd-replacement") {
+		if z := n.maxZBetween("sgd-replacement", "chain"); z <= sigma {
+			v.claim("The exact chain's phi matches SGD with replacement in all %d configurations (largest "+
+				"difference %.1f standard errors, criterion %g).", len(n.Etas)*len(n.Batches), z, sigma)
+		} else {
+			v.claim("The exact chain's phi differs from SGD with replacement by up to %.1f standard errors "+
+				"(criterion %g).", z, sigma)
+		}
+		var parts []string
+		for _, eta := range n.Etas {
+			gap, got := n.relDev("sgd-replacement", eta), n.relDev("chain", eta)
+			parts = append(parts, fmt.Sprintf("at eta = %g SGD is %s from the formula and the chain %s", eta,
+				pct(gap), pct(got)))
+		}
+		v.claim("Gap to 1 + B/(eta h*) (mean over B): %s.", strings.Join(parts, "; "))
+	}
 	if n.has("sde") && n.has("sde-fine") && n.has("decoupled-fine") {
 		dec := n.relDev("sde-fine", etaMax) - n.relDev("decoupled-fine", etaMax)
 		disc := n.relDev("sde", etaMax) - n.relDev("sde-fine", etaMax)
-		rest := n.relDev("sgd", etaMax) - n.relDev("sde", etaMax)
-		v.claim(
-			"At eta = %g SGD's deviation splits into the decoupling error %+.0f%% (exact-noise SDE against "+
-				"decoupled SDE, both fine-stepped), the finite step %+.0f%% (exact-noise SDE at step eta against "+
-				"fine) and %+.0f%% between SGD and its SDE at the same step.",
-			etaMax,
-			100*dec,
-			100*disc,
-			100*rest,
-		)
+		if n.has("chain") {
+			batch := n.relDev("chain", etaMax) - n.relDev("sde", etaMax)
+			rest := n.relDev(sgdRef, etaMax) - n.relDev("chain", etaMax)
+			v.claim("At eta = %g SGD's deviation splits into the decoupling error %s (exact-noise SDE against "+
+				"decoupled SDE, both fine-stepped), the Gaussian finite step %s (exact-noise SDE at step eta "+
+				"against fine), the non-Gaussian batch noise %s (exact chain against the SDE at step eta) and %s "+
+				"between %s and the exact chain.", etaMax, pct(dec), pct(disc), pct(batch), pct(rest), sgdRef)
+		} else {
+			rest := n.relDev("sgd", etaMax) - n.relDev("sde", etaMax)
+			v.claim("At eta = %g SGD's deviation splits into the decoupling error %s (exact-noise SDE against "+
+				"decoupled SDE, both fine-stepped), the finite step %s (exact-noise SDE at step eta against "+
+				"fine) and %s between SGD and its SDE at the same step.", etaMax, pct(dec), pct(disc), pct(rest))
+		}
 	}
-	return v
+	if n.has("phi_eta") {
+		var acc, both, neither []string
+		for _, eta := range n.Etas {
+			dT, dE := n.relDev(sgdRef, eta), n.relDevFrom(sgdRef, "phi_eta", eta)
+			desc := fmt.Sprintf("eta = %g (%s from phi_eta, %s from the formula)", eta, pct(dE), pct(dT))
+			switch {
+			case math.IsNaN(dE):
+				neither = append(neither, desc)
+			case math.Abs(dE) <= relTol && math.Abs(dT) > relTol:
+				acc = append(acc, desc)
+			case math.Abs(dE) <= relTol:
+				both = append(both, desc)
+			default:
+				neither = append(neither, desc)
+			}
+		}
+		if len(acc) > 0 {
+			v.claim("phi_eta = B/(eta h) - B/2 + 1/2 (exact chain covariance) accounts for %s's phi where 1 + "+
+				"B/(eta h*) does not, within %.0f%%: %s.", sgdRef, 100*relTol, strings.Join(acc, ", "))
+		}
+		if len(both) > 0 {
+			v.claim("Both phi_eta and the formula are within %.0f%% of %s's phi at %s.", 100*relTol, sgdRef,
+				strings.Join(both, ", "))
+		}
+		if len(neither) > 0 {
+			v.claim("phi_eta does not account for %s's phi (beyond %.0f%%) at %s.", sgdRef, 100*relTol,
+				strings.Join(neither, ", "))
+		}
+	}
+	if n.has("phi_K") {
+		var parts []string
+		for _, eta := range n.Etas {
+			d := n.relDevFrom("phi_K", sgdRef, eta)
+			if math.IsNaN(d) {
+				parts = append(parts, fmt.Sprintf("not measured at eta = %g (no batch drawn reaches |A| > 1)", eta))
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%s at eta = %g", pct(d), eta))
+		}
+		v.claim("Kesten's tail exponent phi_K = (alpha + 1)/2 relative to %s's bulk phi (mean over B): %s.", sgdRef,
+			strings.Join(parts, ", "))
+	}
+	if n.has("sgd") && n.has("sgd-replacement") {
+		var parts []string
+		for _, eta := range n.Etas {
+			parts = append(parts, fmt.Sprintf("%s at eta = %g", pct(n.relDevFrom("sgd", "sgd-replacement", eta)), eta))
+		}
+		v.claim("Epoch against replacement sampling (measured by simulation; epoch SGD is not a Markov chain in "+
+			"theta): SGD's phi differs by %s.", strings.Join(parts, ", "))
+	}
 }
 
 // renderE4 writes the table, the numbers, one figure per eta and one stationary density.
 func renderE4(env *Env, p *e4Params, n e4Numbers, res *Result) error {
-	tab := Table{Title: "Fitted phi (± standard error) against 1 + B/(eta h*)", Header: append([]string{"eta", "B",
-		"theory"}, p.Dynamics...)}
+	cols := slices.Clone(p.Dynamics)
+	for _, ex := range []string{"chain", "phi_eta", "phi_K"} {
+		if n.has(ex) {
+			cols = append(cols, ex)
+		}
+	}
+	tab := Table{Title: "Fitted phi (± standard error) against 1 + B/(eta h*); chain: the bulk phi of the exact " +
+		"chain's quasi-stationary law (± Monte Carlo error); phi_eta and phi_K from the exact chain",
+		Header: append([]string{"eta", "B", "theory"}, cols...)}
 	header := []string{"eta", "B", "theory"}
-	for _, dn := range p.Dynamics {
+	for _, dn := range cols {
 		header = append(header, dn, dn+"_se")
 	}
 	for _, eta := range p.Etas {
@@ -283,20 +510,24 @@ func renderE4(env *Env, p *e4Params, n e4Numbers, res *Result) error {
 			t := theory.Phi(b, eta, n.HStar)
 			xs, th = append(xs, float64(b)), append(th, t)
 			row, num := []string{g4(eta), fmt.Sprint(b), f3(t)}, []float64{eta, float64(b), t}
-			for _, dn := range p.Dynamics {
+			for _, dn := range cols {
 				c := n.Cells[e4Key{dn, eta, b}]
 				row, num = append(row, pmS(c.Phi, c.SE)), append(num, c.Phi, c.SE)
 			}
 			tab.Rows, rows = append(tab.Rows, row), append(rows, num)
 		}
 		series := []report.Series{{Name: "theory 1 + B/(eta h*)", X: xs, Y: th, Style: report.Dashed}}
-		for _, dn := range p.Dynamics {
+		for _, dn := range cols {
 			var ys, es []float64
 			for _, b := range p.Batches {
 				c := n.Cells[e4Key{dn, eta, b}]
 				ys, es = append(ys, c.Phi), append(es, c.SE)
 			}
-			series = append(series, report.Series{Name: dn, X: xs, Y: ys, YErr: es, Style: report.Points})
+			style := report.Points
+			if dn == "phi_eta" || dn == "phi_K" {
+				style = report.Line
+			}
+			series = append(series, report.Series{Name: dn, X: xs, Y: ys, YErr: es, Style: style})
 		}
 		fig, err := env.figure(fmt.Sprintf("phi_eta%g", eta),
 			report.Figure{Title: fmt.Sprintf("E4: fitted phi vs B at eta = %g", eta), XLabel: "batch size B",
@@ -313,10 +544,26 @@ func renderE4(env *Env, p *e4Params, n e4Numbers, res *Result) error {
 			"standard errors", Value: num.Float(n.maxZ("decoupled-fine"))})
 	}
 	for _, eta := range p.Etas {
-		for _, dn := range p.Dynamics {
+		for _, dn := range cols {
 			res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("%s at eta=%g: mean relative deviation of "+
 				"phi from theory", dn, eta), Value: num.Float(n.relDev(dn, eta))})
 		}
+	}
+	if n.has("chain") {
+		worstHalf, worstLeak := 0.0, 0.0
+		for k, ex := range n.Exact {
+			c := n.Cells[e4Key{"chain", k.Eta, k.Batch}]
+			worstHalf = math.Max(worstHalf, math.Abs(ex.PhiHalf/c.Phi-1))
+			worstLeak = math.Max(worstLeak, ex.Leak)
+		}
+		res.Numbers = append(res.Numbers, Number{Name: "exact chain: largest relative change of phi on the half " +
+			"grid", Value: num.Float(worstHalf)}, Number{Name: "exact chain: largest escape probability per step " +
+			"out of the region used", Value: num.Float(worstLeak)})
+		res.Notes = append(res.Notes, fmt.Sprintf("Exact chain: SGD with replacement on a grid of %d intervals over "+
+			"L <= c L*, c chosen so the heaviest candidate law leaves about %g outside; B > 1 averages %d Monte "+
+			"Carlo batches per set over %d sets. Epoch sampling is not a Markov chain in theta; the column "+
+			"sgd-replacement is the simulation of the chain the exact chain solves.", p.ChainGrid, e4TailMass,
+			p.ChainBatches, p.ChainSets))
 	}
 	etaMax := slices.Max(p.Etas)
 	if n.has("sgd") && n.has("sde") && n.has("sde-fine") && n.has("decoupled-fine") {

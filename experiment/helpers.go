@@ -15,26 +15,34 @@ import (
 	"github.com/sgdlab/sgdlab/study"
 )
 
-// dynamicsNames are the dynamics experiments name in their parameters: sgd, sde (exact
-// noise, step eta), sde-fine and decoupled-fine (step eta/substeps), decoupled (step eta),
-// langevin-fine.
+// dynamicsNames are the dynamics experiments name in their parameters: sgd (with the
+// experiment's sampling), sgd-replacement (always with replacement: the Markov chain the
+// exact chain solves), sde (exact noise, step eta), sde-fine and decoupled-fine (step
+// eta/substeps), decoupled (step eta), langevin-fine.
 var dynamicsNames = map[string]struct {
-	kind string
-	fine bool
-}{"sgd": {"sgd", false}, "sde": {"sde", false}, "sde-fine": {"sde", true}, "decoupled": {"decoupled", false},
-	"decoupled-fine": {"decoupled", true}, "langevin-fine": {"langevin", true}}
+	kind        string
+	fine        bool
+	replacement bool
+}{"sgd": {"sgd", false, false}, "sgd-replacement": {"sgd", false, true}, "sde": {"sde", false, false},
+	"sde-fine": {"sde", true, false}, "decoupled": {"decoupled", false, false},
+	"decoupled-fine": {"decoupled", true, false}, "langevin-fine": {"langevin", true, false}}
+
+// dynamicsList names the dynamics for messages.
+const dynamicsList = "sgd, sgd-replacement, sde, sde-fine, decoupled, decoupled-fine, langevin-fine"
 
 // dynamics returns the study description of the named dynamics with SGD's eta, B and
 // sampling; fine SDEs take substeps steps per SGD step.
 func dynamics(name string, eta float64, batch int, sampling string, substeps int) (study.Dynamics, error) {
 	d, ok := dynamicsNames[name]
 	if !ok {
-		return study.Dynamics{}, fault.Invalid("unknown dynamics %q (sgd, sde, sde-fine, decoupled, "+
-			"decoupled-fine, langevin-fine)", name)
+		return study.Dynamics{}, fault.Invalid("unknown dynamics %q (%s)", name, dynamicsList)
 	}
 	sub := 1
 	if d.fine {
 		sub = substeps
+	}
+	if d.replacement {
+		sampling = "replacement"
 	}
 	return study.Dynamics{Kind: d.kind, Eta: eta, Batch: batch, Sampling: sampling, Substeps: sub}, nil
 }
@@ -46,8 +54,7 @@ func checkDynamics(names []string, substeps int) error {
 	}
 	for _, n := range names {
 		if _, ok := dynamicsNames[n]; !ok {
-			return fault.Invalid("unknown dynamics %q (sgd, sde, sde-fine, decoupled, decoupled-fine, "+
-				"langevin-fine)", n)
+			return fault.Invalid("unknown dynamics %q (%s)", n, dynamicsList)
 		}
 	}
 	if substeps < 1 {

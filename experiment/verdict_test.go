@@ -107,6 +107,31 @@ func TestVerdictE4(t *testing.T) {
 	expect(t, "sgd only", v, Agrees, []string{"Agrees"}, "decoupled SDE", "splits")
 }
 
+// The exact chain's claims: agreement with SGD with replacement, the gap split, phi_eta
+// accounting for the deviation, Kesten's exponent (with a missing value), epoch against
+// replacement.
+func TestVerdictE4Exact(t *testing.T) {
+	etas := []float64{0.1, 1}
+	dyns := map[string]float64{"sgd": -0.30, "sgd-replacement": -0.31, "sde": -0.33, "sde-fine": -0.05,
+		"decoupled-fine": 0, "chain": -0.31, "phi_eta": -0.30, "phi_K": -0.5}
+	n := e4numbers(dyns, etas)
+	for _, b := range n.Batches {
+		c := n.Cells[e4Key{"phi_K", 0.1, b}]
+		c.Phi = math.NaN()
+		n.Cells[e4Key{"phi_K", 0.1, b}] = c
+	}
+	expect(t, "exact", verdictE4(n, 0.1, 0.5, 3), Deviates, []string{"The exact chain's phi matches SGD with "+
+		"replacement in all 4 configurations", "the non-Gaussian batch noise +2%", "the Gaussian finite step -28%",
+		"accounts for sgd-replacement's phi where 1 + B/(eta h*) does not", "not measured at eta = 0.1",
+		"-28% at eta = 1", "Epoch against replacement"})
+	dyns["chain"] = 0.2 // 0.51 of theory apart at 0.05 theory each: about 7 standard errors
+	expect(t, "chain off", verdictE4(e4numbers(dyns, etas), 0.1, 0.5, 3), Deviates, []string{"differs from SGD "+
+		"with replacement by up to"}, "matches SGD")
+	dyns["phi_eta"] = 0.5
+	expect(t, "phi_eta off", verdictE4(e4numbers(dyns, etas), 0.1, 0.5, 3), Deviates, []string{"phi_eta does "+
+		"not account"}, "accounts for sgd-replacement's")
+}
+
 func track(slope, lrange, rmin, rmax float64, mse bool, fitted int) *noiseTrack {
 	return &noiseTrack{Slope: slope, SlopeSE: 0.02, LRange: lrange, RatioMin: rmin, RatioMax: rmax, MSE: mse, K: 10,
 		Fitted: fitted, SlopeJ: 1, SlopeJSE: 0.01, JacGrowth: 1.1}

@@ -51,24 +51,10 @@ func FitPowerLaw(u []float64, a, tau float64) (Fit, error) {
 		mlog += math.Log1p(v)
 	}
 	mlog /= float64(len(u))
-	f := func(phi float64) float64 { return mathext.Digamma(phi) - mathext.Digamma(phi-a) - mlog }
-	// f decreases from +inf (phi -> a) to 0 (phi -> inf): bracket and bisect.
-	lo, hi := a+1e-12, a+1
-	for f(hi) > 0 {
-		hi = a + 2*(hi-a)
-		if hi > 1e9 {
-			return Fit{}, errors.New("power-law fit: no finite exponent (samples too concentrated at the minimum)")
-		}
+	phi, err := PowerLawPhi(mlog, a)
+	if err != nil {
+		return Fit{}, err
 	}
-	for i := 0; i < 200 && hi-lo > 1e-13*hi; i++ {
-		mid := 0.5 * (lo + hi)
-		if f(mid) > 0 {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	phi := 0.5 * (lo + hi)
 	n := float64(len(u))
 	info := n * (trigamma(phi-a) - trigamma(phi))
 	fit := Fit{Law: "power law L^-phi", Param: phi, N: len(u), Tau: tau}
@@ -83,6 +69,38 @@ func FitPowerLaw(u []float64, a, tau float64) (Fit, error) {
 	fit.KS, fit.KSp = ksTest(u, func(x float64) float64 { return mathext.RegIncBeta(a, phi-a, x/(1+x)) }, n/tau)
 	return fit, nil
 }
+
+// PowerLawPhi solves the likelihood equation psi(phi) - psi(phi - a) = mlog of the law
+// p(u) ∝ u^(a-1) (1+u)^(-phi) for phi > a, with mlog the mean of log(1+u) over samples or
+// over any law of u (the exact chain's quasi-stationary law, for example).
+func PowerLawPhi(mlog, a float64) (float64, error) {
+	if !(mlog > 0) || math.IsInf(mlog, 0) {
+		return math.NaN(), fmt.Errorf("power-law fit: mean log(1+u) = %v must be positive and finite", mlog)
+	}
+	f := func(phi float64) float64 { return mathext.Digamma(phi) - mathext.Digamma(phi-a) - mlog }
+	// f decreases from +inf (phi -> a) to 0 (phi -> inf): bracket and bisect.
+	lo, hi := a+1e-12, a+1
+	for f(hi) > 0 {
+		hi = a + 2*(hi-a)
+		if hi > 1e9 {
+			return math.NaN(), errors.New("power-law fit: no finite exponent (samples too concentrated at the " +
+				"minimum)")
+		}
+	}
+	for i := 0; i < 200 && hi-lo > 1e-13*hi; i++ {
+		mid := 0.5 * (lo + hi)
+		if f(mid) > 0 {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return 0.5 * (lo + hi), nil
+}
+
+// PowerLawPhiSlope is dphi/dmlog at phi: 1/(psi'(phi) - psi'(phi - a)) (negative), for the
+// error of phi propagated from the error of mlog.
+func PowerLawPhiSlope(phi, a float64) float64 { return 1 / (trigamma(phi) - trigamma(phi-a)) }
 
 // FitGibbs fits the Gibbs law exp(-L/T): u ~ Gamma(shape a, rate lstar/T), T = lstar mean(u)/a.
 func FitGibbs(u []float64, a, lstar, tau float64) (Fit, error) {

@@ -65,12 +65,13 @@ func FiniteStepOf(o *model.Objective, thetaStar []float64, eta float64, batch in
 	switch {
 	case p == 1:
 		m := max(o.N(), 100_000)
-		a, err := chain.KestenBatches(z, eta, batch, m, seedVal)
+		a, se, err := chain.KestenBatches(z, eta, batch, m, seedVal)
 		if err != nil {
-			fs.Notes = append(fs.Notes, "Kesten alpha not measured: "+err.Error())
+			fs.Notes = append(fs.Notes, "Kesten alpha not measured: "+err.Error()+" (no batch among "+itoa(m)+
+				" drawn has |1 - eta mean x^2| > 1: the tail is too thin to resolve)")
 			break
 		}
-		fs.Alpha, fs.AlphaSE = num.Float(a), 0
+		fs.Alpha, fs.AlphaSE = num.Float(a), num.Float(se)
 		fs.Method = "E|1 - eta mean_batch x^2|^alpha = 1, exactly over the N samples"
 		if batch > 1 {
 			fs.Method = "E|1 - eta mean_batch x^2|^alpha = 1 over " + itoa(m) + " Monte Carlo batches"
