@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sgdlab/sgdlab/chain"
 	"github.com/sgdlab/sgdlab/internal/report"
+	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/study"
 	"github.com/sgdlab/sgdlab/theory"
@@ -27,6 +29,11 @@ type e5Params struct {
 	BudgetFactor float64 `json:"budget_factor"`
 	MaxSteps     int64   `json:"max_steps"` // cap on the budget per run
 	Seed         uint64  `json:"seed"`
+	// Exact solves the exact chain of SGD with replacement at d <= 2 on grids of ChainGrid1
+	// (d = 1) and ChainGrid2 (d = 2) intervals per parameter.
+	Exact      bool `json:"exact_chain"`
+	ChainGrid1 int  `json:"chain_grid_1d"`
+	ChainGrid2 int  `json:"chain_grid_2d"`
 }
 
 func (p *e5Params) Validate() error {
@@ -46,6 +53,12 @@ func (p *e5Params) Validate() error {
 	c.that(p.Runs >= 2 && p.Runs <= 1e8, "runs = %d must be between 2 and 10^8", p.Runs)
 	c.that(positive(p.BudgetFactor), "budget_factor = %v must be positive", p.BudgetFactor)
 	c.that(p.MaxSteps >= 1, "max_steps = %d must be positive", p.MaxSteps)
+	if p.Exact {
+		c.that(p.ChainGrid1 >= 8 && p.ChainGrid1 <= 1<<16, "chain_grid_1d = %d must be between 8 and 65536",
+			p.ChainGrid1)
+		c.that(p.ChainGrid2 >= 8 && p.ChainGrid2 <= 1000, "chain_grid_2d = %d must be between 8 and 1000",
+			p.ChainGrid2)
+	}
 	if c.err != nil {
 		return c.err
 	}
@@ -58,11 +71,13 @@ var e5 = &Experiment{
 	ID: "E5", Title: e5Title, Paper: true, Weight: 1.5,
 	Defaults: func(full bool) Params {
 		p := &e5Params{N: 10000, Dims: []int{1, 2, 3}, Eta: 0.1, Batch: 1, Sampling: "epoch", Levels: []float64{1.2,
-			1.4, 1.6, 1.8, 2.0, 2.2}, Runs: 400, Dynamics: []string{"sgd", "sde-fine", "decoupled-fine"},
-			Substeps: 10, BudgetFactor: 100, MaxSteps: 20_000_000, Seed: 1}
+			1.4, 1.6, 1.8, 2.0, 2.2}, Runs: 400, Dynamics: []string{"sgd", "sgd-replacement", "sde", "sde-fine",
+			"decoupled-fine"}, Substeps: 10, BudgetFactor: 100, MaxSteps: 20_000_000, Seed: 1, Exact: true,
+			ChainGrid1: 1000, ChainGrid2: 100}
 		if full {
 			p.Dims, p.Levels, p.Runs, p.MaxSteps = []int{1, 2, 3, 4}, []float64{1.2, 1.4, 1.6, 1.8, 2.0, 2.2, 2.4,
 				2.6}, 500, 500_000_000
+			p.ChainGrid2 = 200
 		}
 		return p
 	},
@@ -87,6 +102,12 @@ type e5Dim struct {
 	QuadSlope float64   // its local log-log slope over the levels
 	Fits      map[string]e5Fit
 	Commands  map[string]string // the CLI command of each ensemble
+	// Chain is the exact chain's MFPT per level (nil when not solved), ChainChange its largest
+	// relative change on the half grid.
+	Chain       []float64
+	ChainSE     []float64
+	ChainSlope  float64
+	ChainChange float64
 }
 
 func runE5(env *Env, p *e5Params) (*Result, error) {
@@ -168,9 +189,40 @@ func measureE5(env *Env, p *e5Params) ([]e5Dim, error) {
 			}
 			dm.Fits[dn] = f
 		}
+		if p.Exact && d <= chain.MaxParams {
+			if err := measureE5Chain(env, p, prob, prep, exit, &dm); err != nil {
+				return nil, err
+			}
+		}
 		dims = append(dims, dm)
 	}
 	return dims, nil
+}
+
+// measureE5Chain solves the exact chain of SGD with replacement for every level.
+func measureE5Chain(env *Env, p *e5Params, prob study.Problem, prep *landscape.Prepared, exit string, dm *e5Dim) error {
+	grid := p.ChainGrid1
+	if dm.D == 2 {
+		grid = p.ChainGrid2
+	}
+	env.stage("E5: d=%d exact chain", dm.D)
+	rec, err := study.Chain(env.Ctx, env.Study, study.ChainSpec{Problem: prob, Eta: p.Eta, Batch: p.Batch, Exit: exit,
+		Grid: grid, Seed: p.Seed, Minimum: prep})
+	if err != nil {
+		return fmt.Errorf("E5 d=%d exact chain: %w", dm.D, err)
+	}
+	for _, r := range rec.Levels {
+		dm.Chain, dm.ChainSE = append(dm.Chain, float64(r.MFPT)), append(dm.ChainSE, float64(r.MFPTSE))
+		dm.ChainChange = math.Max(dm.ChainChange, r.GridChange)
+	}
+	rel := make([]float64, len(dm.Chain))
+	for i := range rel {
+		rel[i] = math.Max(float64(rec.Levels[i].MFPTSE), dm.Chain[i]*1e-6)
+	}
+	if fit, ok := logFit(p.Levels, dm.Chain, rel); ok {
+		dm.ChainSlope = fit.Slope
+	}
+	return nil
 }
 
 // verdictE5 compares SGD's slope with the exponent at every dimension: agreement within
@@ -239,13 +291,74 @@ func verdictE5(dims []e5Dim, sigma float64) Verdict {
 			}
 		}
 	}
+	exactClaimsE5(dims, &v, sigma)
 	return v
+}
+
+// exactClaimsE5 states, per dimension with an exact chain, whether the chain's MFPTs match
+// SGD with replacement, the chain's slope, and how the gap between SGD and the decoupled
+// SDE's quadrature at the top level splits (as factors of the MFPT): decoupling, Gaussian
+// finite step, non-Gaussian batch noise, the rest, and epoch against replacement sampling.
+func exactClaimsE5(dims []e5Dim, v *Verdict, sigma float64) {
+	for _, d := range dims {
+		if d.Chain == nil {
+			continue
+		}
+		v.claim("d = %d: the exact chain's slope is %.2f against %.2f (largest change on the half grid %.2g%%).",
+			d.D, d.ChainSlope, d.Expo, 100*d.ChainChange)
+		top := len(d.Chain) - 1
+		if f, ok := d.Fits["sgd-replacement"]; ok {
+			z, n := 0.0, 0
+			for i := range d.Chain {
+				if i < len(f.SE) && f.SE[i] > 0 {
+					z = math.Max(z, math.Abs(f.MFPT[i]-d.Chain[i])/math.Hypot(f.SE[i], d.ChainSE[i]))
+					n++
+				}
+			}
+			if n > 0 && z <= sigma {
+				v.claim("d = %d: the exact chain's MFPT matches SGD with replacement at all %d levels (largest "+
+					"difference %.1f standard errors).", d.D, n, z)
+			} else if n > 0 {
+				v.claim("d = %d: the exact chain's MFPT differs from SGD with replacement by up to %.1f standard "+
+					"errors.", d.D, z)
+			}
+		}
+		ratio := func(a, b string) (float64, bool) {
+			fa, okA := d.Fits[a]
+			fb, okB := d.Fits[b]
+			if !okA || !okB || top >= len(fa.MFPT) || top >= len(fb.MFPT) || !(fa.MFPT[top] > 0) || !(fb.MFPT[top] > 0) {
+				return math.NaN(), false
+			}
+			return fa.MFPT[top] / fb.MFPT[top], true
+		}
+		var parts []string
+		if r, ok := ratio("sde-fine", "decoupled-fine"); ok {
+			parts = append(parts, fmt.Sprintf("decoupling x%.3g (exact-noise against decoupled SDE, fine)", r))
+		}
+		if r, ok := ratio("sde", "sde-fine"); ok {
+			parts = append(parts, fmt.Sprintf("Gaussian finite step x%.3g (SDE at step eta against fine)", r))
+		}
+		if f, ok := d.Fits["sde"]; ok && top < len(f.MFPT) && f.MFPT[top] > 0 {
+			parts = append(parts, fmt.Sprintf("non-Gaussian batch noise x%.3g (exact chain against the SDE at "+
+				"step eta)", d.Chain[top]/f.MFPT[top]))
+		}
+		if f, ok := d.Fits["sgd-replacement"]; ok && top < len(f.MFPT) && f.MFPT[top] > 0 {
+			parts = append(parts, fmt.Sprintf("the rest x%.3g (SGD with replacement against the chain)",
+				f.MFPT[top]/d.Chain[top]))
+		}
+		if r, ok := ratio("sgd", "sgd-replacement"); ok {
+			parts = append(parts, fmt.Sprintf("epoch against replacement sampling x%.3g", r))
+		}
+		v.claim("d = %d, top level: the exact chain's MFPT is %.3g t, %.3g times the decoupled SDE's quadrature; "+
+			"the factor splits into %s.", d.D, d.Chain[top], d.Chain[top]/d.Quad[top], strings.Join(parts, ", "))
+	}
 }
 
 // renderE5 writes the table, the numbers and one figure per dimension.
 func renderE5(env *Env, p *e5Params, dims []e5Dim, res *Result) error {
-	tab := Table{Title: "log-log slope of MFPT vs c (± standard error)", Header: append([]string{"d", "h*",
-		"asymptotic exponent", "quadrature slope"}, p.Dynamics...)}
+	tab := Table{Title: "log-log slope of MFPT vs c (± standard error); chain: the exact chain of SGD with " +
+		"replacement", Header: append([]string{"d", "h*", "asymptotic exponent", "quadrature slope"},
+		append(slices.Clone(p.Dynamics), "chain")...)}
 	for _, d := range dims {
 		row := []string{fmt.Sprint(d.D), g4(d.HStar), f3(d.Expo), f3(d.QuadSlope)}
 		series := []report.Series{{Name: "quadrature (decoupled SDE)", X: p.Levels, Y: d.Quad, Style: report.Dashed}}
@@ -278,6 +391,17 @@ func renderE5(env *Env, p *e5Params, dims []e5Dim, res *Result) error {
 					Note: fmt.Sprintf("quadrature slope over the same c: %.3f", d.QuadSlope),
 				},
 			)
+		}
+		if d.Chain != nil {
+			row = append(row, f3(d.ChainSlope))
+			cols, header = append(cols, d.Chain), append(header, "chain_mfpt")
+			series = append(series, report.Series{Name: "exact chain (replacement)", X: p.Levels, Y: d.Chain,
+				Style: report.Line})
+			res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("d=%d exact chain: log-log slope of MFPT vs c",
+				d.D), Value: num.Float(d.ChainSlope), Theory: num.Float(d.Expo), Note: fmt.Sprintf("largest "+
+				"half-grid change %.2g%%", 100*d.ChainChange)})
+		} else {
+			row = append(row, "not solved (d > 2)")
 		}
 		tab.Rows = append(tab.Rows, row)
 		rows := make([][]float64, len(p.Levels))
