@@ -21,6 +21,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -317,14 +318,9 @@ func solveGrid(ctx context.Context, s Spec, mp *maps, start []float64, r Region,
 			return nil, err
 		}
 	default:
-		var k1, k2 int
-		if res.Residual, k1, err = gmres(t.apply, ones, T, 60, 1e-9, 20000); err != nil {
+		if res.Residual, res.Products, err = krylovSolve(t, ones, T, q); err != nil {
 			return nil, fmt.Errorf("the mean first-passage time (%d unknowns): %w", n, err)
 		}
-		if _, k2, err = gmres(t.apply, t.boxOut, q, 60, 1e-9, 20000); err != nil {
-			return nil, fmt.Errorf("the probability of leaving the box: %w", err)
-		}
-		res.Products = k1 + k2
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -359,6 +355,47 @@ func solveGrid(ctx context.Context, s Spec, mp *maps, start []float64, r Region,
 		sol.pi = pi
 	}
 	return sol, nil
+}
+
+// krylovSolve solves (I - K) T = 1 and (I - K) q = boxOut by restarted GMRES; when that
+// stalls (an eigenvalue of K within about 1e-4 of 1: a rare escape) it deflates the principal
+// eigenpair and solves again. It returns the MFPT solve's relative residual and the products.
+func krylovSolve(t *transition, ones, T, q []float64) (float64, int, error) {
+	T0, q0 := slices.Clone(T), slices.Clone(q)
+	r1, k1, err1 := gmres(t.apply, ones, T, 60, 1e-9, 2000)
+	_, k2, err2 := gmres(t.apply, t.boxOut, q, 60, 1e-9, 2000)
+	if err1 == nil && err2 == nil {
+		return r1, k1 + k2, nil
+	}
+	products := k1 + k2
+	phi := make([]float64, len(T))
+	psi := make([]float64, len(T))
+	for i := range phi {
+		phi[i], psi[i] = 1, 1
+	}
+	lambda, _, k, err := dominant(t.apply, phi, 40, 1e-12, 8000)
+	products += k
+	if err != nil {
+		return math.Inf(1), products, fmt.Errorf("the principal right eigenvector for deflation: %w", err)
+	}
+	if _, _, k, err = dominant(t.applyT, psi, 40, 1e-12, 8000); err != nil {
+		return math.Inf(1), products + k, fmt.Errorf("the principal left eigenvector for deflation: %w", err)
+	}
+	products += k
+	copy(T, T0)
+	copy(q, q0)
+	r1, k1, err = deflatedSolve(t.apply, phi, psi, lambda, ones, T, 60, 1e-10, 20000)
+	products += k1
+	if err != nil {
+		return r1, products, err
+	}
+	if dot(t.boxOut, t.boxOut) > 0 {
+		_, k2, err = deflatedSolve(t.apply, phi, psi, lambda, t.boxOut, q, 60, 1e-10, 20000)
+		products += k2
+	} else {
+		clear(q)
+	}
+	return r1, products, err
 }
 
 // luSolve solves (I - K) x_k = b_k for the dense K by one LU factorisation and returns the

@@ -212,3 +212,39 @@ func dominant(a linop, v []float64, m int, tol float64, maxProducts int) (float6
 	}
 	return lambda, rel, products, errNotConverged
 }
+
+// deflatedSolve solves (I - K) x = b when K has an eigenvalue lambda close to 1 (a rare
+// escape), which stalls restarted GMRES. With the right and left principal eigenvectors
+// K phi = lambda phi and psi^T K = lambda psi^T, x = c phi + w with psi^T w = 0 and
+// c = psi^T b / ((1 - lambda) psi^T phi); w solves (I - K) w = b - c (1 - lambda) phi,
+// whose right side is orthogonal to psi. On that invariant subspace I - K has no small
+// eigenvalue, so GMRES converges at the rate of the spectral gap. It returns the relative
+// residual of the whole solution and the number of products.
+func deflatedSolve(k linop, phi, psi []float64, lambda float64, b, x []float64, m int, tol float64,
+	maxProducts int) (float64, int, error) {
+	pp := dot(psi, phi)
+	c := dot(psi, b) / ((1 - lambda) * pp)
+	rhs := make([]float64, len(b))
+	for i := range rhs {
+		rhs[i] = b[i] - c*(1-lambda)*phi[i]
+	}
+	w := make([]float64, len(b))
+	_, products, err := gmres(k, rhs, w, m, tol, maxProducts)
+	if err != nil {
+		return math.Inf(1), products, err
+	}
+	// Keep w in the complement: drift along phi would change psi^T x.
+	s := dot(psi, w) / pp
+	for i := range x {
+		x[i] = c*phi[i] + w[i] - s*phi[i]
+	}
+	// The residual of the assembled solution.
+	y := make([]float64, len(b))
+	k(x, y)
+	rn := 0.0
+	for i := range y {
+		d := b[i] - (x[i] - y[i])
+		rn += d * d
+	}
+	return math.Sqrt(rn) / norm(b), products + 1, nil
+}

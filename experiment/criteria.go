@@ -60,7 +60,8 @@ var criteria = map[string][]Criterion{
 	},
 	"X1": {
 		{"rejection p-value", x1PReject,
-			"a model is rejected when its chi-square p-value on log kappa is at or below this value, and fits above it"},
+			"a model is rejected when its chi-square p-value on log kappa is at or below this value, and fits " +
+				"above it"},
 	},
 	"X2": {
 		{"agreement factor", x2Factor, "a rate agrees with a prediction when its 95% interval overlaps " +

@@ -323,34 +323,15 @@ func exactClaimsE5(dims []e5Dim, v *Verdict, sigma float64) {
 					"errors.", d.D, z)
 			}
 		}
-		ratio := func(a, b string) (float64, bool) {
-			fa, okA := d.Fits[a]
-			fb, okB := d.Fits[b]
-			if !okA || !okB || top >= len(fa.MFPT) || top >= len(fb.MFPT) || !(fa.MFPT[top] > 0) || !(fb.MFPT[top] > 0) {
-				return math.NaN(), false
+		times := map[string]float64{}
+		for dn, f := range d.Fits {
+			if top < len(f.MFPT) {
+				times[dn] = f.MFPT[top]
 			}
-			return fa.MFPT[top] / fb.MFPT[top], true
 		}
-		var parts []string
-		if r, ok := ratio("sde-fine", "decoupled-fine"); ok {
-			parts = append(parts, fmt.Sprintf("decoupling x%.3g (exact-noise against decoupled SDE, fine)", r))
-		}
-		if r, ok := ratio("sde", "sde-fine"); ok {
-			parts = append(parts, fmt.Sprintf("Gaussian finite step x%.3g (SDE at step eta against fine)", r))
-		}
-		if f, ok := d.Fits["sde"]; ok && top < len(f.MFPT) && f.MFPT[top] > 0 {
-			parts = append(parts, fmt.Sprintf("non-Gaussian batch noise x%.3g (exact chain against the SDE at "+
-				"step eta)", d.Chain[top]/f.MFPT[top]))
-		}
-		if f, ok := d.Fits["sgd-replacement"]; ok && top < len(f.MFPT) && f.MFPT[top] > 0 {
-			parts = append(parts, fmt.Sprintf("the rest x%.3g (SGD with replacement against the chain)",
-				f.MFPT[top]/d.Chain[top]))
-		}
-		if r, ok := ratio("sgd", "sgd-replacement"); ok {
-			parts = append(parts, fmt.Sprintf("epoch against replacement sampling x%.3g", r))
-		}
+		split := gapSplit(times, d.Chain[top])
 		v.claim("d = %d, top level: the exact chain's MFPT is %.3g t, %.3g times the decoupled SDE's quadrature; "+
-			"the factor splits into %s.", d.D, d.Chain[top], d.Chain[top]/d.Quad[top], strings.Join(parts, ", "))
+			"the factor splits into %s.", d.D, d.Chain[top], d.Chain[top]/d.Quad[top], split)
 	}
 }
 

@@ -120,15 +120,15 @@ func TestVerdictE4Exact(t *testing.T) {
 		c.Phi = math.NaN()
 		n.Cells[e4Key{"phi_K", 0.1, b}] = c
 	}
-	expect(t, "exact", verdictE4(n, 0.1, 0.5, 3), Deviates, []string{"The exact chain's phi matches SGD with "+
+	expect(t, "exact", verdictE4(n, 0.1, 0.5, 3), Deviates, []string{"The exact chain's phi matches SGD with " +
 		"replacement in all 4 configurations", "the non-Gaussian batch noise +2%", "the Gaussian finite step -28%",
 		"accounts for sgd-replacement's phi where 1 + B/(eta h*) does not", "not measured at eta = 0.1",
 		"-28% at eta = 1", "Epoch against replacement"})
 	dyns["chain"] = 0.2 // 0.51 of theory apart at 0.05 theory each: about 7 standard errors
-	expect(t, "chain off", verdictE4(e4numbers(dyns, etas), 0.1, 0.5, 3), Deviates, []string{"differs from SGD "+
+	expect(t, "chain off", verdictE4(e4numbers(dyns, etas), 0.1, 0.5, 3), Deviates, []string{"differs from SGD " +
 		"with replacement by up to"}, "matches SGD")
 	dyns["phi_eta"] = 0.5
-	expect(t, "phi_eta off", verdictE4(e4numbers(dyns, etas), 0.1, 0.5, 3), Deviates, []string{"phi_eta does "+
+	expect(t, "phi_eta off", verdictE4(e4numbers(dyns, etas), 0.1, 0.5, 3), Deviates, []string{"phi_eta does " +
 		"not account"}, "accounts for sgd-replacement's")
 }
 

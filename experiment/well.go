@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/sgdlab/sgdlab/chain"
 	"github.com/sgdlab/sgdlab/escape"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/study"
@@ -19,11 +20,16 @@ type wellEscape struct {
 	WellR    float64  `json:"well_radius"`
 	// Budget per run: BudgetFactor times the predicted MFPT (SGD: times SGDFactor more),
 	// at most MaxSteps steps.
-	BudgetFactor float64  `json:"budget_factor"`
-	SGDFactor    float64  `json:"sgd_factor"`
-	MaxSteps     int64    `json:"max_steps"`
-	Seed         uint64   `json:"seed"`
-	diverged     []string // what diverged, for the report's notes
+	BudgetFactor float64 `json:"budget_factor"`
+	SGDFactor    float64 `json:"sgd_factor"`
+	MaxSteps     int64   `json:"max_steps"`
+	Seed         uint64  `json:"seed"`
+	// Exact solves the exact chain of SGD with replacement (models with at most two
+	// parameters) on grids of ChainGrid1 (one parameter) or ChainGrid2 (two) intervals.
+	Exact      bool     `json:"exact_chain"`
+	ChainGrid1 int      `json:"chain_grid_1d"`
+	ChainGrid2 int      `json:"chain_grid_2d"`
+	diverged   []string // what diverged, for the report's notes
 }
 
 func (w *wellEscape) validate() error {
@@ -32,6 +38,12 @@ func (w *wellEscape) validate() error {
 	c.that(w.WellR > 0 && w.WellR < 1, "well_radius = %v must be in (0, 1)", w.WellR)
 	c.that(positive(w.BudgetFactor) && positive(w.SGDFactor), "budget_factor and sgd_factor must be positive")
 	c.that(w.MaxSteps >= 1, "max_steps = %d must be positive", w.MaxSteps)
+	if w.Exact {
+		c.that(w.ChainGrid1 >= 8 && w.ChainGrid1 <= 1<<16, "chain_grid_1d = %d must be between 8 and 65536",
+			w.ChainGrid1)
+		c.that(w.ChainGrid2 >= 8 && w.ChainGrid2 <= 1000, "chain_grid_2d = %d must be between 8 and 1000",
+			w.ChainGrid2)
+	}
 	if c.err != nil {
 		return c.err
 	}
@@ -71,4 +83,37 @@ func (w *wellEscape) rates(env *Env, id, stage string, prob study.Problem, prep 
 		}
 	}
 	return out, nil
+}
+
+// chain solves the exact chain of SGD with replacement for the same exit (nil when the
+// experiment does not ask for it or the model has more than two parameters).
+func (w *wellEscape) chain(env *Env, id, stage string, prob study.Problem, p int, prep *landscape.Prepared,
+	br *landscape.Barrier, eta float64, batch int) (*chain.Result, error) {
+	if !w.Exact || p > chain.MaxParams {
+		return nil, nil
+	}
+	grid := w.ChainGrid1
+	if p == 2 {
+		grid = w.ChainGrid2
+	}
+	env.stage("%s: %s exact chain", id, stage)
+	rec, err := study.Chain(env.Ctx, env.Study, study.ChainSpec{Problem: prob, Eta: eta, Batch: batch,
+		Exit: fmt.Sprintf("well:r=%g", w.WellR), Grid: grid, Seed: w.Seed, Minimum: prep, Barrier: br})
+	if err != nil {
+		return nil, fmt.Errorf("%s %s exact chain: %w", id, stage, err)
+	}
+	return rec.Levels[0], nil
+}
+
+// chainAgreement compares a measured rate's 95% interval with the exact chain's 1/MFPT:
+// the claim fragment and whether the interval contains it.
+func chainAgreement(lr escape.LevelRate, c *chain.Result) (string, bool) {
+	k := 1 / float64(c.MFPT)
+	in := lr.Lo <= k && k <= lr.Hi
+	word := "inside"
+	if !in {
+		word = "outside"
+	}
+	return fmt.Sprintf("exact chain 1/MFPT %.3g %s the 95%% interval %.3g .. %.3g of SGD with replacement", k, word,
+		lr.Lo, lr.Hi), in
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/sgdlab/sgdlab/chain"
 	"github.com/sgdlab/sgdlab/escape"
 	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/landscape"
@@ -61,8 +62,9 @@ var x1 = &Experiment{
 	Defaults: func(full bool) Params {
 		p := &x1Params{N: 10000, A: 0.25, Base: x1Config{Dim: 1, Eta: 0.2, Batch: 1}, Ratios: []float64{1.5, 2, 2.5,
 			3, 3.5, 4}, Vary: []x1Config{{2, 2, 0.2, 1}, {2, 3, 0.2, 1}, {2, 1, 0.3, 1}, {2, 1, 0.4, 2}},
-			wellEscape: wellEscape{Runs: 400, Dynamics: []string{"decoupled-fine", "sgd"}, Substeps: 5,
-				WellR: 0.5, BudgetFactor: 20, SGDFactor: 30, MaxSteps: 5_000_000, Seed: 1}}
+			wellEscape: wellEscape{Runs: 400, Dynamics: []string{"decoupled-fine", "sgd", "sgd-replacement"},
+				Substeps: 5, WellR: 0.5, BudgetFactor: 20, SGDFactor: 30, MaxSteps: 5_000_000, Seed: 1, Exact: true,
+				ChainGrid1: 1000, ChainGrid2: 100}}
 		if full {
 			p.N, p.Runs, p.Ratios, p.MaxSteps, p.Substeps = 100000, 400, []float64{1.5, 2, 2.5, 3, 3.5, 4, 5},
 				100_000_000, 20
@@ -81,6 +83,7 @@ type x1Point struct {
 	power, arrh, frozen, quad float64 // predicted rates
 	noiseRatio                float64 // SGD's Noise(theta_s) / Noise(theta*)
 	rates                     map[string]escape.LevelRate
+	chain                     *chain.Result // the exact chain (nil for more than two parameters)
 }
 
 // x1Comparison is one dynamics' comparison with the three models on log kappa over the L*
@@ -150,7 +153,10 @@ func runX1(env *Env, p *x1Params) (*Result, error) {
 	if err := renderX1(env, p, sweep, vary, cmps, res); err != nil {
 		return nil, err
 	}
-	res.judge(verdictX1(p.Dynamics, cmps, x1PReject), criteria["X1"]...)
+	v := verdictX1(p.Dynamics, cmps, x1PReject)
+	chainClaimsX1(sweep, vary, &v)
+	res.judge(v, criteria["X1"]...)
+	res.Notes = append(res.Notes, p.diverged...)
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, pt := range sweep {
 		lo, hi = math.Min(lo, pt.noiseRatio), math.Max(hi, pt.noiseRatio)
@@ -203,9 +209,63 @@ func runX1Point(env *Env, p *x1Params, c x1Config) (*x1Point, error) {
 	if !math.IsNaN(pt.quad) {
 		predicted = 1 / pt.quad
 	}
-	pt.rates, err = p.rates(env, "X1", fmt.Sprintf("ratio %.2f n=%d eta=%g B=%d", c.Ratio, c.Dim, c.Eta, c.Batch),
-		prob, prep, br, c.Eta, c.Batch, predicted)
+	stage := fmt.Sprintf("ratio %.2f n=%d eta=%g B=%d", c.Ratio, c.Dim, c.Eta, c.Batch)
+	if pt.rates, err = p.rates(env, "X1", stage, prob, prep, br, c.Eta, c.Batch, predicted); err != nil {
+		return nil, err
+	}
+	pt.chain, err = p.chain(env, "X1", stage, prob, o.P(), prep, br, c.Eta, c.Batch)
 	return pt, err
+}
+
+// chainClaimsX1 adds what the exact chain says over the sweep and the variations: its rate
+// against SGD with replacement, its slope against the power law's, and how the gap to the
+// decoupled SDE splits at the largest L^s/L*.
+func chainClaimsX1(sweep, vary []*x1Point, v *Verdict) {
+	var lx, ly []float64
+	inside, compared := 0, 0
+	var outside []string
+	for _, pt := range append(append([]*x1Point(nil), sweep...), vary...) {
+		if pt.chain == nil {
+			continue
+		}
+		if lr, ok := pt.rates["sgd-replacement"]; ok && lr.Escaped > 0 {
+			compared++
+			if s, in := chainAgreement(lr, pt.chain); in {
+				inside++
+			} else {
+				outside = append(outside, fmt.Sprintf("n = %d, eta = %g, B = %d, L^s/L* = %.2f: %s", pt.cfg.Dim,
+					pt.cfg.Eta, pt.cfg.Batch, pt.tb.LSaddle/pt.tb.LMin, s))
+			}
+		}
+	}
+	for _, pt := range sweep {
+		if pt.chain != nil {
+			lx, ly = append(lx, math.Log(pt.tb.LSaddle/pt.tb.LMin)), append(ly, -math.Log(float64(pt.chain.MFPT)))
+		}
+	}
+	if compared > 0 {
+		v.claim("The exact chain's rate 1/MFPT lies inside the 95%% interval of SGD with replacement at %d of %d "+
+			"configurations.", inside, compared)
+		for _, o := range outside {
+			v.claim("Outside: %s.", o)
+		}
+	}
+	if len(lx) >= 3 {
+		slope, se := stats.FitLineOLS(lx, ly)
+		v.claim("The exact chain's log rate against log(L^s/L*) has slope %.2f (± %.2f about a line) against the "+
+			"power law's -%.2f.", slope, se, theory.Exponent(sweep[0].cfg.Batch, sweep[0].cfg.Eta, sweep[0].tb.HStar,
+			sweep[0].tb.N))
+	}
+	last := sweep[len(sweep)-1]
+	if last.chain != nil {
+		times := map[string]float64{}
+		for dn, lr := range last.rates {
+			times[dn] = 1 / lr.Kappa
+		}
+		mf := float64(last.chain.MFPT)
+		v.claim("At L^s/L* = %.2f the exact chain's MFPT is %.3g t, %.3g times the decoupled SDE's quadrature; "+
+			"against it, %s.", last.tb.LSaddle/last.tb.LMin, mf, mf*last.quad, gapSplit(times, mf))
+	}
 }
 
 func negate(v []float64) []float64 {
@@ -339,18 +399,24 @@ func verdictX1(dynamics []string, cmps []x1Comparison, pReject float64) Verdict 
 
 // renderX1 writes the sweep table, the model comparison, the variations and the figure.
 func renderX1(env *Env, p *x1Params, sweep, vary []*x1Point, cmps []x1Comparison, res *Result) error {
-	tab := Table{Title: "Escape rate (per unit t) against the predictions, L* sweep", Header: []string{"L^s/L*", "L*",
-		"Delta L", "SGD noise at saddle / at min", "power law", "Arrhenius", "frozen", "quadrature"}}
+	tab := Table{Title: "Escape rate (per unit t) against the predictions, L* sweep; exact chain: 1/MFPT of SGD " +
+		"with replacement", Header: []string{"L^s/L*", "L*", "Delta L", "SGD noise at saddle / at min", "power law",
+		"Arrhenius", "frozen", "quadrature", "exact chain"}}
 	for _, dn := range p.Dynamics {
 		tab.Header = append(tab.Header, dn+" (95%)")
 	}
 	var rows [][]float64
-	var xs, pw, ar, fr, qd []float64
+	var xs, pw, ar, fr, qd, chs []float64
 	for _, pt := range sweep {
 		ratio := pt.tb.LSaddle / pt.tb.LMin
+		ch := math.NaN()
+		if pt.chain != nil {
+			ch = 1 / float64(pt.chain.MFPT)
+		}
 		row := []string{f3(ratio), g4(pt.tb.LMin), g4(pt.tb.LSaddle - pt.tb.LMin), f3(pt.noiseRatio), g4(pt.power),
-			g4(pt.arrh), g4(pt.frozen), g4(pt.quad)}
-		vals := []float64{ratio, pt.tb.LMin, pt.power, pt.arrh, pt.frozen, pt.quad}
+			g4(pt.arrh), g4(pt.frozen), g4(pt.quad), g4(ch)}
+		vals := []float64{ratio, pt.tb.LMin, pt.power, pt.arrh, pt.frozen, pt.quad, ch}
+		chs = append(chs, ch)
 		for _, dn := range p.Dynamics {
 			lr := pt.rates[dn]
 			row = append(row, fmt.Sprintf("%s (%s..%s)", g4(lr.Kappa), g4(lr.Lo), g4(lr.Hi)))
@@ -373,8 +439,9 @@ func renderX1(env *Env, p *x1Params, sweep, vary []*x1Point, cmps []x1Comparison
 	res.Tables = append(res.Tables, cmp)
 	series := []report.Series{{Name: "power law", X: xs, Y: pw, Style: report.Line}, {Name: "Arrhenius", X: xs, Y: ar,
 		Style: report.Dashed}, {Name: "frozen noise", X: xs, Y: fr, Style: report.Dashed},
-		{Name: "quadrature (decoupled SDE)", X: xs, Y: qd, Style: report.Dashed}}
-	header := []string{"ratio", "L_star", "power_law", "arrhenius", "frozen", "quadrature"}
+		{Name: "quadrature (decoupled SDE)", X: xs, Y: qd, Style: report.Dashed},
+		{Name: "exact chain (SGD, replacement)", X: xs, Y: chs, Style: report.Line}}
+	header := []string{"ratio", "L_star", "power_law", "arrhenius", "frozen", "quadrature", "exact_chain"}
 	for _, dn := range p.Dynamics {
 		var ys, es []float64
 		for _, pt := range sweep {
@@ -398,14 +465,17 @@ func renderX1(env *Env, p *x1Params, sweep, vary []*x1Point, cmps []x1Comparison
 	}
 	res.Figures = append(res.Figures, fig)
 	vt := Table{Title: "Variations at L^s/L* ~ 2: measured / predicted rate", Header: []string{"n", "eta", "B",
-		"exponent", "power law", "Arrhenius", "frozen"}}
+		"exponent", "power law", "Arrhenius", "frozen", "exact chain"}}
 	for _, dn := range p.Dynamics {
 		vt.Header = append(vt.Header, dn+": measured", dn+"/power", dn+"/Arrhenius")
 	}
 	for _, pt := range vary {
 		c := pt.cfg
 		row := []string{fmt.Sprint(c.Dim), g4(c.Eta), fmt.Sprint(c.Batch), f3(theory.Exponent(c.Batch, c.Eta,
-			pt.tb.HStar, pt.tb.N)), g4(pt.power), g4(pt.arrh), g4(pt.frozen)}
+			pt.tb.HStar, pt.tb.N)), g4(pt.power), g4(pt.arrh), g4(pt.frozen), "not solved (n > 2)"}
+		if pt.chain != nil {
+			row[len(row)-1] = g4(1 / float64(pt.chain.MFPT))
+		}
 		for _, dn := range p.Dynamics {
 			lr := pt.rates[dn]
 			row = append(row, g4(lr.Kappa), f3(lr.Kappa/pt.power), f3(lr.Kappa/pt.arrh))

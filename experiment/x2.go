@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sgdlab/sgdlab/chain"
 	"github.com/sgdlab/sgdlab/escape"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/num"
@@ -43,10 +44,12 @@ var x2 = &Experiment{
 	ID: "X2", Title: x2Title, Weight: 1,
 	Defaults: func(full bool) Params {
 		p := &x2Params{Model: "mlp:1-1-1:tanh:nobias", N: 200, W: 2, Sigmas: []float64{0.7, 0.8}, Eta: 0.5, Batch: 1,
-			wellEscape: wellEscape{Runs: 100, Dynamics: []string{"decoupled-fine", "sgd"}, Substeps: 5, WellR: 0.5,
-				BudgetFactor: 20, SGDFactor: 1, MaxSteps: 200_000, Seed: 1}}
+			wellEscape: wellEscape{Runs: 100, Dynamics: []string{"decoupled-fine", "sgd", "sgd-replacement"},
+				Substeps: 5, WellR: 0.5, BudgetFactor: 20, SGDFactor: 1, MaxSteps: 200_000, Seed: 1, Exact: true,
+				ChainGrid1: 1000, ChainGrid2: 200}}
 		if full {
 			p.N, p.Runs, p.Sigmas, p.MaxSteps = 2000, 400, []float64{0.6, 0.7, 0.8, 0.9}, 50_000_000
+			p.ChainGrid2 = 300
 		}
 		return p
 	},
@@ -65,6 +68,7 @@ type x2Point struct {
 	Frozen      float64
 	NoiseRatio  float64 // SGD's Noise(theta_s)/Noise(theta*), measured
 	Rates       map[string]escape.LevelRate
+	Chain       *chain.Result // the exact chain (nil when not solved)
 }
 
 func runX2(env *Env, p *x2Params) (*Result, error) {
@@ -100,7 +104,9 @@ func runX2(env *Env, p *x2Params) (*Result, error) {
 	}
 	res.Notes = append(res.Notes, p.diverged...)
 	renderX2(p, pts, res)
-	res.judge(verdictX2(p.Dynamics, pts, x2Factor), criteria["X2"]...)
+	v := verdictX2(p.Dynamics, pts, x2Factor)
+	chainClaimsX2(pts, &v)
+	res.judge(v, criteria["X2"]...)
 	return res, nil
 }
 
@@ -133,8 +139,47 @@ func runX2Point(env *Env, p *x2Params, sigma float64) (x2Point, error) {
 	pt := x2Point{Sigma: sigma, TB: tb, MinEigs: prep.Min.Eigs, SaddleEigs: br.Saddle.Eigs, NoiseRatio: noiseRatio(o,
 		br), Power: theory.PowerLaw(tb, p.Batch, p.Eta), Arrh: theory.Arrhenius(tb, p.Batch, p.Eta),
 		Frozen: theory.Frozen(tb, p.Batch, p.Eta)}
-	pt.Rates, err = p.rates(env, "X2", fmt.Sprintf("sigma=%g", sigma), prob, prep, br, p.Eta, p.Batch, 1/pt.Power)
+	stage := fmt.Sprintf("sigma=%g", sigma)
+	if pt.Rates, err = p.rates(env, "X2", stage, prob, prep, br, p.Eta, p.Batch, 1/pt.Power); err != nil {
+		return pt, err
+	}
+	pt.Chain, err = p.chain(env, "X2", stage, prob, o.P(), prep, br, p.Eta, p.Batch)
 	return pt, err
+}
+
+// chainClaimsX2 adds, per noise level, the exact chain's MFPT (computable where simulation
+// sees few escapes in its budget), its agreement with SGD with replacement, its ratio to the
+// power law and how the gap to the decoupled SDE splits.
+func chainClaimsX2(pts []x2Point, v *Verdict) {
+	for _, pt := range pts {
+		c := pt.Chain
+		if c == nil {
+			continue
+		}
+		mf := float64(c.MFPT)
+		s := fmt.Sprintf("sigma = %g: the exact chain's MFPT is %.4g t (%.4g steps; half grid %.4g t), a rate "+
+			"%.3g times the power law's and %.3g times Arrhenius'", pt.Sigma, mf, float64(c.MFPTSteps),
+			float64(c.CoarseMFPT), 1/mf/pt.Power, 1/mf/pt.Arrh)
+		if c.LeaveBox > 1e-3 {
+			s += fmt.Sprintf(", but %.2g of the probability leaves the grid's box first (drifting along the flat "+
+				"valley), so this is the time to the first of leaving the box and entering the other well: a "+
+				"lower bound of the escape time", c.LeaveBox)
+		}
+		if c.GridChange > chain.GridTolerance {
+			s += fmt.Sprintf(" (not converged: the half grid changes it by %.0f%%)", 100*c.GridChange)
+		}
+		if lr, ok := pt.Rates["sgd-replacement"]; ok {
+			a, _ := chainAgreement(lr, c)
+			s += "; " + a + fmt.Sprintf(" (%d of %d runs escaped)", lr.Escaped, lr.Runs)
+		}
+		times := map[string]float64{}
+		for dn, lr := range pt.Rates {
+			if lr.Escaped > 0 {
+				times[dn] = 1 / lr.Kappa
+			}
+		}
+		v.claim("%s; against the decoupled SDE: %s.", s, gapSplit(times, mf))
+	}
 }
 
 // x2Compare places a rate's 95% interval against [pred/factor, pred*factor]: +1 above,
@@ -214,14 +259,17 @@ func verdictX2(dynamics []string, pts []x2Point, factor float64) Verdict {
 func renderX2(p *x2Params, pts []x2Point, res *Result) {
 	tab := Table{Title: "Measured rate against the predictions", Header: []string{"sigma", "L*", "L^s",
 		"eigenvalues at min", "saddle eigenvalues", "SGD noise at saddle / at min " +
-			"(theory: L^s/L*)", "power law", "Arrhenius", "frozen"}}
+			"(theory: L^s/L*)", "power law", "Arrhenius", "frozen", "exact chain 1/MFPT"}}
 	for _, dn := range p.Dynamics {
 		tab.Header = append(tab.Header, dn+" (95%)", dn+"/power", dn+"/Arrhenius")
 	}
 	for _, pt := range pts {
 		row := []string{g4(pt.Sigma), g4(pt.TB.LMin), g4(pt.TB.LSaddle), fmtFloats(pt.MinEigs),
 			fmtFloats(pt.SaddleEigs), fmt.Sprintf("%.3g (%.3g)", pt.NoiseRatio, pt.TB.LSaddle/pt.TB.LMin),
-			g4(pt.Power), g4(pt.Arrh), g4(pt.Frozen)}
+			g4(pt.Power), g4(pt.Arrh), g4(pt.Frozen), "not solved"}
+		if pt.Chain != nil {
+			row[len(row)-1] = g4(1 / float64(pt.Chain.MFPT))
+		}
 		for _, dn := range p.Dynamics {
 			lr := pt.Rates[dn]
 			row = append(row, fmt.Sprintf("%s (%s..%s)", g4(lr.Kappa), g4(lr.Lo), g4(lr.Hi)), f3(lr.Kappa/pt.Power),

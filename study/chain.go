@@ -21,10 +21,13 @@ type ChainSpec struct {
 	// Grid is the number of intervals per dimension (0: the chain package's default);
 	// Batches and Sets the Monte Carlo batches and independent batch sets when Batch > 1.
 	Grid, Batches, Sets int
-	Seed                uint64
-	Start, To           []float64           // the minimum and the other minimum (nil: searched)
-	Minimum             *landscape.Prepared `json:"-"`
-	Barrier             *landscape.Barrier  `json:"-"`
+	// Margin widens the grid's box of well and surface exits beyond the two minima (or the
+	// minimum and the saddle) by this fraction of their distance on every side (0: 0.5).
+	Margin    float64
+	Seed      uint64
+	Start, To []float64           // the minimum and the other minimum (nil: searched)
+	Minimum   *landscape.Prepared `json:"-"`
+	Barrier   *landscape.Barrier  `json:"-"`
 }
 
 // ChainDensity is the quasi-stationary density at one grid node beside the paper's law
@@ -53,6 +56,10 @@ type ChainRecord struct {
 	Conventions map[string]string `json:"conventions"`
 	Notes       []string          `json:"notes,omitempty"`
 }
+
+// DefaultMargin is the box margin of well and surface exits, as a fraction of the distance
+// between the two points the box holds.
+const DefaultMargin = 0.5
 
 // EpochNote says why the chain is SGD with replacement.
 const EpochNote = "the chain is SGD with replacement: with epoch sampling (without replacement) theta alone is not " +
@@ -96,6 +103,13 @@ func Chain(ctx context.Context, env Env, spec ChainSpec) (*ChainRecord, error) {
 		rec.Notes = append(rec.Notes, notes...)
 	}
 	rec.Predictions = predictEscape(p, fac, ex, br, spec.Eta, spec.Batch, o.P())
+	margin := spec.Margin
+	if margin == 0 {
+		margin = DefaultMargin
+	}
+	if !(margin > 0) || margin > 100 {
+		return nil, fault.Field("margin", fault.Invalid("margin = %v must be in (0, 100]", margin))
+	}
 	var regions []chain.Region
 	switch ex.Kind {
 	case "loss":
@@ -110,9 +124,9 @@ func Chain(ctx context.Context, env Env, spec ChainSpec) (*ChainRecord, error) {
 		regions = append(regions, chain.BallRegion(m.Theta, ex.R))
 	case "well":
 		regions = append(regions, chain.WellRegion(m.Theta, br.MinB.Theta, ex.R*dist(br.MinB.Theta,
-			br.Saddle.Theta), 1))
+			br.Saddle.Theta), margin))
 	case "surface":
-		regions = append(regions, chain.SurfaceRegion(m.Theta, br.Saddle.Theta, br.Saddle.NegVec, 1))
+		regions = append(regions, chain.SurfaceRegion(m.Theta, br.Saddle.Theta, br.Saddle.NegVec, margin))
 	}
 	for i, r := range regions {
 		env.stage("exact chain: %s (%d of %d)", r.Name, i+1, len(regions))

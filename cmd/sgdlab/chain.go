@@ -17,9 +17,10 @@ type chainCmd struct {
 	Batch int     `help:"Mini-batch size B (1 <= B <= N); batches are drawn with replacement." default:"1"`
 	Exit  string  `help:"${chain_exit}" default:"loss:c=2"`
 	// The discretisation.
-	Grid    int `help:"${chain_grid}" default:"0"`
-	Batches int `help:"${chain_batches}" default:"0"`
-	Sets    int `help:"Independent Monte Carlo batch sets for the error when B > 1 (0: 4)." default:"0"`
+	Grid    int     `help:"${chain_grid}" default:"0"`
+	Batches int     `help:"${chain_batches}" default:"0"`
+	Sets    int     `help:"Independent Monte Carlo batch sets for the error when B > 1 (0: 4)." default:"0"`
+	Margin  float64 `help:"${chain_margin}" default:"0.5"`
 	// Where the chain starts and what it escapes to.
 	Start   string `help:"${dyn_start}" placeholder:"FILE.npy|a,b"`
 	To      string `help:"${escape_to}" placeholder:"FILE.npy|a,b"`
@@ -39,7 +40,8 @@ func (c *chainCmd) Run(e *env) error {
 		intRange("--grid", int64(c.Grid), 0, 1<<16), cond(c.Grid == 0 || c.Grid >= 8,
 			"--grid %d must be at least 8 intervals (0: the default)", c.Grid),
 		intRange("--batches", int64(c.Batches), 0, 1<<30), intRange("--sets", int64(c.Sets), 0, 1000),
-		intRange("--workers", int64(c.Workers), 0, 4096), outDir("--out", c.Out)); err != nil {
+		intRange("--workers", int64(c.Workers), 0, 4096), finite("--margin", c.Margin, 0, false),
+		outDir("--out", c.Out)); err != nil {
 		return err
 	}
 	if _, err := escape.ParseExit(c.Exit); err != nil {
@@ -58,7 +60,8 @@ func (c *chainCmd) Run(e *env) error {
 	senv.Ens.Workers = dynFlags{Workers: c.Workers}.workers()
 	t0 := now()
 	rec, err := study.Chain(e.ctx, senv, study.ChainSpec{Problem: c.problem(), Eta: c.Eta, Batch: c.Batch,
-		Exit: c.Exit, Grid: c.Grid, Batches: c.Batches, Sets: c.Sets, Seed: c.Seed, Start: start, To: to})
+		Exit: c.Exit, Grid: c.Grid, Batches: c.Batches, Sets: c.Sets, Margin: c.Margin, Seed: c.Seed, Start: start,
+		To: to})
 	b.Done()
 	if err != nil {
 		return err
