@@ -267,8 +267,8 @@ func TestParamsValidation(t *testing.T) {
 // FuzzParams: any parameter file is either accepted with valid values or refused with a
 // one-line error of class ErrInvalid.
 func FuzzParams(f *testing.F) {
-	for _, s := range []string{`{"runs": 10}`, `{"eta": -1}`, `{"levels": [1.5, 2, 1e308]}`, `{"dims": [0]}`, `{`, `[]`, `null`,
-		`{"runs": 1e99}`, `{"ratios": [2, 3, "x"]}`, `{"sigmas": [NaN]}`} {
+	for _, s := range []string{`{"runs": 10}`, `{"eta": -1}`, `{"levels": [1.5, 2, 1e308]}`, `{"dims": [0]}`, `{`,
+		`[]`, `null`, `{"runs": 1e99}`, `{"ratios": [2, 3, "x"]}`, `{"sigmas": [NaN]}`} {
 		f.Add("E5", s)
 		f.Add("X1", s)
 	}
