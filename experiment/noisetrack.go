@@ -24,6 +24,14 @@ type noiseParams struct {
 	Epochs int     `json:"epochs"`
 	Skip   int     `json:"fit_from_epoch"`
 	Seed   uint64  `json:"seed"`
+	// NoiseEvery is the number of epochs between Noise measurements (0: 1); NoJacobian skips
+	// the decoupled trace (one backward pass per output, costly for a CNN).
+	NoiseEvery int  `json:"noise_every_epochs,omitempty"`
+	NoJacobian bool `json:"no_jacobian,omitempty"`
+	// StandInData and StandInModel replace Data and Model when Data is not on this machine
+	// (E3: the paper's CNN on Fashion-MNIST when CIFAR-10 is absent).
+	StandInData  string `json:"stand_in_data,omitempty"`
+	StandInModel string `json:"stand_in_model,omitempty"`
 }
 
 func (p *noiseParams) Validate() error {
@@ -33,6 +41,9 @@ func (p *noiseParams) Validate() error {
 	c.that(p.Epochs >= 3 && p.Epochs <= 1e6, "epochs = %d must be between 3 and 10^6", p.Epochs)
 	c.that(p.Skip >= 0 && p.Skip <= p.Epochs-2, "fit_from_epoch = %d must leave at least three epochs to fit", p.Skip)
 	c.that(p.Loss == "mse" || p.Loss == "ce", "loss %q: use mse or ce", p.Loss)
+	c.that(p.NoiseEvery >= 0 && p.NoiseEvery <= p.Epochs, "noise_every_epochs = %d must be between 0 and epochs",
+		p.NoiseEvery)
+	c.that((p.StandInData == "") == (p.StandInModel == ""), "stand_in_data and stand_in_model go together")
 	return c.err
 }
 
@@ -73,6 +84,9 @@ type noiseTrack struct {
 	SlopeJ, SlopeJSE float64
 	JacGrowth        float64 // JacNorm at the end / at the first fitted epoch
 	FinalLoss        float64
+	// EpochSeconds is the wall time per epoch of the training run (with its Noise
+	// measurements), as recorded when it was computed.
+	EpochSeconds float64
 }
 
 func runNoiseExperiment(env *Env, id, title, claim string, p *noiseParams) (*Result, error) {
@@ -81,8 +95,8 @@ func runNoiseExperiment(env *Env, id, title, claim string, p *noiseParams) (*Res
 			"outputs (docs/theory.md, \"SGD noise\"): proportional to L once the Jacobian factor settles. The " +
 			"theory gives no formula for cross-entropy.",
 		Setup: fmt.Sprintf(
-			"%s, %s, %s loss, eta = %g, B = %d, %d epochs, Glorot initialisation (seed %d); Noise and L over the "+
-				"full training set every epoch; least-squares slope of log Noise vs log L from epoch %d.",
+			"%s, %s, %s loss, eta = %g, B = %d, %d epochs, the model's initialisation (seed %d); Noise and L over "+
+				"the full training set every %d epoch(s); least-squares slope of log Noise vs log L from epoch %d.",
 			p.Data,
 			p.Model,
 			p.Loss,
@@ -90,9 +104,20 @@ func runNoiseExperiment(env *Env, id, title, claim string, p *noiseParams) (*Res
 			p.Batch,
 			p.Epochs,
 			p.Seed,
+			max(p.NoiseEvery, 1),
 			p.Skip,
 		)}
 	nt, err := measureNoiseTrack(env, id, p)
+	if errors.Is(err, data.ErrNotAvailable) && p.StandInData != "" {
+		res.Notes = append(res.Notes, fmt.Sprintf("Stand-in: %s with %s replaces %s with %s, because %v. The claim "+
+			"is tested on other data with the same architecture.", p.StandInData, p.StandInModel, p.Data, p.Model,
+			err))
+		stand := *p
+		stand.Data, stand.Model = p.StandInData, p.StandInModel
+		res.Setup = strings.Replace(strings.Replace(res.Setup, p.Data, stand.Data+" (stand-in)", 1), p.Model,
+			stand.Model, 1)
+		nt, err = measureNoiseTrack(env, id, &stand)
+	}
 	if errors.Is(err, data.ErrNotAvailable) {
 		res.judge(notMeasured("%v", err))
 		return res, nil
@@ -116,17 +141,19 @@ func measureNoiseTrack(env *Env, id string, p *noiseParams) (*noiseTrack, error)
 		return nil, err
 	}
 	spe := int64(sgd.StepsPerEpoch(o.N(), p.Batch))
+	every := int64(max(p.NoiseEvery, 1)) * spe
 	env.stage("%s: training", id)
 	tr, err := study.Train(
 		env.Ctx,
 		env.Study,
 		study.TrainSpec{Problem: prob, Eta: p.Eta, Batch: p.Batch, Sampling: "epoch", Seed: p.Seed,
-			Steps: int64(p.Epochs) * spe, LogEvery: spe, NoiseEvery: spe},
+			Steps: int64(p.Epochs) * spe, LogEvery: spe, NoiseEvery: every, NoJacobian: p.NoJacobian},
 	)
 	if err != nil {
 		return nil, err
 	}
-	nt := &noiseTrack{Points: tr.Noise, K: o.K(), MSE: p.Loss == "mse", Skip: p.Skip, FinalLoss: float64(tr.FinalLoss),
+	nt := &noiseTrack{Points: tr.Noise, K: o.K(), MSE: p.Loss == "mse" && !p.NoJacobian, Skip: p.Skip,
+		EpochSeconds: tr.Elapsed / float64(p.Epochs), FinalLoss: float64(tr.FinalLoss),
 		RatioMin: math.Inf(
 			1,
 		), RatioMax: math.Inf(-1), Slope: math.NaN(), SlopeSE: math.NaN(), SlopeJ: math.NaN(), SlopeJSE: math.NaN()}
@@ -228,6 +255,8 @@ func renderNoiseTrack(env *Env, id string, p *noiseParams, nt *noiseTrack, res *
 		Value: num.Float(nt.Slope), Err: num.Float(nt.SlopeSE), Theory: 1},
 		Number{Name: "factor by which L falls over the fit", Value: num.Float(nt.LRange)},
 		Number{Name: "final training loss", Value: num.Float(nt.FinalLoss)})
+	res.Numbers = append(res.Numbers, Number{Name: "wall time per epoch, s (training and Noise measurements, " +
+		"when first computed)", Value: num.Float(nt.EpochSeconds)})
 	if nt.MSE {
 		res.Numbers = append(res.Numbers, Number{Name: "Noise / ((2L/K) (1/N) sum |J|_F^2) at the end",
 			Value: num.Float(float64(nt.Points[len(nt.Points)-1].Ratio)), Theory: 1,

@@ -15,7 +15,7 @@ func SampleNorms(o *model.Objective, theta, U []float64) []float64 {
 // sampleNormsMulti computes SampleNorms for several U at once, sharing the forward pass.
 func sampleNormsMulti(o *model.Objective, theta []float64, Us [][]float64) [][]float64 {
 	n, K, d, P := o.N(), o.K(), o.Data.D, o.P()
-	const chunk = 256
+	chunk := model.ChunkFor(o.Model)
 	ev := o.Model.NewEval(chunk)
 	out := make([][]float64, len(Us))
 	for i := range out {

@@ -14,14 +14,19 @@ import (
 	"github.com/sgdlab/sgdlab/fault"
 )
 
-// Central differences with step h have truncation error ~h^2 |f”'|/6 and rounding error
-// ~eps |f| / h. With h = 1e-5 and O(1) values both are below ~1e-10, so a relative
-// error of 1e-6 (relative to the larger of the two vectors' norms) leaves a wide margin
-// while still catching any wrong term, which would be O(1) relative.
+// Five-point central differences with step h have truncation error ~h^4 |f^(5)|/30 and
+// rounding error ~eps |f| / h. With h = 1e-4 and O(1) values both are below ~1e-11 (and stay
+// small where a random model's outputs reach 100), so a relative error of 1e-6 (relative to
+// the larger of the two vectors' norms) leaves a wide margin while still catching any wrong
+// term, which would be O(1) relative.
 const (
-	fdStep = 1e-5
+	fdStep = 1e-4
 	fdTol  = 1e-6
 )
+
+// kinkGap is the distance from a ReLU kink or a max-pooling tie below which a case is
+// skipped: the stencil moves pre-activations by up to 2 fdStep |J v|, which reaches 1e-3.
+const kinkGap = 1e-2
 
 // setup draws a random model, loss, dataset and parameter point.
 type setup struct {
@@ -30,12 +35,15 @@ type setup struct {
 	desc  string
 }
 
-func drawSetup(t *rapid.T) setup {
+func drawSetup(t *rapid.T, kinds ...string) setup {
 	seed := rapid.Uint64().Draw(t, "seed")
 	rng := rand.New(rand.NewPCG(seed, 1))
 	n := rapid.IntRange(1, 7).Draw(t, "N")
 	d := rapid.IntRange(1, 5).Draw(t, "D")
-	kind := rapid.SampledFrom([]string{"mlp", "linear", "doublewell"}).Draw(t, "kind")
+	if len(kinds) == 0 {
+		kinds = []string{"mlp", "linear", "doublewell", "cnn"}
+	}
+	kind := rapid.SampledFrom(kinds).Draw(t, "kind")
 	var m Model
 	var loss Loss = MSE{}
 	k := 1
@@ -58,6 +66,12 @@ func drawSetup(t *rapid.T) setup {
 		m = NewLinear(d, k, rapid.Bool().Draw(t, "bias"))
 	case "doublewell":
 		m = &DoubleWell{A: rapid.Float64Range(0.1, 2).Draw(t, "a"), N: d}
+	case "cnn":
+		m = drawCNN(t)
+		d, k = m.InDim(), m.OutDim()
+		if k >= 2 && rapid.Bool().Draw(t, "ce") {
+			loss = CrossEntropy{}
+		}
 	}
 	ds := &data.Dataset{Spec: "random", N: n, D: d, K: k, X: make([]float64, n*d), Y: make([]float64, n*k)}
 	for i := range ds.X {
@@ -84,10 +98,87 @@ func drawSetup(t *rapid.T) setup {
 	if mm, ok := m.(*MLP); ok && mm.Act == ReLU && nearKink(obj, theta) {
 		t.Skip("a ReLU pre-activation lies within the finite-difference step of its kink")
 	}
+	if _, ok := m.(*CNN); ok && cnnNearKink(obj, theta) {
+		t.Skip("a ReLU pre-activation or a max-pooling tie lies within the finite-difference step")
+	}
 	return setup{obj, theta, desc}
 }
 
-// nearKink reports whether any hidden pre-activation is within 1e-3 of zero, where
+// drawCNN draws a tiny CNN: one or two convolutions (kernel 1-3, stride 1-2, padding 0-1),
+// an optional max or average pooling, an optional hidden fully connected layer, 1-3 outputs.
+func drawCNN(t *rapid.T) *CNN {
+	in := Shape{rapid.IntRange(3, 6).Draw(t, "H"), rapid.IntRange(3, 6).Draw(t, "W"), rapid.IntRange(1, 2).Draw(t, "C")}
+	var layers []Layer
+	cur := in
+	for i := range rapid.IntRange(1, 2).Draw(t, "convs") {
+		k := rapid.IntRange(1, min(3, cur.H, cur.W)).Draw(t, fmt.Sprintf("k%d", i))
+		l := Layer{Kind: 'c', Out: rapid.IntRange(1, 3).Draw(t, fmt.Sprintf("out%d", i)), K: k,
+			S: rapid.IntRange(1, 2).Draw(t, fmt.Sprintf("s%d", i)), Pad: rapid.IntRange(0, 1).Draw(t,
+				fmt.Sprintf("p%d", i))}
+		layers = append(layers, l)
+		cur = Shape{(cur.H+2*l.Pad-l.K)/l.S + 1, (cur.W+2*l.Pad-l.K)/l.S + 1, l.Out}
+	}
+	if cur.H >= 2 && cur.W >= 2 && rapid.Bool().Draw(t, "pool") {
+		kind := rapid.SampledFrom([]byte{'m', 'a'}).Draw(t, "poolkind")
+		s := rapid.IntRange(1, 2).Draw(t, "pools")
+		layers = append(layers, Layer{Kind: kind, K: 2, S: s})
+	}
+	if rapid.Bool().Draw(t, "hidden") {
+		layers = append(layers, Layer{Kind: 'f', Out: rapid.IntRange(1, 4).Draw(t, "fh")})
+	}
+	layers = append(layers, Layer{Kind: 'f', Out: rapid.IntRange(1, 3).Draw(t, "K")})
+	m, err := NewCNN(in, layers, Activation(rapid.IntRange(0, 2).Draw(t, "act")), rapid.Bool().Draw(t, "bias"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// cnnNearKink reports whether a ReLU pre-activation is within kinkGap of zero or a max-pooling
+// window's two largest inputs are within kinkGap of each other.
+func cnnNearKink(o *Objective, theta []float64) bool {
+	m := o.Model.(*CNN)
+	e := m.NewEval(o.N()).(*cnnEval)
+	f := make([]float64, o.N()*o.K())
+	e.Forward(theta, o.Data.X, o.N(), f)
+	for k, op := range e.ops {
+		x := e.bufs[k]
+		switch op := op.(type) {
+		case *actOp:
+			if op.act != ReLU {
+				continue
+			}
+			for _, z := range x[:o.N()*op.shape.Size()] {
+				if math.Abs(z) < kinkGap {
+					return true
+				}
+			}
+		case *poolOp:
+			if !op.max {
+				continue
+			}
+			y := e.bufs[k+1]
+			for i := 0; i < o.N(); i++ {
+				for oi := 0; oi < op.outS.Size(); oi++ {
+					best := y[i*op.outS.Size()+oi]
+					c := oi % op.in.C
+					oy, ox := oi/op.in.C/op.outS.W, oi/op.in.C%op.outS.W
+					for ky := 0; ky < op.k; ky++ {
+						for kx := 0; kx < op.k; kx++ {
+							j := ((oy*op.s+ky)*op.in.W+ox*op.s+kx)*op.in.C + c
+							if v := x[i*op.in.Size()+j]; j != int(op.arg[i*op.outS.Size()+oi]) && best-v < kinkGap {
+								return true
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+// nearKink reports whether any hidden pre-activation is within kinkGap of zero, where
 // central differences of a ReLU network are not valid.
 func nearKink(o *Objective, theta []float64) bool {
 	m := o.Model.(*MLP)
@@ -96,7 +187,7 @@ func nearKink(o *Objective, theta []float64) bool {
 	e.Forward(theta, o.Data.X, o.N(), f)
 	for l := 1; l < m.layers(); l++ {
 		for _, z := range e.Z[l][:o.N()*m.Widths[l]] {
-			if math.Abs(z) < 1e-3 {
+			if math.Abs(z) < kinkGap {
 				return true
 			}
 		}
@@ -113,20 +204,23 @@ func relErr(a, b []float64) float64 {
 	return math.Sqrt(num) / math.Max(math.Sqrt(den), 1e-3)
 }
 
-// fd returns the central-difference derivative of the vector function fn along v.
+// fd returns the five-point central-difference derivative of the vector function fn along v:
+// (8 (f(h) - f(-h)) - (f(2h) - f(-2h))) / (12 h).
 func fd(theta, v []float64, out int, fn func(th, y []float64)) []float64 {
-	tp, tm := make([]float64, len(theta)), make([]float64, len(theta))
-	for i := range theta {
-		tp[i] = theta[i] + fdStep*v[i]
-		tm[i] = theta[i] - fdStep*v[i]
+	at := func(s float64) []float64 {
+		t := make([]float64, len(theta))
+		for i := range theta {
+			t[i] = theta[i] + s*fdStep*v[i]
+		}
+		y := make([]float64, out)
+		fn(t, y)
+		return y
 	}
-	yp, ym := make([]float64, out), make([]float64, out)
-	fn(tp, yp)
-	fn(tm, ym)
-	for i := range yp {
-		yp[i] = (yp[i] - ym[i]) / (2 * fdStep)
+	y1, ym1, y2, ym2 := at(1), at(-1), at(2), at(-2)
+	for i := range y1 {
+		y1[i] = (8*(y1[i]-ym1[i]) - (y2[i] - ym2[i])) / (12 * fdStep)
 	}
-	return yp
+	return y1
 }
 
 func unit(p, j int) []float64 { e := make([]float64, p); e[j] = 1; return e }
@@ -139,10 +233,20 @@ func randVec(rng *rand.Rand, n int) []float64 {
 	return v
 }
 
-func TestDerivativesAgainstFiniteDifferences(t *testing.T) {
+func TestDerivativesAgainstFiniteDifferences(t *testing.T) { checkDerivatives(t) }
+
+// TestCNNDerivatives draws convolutional networks only (convolutions with stride and
+// padding, max and average pooling, ReLU/tanh/linear, MSE and cross-entropy).
+func TestCNNDerivatives(t *testing.T) { checkDerivatives(t, "cnn") }
+
+// checkDerivatives checks every derivative of random models of the given kinds against
+// central differences.
+func checkDerivatives(t *testing.T, kinds ...string) {
 	worst := map[string]float64{}
+	cases := 0
 	rapid.Check(t, func(rt *rapid.T) {
-		s := drawSetup(rt)
+		s := drawSetup(rt, kinds...)
+		cases++
 		o, theta := s.obj, s.theta
 		P, N, K := o.P(), o.N(), o.K()
 		w := o.NewWorker(rapid.IntRange(1, 2).Draw(rt, "par"), rapid.IntRange(1, 4).Draw(rt, "chunk"))
@@ -241,6 +345,9 @@ func TestDerivativesAgainstFiniteDifferences(t *testing.T) {
 	for name, e := range worst {
 		t.Logf("worst relative error of %-22s %.2e", name+":", e)
 	}
+	if cases < 50 {
+		t.Errorf("only %d cases were checked (the rest skipped near kinks)", cases)
+	}
 }
 
 // The double-well family's large-N landscape: minima at +-sqrt(a) with L* = sigma^2/2,
@@ -290,6 +397,20 @@ func TestGlorotInit(t *testing.T) {
 func TestParse(t *testing.T) {
 	good := map[string]string{"linear": "linear", "linear:bias": "linear:bias", "mlp:3-4-2:tanh": "mlp:3-4-2:tanh",
 		"mlp:3-5-5-2:relu:nobias": "mlp:3-5-5-2:relu:nobias"}
+	cnn := map[string]string{"cnn:4x4x1-c2k3p1-m2s2-f2": "cnn:4x4x1-c2k3p1-m2-f2:relu",
+		"cnn:4x4x1-c2k3s1p0-a2s1-f3-f2:tanh:nobias": "cnn:4x4x1-c2k3-a2s1-f3-f2:tanh:nobias"}
+	for spec, canon := range cnn {
+		m, err := Parse(spec, 16, 2)
+		if err != nil || m.Spec() != canon {
+			t.Errorf("%s: %v (%v), want %s", spec, m, err, canon)
+		}
+	}
+	for _, bad := range []string{"cnn:4x4-f2", "cnn:4x4x1-c2-f2", "cnn:4x4x1-c2k5-f2", "cnn:4x4x1-m5-f2",
+		"cnn:4x4x1-f3-c2k3-f2", "cnn:4x4x1-c2k3", "cnn:4x4x1-q3-f2", "cnn:4x4x1-c2k3k3-f2", "cnn:4x4x1-f2:sigmoid"} {
+		if _, err := Parse(bad, 16, 2); err == nil || !errors.Is(err, fault.ErrInvalid) {
+			t.Errorf("%s: error %v", bad, err)
+		}
+	}
 	for in, want := range good {
 		m, err := Parse(in, 3, 2)
 		if err != nil || m.Spec() != want {
@@ -444,7 +565,8 @@ func sparseDataset(rng *rand.Rand, spec string, n, d int, density float64) *data
 // one-line error of class ErrInvalid (never a panic, never a huge allocation).
 func FuzzModelSpec(f *testing.F) {
 	for _, s := range []string{"linear", "linear:bias", "mlp:3-4-2:tanh", "mlp:3-1e9-1e9-2", "mlp:3-2:nobias",
-		"doublewell:a=0.5", "doublewell:a=NaN", "mlp", "mlp:3-0-2"} {
+		"doublewell:a=0.5", "doublewell:a=NaN", "mlp", "mlp:3-0-2", "cnn:4x4x1-c2k3p1-m2-f2",
+		"cnn:99999x99999x9999-c9999k3-f2"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -56,6 +56,15 @@ func (o *Objective) CheckTheta(theta []float64) error {
 // DefaultChunk is the number of samples a Worker evaluates at once in full-data passes.
 const DefaultChunk = 256
 
+// ChunkFor is the number of samples an evaluator of m should take at once: DefaultChunk, or
+// fewer for models whose samples hold many values (a CNN's feature maps).
+func ChunkFor(m Model) int {
+	if c, ok := m.(interface{ PreferredChunk() int }); ok {
+		return c.PreferredChunk()
+	}
+	return DefaultChunk
+}
+
 // Worker evaluates an Objective with preallocated buffers, over the full dataset (split into
 // chunks processed by up to par goroutines) or over a mini-batch of indices. Full-data
 // results are deterministic and independent of par. A Worker is not safe for concurrent use.
@@ -91,7 +100,7 @@ type lane struct {
 // at most chunk samples at once (chunk <= 0: DefaultChunk). Its results do not depend on par.
 func (o *Objective) NewWorker(par, chunk int) *Worker {
 	if chunk <= 0 {
-		chunk = DefaultChunk
+		chunk = ChunkFor(o.Model)
 	}
 	w := &Worker{o: o, chunk: chunk, par: min(max(par, 1), passSlots), ctx: o.Ctx}
 	D, K, P := o.Data.D, o.Data.K, o.P()

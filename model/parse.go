@@ -17,6 +17,9 @@ const MaxParams = 1 << 34
 //	linear[:bias]                    f = W x (+ b), shape taken from the data
 //	mlp:784-100-100-1:relu[:nobias]  widths, hidden activation relu|tanh|linear
 //	doublewell[:a=0.25]              the double-well regression family (one target)
+//	cnn:32x32x3-c64k3p1-m2-f10:relu  a convolutional network (see CNN): input HxWxC, then
+//	                                 cOUTkK[sS][pP] convolutions, mK[sS] max and aK[sS]
+//	                                 average pooling, fN fully connected layers (last: outputs)
 //
 // A model whose shape disagrees with the data is an error that names both shapes. Every
 // error is of class fault.ErrInvalid.
@@ -38,9 +41,11 @@ func parse(text string, in, out int) (Model, error) {
 		m, err = parseMLP(sp)
 	case "doublewell":
 		m, err = parseDoubleWell(sp, in)
+	case "cnn":
+		m, err = parseCNN(text, sp.Positional(), func(f string, a ...any) error { return sp.Errorf(f, a...) })
 	default:
-		return nil, fmt.Errorf("unknown model spec %q: use linear, linear:bias, mlp:IN-H1-...-OUT:relu|tanh|linear "+
-			"or doublewell:a=0.25", text)
+		return nil, fmt.Errorf("unknown model spec %q: use linear, linear:bias, mlp:IN-H1-...-OUT:relu|tanh|linear, "+
+			"cnn:HxWxC-c64k3p1-m2-...-f10:relu or doublewell:a=0.25", text)
 	}
 	if err != nil {
 		return nil, err

@@ -73,12 +73,20 @@ func (p Problem) Build(ctx context.Context, env Env) (*model.Objective, error) {
 func workerBytes(o *model.Objective) int64 {
 	P := int64(o.P())
 	act := int64(o.Data.D + 8*o.K())
-	if m, ok := o.Model.(*model.MLP); ok {
+	chunk := int64(model.DefaultChunk)
+	switch m := o.Model.(type) {
+	case *model.MLP:
 		for _, w := range m.Widths {
 			act = memory.Add(act, memory.Mul(6, int64(w)))
 		}
+	case *model.CNN:
+		// Four buffer sets (values, tangents, gradients and theirs) of every operation, and
+		// one sample's im2col patches per convolution and lane.
+		act = memory.Add(act, memory.Mul(4, int64(m.ActivationValues())))
+		chunk = int64(m.PreferredChunk())
+		P = memory.Add(P, int64(m.ScratchValues())/4)
 	}
-	return memory.Floats(memory.Add(memory.Mul(8, P), memory.Mul(2*model.DefaultChunk, act)))
+	return memory.Floats(memory.Add(memory.Mul(8, P), memory.Mul(2*chunk, act)))
 }
 
 // Subject names what a record is about: the model, the data and the loss (canonical specs).

@@ -32,6 +32,9 @@ type TrainSpec struct {
 	LogEvery int64 `json:"log_every"`
 	// NoiseEvery is the number of steps between measurements of Noise and L (0: none).
 	NoiseEvery int64 `json:"noise_every,omitempty"`
+	// NoJacobian skips the decoupled trace (2L/K) (1/N) sum |J|_F^2 of the Noise measurements
+	// (one more backward pass per output).
+	NoJacobian bool `json:"no_jacobian,omitempty"`
 	// Checkpoints are steps at which the parameters are kept in the record.
 	Checkpoints []int64 `json:"checkpoints,omitempty"`
 	// Init starts from these parameters instead of the model's initialisation.
@@ -153,7 +156,7 @@ func train(ctx context.Context, env Env, o *model.Objective, cfg sgd.Config, spe
 	var track *noise.Track
 	if spec.NoiseEvery > 0 {
 		_, mse := o.Loss.(model.MSE)
-		track = noise.NewTrack(o, cfg.Sampling, cfg.Batch, mse)
+		track = noise.NewTrack(o, cfg.Sampling, cfg.Batch, mse && !spec.NoJacobian)
 		obs = append(obs, sgd.Observation{Every: spec.NoiseEvery, AtStart: true, Fn: track.Observe})
 	}
 	if len(spec.Checkpoints) > 0 {

@@ -56,6 +56,10 @@ func Gemm(transA, transB bool, alpha float64, a, b Matrix, beta float64, c Matri
 		blas64.Gemm(ta, tb, alpha, blas64.General(a), blas64.General(b), beta, blas64.General(c))
 		return
 	}
+	if k := kernelFor(m, n, k); k != nil && work >= packedMin {
+		gemmPacked(k, transA, transB, alpha, a, b, beta, c)
+		return
+	}
 	if work < parThreshold || m < 16 {
 		gemmRows(transA, transB, alpha, a, b, beta, c, 0, m) // no closure: no allocation
 		return
