@@ -53,12 +53,19 @@ func parse(text string, in, out int) (Model, error) {
 	if err := sp.Done(); err != nil {
 		return nil, err
 	}
+	if in < 0 {
+		return m, nil // parseUnchecked: no data to compare with
+	}
 	if m.InDim() != in || m.OutDim() != out {
 		return nil, fmt.Errorf("shape mismatch: model %s takes %d inputs and gives %d outputs, but the data has %d "+
 			"inputs and %d targets", text, m.InDim(), m.OutDim(), in, out)
 	}
 	return m, nil
 }
+
+// parseUnchecked parses a spec whose sizes it states (mlp, cnn) without data to check
+// them against.
+func parseUnchecked(spec string) (Model, error) { return parse(spec, -1, -1) }
 
 func parseLinear(sp *specstr.Spec, in, out int) (Model, error) {
 	bias := false

@@ -52,6 +52,8 @@ type Checkpoint struct {
 type TrainRecord struct {
 	Subject
 	N           int                `json:"N"`
+	D           int                `json:"inputs"`
+	K           int                `json:"outputs"`
 	P           int                `json:"P"`
 	Eta         float64            `json:"eta"`
 	Batch       int                `json:"batch"`
@@ -146,7 +148,7 @@ func train(ctx context.Context, env Env, o *model.Objective, cfg sgd.Config, spe
 		initName = "model initialisation (seed)"
 	}
 	spe := int64(sgd.StepsPerEpoch(o.N(), cfg.Batch))
-	rec := &TrainRecord{Subject: subjectOf(o), N: o.N(), P: o.P(),
+	rec := &TrainRecord{Subject: subjectOf(o), N: o.N(), D: o.Data.D, K: o.K(), P: o.P(),
 		Eta: cfg.Eta, Batch: cfg.Batch, Sampling: cfg.Sampling.String(), Momentum: cfg.Momentum, Seed: spec.Seed,
 		Init: initName, Conventions: TrainConventions(o.Loss.Name(), cfg.Sampling.String())}
 	obs := []sgd.Observation{{Every: max(1, spe), Fn: func(k int64, _ []float64, _ float64) error {

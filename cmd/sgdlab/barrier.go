@@ -26,7 +26,7 @@ func (c *barrierCmd) Run(e *env) error {
 	if err := outDir("--out", c.Out); err != nil {
 		return err
 	}
-	from, err := vector("--from", c.From)
+	from, err := c.params("--from", c.From)
 	if err != nil {
 		return err
 	}

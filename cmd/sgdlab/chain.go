@@ -47,7 +47,7 @@ func (c *chainCmd) Run(e *env) error {
 	if _, err := escape.ParseExit(c.Exit); err != nil {
 		return fmt.Errorf("--exit: %w", err)
 	}
-	start, err := vector("--start", c.Start)
+	start, err := c.params("--start", c.Start)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func (c *escapeCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	start, senv, bar, closeStore, err := e.ensemble(c.dynFlags, c.storeFlags, "runs")
+	start, senv, bar, closeStore, err := e.ensemble(c.problemFlags, c.dynFlags, c.storeFlags, "runs")
 	if err != nil {
 		return err
 	}

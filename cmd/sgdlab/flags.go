@@ -11,16 +11,52 @@ import (
 
 	"github.com/sgdlab/sgdlab/ensemble"
 	"github.com/sgdlab/sgdlab/fault"
+	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/npy"
+	"github.com/sgdlab/sgdlab/safetensors"
 	"github.com/sgdlab/sgdlab/store"
 	"github.com/sgdlab/sgdlab/study"
 )
 
 // problemFlags name the model, the data and the loss of a command.
 type problemFlags struct {
-	Model string `help:"${problem_model}" default:"linear"`
-	Data  string `help:"${problem_data}" default:"gauss:N=10000,d=1"`
-	Loss  string `help:"Loss: mse (1/2 |f - y|^2) or ce (softmax cross-entropy)." default:"mse" enum:"mse,ce"`
+	Model   string `help:"${problem_model}" default:"linear"`
+	Data    string `help:"${problem_data}" default:"gauss:N=10000,d=1"`
+	Loss    string `help:"Loss: mse (1/2 |f - y|^2) or ce (softmax cross-entropy)." default:"mse" enum:"mse,ce"`
+	Weights string `help:"${problem_weights}" placeholder:"FILE.safetensors"`
+}
+
+// paramsName names where the parameters of params come from, for the summaries.
+func (p problemFlags) paramsName(arg string) string {
+	if p.Weights != "" {
+		return p.Weights + " (PyTorch state dict)"
+	}
+	return arg
+}
+
+// params resolves the parameter vector of a command's own flag (a .npy file or numbers), or
+// of --weights: a PyTorch state dict (safetensors) of Linear and Conv2d layers read into
+// the model's layout. Both at once is an error.
+func (p problemFlags) params(flag, arg string) ([]float64, error) {
+	if p.Weights == "" {
+		return vector(flag, arg)
+	}
+	if arg != "" {
+		return nil, fault.Invalid("give %s or --weights, not both", flag)
+	}
+	f, err := safetensors.Read(p.Weights)
+	if err != nil {
+		return nil, fmt.Errorf("--weights: %w", err)
+	}
+	m, err := model.ModelForWeights(p.Model, f)
+	if err != nil {
+		return nil, fmt.Errorf("--weights: %w", err)
+	}
+	theta, err := model.LoadStateDict(m, f)
+	if err != nil {
+		return nil, fmt.Errorf("--weights: %w", err)
+	}
+	return theta, nil
 }
 
 func (p problemFlags) problem() study.Problem {
@@ -110,8 +146,9 @@ func (f storeFlags) open(version string, workers int) (ensemble.Env, func(), err
 
 // ensemble reads --start and opens the store of an ensemble command, and returns the study
 // environment with progress on a bar counting what; close must be called when done.
-func (e *env) ensemble(d dynFlags, s storeFlags, what string) ([]float64, study.Env, bar, func(), error) {
-	start, err := vector("--start", d.Start)
+func (e *env) ensemble(p problemFlags, d dynFlags, s storeFlags, what string) ([]float64, study.Env, bar, func(),
+	error) {
+	start, err := p.params("--start", d.Start)
 	if err != nil {
 		return nil, study.Env{}, bar{}, nil, err
 	}

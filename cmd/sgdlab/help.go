@@ -55,7 +55,10 @@ var helpVars = map[string]string{
 	"problem_data": "Data spec: gauss:N=10000,d=1,seed=1[,sigma=1], tanh:N=..., mnist:parity:N, " +
 		"mnist:onehot:N, fashion:N, cifar10:N, npy:x=X.npy,y=y.npy, csv:path=F.csv[,targets=1].",
 	"problem_model": "Model spec: linear, linear:bias, mlp:IN-H1-...-OUT:relu|tanh|linear[:nobias], " +
+		"cnn:HxWxC-cOUTkK[sS][pP]-mK-aK-fN-...:relu (convolution, max and average pooling, fully connected), " +
 		"doublewell:a=0.25.",
+	"problem_weights": "Parameters from a PyTorch state dict saved with safetensors (Linear and Conv2d layers " +
+		"in the order of their names), instead of --theta/--init/--start/--from.",
 	"reproduce_ids": "Experiments to run: E1 ... E6, X1, X2, or all (default).",
 	"reproduce_out": "Report directory: index.html, report.json, CSV and PNG files, params/, runs.db.",
 	"reproduce_params": "Edited parameters: a directory of ID.json files (as written to OUT/params) or one file " +

@@ -627,6 +627,75 @@ func TestChainCommand(t *testing.T) {
 	}
 }
 
+// Weights trained elsewhere: train writes theta.safetensors, which --weights reads back on
+// the other commands (the same loss), and bad weights files are one-line errors.
+func TestWeightsFlag(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--model", "cnn:8x8x1-c2k3p1-m2-f3:tanh", "--data", "csv:path=" + writeCSVData(t, dir)}
+	_, stderr, code := sgdlab(t, append([]string{"train", "--eta", "0.05", "--epochs", "2", "--batch", "5", "--out",
+		dir,
+		"--quiet"}, args...)...)
+	if code != 0 {
+		t.Fatalf("train: %s", stderr)
+	}
+	w := filepath.Join(dir, "theta.safetensors")
+	out, stderr, code := sgdlab(t, append([]string{"spectrum", "--weights", w, "--k", "3", "--json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("spectrum --weights: %s", stderr)
+	}
+	var spec struct {
+		Point struct {
+			Loss float64 `json:"loss"`
+		} `json:"point"`
+	}
+	json.Unmarshal([]byte(out), &spec)
+	var run struct {
+		FinalLoss float64 `json:"final_loss"`
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "run.json"))
+	json.Unmarshal(b, &run)
+	if math.Abs(spec.Point.Loss-run.FinalLoss) > 1e-12*run.FinalLoss {
+		t.Errorf("loss at the weights %v, trained %v", spec.Point.Loss, run.FinalLoss)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"spectrum", "--weights", w, "--theta", "1,2"}, "not both"},
+		{[]string{"noise", "--weights", filepath.Join(dir, "run.json")}, "--weights"},
+		{[]string{"escape", "--eta", "0.1", "--weights", filepath.Join(dir, "nothere.safetensors")}, "--weights"},
+	} {
+		_, stderr, code := sgdlab(t, append(c.args, args...)...)
+		checkError(t, c.args, stderr, code, 2)
+		if !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: %q lacks %q", c.args, stderr, c.want)
+		}
+	}
+	_, stderr, code = sgdlab(t, "spectrum", "--model", "cnn:8x8x1-c3k3p1-m2-f3:tanh", "--data", "csv:path="+
+		writeCSVData(t, dir), "--weights", w)
+	checkError(t, nil, stderr, code, 2)
+	if !strings.Contains(stderr, "conv1.weight has shape [2 1 3 3]") {
+		t.Errorf("mis-shaped weights: %q", stderr)
+	}
+}
+
+// writeCSVData writes 20 samples of 64 inputs and 3 targets.
+func writeCSVData(t *testing.T, dir string) string {
+	var sb strings.Builder
+	for i := 0; i < 20; i++ {
+		for j := 0; j < 67; j++ {
+			if j > 0 {
+				sb.WriteString(",")
+			}
+			fmt.Fprintf(&sb, "%g", math.Sin(float64(i*67+j)))
+		}
+		sb.WriteString("\n")
+	}
+	p := filepath.Join(dir, "d.csv")
+	os.WriteFile(p, []byte(sb.String()), 0o644)
+	return p + ",targets=3"
+}
+
 func TestVectorFlag(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "v.npy")

@@ -35,11 +35,11 @@ func (c *noiseCmd) Run(e *env) error {
 		intRange("--probes", int64(c.Probes), 1, 1<<20), outDir("--out", c.Out)); err != nil {
 		return err
 	}
-	theta, err := vector("--theta", c.Theta)
+	theta, err := c.params("--theta", c.Theta)
 	if err != nil {
 		return err
 	}
-	spec := study.NoiseSpec{Problem: c.problem(), Theta: theta, ThetaName: c.Theta, Batch: c.Batch,
+	spec := study.NoiseSpec{Problem: c.problem(), Theta: theta, ThetaName: c.paramsName(c.Theta), Batch: c.Batch,
 		Sampling: c.Sampling, Minimum: c.Minimum, TopK: c.K, Probes: c.Probes, Fig1: !c.NoFig1, Seed: c.Seed}
 	if c.Minimum != "auto" && c.Minimum != "none" {
 		if spec.MinimumTheta, err = vector("--minimum", c.Minimum); err != nil {

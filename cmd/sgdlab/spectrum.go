@@ -50,7 +50,7 @@ func (c *spectrumCmd) Run(e *env) error {
 		}
 		zs = append(zs, z)
 	}
-	theta, err := vector("--theta", c.Theta)
+	theta, err := c.params("--theta", c.Theta)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func (c *spectrumCmd) Run(e *env) error {
 	rec, aerr := study.Spectrum(
 		e.ctx,
 		e.studyEnv(bar),
-		study.SpectrumSpec{Problem: c.problem(), Theta: theta, ThetaName: c.Theta, Matrix: c.Matrix,
+		study.SpectrumSpec{Problem: c.problem(), Theta: theta, ThetaName: c.paramsName(c.Theta), Matrix: c.Matrix,
 			K: c.K, Probes: c.Probes, Steps: c.Steps, MaxIter: c.MaxIter, MaddoxZ: zs, Blocks: !c.NoBlock,
 			Evals: c.Evals, Seed: c.Seed},
 	)

@@ -45,7 +45,7 @@ func (c *stationaryCmd) Run(e *env) error {
 		intRange("--burn", c.Burn, 0, 1<<50), outDir("--out", c.Out)); err != nil {
 		return err
 	}
-	start, senv, bar, closeStore, err := e.ensemble(c.dynFlags, c.storeFlags, "chains")
+	start, senv, bar, closeStore, err := e.ensemble(c.problemFlags, c.dynFlags, c.storeFlags, "chains")
 	if err != nil {
 		return err
 	}

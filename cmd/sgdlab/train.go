@@ -8,7 +8,9 @@ import (
 
 	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/internal/report"
+	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/npy"
+	"github.com/sgdlab/sgdlab/safetensors"
 	"github.com/sgdlab/sgdlab/study"
 )
 
@@ -23,7 +25,7 @@ type trainCmd struct {
 	LogEvery    int64 `help:"${train_logevery}" default:"0" name:"log-every"`
 	RecordNoise int64 `help:"${train_recordnoise}" default:"0" name:"record-noise"`
 
-	Out string `help:"Directory for theta.npy, loss.csv and run.json." placeholder:"DIR"`
+	Out string `help:"Directory for theta.npy (and theta.safetensors), loss.csv and run.json." placeholder:"DIR"`
 }
 
 // trainRecord is the JSON record of a training run; field names are the public format.
@@ -58,7 +60,7 @@ func (c *trainCmd) Run(e *env) error {
 		intRange("--record-noise", c.RecordNoise, 0, 1<<40), outDir("--out", c.Out)); err != nil {
 		return err
 	}
-	init, err := vector("--init", c.Init)
+	init, err := c.params("--init", c.Init)
 	if err != nil {
 		return err
 	}
@@ -141,6 +143,17 @@ func writeTrain(dir string, r *trainRecord) error {
 			return err
 		}
 		r.Outputs["theta"] = p
+		// The same parameters as a PyTorch state dict, for models made of Linear and Conv2d
+		// layers (docs/design.md, "Weights from PyTorch").
+		if m, err := model.Parse(r.Model, r.D, r.K); err == nil {
+			if sd, err := model.StateDict(m, r.Theta); err == nil {
+				p = filepath.Join(dir, "theta.safetensors")
+				if err := safetensors.Write(p, sd, map[string]string{"sgdlab_model": r.Model}); err != nil {
+					return err
+				}
+				r.Outputs["theta_safetensors"] = p
+			}
+		}
 	}
 	if len(r.Noise) > 0 {
 		rows = rows[:0]

@@ -1,6 +1,7 @@
 package linalg
 
 import (
+	"os"
 	"runtime"
 	"sync"
 )
@@ -30,6 +31,10 @@ var (
 func init() {
 	if len(kernels) > 0 {
 		kern = &kernels[0]
+	}
+	// SGDLAB_GEMM_KERNEL names the micro-kernel to use ("rows": none), for comparisons.
+	if name, ok := os.LookupEnv("SGDLAB_GEMM_KERNEL"); ok {
+		SetKernel(name)
 	}
 }
 
