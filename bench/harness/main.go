@@ -85,7 +85,7 @@ func run(env []string, name string, args ...string) error {
 
 // programs are the workload groups of bench/workloads, each run in a fresh process so that
 // no workload inherits the heap, caches or threads of another.
-var programs = append(order[:len(order):len(order)], "floor", "gemm")
+var programs = append(order[:len(order):len(order)], "floor", "gemm", "gemm2048")
 
 // collectEach runs the workload program once per workload group.
 func collectEach(name string) []row {
@@ -165,7 +165,7 @@ func ensurePeers(torch, openblas bool) {
 }
 
 var order = []string{"w1_sgd_epoch", "w2_per_sample_gram", "w3_hvp", "w3_lanczos_top10", "w4_escape_ensemble",
-	"w5_chain"}
+	"w5_chain", "w6_cnn_per_sample_gram", "w6_cnn_hvp"}
 
 var titles = map[string]string{"w1_sgd_epoch": "1. SGD epoch, E1 network (784-100-100-1 ReLU, N=10^4, B=100)",
 	"w2_per_sample_gram": "2. per-sample gradients + N x N Gram, E1 network, N=2000",
@@ -173,7 +173,9 @@ var titles = map[string]string{"w1_sgd_epoch": "1. SGD epoch, E1 network (784-10
 	"w3_lanczos_top10":   "3b. Lanczos top-10 (100 HVPs), E1 network, N=10^4",
 	"w4_escape_ensemble": "4. E5 ensemble: 100 runs, 1-D " +
 		"regression, N=10^4, B=1, eta=0.1, to L > 2 L*",
-	"w5_chain": "5. stationary chain: 10^6 SGD steps, 1-D regression, B=10"}
+	"w5_chain":               "5. stationary chain: 10^6 SGD steps, 1-D regression, B=10",
+	"w6_cnn_per_sample_gram": "6a. per-sample gradients + N x N Gram, E3 quick CNN (widths 4-8-16), N=1000",
+	"w6_cnn_hvp":             "6b. Hessian-vector product, E3 quick CNN, N=1000"}
 
 func render(rows []row) string {
 	t := map[string]map[string]float64{}

@@ -5,6 +5,8 @@ per-sample gradients, double-backward Hessian-vector products, Lanczos with full
 re-orthogonalisation in torch. Prints one JSON object per workload.
 """
 import json
+import os
+import struct
 import sys
 
 import numpy as np
@@ -13,14 +15,16 @@ import torch
 from common import best_of, mnist_parity
 
 torch.set_num_threads(2)
+F = torch.nn.functional
+DATA = os.environ.get("SGDLAB_BENCH_DATA", "bench/out/data")
 
 try:
     from torch.func import functional_call, grad, vmap
 except ImportError:  # torch 1.13 ships functorch separately
     from functorch import grad, vmap
-    from functorch import make_functional
 
     functional_call = None
+from functorch import make_functional
 
 
 def mlp(dtype):
@@ -135,7 +139,90 @@ def w3_lanczos(dtype, k=10, steps=100):
     return best_of(run, repeat=1, min_time=0.0)
 
 
+class CNN(torch.nn.Module):
+    """E3's quick CNN: 3x[conv3x3 4] max-pool 3x[8] max-pool 3x[16] max-pool, ReLU, 10 outputs;
+    sgdlab's cnn:28x28x1-c4k3p1-c4k3p1-c4k3p1-m2-c8k3p1-...-m2-f10:relu."""
+
+    def __init__(self):
+        super().__init__()
+        chans = [1, 4, 4, 4, 8, 8, 8, 16, 16, 16]
+        self.convs = torch.nn.ModuleList(torch.nn.Conv2d(chans[i], chans[i + 1], 3, padding=1) for i in range(9))
+        self.fc = torch.nn.Linear(16 * 3 * 3, 10)
+
+    def forward(self, x):
+        for i, c in enumerate(self.convs):
+            x = torch.relu(c(x))
+            if i % 3 == 2:
+                x = F.max_pool2d(x, 2)
+        return self.fc(torch.flatten(x, 1))
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        blob = f.read()
+    out = {}
+    for k, e in header.items():
+        if k == "__metadata__":
+            continue
+        a, b = e["data_offsets"]
+        out[k] = np.frombuffer(blob[a:b], dtype="<f8").reshape(e["shape"])
+    return out
+
+
+def cnn_setup(dtype):
+    """sgdlab's data and initial weights (written by bench/workloads -data); sgdlab's names
+    conv1..conv9, fc1 map to the modules in order."""
+    x = np.load(os.path.join(DATA, "cnn_x.npy"))
+    y = np.load(os.path.join(DATA, "cnn_y.npy"))
+    n = x.shape[0]
+    X = torch.tensor(x, dtype=dtype).reshape(n, 28, 28, 1).permute(0, 3, 1, 2).contiguous()
+    Y = torch.tensor(y, dtype=dtype)
+    w = read_safetensors(os.path.join(DATA, "cnn.safetensors"))
+    net = CNN().to(dtype)
+    with torch.no_grad():
+        for i, c in enumerate(net.convs):
+            c.weight.copy_(torch.tensor(w["conv%d.weight" % (i + 1)]))
+            c.bias.copy_(torch.tensor(w["conv%d.bias" % (i + 1)]))
+        net.fc.weight.copy_(torch.tensor(w["fc1.weight"]))
+        net.fc.bias.copy_(torch.tensor(w["fc1.bias"]))
+    return net, X, Y
+
+
+def w6_cnn_per_sample_gram(dtype):
+    net, X, Y = cnn_setup(dtype)
+    n = X.shape[0]
+    fmodel, p = make_functional(net)
+
+    def sample_loss(p, xi, yi):
+        out = fmodel(p, xi.unsqueeze(0))
+        return 0.5 * ((out.squeeze(0) - yi) ** 2).sum()
+
+    def run():
+        gs = vmap(grad(sample_loss), in_dims=(None, 0, 0))(p, X, Y)
+        J = torch.cat([v.reshape(n, -1) for v in gs], dim=1)
+        return J @ J.T
+
+    return best_of(run, repeat=2, min_time=1.0)
+
+
+def w6_cnn_hvp(dtype):
+    net, X, Y = cnn_setup(dtype)
+    params = list(net.parameters())
+    v = [torch.ones_like(p) for p in params]
+
+    def run():
+        loss = 0.5 * ((net(X) - Y) ** 2).sum(dim=1).mean()
+        gs = torch.autograd.grad(loss, params, create_graph=True)
+        return torch.autograd.grad(sum((g * vi).sum() for g, vi in zip(gs, v)), params)
+
+    return best_of(run, repeat=3, min_time=1.0)
+
+
 WORKLOADS = {
+    "w6_cnn_per_sample_gram": w6_cnn_per_sample_gram,
+    "w6_cnn_hvp": w6_cnn_hvp,
     "w1_sgd_epoch": w1_sgd_epoch,
     "w2_per_sample_gram": w2_per_sample_gram,
     "w3_hvp": w3_hvp,

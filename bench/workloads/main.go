@@ -23,6 +23,7 @@ import (
 	"github.com/sgdlab/sgdlab/internal/linalg"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/npy"
+	"github.com/sgdlab/sgdlab/safetensors"
 	"github.com/sgdlab/sgdlab/sgd"
 	"github.com/sgdlab/sgdlab/study"
 )
@@ -63,6 +64,24 @@ func e1(n int) (*model.Objective, []float64) {
 	return o, theta
 }
 
+// cnnSpec is E3's quick CNN (the paper's architecture with widths 4-8-16) on 28x28 images.
+const cnnSpec = "cnn:28x28x1-c4k3p1-c4k3p1-c4k3p1-m2-c8k3p1-c8k3p1-c8k3p1-m2-c16k3p1-c16k3p1-c16k3p1-m2-f10:relu"
+
+// cnn returns the E3 CNN on the first n MNIST images (one-hot) at its initialisation.
+func cnn(n int) (*model.Objective, []float64) {
+	d, err := data.Load(fmt.Sprintf("mnist:onehot:%d", n), data.Options{})
+	if err != nil {
+		panic(err)
+	}
+	o, err := model.Build(cnnSpec, "mse", d)
+	if err != nil {
+		panic(err)
+	}
+	theta := make([]float64, o.P())
+	o.Model.Init(theta, rand.New(rand.NewPCG(1, 1)))
+	return o, theta
+}
+
 func main() {
 	only := flag.String("only", "", "run only this workload")
 	dataDir := flag.String("data", "", "write the 1-D regression data for the peers here and exit")
@@ -77,6 +96,14 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	if *dataDir != "" {
+		// The E3 CNN's data and initial weights for the PyTorch peer (workload 6).
+		o, theta := cnn(1000)
+		x := npy.Array{Shape: []int{o.N(), o.Data.D}, Data: o.Data.X}
+		y := npy.Array{Shape: []int{o.N(), o.K()}, Data: o.Data.Y}
+		npy.WriteFile(filepath.Join(*dataDir, "cnn_x.npy"), x)
+		npy.WriteFile(filepath.Join(*dataDir, "cnn_y.npy"), y)
+		sd, _ := model.StateDict(o.Model, theta)
+		safetensors.Write(filepath.Join(*dataDir, "cnn.safetensors"), sd, map[string]string{"sgdlab_model": cnnSpec})
 		for _, n := range []int{10000, 100000} {
 			d := data.Gauss(n, 1, 1, 1)
 			npy.WriteFile(filepath.Join(*dataDir, fmt.Sprintf("gauss%d_x.npy", n)), npy.Vector(d.X))
@@ -105,6 +132,26 @@ func main() {
 			}
 		}), map[string]any{"note": "per-sample loss gradients (N x P) and the N x N Gram through the layer " +
 			"factorisation"})
+	}
+	if run("w6_cnn_per_sample_gram") || run("w6_cnn_hvp") {
+		o, theta := cnn(1000)
+		w := o.NewWorker(runtime.NumCPU(), 0)
+		if run("w6_cnn_per_sample_gram") {
+			rows := make([]float64, o.N()*o.P())
+			g := make([]float64, o.N()*o.N())
+			emit("w6_cnn_per_sample_gram", best(3, func() {
+				w.PerSampleGrads(theta, nil, rows)
+				linalg.Gemm(false, true, 1, linalg.M(o.N(), o.P(), rows), linalg.M(o.N(), o.P(), rows), 0,
+					linalg.M(o.N(), o.N(), g))
+			}), map[string]any{"P": o.P(), "note": "per-sample loss gradients (N x P) and their N x N Gram"})
+		}
+		if run("w6_cnn_hvp") {
+			v, hv := make([]float64, o.P()), make([]float64, o.P())
+			for i := range v {
+				v[i] = 1
+			}
+			emit("w6_cnn_hvp", best(3, func() { w.HVP(theta, v, hv) }), map[string]any{"P": o.P()})
+		}
 	}
 	if run("w3_hvp") || run("w3_lanczos_top10") {
 		o, theta := e1(10000)
