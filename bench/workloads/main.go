@@ -255,7 +255,7 @@ func main() {
 		emit("gemm_layer1_sparse", t, map[string]any{"gflops_dense_equivalent": flops / t / 1e9,
 			"density": linalg.Density(256, 784, a.Data)})
 	}
-	if run("gemm") || run("gemm2048") {
+	if run("gemm2048") {
 		// 2048 x 2048 products: sgdlab's packed micro-kernel GEMM (the default pure-Go build's)
 		// and, in the same process, the BLAS in use (gonum's pure-Go dgemm, or OpenBLAS in the
 		// openblas build), alternating so both see the same machine state.
