@@ -183,6 +183,8 @@ type Landscape interface {
 // its exact per-sample gradient covariance M - g g^T in parameter space.
 type FeatureLandscape struct {
 	fl                    FeatureLinear
+	cross                 crossFeatures // nil: phi_i depends on theta_i only
+	col                   []float64
 	identity              bool
 	m                     *Moments
 	phi, dphi, d2phi, gph []float64
@@ -192,6 +194,16 @@ type FeatureLandscape struct {
 // NewFeatureLandscape returns the moment-based evaluator, or false if the objective is not a
 // FeatureLinear model with the MSE loss. withNoise enables NoiseCov (fourth moments).
 func NewFeatureLandscape(o *Objective, withNoise bool) (*FeatureLandscape, bool) {
+	if aw, ok := o.Model.(*AsymWell); ok {
+		// Linear in the features phi = (g(theta_1), s(theta_1) theta_2, ...), whose derivatives
+		// are diagonal except for the column d phi_j / d theta_1.
+		if _, mse := o.Loss.(MSE); !mse || (withNoise && aw.N > MaxMomentFeatures) {
+			return nil, false
+		}
+		l := momentsOf(o.Data, aw.N, false, withNoise).Landscape(aw)
+		l.cross, l.col = aw, make([]float64, aw.N)
+		return l, true
+	}
 	fl, ok := AsFeatureLinear(o.Model)
 	if !ok {
 		return nil, false
@@ -201,6 +213,12 @@ func NewFeatureLandscape(o *Objective, withNoise bool) (*FeatureLandscape, bool)
 		return nil, false
 	}
 	return m.Landscape(fl), true
+}
+
+// crossFeatures is a feature map whose features phi_j (j >= 2) also depend on theta_1.
+type crossFeatures interface {
+	// Cross writes d phi_j / d theta_1 for j >= 2 into col (col[0] is unused).
+	Cross(theta, col []float64)
 }
 
 // Landscape returns an evaluator sharing the moments (each goroutine needs its own).
@@ -214,7 +232,13 @@ func (m *Moments) Landscape(fl FeatureLinear) *FeatureLandscape {
 func (f *FeatureLandscape) Moments() *Moments { return f.m }
 
 // Clone returns an evaluator with its own buffers over the same moments.
-func (f *FeatureLandscape) Clone() *FeatureLandscape { return f.m.Landscape(f.fl) }
+func (f *FeatureLandscape) Clone() *FeatureLandscape {
+	c := f.m.Landscape(f.fl)
+	if f.cross != nil {
+		c.cross, c.col = f.cross, make([]float64, len(f.col))
+	}
+	return c
+}
 
 // LossGrad returns L(theta) and writes grad L = phi'(theta) o (C phi - Bv) (grad may be nil).
 func (f *FeatureLandscape) LossGrad(theta, grad []float64) float64 {
@@ -226,6 +250,12 @@ func (f *FeatureLandscape) LossGrad(theta, grad []float64) float64 {
 	if grad != nil {
 		for i, g := range f.gph {
 			grad[i] = f.dphi[i] * g
+		}
+		if f.cross != nil {
+			f.cross.Cross(theta, f.col)
+			for j := 1; j < len(f.col); j++ {
+				grad[0] += f.col[j] * f.gph[j]
+			}
 		}
 	}
 	return l
@@ -239,6 +269,37 @@ func (f *FeatureLandscape) NoiseCov(theta, out []float64) float64 {
 	l := f.m.Loss(f.phi, f.gph)
 	f.m.NoiseM(f.phi, f.gph, out)
 	d := f.m.D
+	if f.cross != nil {
+		// J^T M J with J = diag(dphi) plus the column d phi_j / d theta_1.
+		f.cross.Cross(theta, f.col)
+		jac := make([]float64, d*d) // J[i][j] = d phi_i / d theta_j
+		for i := 0; i < d; i++ {
+			jac[i*d+i] = f.dphi[i]
+			if i > 0 {
+				jac[i*d] = f.col[i]
+			}
+		}
+		tmp := make([]float64, d*d)
+		for i := 0; i < d; i++ {
+			for j := 0; j < d; j++ {
+				s := 0.0
+				for k := 0; k < d; k++ {
+					s += out[i*d+k] * jac[k*d+j]
+				}
+				tmp[i*d+j] = s
+			}
+		}
+		for i := 0; i < d; i++ {
+			for j := 0; j < d; j++ {
+				s := 0.0
+				for k := 0; k < d; k++ {
+					s += jac[k*d+i] * tmp[k*d+j]
+				}
+				out[i*d+j] = s
+			}
+		}
+		return l
+	}
 	for i := 0; i < d; i++ {
 		for j := 0; j < d; j++ {
 			out[i*d+j] *= f.dphi[i] * f.dphi[j]

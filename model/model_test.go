@@ -41,7 +41,7 @@ func drawSetup(t *rapid.T, kinds ...string) setup {
 	n := rapid.IntRange(1, 7).Draw(t, "N")
 	d := rapid.IntRange(1, 5).Draw(t, "D")
 	if len(kinds) == 0 {
-		kinds = []string{"mlp", "linear", "doublewell", "cnn"}
+		kinds = []string{"mlp", "linear", "doublewell", "cnn", "asymwell"}
 	}
 	kind := rapid.SampledFrom(kinds).Draw(t, "kind")
 	var m Model
@@ -66,6 +66,9 @@ func drawSetup(t *rapid.T, kinds ...string) setup {
 		m = NewLinear(d, k, rapid.Bool().Draw(t, "bias"))
 	case "doublewell":
 		m = &DoubleWell{A: rapid.Float64Range(0.1, 2).Draw(t, "a"), N: d}
+	case "asymwell":
+		m = &AsymWell{A: rapid.Float64Range(0.1, 1).Draw(t, "a"), K: rapid.Float64Range(-1, 1).Draw(t, "k"),
+			Gate: rapid.Bool().Draw(t, "gate"), N: d}
 	case "cnn":
 		m = drawCNN(t)
 		d, k = m.InDim(), m.OutDim()
@@ -427,7 +430,8 @@ func TestParse(t *testing.T) {
 
 // Moment-based evaluation of FeatureLinear models equals the data-pass evaluation.
 func TestFeatureLandscape(t *testing.T) {
-	for _, spec := range []string{"linear", "linear:bias", "doublewell:a=0.3"} {
+	for _, spec := range []string{"linear", "linear:bias", "doublewell:a=0.3", "asymwell:a=0.3,k=0.4,gate=1",
+		"asymwell:a=0.2,k=-0.7"} {
 		ds := data.Gauss(500, 3, 0.7, 8)
 		for i := range ds.Y { // labels correlated with x so that every moment matters
 			ds.Y[i] += 0.5*ds.X[3*i] - 0.2*ds.X[3*i+2]*ds.X[3*i+2]

@@ -17,6 +17,8 @@ const MaxParams = 1 << 34
 //	linear[:bias]                    f = W x (+ b), shape taken from the data
 //	mlp:784-100-100-1:relu[:nobias]  widths, hidden activation relu|tanh|linear
 //	doublewell[:a=0.25]              the double-well regression family (one target)
+//	asymwell:a=0.25,k=0.5[,gate=1]   two minima of different sharpness (k) or effective
+//	                                 dimension (gate), experiment X3 (one target)
 //	cnn:32x32x3-c64k3p1-m2-f10:relu  a convolutional network (see CNN): input HxWxC, then
 //	                                 cOUTkK[sS][pP] convolutions, mK[sS] max and aK[sS]
 //	                                 average pooling, fN fully connected layers (last: outputs)
@@ -41,6 +43,8 @@ func parse(text string, in, out int) (Model, error) {
 		m, err = parseMLP(sp)
 	case "doublewell":
 		m, err = parseDoubleWell(sp, in)
+	case "asymwell":
+		m, err = parseAsymWell(sp, in)
 	case "cnn":
 		m, err = parseCNN(text, sp.Positional(), func(f string, a ...any) error { return sp.Errorf(f, a...) })
 	default:
@@ -121,6 +125,25 @@ func parseMLP(sp *specstr.Spec) (Model, error) {
 		return nil, sp.Errorf("%v", err)
 	}
 	return m, nil
+}
+
+func parseAsymWell(sp *specstr.Spec, in int) (Model, error) {
+	if pos := sp.Positional(); len(pos) > 0 {
+		return nil, sp.Errorf("unexpected %q; write asymwell:a=0.25,k=0.5[,gate=1]", pos[0])
+	}
+	a, err := sp.Float("a", 0.25, 1e-150, 1e150)
+	if err != nil {
+		return nil, err
+	}
+	k, err := sp.Float("k", 0, -50, 50)
+	if err != nil {
+		return nil, err
+	}
+	gate, err := sp.Int("gate", 0, 0, 1)
+	if err != nil {
+		return nil, err
+	}
+	return &AsymWell{A: a, K: k, Gate: gate == 1, N: in}, nil
 }
 
 func parseDoubleWell(sp *specstr.Spec, in int) (Model, error) {
