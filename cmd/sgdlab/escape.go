@@ -23,6 +23,10 @@ type escapeCmd struct {
 	To       string `help:"${escape_to}" placeholder:"FILE.npy|a,b,..."`
 	Runs     int    `help:"Independent runs; run i uses a generator derived from (seed, i)." default:"100"`
 	MaxSteps int64  `help:"${escape_maxsteps}" default:"0" name:"max-steps"`
+	// Both directions between two minima, and their occupation.
+	Both            bool  `help:"${escape_both}"`
+	OccupationRuns  int   `help:"${escape_occruns}" default:"0" name:"occupation-runs"`
+	OccupationSteps int64 `help:"Steps of each occupation run." default:"1000000" name:"occupation-steps"`
 
 	Out string `help:"Directory for escape.json, runs.csv, survival.png and mfpt.png." placeholder:"DIR"`
 }
@@ -38,8 +42,15 @@ func (c *escapeCmd) Run(e *env) error {
 		intRange("--max-steps", c.MaxSteps, 0, 1<<55), outDir("--out", c.Out)); err != nil {
 		return err
 	}
-	if _, err := escape.ParseExit(c.Exit); err != nil {
+	ex, err := escape.ParseExit(c.Exit)
+	if err != nil {
 		return fmt.Errorf("--exit: %w", err)
+	}
+	if c.Both || c.OccupationRuns > 0 {
+		if ex.Kind != "well" {
+			return fault.Invalid("--both measures escapes between two minima: use --exit well[:r=R]")
+		}
+		return c.runBoth(e, ex.R)
 	}
 	to, err := vector("--to", c.To)
 	if err != nil {
@@ -111,6 +122,69 @@ func (c *escapeCmd) Run(e *env) error {
 				exp,
 			)
 		}
+	}
+	return nil
+}
+
+type bothRecord struct {
+	header
+	*study.BothRecord
+	Elapsed float64 `json:"elapsed_s"`
+}
+
+// runBoth measures the escapes A -> B and B -> A (each an ensemble in the store, resumed like
+// any other) and, with --occupation-runs, the occupation of each minimum by long runs.
+func (c *escapeCmd) runBoth(e *env, r float64) error {
+	if err := firstErr(intRange("--occupation-runs", int64(c.OccupationRuns), 0, 1<<20),
+		intRange("--occupation-steps", c.OccupationSteps, 20, 1<<50)); err != nil {
+		return err
+	}
+	to, err := vector("--to", c.To)
+	if err != nil {
+		return err
+	}
+	start, senv, bar, closeStore, err := e.ensemble(c.problemFlags, c.dynFlags, c.storeFlags, "runs")
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	t0 := now()
+	rec, err := study.BothWays(e.ctx, senv, study.BothSpec{Problem: c.problem(), Dynamics: c.dynamics(c.sgdFlags),
+		WellR: r, Runs: c.Runs, MaxSteps: c.MaxSteps, Seed: c.Seed, Start: start, To: to, OccRuns: c.OccupationRuns,
+		OccSteps: c.OccupationSteps, OccBlocks: 20})
+	bar.Done()
+	if err != nil {
+		if rec != nil {
+			return ensembleError(err, rec.Stats, "run", c.Store)
+		}
+		return err
+	}
+	out := bothRecord{header: newHeader("escape"), BothRecord: rec, Elapsed: since(t0)}
+	if e.g.JSON {
+		return e.writeJSON(out)
+	}
+	fmt.Fprintf(e.out, "escapes both ways between the minima of %s on %s (%.1fs)\n", rec.Model, rec.Data, out.Elapsed)
+	fmt.Fprintf(e.out, "  %s\n", rec.AB.Describe)
+	fmt.Fprintf(e.out, "  A: h* = %.4g, n = %d; B: h* = %.4g, n = %d; L* = %.4g, L^s = %.4g\n", rec.HStarA, rec.NA,
+		rec.HStarB, rec.NB, rec.LStar, rec.LSaddle)
+	for _, d := range []struct {
+		name string
+		lr   escape.LevelRate
+	}{{"A -> B", rec.RatesAB}, {"B -> A", rec.RatesBA}} {
+		fmt.Fprintf(e.out, "  %s: %d of %d escaped, rate %.4g (95%%: %.4g .. %.4g) per t, MFPT %.4g t\n", d.name,
+			d.lr.Escaped, d.lr.Runs, d.lr.Kappa, d.lr.Lo, d.lr.Hi, float64(d.lr.MFPT))
+	}
+	fmt.Fprintf(e.out, "  occupation ratio p_A/p_B = T_AB/T_BA = %.4g (x/÷ %.3g, one standard error)\n",
+		float64(rec.RatioRates), math.Exp(float64(rec.LogRatioSE)))
+	if occ := rec.Occupation; occ != nil {
+		fmt.Fprintf(e.out, "  long runs: A occupied %.4f +- %.4f of the time (%d and %d transitions): p_A/p_B = %.4g\n",
+			occ.FractionA, occ.SE, occ.Transitions[0], occ.Transitions[1], float64(rec.RatioOccupied))
+	}
+	for _, p := range rec.Predictions {
+		fmt.Fprintf(e.out, "    %-12s predicts p_A/p_B = %.4g\n", p.Name, float64(p.Ratio))
+	}
+	for _, n := range rec.Notes {
+		fmt.Fprintln(e.out, "  note:", n)
 	}
 	return nil
 }

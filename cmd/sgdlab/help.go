@@ -22,6 +22,10 @@ var helpVars = map[string]string{
 	"dyn_start": "Minimum to start from (.npy or comma-separated); default: found by descending from the " +
 		"model's initialisation.",
 	"dyn_temperature": "Langevin temperature T (0: matched to SGD at the minimum, T = eta L* h*/B).",
+	"escape_both": "With --exit well: escapes from the minimum A to the other minimum B and back, and the " +
+		"occupation ratio p_A/p_B = T_AB/T_BA they imply, beside the power-law and Arrhenius predictions.",
+	"escape_occruns": "With --both: long runs labelled by the last minimum visited, measuring the occupation " +
+		"directly (0: none).",
 	"escape_exit": "Exit condition: loss:c=2 (L > c L*; several: loss:c=1.5,2,3), basin[:every=100] " +
 		"(descent ends elsewhere), ball:r=R, surface (dividing surface at the saddle), well[:r=0.5] (entry into " +
 		"the other minimum's neighbourhood).",

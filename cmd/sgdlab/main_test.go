@@ -152,6 +152,7 @@ func TestBadInputExitStatus(t *testing.T) {
 			"surface", "--to", "0.7"}, "--to: the second minimum"},
 		{[]string{"stationary", "--model", "doublewell", "--data", "gauss:N=1000,d=1,sigma=0.5", "--eta", "0.5",
 			"--start", "0.3"}, "--start: the start point"},
+		{[]string{"escape", "--eta", "0.1", "--both"}, "--exit well"},
 		// the exact chain's limits
 		{[]string{"chain", "--model", "linear", "--data", "gauss:N=100,d=3", "--eta", "0.1"}, "at most 2 parameters"},
 		{[]string{"chain", "--eta", "0.1", "--exit", "basin"}, "basin"},
