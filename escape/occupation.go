@@ -89,6 +89,7 @@ type OccupationStats struct {
 	Blocks      int     `json:"blocks"`
 	Transitions [2]int  `json:"transitions"`
 	Diverged    int     `json:"diverged,omitempty"`
+	Runs        []int   `json:"-"` // the indices of the runs pooled
 }
 
 // Occupations pools the runs.
@@ -108,6 +109,7 @@ func Occupations(runs []OccupationRun) OccupationStats {
 		if r.Diverged {
 			st.Diverged++
 		}
+		st.Runs = append(st.Runs, r.Index)
 	}
 	st.Blocks = len(fs)
 	st.FractionA, st.SE = math.NaN(), math.NaN()

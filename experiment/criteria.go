@@ -63,6 +63,11 @@ var criteria = map[string][]Criterion{
 			"a model is rejected when its chi-square p-value on log kappa is at or below this value, and fits " +
 				"above it"},
 	},
+	"X3": {
+		{"rejection p-value", x1PReject, "the power law fits SGD's occupation ratios when its chi-square p-value on " +
+			"log(p_A/p_B) is above this value; otherwise the preference counts as following the theory when each " +
+			"sweep's slope has the predicted sign and is at least two standard errors from zero"},
+	},
 	"X2": {
 		{"agreement factor", x2Factor, "a rate agrees with a prediction when its 95% interval overlaps " +
 			"[prediction/2, 2 prediction]; it deviates when the whole interval lies outside"},

@@ -105,7 +105,7 @@ func (r *Result) judge(v Verdict, criteria ...Criterion) {
 
 // All returns the experiments in report order.
 func All() []*Experiment {
-	return []*Experiment{e1, e2, e3, e4, e5, e6, x1, x2}
+	return []*Experiment{e1, e2, e3, e4, e5, e6, x1, x2, x3}
 }
 
 // Find returns the experiments named by ids ("all" for every one), each once, in the order

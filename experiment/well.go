@@ -26,10 +26,12 @@ type wellEscape struct {
 	Seed         uint64  `json:"seed"`
 	// Exact solves the exact chain of SGD with replacement (models with at most two
 	// parameters) on grids of ChainGrid1 (one parameter) or ChainGrid2 (two) intervals.
-	Exact      bool     `json:"exact_chain"`
-	ChainGrid1 int      `json:"chain_grid_1d"`
-	ChainGrid2 int      `json:"chain_grid_2d"`
-	diverged   []string // what diverged, for the report's notes
+	Exact      bool `json:"exact_chain"`
+	ChainGrid1 int  `json:"chain_grid_1d"`
+	ChainGrid2 int  `json:"chain_grid_2d"`
+	// ChainMargin is the chain's box margin (0: automatic, widened while runs leave it).
+	ChainMargin float64  `json:"chain_margin,omitempty"`
+	diverged    []string // what diverged, for the report's notes
 }
 
 func (w *wellEscape) validate() error {
@@ -98,7 +100,8 @@ func (w *wellEscape) chain(env *Env, id, stage string, prob study.Problem, p int
 	}
 	env.stage("%s: %s exact chain", id, stage)
 	rec, err := study.Chain(env.Ctx, env.Study, study.ChainSpec{Problem: prob, Eta: eta, Batch: batch,
-		Exit: fmt.Sprintf("well:r=%g", w.WellR), Grid: grid, Seed: w.Seed, Minimum: prep, Barrier: br})
+		Exit: fmt.Sprintf("well:r=%g", w.WellR), Grid: grid, Seed: w.Seed, Minimum: prep, Barrier: br,
+		Margin: w.ChainMargin})
 	if err != nil {
 		return nil, fmt.Errorf("%s %s exact chain: %w", id, stage, err)
 	}

@@ -46,7 +46,7 @@ var x2 = &Experiment{
 		p := &x2Params{Model: "mlp:1-1-1:tanh:nobias", N: 200, W: 2, Sigmas: []float64{0.7, 0.8}, Eta: 0.5, Batch: 1,
 			wellEscape: wellEscape{Runs: 100, Dynamics: []string{"decoupled-fine", "sgd", "sgd-replacement"},
 				Substeps: 5, WellR: 0.5, BudgetFactor: 20, SGDFactor: 1, MaxSteps: 200_000, Seed: 1, Exact: true,
-				ChainGrid1: 1000, ChainGrid2: 200}}
+				ChainGrid1: 1000, ChainGrid2: 200, ChainMargin: 0.5}}
 		if full {
 			p.N, p.Runs, p.Sigmas, p.MaxSteps = 2000, 400, []float64{0.6, 0.7, 0.8, 0.9}, 50_000_000
 			p.ChainGrid2 = 300

@@ -9,17 +9,20 @@ import (
 // AsymWell is the two-minimum regression model of experiment X3 (docs/theory.md, "Which
 // minimum SGD prefers"):
 //
-//	f(theta, x) = x_1 g(theta_1) + s(theta_1) sum_{j>=2} x_j theta_j,  g(t) = (t^2 - a) e^(k t).
+//	f(theta, x) = x_1 g(theta_1) + s(theta_1) sum_{j>=2} x_j theta_j,  g(t) = (t^2 - a)(1 + k t).
 //
 // With x ~ N(0, I_n) and pure-noise labels y ~ N(0, sigma^2) the large-N loss is
 // L = 1/2 [g(theta_1)^2 + s(theta_1)^2 sum_j theta_j^2 + sigma^2]: minima A = (+sqrt(a), 0)
-// and B = (-sqrt(a), 0) with the same L* = sigma^2/2, joined through the saddle at
-// theta_1 = 0 with L^s = (a^2 + sigma^2)/2.
-//   - k sets the sharpness: the well's curvature is g'(+-sqrt(a))^2 = 4a e^(+-2k sqrt(a)), so
-//     A is e^(4k sqrt(a)) times sharper than B (k = 0: the symmetric double well).
+// and B = (-sqrt(a), 0) with the same L* = sigma^2/2, joined through the saddle near
+// theta_1 = 0 with L^s ~ (a^2 + sigma^2)/2.
+//   - k sets the sharpness: the well's curvature is g'(+-sqrt(a))^2 = 4a (1 +- k sqrt(a))^2, so
+//     A is ((1 + k sqrt(a))/(1 - k sqrt(a)))^2 times sharper than B (k = 0: the symmetric
+//     double well). The third zero of g, -1/k, lies beyond a barrier far higher than the
+//     saddle's when |k| sqrt(a) <= 1/2.
 //   - Gate sets the effective dimension: without it s = 1 and the n - 1 extra directions have
-//     curvature 1 at both minima; with it s(t) = (t + sqrt(a))/(2 sqrt(a)), so they have
-//     curvature 1 at A and 0 at B: n_A = n and n_B = 1 outlier directions.
+//     curvature 1 at both minima; with it s(t) = e + (1 - e)(t + sqrt(a))/(2 sqrt(a)), e = 0.1,
+//     so they have curvature 1 at A and e^2 = 0.01 at B: n_A = n and n_B = 1 outlier
+//     directions (the small e keeps B an isolated minimum).
 type AsymWell struct {
 	A, K float64
 	Gate bool
@@ -50,20 +53,22 @@ func (m *AsymWell) Init(theta []float64, rng *rand.Rand) {
 	theta[0] = math.Sqrt(m.A)
 }
 
-// g returns g(t), g'(t) and g”(t).
+// g returns g(t) and its first and second derivatives.
 func (m *AsymWell) g(t float64) (g, g1, g2 float64) {
-	e := math.Exp(m.K * t)
-	q := t*t - m.A
-	return q * e, (2*t + m.K*q) * e, (2 + 4*m.K*t + m.K*m.K*q) * e
+	q, l := t*t-m.A, 1+m.K*t
+	return q * l, 2*t*l + m.K*q, 2*l + 4*m.K*t
 }
 
-// s returns the gate s(t) and s'(t).
+// gateFloor is the gate's value at B: the extra directions' curvature there is its square.
+const gateFloor = 0.1
+
+// s returns the gate s(t) and its derivative.
 func (m *AsymWell) s(t float64) (s, s1 float64) {
 	if !m.Gate {
 		return 1, 0
 	}
 	r := math.Sqrt(m.A)
-	return (t + r) / (2 * r), 1 / (2 * r)
+	return gateFloor + (1-gateFloor)*(t+r)/(2*r), (1 - gateFloor) / (2 * r)
 }
 
 type awEval struct {

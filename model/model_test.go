@@ -67,7 +67,7 @@ func drawSetup(t *rapid.T, kinds ...string) setup {
 	case "doublewell":
 		m = &DoubleWell{A: rapid.Float64Range(0.1, 2).Draw(t, "a"), N: d}
 	case "asymwell":
-		m = &AsymWell{A: rapid.Float64Range(0.1, 1).Draw(t, "a"), K: rapid.Float64Range(-1, 1).Draw(t, "k"),
+		m = &AsymWell{A: rapid.Float64Range(0.1, 1).Draw(t, "a"), K: rapid.Float64Range(-0.5, 0.5).Draw(t, "k"),
 			Gate: rapid.Bool().Draw(t, "gate"), N: d}
 	case "cnn":
 		m = drawCNN(t)

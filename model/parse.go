@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/sgdlab/sgdlab/fault"
@@ -142,6 +143,10 @@ func parseAsymWell(sp *specstr.Spec, in int) (Model, error) {
 	gate, err := sp.Int("gate", 0, 0, 1)
 	if err != nil {
 		return nil, err
+	}
+	if math.Abs(k)*math.Sqrt(a) > 0.5 {
+		return nil, sp.Errorf("|k| sqrt(a) = %.3g must be at most 1/2 (the third zero of g, -1/k, must stay behind "+
+			"a high barrier)", math.Abs(k)*math.Sqrt(a))
 	}
 	return &AsymWell{A: a, K: k, Gate: gate == 1, N: in}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/sgdlab/sgdlab/ensemble"
 	"github.com/sgdlab/sgdlab/escape"
@@ -29,6 +30,10 @@ type BothSpec struct {
 	OccRuns   int
 	OccSteps  int64
 	OccBlocks int
+	// NA and NB, when positive, set the number of outlier directions at A and B for the
+	// predictions (the top NA or NB Hessian eigenvalues), instead of counting every direction
+	// of a small model: X3's gated directions are inert at B (curvature 0.01), not outliers.
+	NA, NB int
 	// MinA, MinB and the barriers, when set, are used instead of being found again.
 	MinA, MinB   *landscape.Prepared `json:"-"`
 	BarAB, BarBA *landscape.Barrier  `json:"-"`
@@ -45,12 +50,14 @@ type RatioPrediction struct {
 // p_A/p_B they imply by renewal (T_AB/T_BA), the occupation of the long runs, and the
 // predictions.
 type BothRecord struct {
-	Model    string           `json:"model"`
-	Data     string           `json:"data"`
-	Dynamics Dynamics         `json:"dynamics"`
-	AB, BA   *EscapeRecord    `json:"-"`
-	RatesAB  escape.LevelRate `json:"rate_a_to_b"`
-	RatesBA  escape.LevelRate `json:"rate_b_to_a"`
+	Model    string        `json:"model"`
+	Data     string        `json:"data"`
+	Dynamics Dynamics      `json:"dynamics"`
+	AB, BA   *EscapeRecord `json:"-"`
+	// MinA and MinB are the two minima (to reuse for other dynamics).
+	MinA, MinB *landscape.Prepared `json:"-"`
+	RatesAB    escape.LevelRate    `json:"rate_a_to_b"`
+	RatesBA    escape.LevelRate    `json:"rate_b_to_a"`
 	// RatioRates is p_A/p_B = T_AB/T_BA from the mean first-passage times, with the
 	// standard error of its logarithm.
 	RatioRates    num.Float               `json:"occupation_ratio_from_rates"`
@@ -111,6 +118,7 @@ func BothWays(ctx context.Context, env Env, spec BothSpec) (*BothRecord, error) 
 			return nil, err
 		}
 	}
+	rec.MinA, rec.MinB = pA, pB
 	exit := fmt.Sprintf("well:r=%g", spec.WellR)
 	one := func(p *landscape.Prepared, br *landscape.Barrier) (*EscapeRecord, error) {
 		return Escape(ctx, env, EscapeSpec{Problem: spec.Problem, Dynamics: spec.Dynamics, Exit: exit, Runs: spec.Runs,
@@ -126,7 +134,7 @@ func BothWays(ctx context.Context, env Env, spec BothSpec) (*BothRecord, error) 
 	tAB, tBA := float64(rec.RatesAB.MFPT), float64(rec.RatesBA.MFPT)
 	rec.RatioRates = num.Float(tAB / tBA)
 	rec.LogRatioSE = num.Float(math.Hypot(float64(rec.RatesAB.MFPTSE)/tAB, float64(rec.RatesBA.MFPTSE)/tBA))
-	ta, tb := brAB.Theory(), brBA.Theory()
+	ta, tb := restrict(brAB, spec.NA), restrict(brBA, spec.NB)
 	rec.HStarA, rec.HStarB, rec.NA, rec.NB = ta.HStar, tb.HStar, ta.N, tb.N
 	rec.LStar, rec.LSaddle = ta.LMin, ta.LSaddle
 	eta, b := spec.Eta, spec.Batch
@@ -137,12 +145,9 @@ func BothWays(ctx context.Context, env Env, spec BothSpec) (*BothRecord, error) 
 		rec.Predictions = append(rec.Predictions, RatioPrediction{Name: m.name,
 			Ratio: num.Float(m.k(tb, b, eta) / m.k(ta, b, eta))})
 	}
-	for _, pr := range [][2][]Prediction{{rec.AB.Predictions, rec.BA.Predictions}} {
-		qa, qb := quadOf(pr[0]), quadOf(pr[1])
-		if qa > 0 && qb > 0 {
-			rec.Predictions = append(rec.Predictions, RatioPrediction{Name: "quadrature", Ratio: num.Float(qa / qb),
-				Note: "decoupled SDE, exact 1-D mean first-passage times from each minimum"})
-		}
+	if qa, qb := quadOf(rec.AB.Predictions), quadOf(rec.BA.Predictions); qa > 0 && qb > 0 {
+		rec.Predictions = append(rec.Predictions, RatioPrediction{Name: "quadrature", Ratio: num.Float(qa / qb),
+			Note: "decoupled SDE, exact 1-D mean first-passage times from each minimum"})
 	}
 	rec.RatioOccupied, rec.LogOccSE = num.Float(math.NaN()), num.Float(math.NaN())
 	if spec.OccRuns > 0 {
@@ -183,4 +188,38 @@ func quadOf(ps []Prediction) float64 {
 		}
 	}
 	return 0
+}
+
+// restrict is br's theory inputs over the n directions of largest curvature at the minimum
+// (n <= 0: br.Theory()): h* their mean, and det H*/|det H^s| over them and, at the saddle,
+// the negative direction and the n - 1 largest positive ones.
+func restrict(br *landscape.Barrier, n int) theory.Barrier {
+	t := br.Theory()
+	if n <= 0 || !br.MinA.Dense || n > len(br.MinA.Eigs) {
+		return t
+	}
+	mins := slices.Clone(br.MinA.Eigs)
+	slices.Sort(mins)
+	slices.Reverse(mins)
+	var pos []float64
+	for _, v := range br.Saddle.Eigs {
+		if v > 0 {
+			pos = append(pos, v)
+		}
+	}
+	slices.Sort(pos)
+	slices.Reverse(pos)
+	if len(pos) < n-1 {
+		return t
+	}
+	logDet, hs := -math.Log(t.HSaddleNeg), 0.0
+	for i := 0; i < n; i++ {
+		logDet += math.Log(mins[i])
+		hs += mins[i]
+		if i < n-1 {
+			logDet -= math.Log(pos[i])
+		}
+	}
+	t.N, t.HStar, t.DetRatio = n, hs/float64(n), math.Exp(logDet)
+	return t
 }

@@ -2,6 +2,7 @@ package study
 
 import (
 	"context"
+	"fmt"
 	"math"
 
 	"github.com/sgdlab/sgdlab/chain"
@@ -57,6 +58,13 @@ type ChainRecord struct {
 	Notes       []string          `json:"notes,omitempty"`
 }
 
+// LeaveBoxTolerance is the probability of leaving the box above which a box chosen
+// automatically is widened, up to a margin of MaxMargin.
+const (
+	LeaveBoxTolerance = 1e-3
+	MaxMargin         = 4
+)
+
 // DefaultMargin is the box margin of well and surface exits, as a fraction of the distance
 // between the two points the box holds.
 const DefaultMargin = 0.5
@@ -110,7 +118,17 @@ func Chain(ctx context.Context, env Env, spec ChainSpec) (*ChainRecord, error) {
 	if !(margin > 0) || margin > 100 {
 		return nil, fault.Field("margin", fault.Invalid("margin = %v must be in (0, 100]", margin))
 	}
-	var regions []chain.Region
+	region := func(margin float64) []chain.Region {
+		switch ex.Kind {
+		case "well":
+			return []chain.Region{chain.WellRegion(m.Theta, br.MinB.Theta, ex.R*dist(br.MinB.Theta, br.Saddle.Theta),
+				margin)}
+		case "surface":
+			return []chain.Region{chain.SurfaceRegion(m.Theta, br.Saddle.Theta, br.Saddle.NegVec, margin)}
+		}
+		return nil
+	}
+	regions := region(margin)
 	switch ex.Kind {
 	case "loss":
 		for _, c := range ex.C {
@@ -122,17 +140,26 @@ func Chain(ctx context.Context, env Env, spec ChainSpec) (*ChainRecord, error) {
 		}
 	case "ball":
 		regions = append(regions, chain.BallRegion(m.Theta, ex.R))
-	case "well":
-		regions = append(regions, chain.WellRegion(m.Theta, br.MinB.Theta, ex.R*dist(br.MinB.Theta,
-			br.Saddle.Theta), margin))
-	case "surface":
-		regions = append(regions, chain.SurfaceRegion(m.Theta, br.Saddle.Theta, br.Saddle.NegVec, margin))
 	}
 	for i, r := range regions {
 		env.stage("exact chain: %s (%d of %d)", r.Name, i+1, len(regions))
 		res, err := chain.Solve(ctx, cs, m.Theta, r)
 		if err != nil {
 			return rec, err
+		}
+		// Without a given margin, a box that the chain leaves (more than LeaveBoxTolerance
+		// of the probability) is widened, twice as wide each time, up to MaxMargin.
+		for spec.Margin == 0 && res.LeaveBox > LeaveBoxTolerance && margin < MaxMargin && ex.Kind != "loss" &&
+			ex.Kind != "ball" {
+			margin *= 2
+			env.stage("exact chain: widening the box to a margin of %g", margin)
+			wider, err := chain.Solve(ctx, cs, m.Theta, region(margin)[0])
+			if err != nil {
+				return rec, err
+			}
+			rec.Notes = append(rec.Notes, fmt.Sprintf("%.2g of the probability left the box with margin %g: widened "+
+				"to %g", res.LeaveBox, margin/2, margin))
+			res = wider
 		}
 		rec.Levels = append(rec.Levels, res)
 		if i == len(regions)-1 {

@@ -20,7 +20,7 @@ type chainCmd struct {
 	Grid    int     `help:"${chain_grid}" default:"0"`
 	Batches int     `help:"${chain_batches}" default:"0"`
 	Sets    int     `help:"Independent Monte Carlo batch sets for the error when B > 1 (0: 4)." default:"0"`
-	Margin  float64 `help:"${chain_margin}" default:"0.5"`
+	Margin  float64 `help:"${chain_margin}" default:"0"`
 	// Where the chain starts and what it escapes to.
 	Start   string `help:"${dyn_start}" placeholder:"FILE.npy|a,b"`
 	To      string `help:"${escape_to}" placeholder:"FILE.npy|a,b"`
@@ -40,7 +40,7 @@ func (c *chainCmd) Run(e *env) error {
 		intRange("--grid", int64(c.Grid), 0, 1<<16), cond(c.Grid == 0 || c.Grid >= 8,
 			"--grid %d must be at least 8 intervals (0: the default)", c.Grid),
 		intRange("--batches", int64(c.Batches), 0, 1<<30), intRange("--sets", int64(c.Sets), 0, 1000),
-		intRange("--workers", int64(c.Workers), 0, 4096), finite("--margin", c.Margin, 0, false),
+		intRange("--workers", int64(c.Workers), 0, 4096), finite("--margin", c.Margin, 0, true),
 		outDir("--out", c.Out)); err != nil {
 		return err
 	}

@@ -11,7 +11,8 @@ var helpVars = map[string]string{
 	"chain_exit": "Exit: loss:c=2 (several levels: loss:c=1.5,2,3), ball:r=R, well[:r=0.5] or surface (the " +
 		"other minimum and the saddle are found as for escape).",
 	"chain_margin": "Box of well and surface exits: the two minima (or minimum and saddle) widened by this " +
-		"fraction of their distance on every side; jumps out of the box are counted apart.",
+		"fraction of their distance on every side; jumps out of the box are counted apart (0: 0.5, doubled up to " +
+		"4 while more than 1e-3 of the probability leaves the box).",
 	"chain_grid": "Grid intervals per parameter (0: 1000 for one parameter, 200 for two); the half grid is " +
 		"solved too, for the discretisation error.",
 	"dyn_dynamics": "sgd (real SGD), sde (exact noise covariance), decoupled (sqrt(2 eta L H*/B)), logland " +
