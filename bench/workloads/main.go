@@ -104,6 +104,9 @@ func main() {
 		npy.WriteFile(filepath.Join(*dataDir, "cnn_y.npy"), y)
 		sd, _ := model.StateDict(o.Model, theta)
 		safetensors.Write(filepath.Join(*dataDir, "cnn.safetensors"), sd, map[string]string{"sgdlab_model": cnnSpec})
+		d4 := data.Gauss(10000, 4, 1, 1)
+		npy.WriteFile(filepath.Join(*dataDir, "gauss10000d4_x.npy"), npy.Array{Shape: []int{10000, 4}, Data: d4.X})
+		npy.WriteFile(filepath.Join(*dataDir, "gauss10000d4_y.npy"), npy.Vector(d4.Y))
 		for _, n := range []int{10000, 100000} {
 			d := data.Gauss(n, 1, 1, 1)
 			npy.WriteFile(filepath.Join(*dataDir, fmt.Sprintf("gauss%d_x.npy", n)), npy.Vector(d.X))
@@ -190,6 +193,35 @@ func main() {
 			}
 		})
 		emit("w4_escape_ensemble", s, map[string]any{"run_steps": steps, "mean_steps": float64(steps) / 100})
+	}
+	for _, samp := range []string{"replacement", "epoch"} {
+		for _, runs := range []int{100, 5000} {
+			for _, d := range []int{1, 4} {
+				name := fmt.Sprintf("w4c_%s_%d_d%d", samp, runs, d)
+				if !run(name) {
+					continue
+				}
+				// Workload 4 at the careful NumPy peer's settings (bench/peers/numpy_bench.py).
+				env := study.Env{Ens: ensemble.Env{Workers: runtime.NumCPU()}}
+				prob := study.Problem{Model: "linear", Data: fmt.Sprintf("gauss:N=10000,d=%d,seed=1", d), Loss: "mse"}
+				o, _ := prob.Build(context.Background(), env)
+				p, _ := study.Minimum(context.Background(), env, o, nil, 1)
+				spec := study.EscapeSpec{Problem: prob, Dynamics: study.Dynamics{Kind: "sgd", Eta: 0.1, Batch: 1,
+					Sampling: samp}, Exit: "loss:c=2", Runs: runs, Seed: 5, MaxSteps: 1 << 40, Minimum: p}
+				var steps int64
+				s := best(3, func() {
+					rec, err := study.Escape(context.Background(), env, spec)
+					if err != nil {
+						panic(err)
+					}
+					steps = 0
+					for _, r := range rec.Trajectory {
+						steps += r.Steps[0]
+					}
+				})
+				emit(name, s, map[string]any{"run_steps": steps, "ns_per_run_step": s * 1e9 / float64(steps)})
+			}
+		}
 	}
 	if run("w5_chain") {
 		o, _ := model.Build("linear", "mse", data.Gauss(100000, 1, 1, 1))

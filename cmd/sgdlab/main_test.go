@@ -108,7 +108,8 @@ func TestBadInputExitStatus(t *testing.T) {
 		want string // a fragment of the message
 	}{
 		// specs and shapes
-		{[]string{"train", "--model", "cnn", "--eta", "0.1", "--epochs", "1"}, "unknown model"},
+		{[]string{"train", "--model", "resnet", "--eta", "0.1", "--epochs", "1"}, "unknown model"},
+		{[]string{"train", "--model", "cnn", "--eta", "0.1", "--epochs", "1"}, "needs layers"},
 		{[]string{"train", "--model", "mlp:784-100-1:relu", "--data", "mnist:onehot:100", "--eta", "0.1", "--epochs",
 			"1"}, "shape mismatch"},
 		{[]string{"train", "--data", "gauss:N=100,typo=3", "--eta", "0.1", "--epochs", "1"}, "unknown option"},
