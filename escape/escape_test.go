@@ -3,6 +3,7 @@ package escape
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -27,6 +28,11 @@ func simulate(t *testing.T, fac *sde.Factory, spec ExitSpec, ec Context, th []fl
 }
 
 func setup1D(t *testing.T, kind sde.Kind, substeps int) (*sde.Factory, Context, []float64, float64, float64) {
+	return setup1DWith(t, kind, substeps, sgd.Replacement, sde.Ito)
+}
+
+func setup1DWith(t *testing.T, kind sde.Kind, substeps int, samp sgd.Sampling, scheme sde.Scheme) (*sde.Factory,
+	Context, []float64, float64, float64) {
 	o, err := model.Build("linear", "mse", data.Gauss(10000, 1, 1, 2))
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +46,7 @@ func setup1D(t *testing.T, kind sde.Kind, substeps int) (*sde.Factory, Context, 
 	lstar, h := fl.LossGrad(th, nil), m.C[0]
 	fac, err := sde.NewFactory(
 		o,
-		sde.Config{Kind: kind, Eta: 0.1, Batch: 1, Sampling: sgd.Replacement, Substeps: substeps,
+		sde.Config{Kind: kind, Eta: 0.1, Batch: 1, Sampling: samp, Scheme: scheme, Substeps: substeps,
 			HStar: curvature.DenseFactor(1, []float64{h}), LStar: lstar, HScalar: h},
 	)
 	if err != nil {
@@ -138,9 +144,24 @@ func TestCensoringAndBadExits(t *testing.T) {
 
 // The fused loop for loss exits (sde.LossStepper) records exactly what the step-by-step
 // loop records: several nested levels, runs that escape, runs censored by the time budget
-// and runs censored by the step budget (budgets not aligned with the 1024-step stretches).
+// and runs censored by the step budget (budgets not aligned with the 1024-step stretches),
+// for the scalar kernels of SGD (both samplings) and of the decoupled SDE (Ito) and for the
+// generic fused loop (the SDE with Heun's scheme).
 func TestFusedLossExitMatchesStepByStep(t *testing.T) {
-	fac, ec, th, _, _ := setup1D(t, sde.SGD, 1)
+	for _, c := range []struct {
+		kind   sde.Kind
+		samp   sgd.Sampling
+		scheme sde.Scheme
+	}{{sde.SGD, sgd.Replacement, sde.Ito}, {sde.SGD, sgd.Epoch, sde.Ito}, {sde.Decoupled, sgd.Replacement, sde.Ito},
+		{sde.Decoupled, sgd.Replacement, sde.Stratonovich}} {
+		t.Run(fmt.Sprintf("%v-%v-%v", c.kind, c.samp, c.scheme), func(t *testing.T) {
+			fac, ec, th, _, _ := setup1DWith(t, c.kind, 1, c.samp, c.scheme)
+			fusedMatchesStepByStep(t, fac, ec, th)
+		})
+	}
+}
+
+func fusedMatchesStepByStep(t *testing.T, fac *sde.Factory, ec Context, th []float64) {
 	spec, err := ParseExit("loss:c=1.2,1.5,2.5")
 	if err != nil {
 		t.Fatal(err)

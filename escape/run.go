@@ -89,16 +89,16 @@ func one(ctx context.Context, fac *sde.Factory, spec ExitSpec, ec Context, start
 		if ls != nil {
 			// Up to the next multiple of 1024 steps (where finiteness is checked), within
 			// both budgets; the time is accumulated step by step as Step would.
-			h := ls.StepTime()
-			n, tt := int64(0), t
-			for limit := min(1024-k%1024, maxSteps-k); n < limit && tt < maxTime; n++ {
-				tt += h
+			n := min(1024-k%1024, maxSteps-k)
+			if !math.IsInf(maxTime, 1) {
+				h, tt := ls.StepTime(), t
+				n = 0
+				for limit := min(1024-k%1024, maxSteps-k); n < limit && tt < maxTime; n++ {
+					tt += h
+				}
 			}
 			var done int64
-			done, check = ls.StepsToLoss(theta, n, le.thr[crossed])
-			for range done {
-				t += h
-			}
+			done, check = ls.StepsToLoss(theta, n, le.thr[crossed], &t)
 			k += done
 		} else {
 			t += dyn.Step(theta)

@@ -231,6 +231,16 @@ func (m *Moments) Landscape(fl FeatureLinear) *FeatureLandscape {
 // Moments returns the shared moments.
 func (f *FeatureLandscape) Moments() *Moments { return f.m }
 
+// Scalar returns C, Bv and S when the loss is the quadratic 1/2 (C theta^2 - 2 Bv theta + S)
+// of a single parameter (identity features, one dimension), so that callers may evaluate it
+// inline; ok is false otherwise.
+func (f *FeatureLandscape) Scalar() (c, bv, s float64, ok bool) {
+	if !f.identity || f.cross != nil || f.m.D != 1 {
+		return 0, 0, 0, false
+	}
+	return f.m.C[0], f.m.Bv[0], f.m.S, true
+}
+
 // Clone returns an evaluator with its own buffers over the same moments.
 func (f *FeatureLandscape) Clone() *FeatureLandscape {
 	c := f.m.Landscape(f.fl)

@@ -24,6 +24,9 @@ type Objective struct {
 
 	packOnce sync.Once
 	packed   []float64
+
+	derivedMu sync.Mutex
+	derived   map[any]any
 }
 
 // NewObjective checks that model, loss and data fit together.
@@ -461,6 +464,23 @@ func (w *Worker) PerSampleGrads(theta []float64, idx []int, rows []float64) {
 // rows mu*K + k of rows ((len(idx)*K) x P). These are the rows of the Jacobian J.
 func (w *Worker) OutputGrads(theta []float64, idx []int, rows []float64) {
 	w.pass(call{op: opOutputGrads, theta: theta, idx: idx, rows: rows})
+}
+
+// Derived returns the value build computes for key, computing it once per objective: read-only
+// data derived from the objective (such as the per-sample tables of a fast path) that every
+// goroutine shares. key must be comparable and identify everything build depends on.
+func (o *Objective) Derived(key any, build func() any) any {
+	o.derivedMu.Lock()
+	defer o.derivedMu.Unlock()
+	if v, ok := o.derived[key]; ok {
+		return v
+	}
+	if o.derived == nil {
+		o.derived = map[any]any{}
+	}
+	v := build()
+	o.derived[key] = v
+	return v
 }
 
 // PackedRows returns the data as one row per sample, inputs then targets (N x (D+K)),

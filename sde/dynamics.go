@@ -74,8 +74,9 @@ type Dynamics interface {
 // checked every step. It must behave exactly like Step followed by Loss, step by step.
 type LossStepper interface {
 	// StepsToLoss performs up to max steps and stops after the first one at which
-	// L(theta) > thr or L is NaN; it returns the steps done and whether it stopped so.
-	StepsToLoss(theta []float64, max int64, thr float64) (int64, bool)
+	// L(theta) > thr or L is NaN; it returns the steps done and whether it stopped so. It
+	// adds StepTime to *t after every step (the same sum as a caller adding step by step).
+	StepsToLoss(theta []float64, max int64, thr float64, t *float64) (int64, bool)
 	// StepTime is the constant time each step adds.
 	StepTime() float64
 }
@@ -166,7 +167,13 @@ func (f *Factory) New(rng *rand.Rand) (Dynamics, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &sgdDyn{r: r, land: land, eta: c.Eta}, nil
+		dyn := &sgdDyn{r: r, land: land, eta: c.Eta}
+		if fl, ok := land.(*model.FeatureLandscape); ok && r.ScalarKernel() {
+			q := sgd.Quadratic1{}
+			q.C, q.Bv, q.S, dyn.scalar = fl.Scalar()
+			dyn.q = q
+		}
+		return dyn, nil
 	case ExactSDE:
 		cfac := sgd.NoiseScale(c.Sampling, f.o.N(), c.Batch)
 		var s SDE
@@ -179,7 +186,9 @@ func (f *Factory) New(rng *rand.Rand) (Dynamics, error) {
 		return &sdeDyn{in: NewIntegrator(s, c.Scheme, h, rng), land: land, h: h}, nil
 	case Decoupled:
 		s := &decoupled{land: land, f: c.HStar, eta: c.Eta, batch: c.Batch}
-		return &sdeDyn{in: NewIntegrator(s, c.Scheme, h, rng), land: f.NewLandscape(), h: h}, nil
+		exit := f.NewLandscape()
+		return &sdeDyn{in: NewIntegrator(s, c.Scheme, h, rng), land: exit, h: h,
+			scalar: newScalarDecoupled(s, c.Scheme, exit)}, nil
 	case LogLandscape:
 		s := &decoupled{land: land, f: c.HStar, eta: c.Eta, batch: c.Batch, eps: c.Eps, logScale: true}
 		// d tau chosen so that d t = d tau / (L + eps) equals the SGD step at the minimum.
@@ -243,18 +252,24 @@ func (f *Factory) Describe() string {
 }
 
 type sgdDyn struct {
-	r    *sgd.Runner
-	land model.Landscape
-	eta  float64
+	r      *sgd.Runner
+	land   model.Landscape
+	eta    float64
+	scalar bool // one-parameter regression: StepsToLoss runs sgd's scalar kernel with q
+	q      sgd.Quadratic1
 }
 
 func (d *sgdDyn) Step(theta []float64) float64 { d.r.Step(theta); return d.eta }
 func (d *sgdDyn) Loss(theta []float64) float64 { return d.land.LossGrad(theta, nil) }
 func (d *sgdDyn) StepTime() float64            { return d.eta }
 
-func (d *sgdDyn) StepsToLoss(theta []float64, max int64, thr float64) (int64, bool) {
+func (d *sgdDyn) StepsToLoss(theta []float64, max int64, thr float64, t *float64) (int64, bool) {
+	if d.scalar {
+		return d.r.StepsToLoss1(theta, max, d.q, thr, t)
+	}
 	for k := int64(1); k <= max; k++ {
 		d.r.Step(theta)
+		*t += d.eta
 		if !(d.land.LossGrad(theta, nil) <= thr) {
 			return k, true
 		}
@@ -263,9 +278,10 @@ func (d *sgdDyn) StepsToLoss(theta []float64, max int64, thr float64) (int64, bo
 }
 
 type sdeDyn struct {
-	in   *Integrator
-	land model.Landscape
-	h    float64
+	in     *Integrator
+	land   model.Landscape
+	h      float64
+	scalar *scalarDecoupled // nil unless the scalar kernel of kernel.go applies
 }
 
 func (d *sdeDyn) Step(theta []float64) float64 { d.in.Step(theta); return d.h }

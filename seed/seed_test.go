@@ -45,3 +45,33 @@ func TestBelowUniform(t *testing.T) {
 		}
 	}
 }
+
+// The inlinable PCG draws what math/rand/v2's PCG draws and leaves it in the same state,
+// including Below's rejection branch (n close to 2^63 rejects about half the draws).
+func TestPCGMatchesStdlib(t *testing.T) {
+	ref, src := rand.NewPCG(3, 4), rand.NewPCG(3, 4)
+	p := LoadPCG(src)
+	for i := range 1000 {
+		var a uint64
+		a, p = p.Next()
+		if b := ref.Uint64(); a != b {
+			t.Fatalf("draw %d: %d, stdlib %d", i, a, b)
+		}
+	}
+	for _, n := range []uint64{1, 7, 10000, 1<<63 + 1} {
+		for i := range 1000 {
+			var a uint64
+			a, p = p.Below(n)
+			if b := Below(ref, n); a != b {
+				t.Fatalf("Below(%d) draw %d: %d, stdlib %d", n, i, a, b)
+			}
+		}
+	}
+	p.Store(src)
+	if a, b := src.Uint64(), ref.Uint64(); a != b {
+		t.Fatalf("after Store: %d, stdlib %d", a, b)
+	}
+	if n := testing.AllocsPerRun(100, func() { LoadPCG(src).Store(src) }); n != 0 {
+		t.Errorf("Load and Store allocate %v times", n)
+	}
+}

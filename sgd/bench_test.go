@@ -1,6 +1,7 @@
 package sgd
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -37,5 +38,24 @@ func benchLinear1D(b *testing.B, n, batch int) {
 	b.ResetTimer()
 	for range b.N {
 		r.Step(theta)
+	}
+}
+
+// BenchmarkKernel1D is one step of the scalar kernel (StepsToLoss1) of 1-D linear regression
+// at B = 1, with each sampling: what an escape ensemble's run costs per step.
+func BenchmarkKernel1D(b *testing.B) {
+	for _, mode := range []Sampling{Replacement, Epoch} {
+		b.Run(mode.String(), func(b *testing.B) {
+			o, _ := model.Build("linear", "mse", data.Gauss(10000, 1, 1, 1))
+			theta := make([]float64, 1)
+			r, _ := New(o, Config{Eta: 0.1, Batch: 1, Sampling: mode}, rand.New(rand.NewPCG(2, 2)))
+			if !r.ScalarKernel() {
+				b.Fatal("no kernel")
+			}
+			t := 0.0
+			b.ReportAllocs()
+			b.ResetTimer()
+			r.StepsToLoss1(theta, int64(b.N), Quadratic1{C: 1, S: 1}, math.Inf(1), &t)
+		})
 	}
 }

@@ -162,7 +162,11 @@ type Observation struct {
 
 // AlgorithmVersion changes whenever the same seed would give a different trajectory
 // (run stores include it in their keys, so that old records are not mixed with new ones).
-const AlgorithmVersion = 3
+//
+// Version 4: one-input linear regression with batch 1 steps by the affine map
+// theta -> (1 - eta x^2) theta + eta x y (one multiply-add) instead of
+// theta - eta (theta x - y) x: the same map, rounded differently.
+const AlgorithmVersion = 4
 
 // Runner performs SGD steps on one objective. It owns all per-step buffers, so Step does
 // not allocate. A Runner is not safe for concurrent use; ensembles make one per worker.
@@ -185,8 +189,12 @@ func New(obj *model.Objective, cfg Config, rng *rand.Rand) (*Runner, error) {
 	if cfg.DivergeFactor == 0 {
 		cfg.DivergeFactor = 1e8
 	}
+	affine := cfg.Eta // the affine rows apply to plain SGD only
+	if cfg.Momentum > 0 {
+		affine = 0
+	}
 	r := &Runner{cfg: cfg, obj: obj, grad: make([]float64, obj.P()), limit: math.Inf(1),
-		fast: newFeatureBatch(obj, cfg.Sampling, cfg.Batch, rng)}
+		fast: newFeatureBatch(obj, cfg.Sampling, cfg.Batch, rng, affine)}
 	if r.fast == nil {
 		r.w = obj.NewWorker(1, cfg.Batch)
 		r.sampler = NewSampler(cfg.Sampling, obj.N(), cfg.Batch, rng)
@@ -209,6 +217,9 @@ func (r *Runner) SetLimit(initialLoss float64) {
 // parameters before the update.
 func (r *Runner) Step(theta []float64) float64 {
 	var lb float64
+	if r.fast != nil && r.fast.affine {
+		return r.fast.affineStep(theta)
+	}
 	if r.fast != nil {
 		lb = r.fast.lossGrad(theta, r.grad)
 	} else {

@@ -192,7 +192,7 @@ func TestFeatureFastPath(t *testing.T) {
 		w.PerSampleGrads(theta, nil, rows)
 		// With B = N (epoch sampling) the mini-batch is the whole data: L_B and its gradient
 		// are the full loss and gradient of the general evaluator.
-		full := newFeatureBatch(o, Epoch, n, rand.New(rand.NewPCG(8, 9)))
+		full := newFeatureBatch(o, Epoch, n, rand.New(rand.NewPCG(8, 9)), 0)
 		gfull := make([]float64, P)
 		for range 2 {
 			lb := full.lossGrad(theta, gfull)
@@ -206,7 +206,7 @@ func TestFeatureFastPath(t *testing.T) {
 			}
 		}
 		for _, mode := range []Sampling{Replacement, Epoch} {
-			fb := newFeatureBatch(o, mode, b, rand.New(rand.NewPCG(8, uint64(mode))))
+			fb := newFeatureBatch(o, mode, b, rand.New(rand.NewPCG(8, uint64(mode))), 0)
 			if fb == nil {
 				t.Fatalf("%s: fast path not available", spec)
 			}
@@ -255,10 +255,10 @@ func TestFeatureFastPath(t *testing.T) {
 			t.Fatalf("row %v is not a sample", row)
 			return -1
 		}
-		own := newFeatureBatch(o, Epoch, b, rand.New(rand.NewPCG(1, 1)))
+		own := newFeatureBatch(o, Epoch, b, rand.New(rand.NewPCG(1, 1)), 0)
 		saved := maxOwnRows
 		maxOwnRows = 0
-		shared := newFeatureBatch(o, Epoch, b, rand.New(rand.NewPCG(1, 1)))
+		shared := newFeatureBatch(o, Epoch, b, rand.New(rand.NewPCG(1, 1)), 0)
 		maxOwnRows = saved
 		if !own.own || shared.own {
 			t.Fatalf("storage modes not as requested: own %v, shared %v", own.own, shared.own)
@@ -283,5 +283,29 @@ func TestNoiseScale(t *testing.T) {
 	if NoiseScale(Replacement, 100, 10) != 0.1 || math.Abs(NoiseScale(Epoch, 100, 10)-90.0/990) > 1e-15 ||
 		NoiseScale(Epoch, 100, 1) != 1 {
 		t.Fatal("sampling constants")
+	}
+}
+
+// The affine rows of one-input regression step as the gradient step does, to rounding: the
+// same samples in the same order (both samplings), batch losses and parameters within a few
+// ulps of each other after every step.
+func TestAffineRowsMatchGradientStep(t *testing.T) {
+	o, _ := model.Build("linear", "mse", data.Gauss(500, 1, 1, 4))
+	for _, mode := range []Sampling{Replacement, Epoch} {
+		aff := newFeatureBatch(o, mode, 1, rand.New(rand.NewPCG(5, 6)), 0.2)
+		gen := newFeatureBatch(o, mode, 1, rand.New(rand.NewPCG(5, 6)), 0)
+		if !aff.affine || gen.affine {
+			t.Fatalf("%v: affine rows %v and %v, want true and false", mode, aff.affine, gen.affine)
+		}
+		a, b := []float64{0.3}, []float64{0.3}
+		g := make([]float64, 1)
+		for k := range 3000 {
+			la := aff.affineStep(a)
+			lb := gen.lossGrad(b, g)
+			b[0] -= 0.2 * g[0]
+			if math.Abs(la-lb) > 1e-12*lb || math.Abs(a[0]-b[0]) > 1e-13*(1+math.Abs(b[0])) {
+				t.Fatalf("%v step %d: affine (L_B %v, theta %v), gradient step (%v, %v)", mode, k, la, a[0], lb, b[0])
+			}
+		}
 	}
 }

@@ -44,7 +44,7 @@ func main() {
 	must(run(nil, "go", "build", "-o", pure, "./bench/workloads"))
 	must(run(nil, pure, "-data", filepath.Join(*out, "data")))
 	step("sgdlab, pure Go")
-	rows = append(rows, collectEach(pure)...)
+	rows = append(rows, collectEach(pure, append(programs, careful...))...)
 	if !*skipOpenBLAS {
 		ob := filepath.Join(*out, "workloads-openblas")
 		step("building the OpenBLAS workloads")
@@ -52,7 +52,7 @@ func main() {
 			run([]string{"CGO_LDFLAGS=-lopenblas"}, "go", "build", "-tags", "openblas", "-o", ob, "./bench/workloads"),
 		)
 		step("sgdlab, OpenBLAS")
-		rows = append(rows, collectEach(ob)...)
+		rows = append(rows, collectEach(ob, programs)...)
 	}
 	step("NumPy peer")
 	rows = append(rows, collect(python, "bench/peers/numpy_bench.py", "--data", filepath.Join(*out, "data"))...)
@@ -87,10 +87,24 @@ func run(env []string, name string, args ...string) error {
 // no workload inherits the heap, caches or threads of another.
 var programs = append(order[:len(order):len(order)], "floor", "gemm", "gemm2048")
 
+// careful are workload 4 at the settings of the careful NumPy peer (pure Go only: no BLAS).
+var careful = func() []string {
+	var c []string
+	for _, runs := range []int{100, 5000} {
+		for _, samp := range []string{"replacement", "epoch"} {
+			for _, d := range []int{1, 4} {
+				c = append(c, fmt.Sprintf("w4c_%s_%d_d%d", samp, runs, d))
+			}
+		}
+		c = append(c, fmt.Sprintf("w4c_sde_%d_d1", runs))
+	}
+	return c
+}()
+
 // collectEach runs the workload program once per workload group.
-func collectEach(name string) []row {
+func collectEach(name string, groups []string) []row {
 	var rows []row
-	for _, w := range programs {
+	for _, w := range groups {
 		rows = append(rows, collect(name, "-only", w)...)
 	}
 	return rows
@@ -234,6 +248,30 @@ func render(rows []row) string {
 			continue
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.0fx | %.2f |\n", titles[name], dur(fl), dur(sg), dur(np), np/fl, sg/fl)
+	}
+	// Workload 4 against the careful NumPy peer, per run-step, and the interleaved floor.
+	b.WriteString("\n| workload 4c (N=10^4, B=1, eta=0.1, exit at 2 L*) | sgdlab pure Go, 2 cores | NumPy (careful), " +
+		"1 core | NumPy / sgdlab | floor, 2 cores | sgdlab / floor |\n|---|---|---|---|---|---|\n")
+	perStep := func(w, impl string) float64 {
+		for _, r := range rows {
+			if r.Workload == w && r.Impl == impl {
+				v, _ := r.Extra["ns_per_run_step"].(float64)
+				return v
+			}
+		}
+		return 0
+	}
+	for _, w := range careful {
+		sg, np := perStep(w, "sgdlab-purego"), perStep(w, "numpy-careful")
+		if sg == 0 || np == 0 {
+			continue
+		}
+		fl := perStep(strings.Replace(w, "w4c_", "w4c_floor_", 1), "sgdlab-purego")
+		floor, share := "not measured", "-"
+		if fl > 0 {
+			floor, share = fmt.Sprintf("%.2f ns", fl), fmt.Sprintf("%.2f", fl/sg)
+		}
+		fmt.Fprintf(&b, "| %s | %.2f ns | %.2f ns | %.1fx | %s | %s |\n", w, sg, np, np/sg, floor, share)
 	}
 	// Matrix-product efficiency.
 	var gem []row

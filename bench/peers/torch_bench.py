@@ -29,7 +29,8 @@ from functorch import make_functional
 
 def mlp(dtype):
     torch.manual_seed(1)
-    net = torch.nn.Sequential(torch.nn.Linear(784, 100), torch.nn.ReLU(), torch.nn.Linear(100, 100), torch.nn.ReLU(), torch.nn.Linear(100, 1))
+    net = torch.nn.Sequential(torch.nn.Linear(784, 100), torch.nn.ReLU(), torch.nn.Linear(100, 100), torch.nn.ReLU(),
+                              torch.nn.Linear(100, 1))
     for m in net:
         if isinstance(m, torch.nn.Linear):
             torch.nn.init.xavier_uniform_(m.weight)
@@ -234,4 +235,5 @@ if __name__ == "__main__":
     for name in names:
         for dt, label in ((torch.float64, "float64"), (torch.float32, "float32")):
             t = WORKLOADS[name](dt)
-            print(json.dumps({"peer": "pytorch-" + label, "workload": name, "seconds": t, "torch": torch.__version__}), flush=True)
+            print(json.dumps({"peer": "pytorch-" + label, "workload": name, "seconds": t,
+                              "torch": torch.__version__}), flush=True)

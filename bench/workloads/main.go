@@ -194,34 +194,40 @@ func main() {
 		})
 		emit("w4_escape_ensemble", s, map[string]any{"run_steps": steps, "mean_steps": float64(steps) / 100})
 	}
-	for _, samp := range []string{"replacement", "epoch"} {
-		for _, runs := range []int{100, 5000} {
+	// Workload 4 at the careful NumPy peer's settings (bench/peers/numpy_bench.py): SGD with
+	// each sampling, and the decoupled SDE with Euler-Maruyama at 10 substeps per SGD step.
+	escapeW4 := func(name string, dyn study.Dynamics, runs, d int) {
+		if !run(name) {
+			return
+		}
+		env := study.Env{Ens: ensemble.Env{Workers: runtime.NumCPU()}}
+		prob := study.Problem{Model: "linear", Data: fmt.Sprintf("gauss:N=10000,d=%d,seed=1", d), Loss: "mse"}
+		o, _ := prob.Build(context.Background(), env)
+		p, _ := study.Minimum(context.Background(), env, o, nil, 1)
+		spec := study.EscapeSpec{Problem: prob, Dynamics: dyn, Exit: "loss:c=2", Runs: runs, Seed: 5,
+			MaxSteps: 1 << 40, Minimum: p}
+		var steps int64
+		s := best(3, func() {
+			rec, err := study.Escape(context.Background(), env, spec)
+			if err != nil {
+				panic(err)
+			}
+			steps = 0
+			for _, r := range rec.Trajectory {
+				steps += r.Steps[0]
+			}
+		})
+		emit(name, s, map[string]any{"run_steps": steps, "ns_per_run_step": s * 1e9 / float64(steps)})
+	}
+	for _, runs := range []int{100, 5000} {
+		for _, samp := range []string{"replacement", "epoch"} {
 			for _, d := range []int{1, 4} {
-				name := fmt.Sprintf("w4c_%s_%d_d%d", samp, runs, d)
-				if !run(name) {
-					continue
-				}
-				// Workload 4 at the careful NumPy peer's settings (bench/peers/numpy_bench.py).
-				env := study.Env{Ens: ensemble.Env{Workers: runtime.NumCPU()}}
-				prob := study.Problem{Model: "linear", Data: fmt.Sprintf("gauss:N=10000,d=%d,seed=1", d), Loss: "mse"}
-				o, _ := prob.Build(context.Background(), env)
-				p, _ := study.Minimum(context.Background(), env, o, nil, 1)
-				spec := study.EscapeSpec{Problem: prob, Dynamics: study.Dynamics{Kind: "sgd", Eta: 0.1, Batch: 1,
-					Sampling: samp}, Exit: "loss:c=2", Runs: runs, Seed: 5, MaxSteps: 1 << 40, Minimum: p}
-				var steps int64
-				s := best(3, func() {
-					rec, err := study.Escape(context.Background(), env, spec)
-					if err != nil {
-						panic(err)
-					}
-					steps = 0
-					for _, r := range rec.Trajectory {
-						steps += r.Steps[0]
-					}
-				})
-				emit(name, s, map[string]any{"run_steps": steps, "ns_per_run_step": s * 1e9 / float64(steps)})
+				escapeW4(fmt.Sprintf("w4c_%s_%d_d%d", samp, runs, d),
+					study.Dynamics{Kind: "sgd", Eta: 0.1, Batch: 1, Sampling: samp}, runs, d)
 			}
 		}
+		escapeW4(fmt.Sprintf("w4c_sde_%d_d1", runs), study.Dynamics{Kind: "decoupled", Eta: 0.1, Batch: 1,
+			Sampling: "replacement", Scheme: "ito", Substeps: 10}, runs, 1)
 	}
 	if run("w5_chain") {
 		o, _ := model.Build("linear", "mse", data.Gauss(100000, 1, 1, 1))
@@ -256,6 +262,10 @@ func main() {
 		s := best(10, func() { steps = floorW4(r4, runtime.NumCPU()) })
 		emit("w4_floor", s, map[string]any{"run_steps": steps,
 			"ns_per_run_step_per_core": s * 1e9 * float64(runtime.NumCPU()) / float64(steps)})
+		// The interleaved floor of workload 4c (5000 runs, replacement, exit at 2 L*).
+		s = best(5, func() { steps = floorEscapes(r4, 0.1, 2, 5000, runtime.NumCPU()) })
+		emit("w4c_floor_replacement_5000_d1", s, map[string]any{"run_steps": steps,
+			"ns_per_run_step": s * 1e9 / float64(steps)})
 		r5 := packed(100000)
 		var samples int
 		s = best(10, func() { samples = floorW5(r5) })
