@@ -57,6 +57,10 @@ type Spec struct {
 // MaxParams is the largest number of parameters the chain handles.
 const MaxParams = 2
 
+// Version changes whenever the same Spec, start and region would give different numbers
+// (run stores include it in the keys of stored chain solutions).
+const Version = 1
+
 // Region is the set D a run stays in until it exits, with the box the grid covers (a run
 // that jumps out of the box is counted apart: it left for far away).
 type Region struct {

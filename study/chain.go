@@ -2,13 +2,16 @@ package study
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
 	"github.com/sgdlab/sgdlab/chain"
+	"github.com/sgdlab/sgdlab/ensemble"
 	"github.com/sgdlab/sgdlab/escape"
 	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/landscape"
+	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/theory"
 )
 
@@ -111,12 +114,58 @@ func Chain(ctx context.Context, env Env, spec ChainSpec) (*ChainRecord, error) {
 		rec.Notes = append(rec.Notes, notes...)
 	}
 	rec.Predictions = predictEscape(p, fac, ex, br, spec.Eta, spec.Batch, o.P())
+	solve := func() error { return solveChain(ctx, env, spec, cs, ex, p, fac, br, rec) }
+	if env.Ens.Store == nil {
+		return rec, solve()
+	}
+	// Stored (the solution is deterministic): a rerun on the same store solves nothing.
+	key := keyOf("chain", o)
+	key.Exit, key.Start = rec.Exit, m.Theta
+	var bd string
+	if br != nil {
+		bd = digest(append(append([]float64(nil), br.MinB.Theta...), br.Saddle.Theta...))
+	}
+	key.Extra = struct {
+		Spec    ChainSpec `json:"spec"`
+		Barrier string    `json:"barrier"`
+		Version int       `json:"chain_version"`
+	}{spec, bd, chain.Version}
+	var runErr error
+	stored, _, err := ensemble.Once(ctx, env.Ens, ensemble.Spec{Kind: "chain", Label: label("chain", rec.Model,
+		rec.Data, rec.Exit), Key: key, Seed: spec.Seed}, func() (*storedChain, error) {
+		if err := solve(); err != nil {
+			runErr = err
+			return nil, errPartial
+		}
+		return &storedChain{Record: rec, Density: rec.Density}, nil
+	})
+	if errors.Is(err, errPartial) {
+		return rec, runErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	stored.Record.Density = stored.Density
+	return stored.Record, nil
+}
+
+// storedChain is what the run store keeps of a chain computation (the density is not part
+// of the record's JSON output).
+type storedChain struct {
+	Record  *ChainRecord   `json:"record"`
+	Density []ChainDensity `json:"density"`
+}
+
+// solveChain solves the chain for every region of the exit into rec.
+func solveChain(ctx context.Context, env Env, spec ChainSpec, cs chain.Spec, ex escape.ExitSpec, p *landscape.Prepared,
+	fac *sde.Factory, br *landscape.Barrier, rec *ChainRecord) error {
+	m := p.Min
 	margin := spec.Margin
 	if margin == 0 {
 		margin = DefaultMargin
 	}
 	if !(margin > 0) || margin > 100 {
-		return nil, fault.Field("margin", fault.Invalid("margin = %v must be in (0, 100]", margin))
+		return fault.Field("margin", fault.Invalid("margin = %v must be in (0, 100]", margin))
 	}
 	region := func(margin float64) []chain.Region {
 		switch ex.Kind {
@@ -134,7 +183,7 @@ func Chain(ctx context.Context, env Env, spec ChainSpec) (*ChainRecord, error) {
 		for _, c := range ex.C {
 			r, err := chain.LossRegion(fac.NewLandscape, m.Theta, m.Loss, c, 1e6*(1+norm2(m.Theta)))
 			if err != nil {
-				return nil, fault.Field("exit", err)
+				return fault.Field("exit", err)
 			}
 			regions = append(regions, r)
 		}
@@ -145,7 +194,7 @@ func Chain(ctx context.Context, env Env, spec ChainSpec) (*ChainRecord, error) {
 		env.stage("exact chain: %s (%d of %d)", r.Name, i+1, len(regions))
 		res, err := chain.Solve(ctx, cs, m.Theta, r)
 		if err != nil {
-			return rec, err
+			return err
 		}
 		// Without a given margin, a box that the chain leaves (more than LeaveBoxTolerance
 		// of the probability) is widened, twice as wide each time, up to MaxMargin.
@@ -155,7 +204,7 @@ func Chain(ctx context.Context, env Env, spec ChainSpec) (*ChainRecord, error) {
 			env.stage("exact chain: widening the box to a margin of %g", margin)
 			wider, err := chain.Solve(ctx, cs, m.Theta, region(margin)[0])
 			if err != nil {
-				return rec, err
+				return err
 			}
 			rec.Notes = append(rec.Notes, fmt.Sprintf("%.2g of the probability left the box with margin %g: widened "+
 				"to %g", res.LeaveBox, margin/2, margin))
@@ -166,7 +215,7 @@ func Chain(ctx context.Context, env Env, spec ChainSpec) (*ChainRecord, error) {
 			rec.Density = paperDensity(fac.NewLandscape(), res.Density, rec.Phi)
 		}
 	}
-	return rec, nil
+	return nil
 }
 
 // paperDensity sets the paper's law L^-phi, normalised over the nodes like the chain's

@@ -64,7 +64,7 @@ var helpVars = map[string]string{
 		"doublewell:a=0.25.",
 	"problem_weights": "Parameters from a PyTorch state dict saved with safetensors (Linear and Conv2d layers " +
 		"in the order of their names), instead of --theta/--init/--start/--from.",
-	"reproduce_ids": "Experiments to run: E1 ... E6, X1, X2, or all (default).",
+	"reproduce_ids": "Experiments to run: E1 ... E6, X1 ... X3, or all (default).",
 	"reproduce_out": "Report directory: index.html, report.json, CSV and PNG files, params/, runs.db.",
 	"reproduce_params": "Edited parameters: a directory of ID.json files (as written to OUT/params) or one file " +
 		"for one experiment.",

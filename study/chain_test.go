@@ -1,0 +1,57 @@
+package study
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/sgdlab/sgdlab/ensemble"
+	"github.com/sgdlab/sgdlab/store"
+)
+
+// A chain solution is kept in the run store: the same spec on the same store returns the
+// stored record (the same JSON output and density) without solving again, and a different
+// grid is a different record.
+func TestChainIsStored(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	env := Env{Ens: ensemble.Env{Workers: 1, Store: st}}
+	spec := ChainSpec{Problem: Problem{Model: "linear", Data: "gauss:N=2000,d=1,seed=2", Loss: "mse"}, Eta: 0.1,
+		Batch: 1, Exit: "loss:c=1.5,2", Grid: 200, Seed: 1}
+	count := func() int {
+		runs, err := st.Runs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(runs)
+	}
+	first, err := Chain(ctx, env, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := count()
+	again, err := Chain(ctx, env, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(first)
+	b, _ := json.Marshal(again)
+	if count() != n || string(a) != string(b) || !reflect.DeepEqual(first.Density, again.Density) ||
+		len(first.Density) == 0 {
+		t.Fatalf("the stored chain differs from the computed one (%d runs, then %d)", n, count())
+	}
+	spec.Grid = 100
+	other, err := Chain(ctx, env, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count() != n+1 || other.Levels[0].MFPT == first.Levels[0].MFPT {
+		t.Fatal("a different grid reused the stored solution")
+	}
+}
