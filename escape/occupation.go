@@ -6,6 +6,7 @@ import (
 
 	"gonum.org/v1/gonum/stat"
 
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/sde"
 	"github.com/sgdlab/sgdlab/seed"
 )
@@ -84,12 +85,12 @@ func OccupationTrajectory(ctx context.Context, fac *sde.Factory, cores [2]Core, 
 // OccupationStats is the fraction of time labelled A over runs, with its standard error from
 // batch means over all blocks, and the transitions seen.
 type OccupationStats struct {
-	FractionA   float64 `json:"fraction_a"`
-	SE          float64 `json:"se"`
-	Blocks      int     `json:"blocks"`
-	Transitions [2]int  `json:"transitions"`
-	Diverged    int     `json:"diverged,omitempty"`
-	Runs        []int   `json:"-"` // the indices of the runs pooled
+	FractionA   num.Float `json:"fraction_a"` // NaN (null) before any time near a core
+	SE          num.Float `json:"se"`         // NaN (null) with fewer than two blocks
+	Blocks      int       `json:"blocks"`
+	Transitions [2]int    `json:"transitions"`
+	Diverged    int       `json:"diverged,omitempty"`
+	Runs        []int     `json:"runs"` // the indices of the runs pooled
 }
 
 // Occupations pools the runs.
@@ -112,12 +113,12 @@ func Occupations(runs []OccupationRun) OccupationStats {
 		st.Runs = append(st.Runs, r.Index)
 	}
 	st.Blocks = len(fs)
-	st.FractionA, st.SE = math.NaN(), math.NaN()
+	st.FractionA, st.SE = num.Float(math.NaN()), num.Float(math.NaN())
 	if ta+tb > 0 {
-		st.FractionA = ta / (ta + tb)
+		st.FractionA = num.Float(ta / (ta + tb))
 	}
 	if len(fs) > 1 {
-		st.SE = stat.StdDev(fs, nil) / math.Sqrt(float64(len(fs)))
+		st.SE = num.Float(stat.StdDev(fs, nil) / math.Sqrt(float64(len(fs))))
 	}
 	return st
 }

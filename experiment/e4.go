@@ -14,6 +14,7 @@ import (
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/num"
+	"github.com/sgdlab/sgdlab/sgd"
 	"github.com/sgdlab/sgdlab/stationary"
 	"github.com/sgdlab/sgdlab/stats"
 	"github.com/sgdlab/sgdlab/study"
@@ -292,50 +293,80 @@ func measureE4Exact(env *Env, p *e4Params, o *model.Objective, prep *landscape.P
 	return parallel(env, len(jobs), func(i int) error {
 		j := jobs[i]
 		th := theory.Phi(j.b, j.eta, prep.HStar)
-		fs, _ := study.FiniteStepOf(o, prep.Min.Theta, j.eta, j.b, p.Seed)
-		// The region: the beta-prime law (1 + u)^-phi u^-1/2 with the smallest candidate phi
-		// puts e4TailMass beyond u = U (its tail is U^-(phi - 1/2) / ((phi - 1/2) B(1/2, phi - 1/2))).
-		low := th
-		for _, v := range []num.Float{fs.PhiEta, fs.PhiK} {
-			if !math.IsNaN(float64(v)) {
-				low = math.Min(low, float64(v))
-			}
-		}
-		k := math.Max(low-0.5, 0.25)
-		lb := mathext.Lbeta(0.5, k)
-		level := 1 + math.Min(math.Exp(-(math.Log(e4TailMass)+math.Log(k)+lb)/k), 1e5)
-		fac, err := study.Factory(o, prep, study.Dynamics{Kind: "sgd", Eta: j.eta, Batch: j.b, Sampling: "replacement"})
+		key := struct {
+			Model, Data, Loss          string
+			Min                        []float64
+			Eta                        float64
+			Batch, Batches, Sets, Grid int
+			Seed                       uint64
+			TailMass                   float64
+			Chain, SGD                 int
+		}{o.Model.Spec(), o.Data.Spec, o.Loss.Name(), prep.Min.Theta, j.eta, j.b, p.ChainBatches, p.ChainSets,
+			p.ChainGrid, p.Seed, e4TailMass, chain.Version, sgd.AlgorithmVersion}
+		c, err := study.Memo(env.Ctx, env.Study, "e4-chain", fmt.Sprintf("E4 exact chain eta=%g B=%d", j.eta, j.b),
+			key, func() (*e4ChainCell, error) { return e4ChainJob(env, p, o, prep, j.eta, j.b, th) })
 		if err != nil {
 			return err
 		}
-		r, err := chain.LossRegion(fac.NewLandscape, prep.Min.Theta, prep.Min.Loss, level, 1e9)
-		if err != nil {
-			return err
-		}
-		land := fac.NewLandscape()
-		spec := chain.Spec{Obj: o, Eta: j.eta, Batch: j.b, Batches: p.ChainBatches, Sets: p.ChainSets, Seed: p.Seed,
-			Grid: p.ChainGrid, Workers: 1, MaxBytes: env.Study.MaxMemory, LawOnly: true,
-			Observable: func(theta []float64) float64 { return math.Log(land.LossGrad(theta, nil) / prep.Min.Loss) }}
-		res, err := chain.Solve(env.Ctx, spec, prep.Min.Theta, r)
-		if err != nil {
-			return fmt.Errorf("E4 exact chain eta=%g B=%d: %w", j.eta, j.b, err)
-		}
-		phi, err := stats.PowerLawPhi(float64(res.Observed), 0.5)
-		if err != nil {
-			return fmt.Errorf("E4 exact chain eta=%g B=%d: %w", j.eta, j.b, err)
-		}
-		half, _ := stats.PowerLawPhi(float64(res.ObservedHalfGrid), 0.5)
-		se := math.Abs(stats.PowerLawPhiSlope(phi, 0.5)) * float64(res.ObservedSE)
 		mu.Lock()
 		defer mu.Unlock()
-		n.Cells[e4Key{"chain", j.eta, j.b}] = e4Cell{Phi: phi, SE: se, Theory: th}
-		n.Cells[e4Key{"phi_eta", j.eta, j.b}] = e4Cell{Phi: float64(fs.PhiEta), Theory: th}
-		n.Cells[e4Key{"phi_K", j.eta, j.b}] = e4Cell{Phi: float64(fs.PhiK), SE: float64(fs.AlphaSE) / 2, Theory: th}
-		n.Exact[e4Key{"", j.eta, j.b}] = e4Exact{Level: level, Leak: float64(res.RatePerStep), PhiHalf: half,
-			Alpha: float64(fs.Alpha), Warnings: res.Warnings}
+		n.Cells[e4Key{"chain", j.eta, j.b}] = e4Cell{Phi: float64(c.Phi), SE: float64(c.SE), Theory: th}
+		n.Cells[e4Key{"phi_eta", j.eta, j.b}] = e4Cell{Phi: float64(c.PhiEta), Theory: th}
+		n.Cells[e4Key{"phi_K", j.eta, j.b}] = e4Cell{Phi: float64(c.PhiK), SE: float64(c.PhiKSE), Theory: th}
+		n.Exact[e4Key{"", j.eta, j.b}] = e4Exact{Level: float64(c.Level), Leak: float64(c.Leak),
+			PhiHalf: float64(c.PhiHalf), Alpha: float64(c.Alpha), Warnings: c.Warnings}
 		env.stage("E4 exact chain %d/%d: eta=%g B=%d", len(n.Exact), len(jobs), j.eta, j.b)
 		return nil
 	})
+}
+
+// e4ChainCell is what E4 keeps of one (eta, B) of its exact computations: the chain's bulk
+// phi, phi_eta and Kesten's phi_K (NaN-safe for the run store).
+type e4ChainCell struct {
+	Phi, SE, PhiEta, PhiK, PhiKSE, Level, Leak, PhiHalf, Alpha num.Float
+	Warnings                                                   []string
+}
+
+// e4ChainJob computes one e4ChainCell (th is the paper's phi for eta and b).
+func e4ChainJob(env *Env, p *e4Params, o *model.Objective, prep *landscape.Prepared, eta float64, b int,
+	th float64) (*e4ChainCell, error) {
+	fs, _ := study.FiniteStepOf(o, prep.Min.Theta, eta, b, p.Seed)
+	// The region: the beta-prime law (1 + u)^-phi u^-1/2 with the smallest candidate phi
+	// puts e4TailMass beyond u = U (its tail is U^-(phi - 1/2) / ((phi - 1/2) B(1/2, phi - 1/2))).
+	low := th
+	for _, v := range []num.Float{fs.PhiEta, fs.PhiK} {
+		if !math.IsNaN(float64(v)) {
+			low = math.Min(low, float64(v))
+		}
+	}
+	k := math.Max(low-0.5, 0.25)
+	lb := mathext.Lbeta(0.5, k)
+	level := 1 + math.Min(math.Exp(-(math.Log(e4TailMass)+math.Log(k)+lb)/k), 1e5)
+	fac, err := study.Factory(o, prep, study.Dynamics{Kind: "sgd", Eta: eta, Batch: b, Sampling: "replacement"})
+	if err != nil {
+		return nil, err
+	}
+	r, err := chain.LossRegion(fac.NewLandscape, prep.Min.Theta, prep.Min.Loss, level, 1e9)
+	if err != nil {
+		return nil, err
+	}
+	land := fac.NewLandscape()
+	spec := chain.Spec{Obj: o, Eta: eta, Batch: b, Batches: p.ChainBatches, Sets: p.ChainSets, Seed: p.Seed,
+		Grid: p.ChainGrid, Workers: 1, MaxBytes: env.Study.MaxMemory, LawOnly: true,
+		Observable: func(theta []float64) float64 { return math.Log(land.LossGrad(theta, nil) / prep.Min.Loss) }}
+	res, err := chain.Solve(env.Ctx, spec, prep.Min.Theta, r)
+	if err != nil {
+		return nil, fmt.Errorf("E4 exact chain eta=%g B=%d: %w", eta, b, err)
+	}
+	phi, err := stats.PowerLawPhi(float64(res.Observed), 0.5)
+	if err != nil {
+		return nil, fmt.Errorf("E4 exact chain eta=%g B=%d: %w", eta, b, err)
+	}
+	half, _ := stats.PowerLawPhi(float64(res.ObservedHalfGrid), 0.5)
+	se := math.Abs(stats.PowerLawPhiSlope(phi, 0.5)) * float64(res.ObservedSE)
+	return &e4ChainCell{Phi: num.Float(phi), SE: num.Float(se), PhiEta: fs.PhiEta, PhiK: fs.PhiK,
+		PhiKSE: fs.AlphaSE / 2, Level: num.Float(level), Leak: res.RatePerStep, PhiHalf: num.Float(half),
+		Alpha: fs.Alpha, Warnings: res.Warnings}, nil
 }
 
 // verdictE4 judges SGD's phi against theory (relative tolerance relTol at every eta up to

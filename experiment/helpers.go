@@ -78,7 +78,7 @@ func positive(x float64) bool { return x > 0 && !math.IsInf(x, 0) }
 func f3(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 func g4(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
 func pmS(v, e float64) string {
-	if math.IsNaN(e) || e == 0 {
+	if math.IsNaN(e) || math.IsInf(e, 0) || e == 0 { // no (or no finite) standard error
 		return g4(v)
 	}
 	return g4(v) + " ± " + strconv.FormatFloat(e, 'g', 2, 64)

@@ -85,8 +85,9 @@ type noiseTrack struct {
 	JacGrowth        float64 // JacNorm at the end / at the first fitted epoch
 	FinalLoss        float64
 	// EpochSeconds is the wall time per epoch of the training run (with its Noise
-	// measurements), as recorded when it was computed.
-	EpochSeconds float64
+	// measurements), as recorded when it was computed; EstimatedEpochSeconds the estimate
+	// made before it started (study.TrainEstimate).
+	EpochSeconds, EstimatedEpochSeconds float64
 }
 
 func runNoiseExperiment(env *Env, id, title, claim string, p *noiseParams) (*Result, error) {
@@ -147,16 +148,20 @@ func measureNoiseTrack(env *Env, id string, p *noiseParams) (*noiseTrack, error)
 		env.Ctx,
 		env.Study,
 		study.TrainSpec{Problem: prob, Eta: p.Eta, Batch: p.Batch, Sampling: "epoch", Seed: p.Seed,
-			Steps: int64(p.Epochs) * spe, LogEvery: spe, NoiseEvery: every, NoJacobian: p.NoJacobian},
+			Steps: int64(p.Epochs) * spe, LogEvery: spe, NoiseEvery: every, NoJacobian: p.NoJacobian,
+			Estimate: true},
 	)
 	if err != nil {
 		return nil, err
 	}
 	nt := &noiseTrack{Points: tr.Noise, K: o.K(), MSE: p.Loss == "mse" && !p.NoJacobian, Skip: p.Skip,
-		EpochSeconds: tr.Elapsed / float64(p.Epochs), FinalLoss: float64(tr.FinalLoss),
+		EpochSeconds: tr.Elapsed / float64(p.Epochs), FinalLoss: float64(tr.FinalLoss), EstimatedEpochSeconds: math.NaN(),
 		RatioMin: math.Inf(
 			1,
 		), RatioMax: math.Inf(-1), Slope: math.NaN(), SlopeSE: math.NaN(), SlopeJ: math.NaN(), SlopeJSE: math.NaN()}
+	if tr.Estimate != nil {
+		nt.EstimatedEpochSeconds = tr.Estimate.EpochSeconds
+	}
 	var x, y, xj []float64
 	lmin, lmax, firstJ := math.Inf(1), 0.0, 0.0
 	for _, pt := range tr.Noise {
@@ -256,7 +261,9 @@ func renderNoiseTrack(env *Env, id string, p *noiseParams, nt *noiseTrack, res *
 		Number{Name: "factor by which L falls over the fit", Value: num.Float(nt.LRange)},
 		Number{Name: "final training loss", Value: num.Float(nt.FinalLoss)})
 	res.Numbers = append(res.Numbers, Number{Name: "wall time per epoch, s (training and Noise measurements, " +
-		"when first computed)", Value: num.Float(nt.EpochSeconds)})
+		"when first computed)", Value: num.Float(nt.EpochSeconds)},
+		Number{Name: "wall time per epoch estimated before training, s (timed steps and one Noise measurement on " +
+			"a sample of the data)", Value: num.Float(nt.EstimatedEpochSeconds)})
 	if nt.MSE {
 		res.Numbers = append(res.Numbers, Number{Name: "Noise / ((2L/K) (1/N) sum |J|_F^2) at the end",
 			Value: num.Float(float64(nt.Points[len(nt.Points)-1].Ratio)), Theory: 1,

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"github.com/sgdlab/sgdlab/chain"
 	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/num"
+	"github.com/sgdlab/sgdlab/sgd"
 	"github.com/sgdlab/sgdlab/stats"
 	"github.com/sgdlab/sgdlab/study"
 )
@@ -99,6 +101,40 @@ type x3Point struct {
 	ChainLeaveBox float64
 }
 
+// x3PointJSON is x3Point with NaN-safe numbers: the form the run store keeps (study.Memo).
+type x3PointJSON struct {
+	Cfg     x3Config                     `json:"config"`
+	Sweep   string                       `json:"sweep"`
+	Recs    map[string]*study.BothRecord `json:"records"`
+	Numbers []num.Float                  `json:"numbers"` // HA, HB, Power, Arrh, Quad, ChainAB, ChainBA, ...
+	Counts  []int                        `json:"counts"`  // NA, NB
+}
+
+// MarshalJSON writes the point with NaN as null.
+func (pt *x3Point) MarshalJSON() ([]byte, error) {
+	return json.Marshal(x3PointJSON{Cfg: pt.Cfg, Sweep: pt.Sweep, Recs: pt.Recs, Counts: []int{pt.NA, pt.NB},
+		Numbers: num.Floats([]float64{pt.HA, pt.HB, pt.Power, pt.Arrh, pt.Quad, pt.ChainAB, pt.ChainBA,
+			pt.ChainChange, pt.ChainLeaveBox})})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (pt *x3Point) UnmarshalJSON(b []byte) error {
+	var j x3PointJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	if len(j.Numbers) != 9 || len(j.Counts) != 2 {
+		return fmt.Errorf("an X3 point with %d numbers and %d counts (want 9 and 2)", len(j.Numbers), len(j.Counts))
+	}
+	v := make([]float64, 9)
+	for i, x := range j.Numbers {
+		v[i] = float64(x)
+	}
+	*pt = x3Point{Cfg: j.Cfg, Sweep: j.Sweep, Recs: j.Recs, NA: j.Counts[0], NB: j.Counts[1], HA: v[0], HB: v[1],
+		Power: v[2], Arrh: v[3], Quad: v[4], ChainAB: v[5], ChainBA: v[6], ChainChange: v[7], ChainLeaveBox: v[8]}
+	return nil
+}
+
 // chainRatio is the exact chain's p_A/p_B = T_AB/T_BA.
 func (pt *x3Point) chainRatio() float64 { return pt.ChainAB / pt.ChainBA }
 
@@ -121,7 +157,16 @@ func runX3(env *Env, p *x3Params) (*Result, error) {
 			p.WellR, p.OccRuns, p.OccSteps)}
 	var pts []*x3Point
 	add := func(c x3Config, sweep string) error {
-		pt, err := runX3Point(env, p, c, sweep)
+		key := struct {
+			Params     *x3Params
+			Config     x3Config
+			Sweep      string
+			SGD, Chain int
+		}{p, c, sweep, sgd.AlgorithmVersion, chain.Version}
+		pt, err := study.Memo(env.Ctx, env.Study, "x3-point", fmt.Sprintf("X3 %s k=%g n=%d gate=%v eta=%g B=%d",
+			sweep, c.K, c.Dim, c.Gate, c.Eta, c.Batch), key, func() (*x3Point, error) {
+			return runX3Point(env, p, c, sweep)
+		})
 		if err != nil {
 			return err
 		}

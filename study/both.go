@@ -173,9 +173,9 @@ func BothWays(ctx context.Context, env Env, spec BothSpec) (*BothRecord, error) 
 		}
 		occ := escape.Occupations(runs)
 		rec.Occupation = &occ
-		f := occ.FractionA
+		f := float64(occ.FractionA)
 		rec.RatioOccupied = num.Float(f / (1 - f))
-		rec.LogOccSE = num.Float(occ.SE / (f * (1 - f)))
+		rec.LogOccSE = num.Float(float64(occ.SE) / (f * (1 - f)))
 	}
 	return rec, nil
 }

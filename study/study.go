@@ -8,6 +8,7 @@ package study
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -177,4 +178,29 @@ func finite(v []float64) bool {
 		}
 	}
 	return true
+}
+
+// Memo returns compute's result from the run store when env has one and it was stored under
+// (kind, key) before, and otherwise computes it and stores it: for deterministic measurements
+// that are not ensembles (an experiment's exact-chain cell, a point of a sweep), so that a
+// rerun on the same store recomputes nothing. key must be JSON and identify everything the
+// result depends on (including the versions of the algorithms involved); T must survive a
+// JSON round trip (num.Float for numbers that may be NaN). Without a store it computes.
+func Memo[T any](ctx context.Context, env Env, kind, label string, key any, compute func() (T, error)) (T, error) {
+	if env.Ens.Store == nil {
+		return compute()
+	}
+	var runErr error
+	v, _, err := ensemble.Once(ctx, env.Ens, ensemble.Spec{Kind: kind, Label: label, Key: key}, func() (T, error) {
+		v, err := compute()
+		if err != nil {
+			runErr = err
+			return v, errPartial
+		}
+		return v, nil
+	})
+	if errors.Is(err, errPartial) {
+		err = runErr
+	}
+	return v, err
 }

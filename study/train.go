@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -37,6 +38,9 @@ type TrainSpec struct {
 	NoJacobian bool `json:"no_jacobian,omitempty"`
 	// Checkpoints are steps at which the parameters are kept in the record.
 	Checkpoints []int64 `json:"checkpoints,omitempty"`
+	// Estimate times a few steps and one Noise measurement on a sample of the data before
+	// training and reports the expected wall time (TrainRecord.Estimate, and a stage message).
+	Estimate bool `json:"estimate,omitempty"`
 	// Init starts from these parameters instead of the model's initialisation.
 	Init     []float64 `json:"-"`
 	InitName string    `json:"-"`
@@ -71,6 +75,7 @@ type TrainRecord struct {
 	Curve       []sgd.LossPoint    `json:"loss_curve"`
 	Noise       []noise.TrackPoint `json:"noise,omitempty"`
 	Checkpoints []Checkpoint       `json:"checkpoints,omitempty"`
+	Estimate    *TrainEstimate     `json:"estimate,omitempty"`
 	Theta       []float64          `json:"-"` // final parameters (nil after divergence; not stored)
 	Error       string             `json:"error,omitempty"`
 	Conventions map[string]string  `json:"conventions"`
@@ -169,6 +174,15 @@ func train(ctx context.Context, env Env, o *model.Objective, cfg sgd.Config, spe
 			return nil
 		}})
 	}
+	if spec.Estimate {
+		est, err := estimateTraining(o, cfg, spec, theta)
+		if err != nil {
+			return nil, err
+		}
+		rec.Estimate = est
+		env.stage("training: estimated %s per epoch, %s for %d epochs (%s)", seconds(est.EpochSeconds),
+			seconds(est.TotalSeconds), spec.Steps/max(spe, 1), est.Basis)
+	}
 	start := time.Now()
 	tr, runErr := sgd.Train(
 		ctx,
@@ -198,6 +212,71 @@ func train(ctx context.Context, env Env, o *model.Objective, cfg sgd.Config, spe
 		rec.Error = runErr.Error()
 	}
 	return rec, runErr
+}
+
+// TrainEstimate is a training run's wall time, predicted before it starts from a few timed
+// steps and one timed Noise measurement on a sample of the data (scaled by N / sample).
+type TrainEstimate struct {
+	StepSeconds  float64 `json:"step_s"`
+	NoiseSeconds float64 `json:"noise_s,omitempty"` // one Noise measurement over all N samples
+	EpochSeconds float64 `json:"epoch_s"`           // an epoch's steps and its share of measurements
+	TotalSeconds float64 `json:"total_s"`
+	Basis        string  `json:"basis"`
+}
+
+// estimateSteps is the number of SGD steps timed (after one untimed) by estimateTraining.
+const estimateSteps = 5
+
+// estimateTraining times steps of SGD from a copy of theta (with its own random stream, so
+// that the training run is unchanged) and, when Noise is measured, one measurement on the
+// first m samples, m = max(2B, N/100).
+func estimateTraining(o *model.Objective, cfg sgd.Config, spec TrainSpec, theta []float64) (*TrainEstimate, error) {
+	th := slices.Clone(theta)
+	r, err := sgd.New(o, cfg, seed.Stream(spec.Seed, seed.Extra))
+	if err != nil {
+		return nil, err
+	}
+	r.Step(th)
+	start := time.Now()
+	for range estimateSteps {
+		r.Step(th)
+	}
+	est := &TrainEstimate{StepSeconds: time.Since(start).Seconds() / estimateSteps}
+	spe := float64(sgd.StepsPerEpoch(o.N(), cfg.Batch))
+	est.EpochSeconds = spe * est.StepSeconds
+	est.Basis = fmt.Sprintf("%d timed steps", estimateSteps)
+	measurements := 0.0
+	if spec.NoiseEvery > 0 {
+		m := min(o.N(), max(2*cfg.Batch, o.N()/100))
+		sub, err := model.NewObjective(o.Model, o.Loss, o.Data.Head(m))
+		if err != nil {
+			return nil, err
+		}
+		sub.Ctx = o.Ctx
+		_, mse := o.Loss.(model.MSE)
+		tr := noise.NewTrack(sub, cfg.Sampling, cfg.Batch, mse && !spec.NoJacobian)
+		start := time.Now()
+		if err := tr.Observe(0, theta, 0); err != nil {
+			return nil, err
+		}
+		est.NoiseSeconds = time.Since(start).Seconds() * float64(o.N()) / float64(m)
+		est.EpochSeconds += est.NoiseSeconds * spe / float64(spec.NoiseEvery)
+		measurements = 1 + math.Floor(float64(spec.Steps)/float64(spec.NoiseEvery))
+		est.Basis += fmt.Sprintf(" and one Noise measurement on %d of %d samples", m, o.N())
+	}
+	est.TotalSeconds = float64(spec.Steps)*est.StepSeconds + measurements*est.NoiseSeconds
+	return est, nil
+}
+
+// seconds formats a duration in seconds for people (s, min or h).
+func seconds(s float64) string {
+	switch {
+	case s < 120:
+		return fmt.Sprintf("%.3g s", s)
+	case s < 7200:
+		return fmt.Sprintf("%.3g min", s/60)
+	}
+	return fmt.Sprintf("%.3g h", s/3600)
 }
 
 // TrainConventions states the conventions of a training record.

@@ -3,6 +3,7 @@ package study
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -53,5 +54,35 @@ func TestChainIsStored(t *testing.T) {
 	}
 	if count() != n+1 || other.Levels[0].MFPT == first.Levels[0].MFPT {
 		t.Fatal("a different grid reused the stored solution")
+	}
+}
+
+// Estimating a training run before it starts leaves the run unchanged (the same loss curve
+// and Noise track as without the estimate) and adds up: the total is the steps' time plus
+// one Noise measurement per NoiseEvery steps and one at the start.
+func TestTrainEstimate(t *testing.T) {
+	ctx := context.Background()
+	spec := TrainSpec{Problem: Problem{Model: "mlp:784-20-10:relu", Data: "mnist:onehot:300", Loss: "mse"}, Eta: 0.1,
+		Batch: 50, Sampling: "epoch", Seed: 2, Steps: 30, NoiseEvery: 12}
+	plain, err := Train(ctx, Env{}, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Estimate = true
+	est, err := Train(ctx, Env{}, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(plain.Curve, est.Curve) || !reflect.DeepEqual(plain.Noise, est.Noise) {
+		t.Fatal("the estimate changed the training run")
+	}
+	e := est.Estimate
+	if e == nil || !(e.StepSeconds > 0) || !(e.NoiseSeconds > 0) {
+		t.Fatalf("estimate %+v", e)
+	}
+	want := 30*e.StepSeconds + 3*e.NoiseSeconds
+	if math.Abs(e.TotalSeconds-want) > 1e-9*want || math.Abs(e.EpochSeconds-6*e.StepSeconds-e.NoiseSeconds/2) >
+		1e-9*e.EpochSeconds {
+		t.Fatalf("estimate %+v does not add up (total want %v)", e, want)
 	}
 }
