@@ -47,8 +47,15 @@ func FindBarrier(ctx context.Context, w *model.Worker, a, b []float64) (*Barrier
 		return nil, fmt.Errorf("the two minima coincide (distance %.2g): give two distinct minima", dist(a, b))
 	}
 	br := &Barrier{MinA: ma, MinB: mb}
+	// The band's many loss and gradient evaluations use the data's moments when the model
+	// has them (the same loss, O(d^2) per evaluation instead of O(N)); the saddle is then
+	// refined on the full data.
+	land := model.Landscape(w)
+	if fl, ok := model.NewFeatureLandscape(w.Objective(), false); ok {
+		land = fl
+	}
 	for _, images := range []int{15, 31} {
-		path, err := NEB(ctx, w, a, b, NEBOptions{Images: images})
+		path, err := NEB(ctx, land, a, b, NEBOptions{Images: images})
 		if err != nil {
 			return nil, err
 		}

@@ -287,7 +287,8 @@ func render(rows []row) string {
 			peak, _ = r.Extra["gflops"].(float64)
 		}
 	}
-	b.WriteString("\n| product | build | GFLOP/s | share of OpenBLAS dgemm at 2048 |\n|---|---|---|---|\n")
+	b.WriteString("\n| product | build | GFLOP/s | share of OpenBLAS dgemm at 2048 | the build's BLAS, same shape, " +
+		"same process |\n|---|---|---|---|---|\n")
 	for _, r := range gem {
 		g, ok := r.Extra["gflops"].(float64)
 		label := r.Workload
@@ -299,7 +300,11 @@ func render(rows []row) string {
 		if peak > 0 {
 			share = fmt.Sprintf("%.0f%%", 100*g/peak)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.1f | %s |\n", label, r.Impl, g, share)
+		same := "-"
+		if bg, ok := r.Extra["blas_gflops"].(float64); ok {
+			same = fmt.Sprintf("%.1f GFLOP/s (%v): packed kernel at %.0f%% of it", bg, r.Extra["blas"], 100*g/bg)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.1f | %s | %s |\n", label, r.Impl, g, share, same)
 	}
 	return b.String()
 }
