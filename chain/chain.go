@@ -311,14 +311,19 @@ func solveGrid(ctx context.Context, s Spec, mp *maps, start []float64, r Region,
 	for i := range ones {
 		ones[i] = 1
 	}
+	var lu *mat.LU // the factors of I - K on small (dense) grids, also for the law
 	switch {
 	case s.LawOnly:
 		for i := range T {
 			T[i] = 1
 		}
 		res.MFPTSteps = num.Float(math.NaN())
+		if t.dense != nil && withLaw {
+			lu = denseLU(t)
+		}
 	case t.dense != nil:
-		if res.Residual, err = luSolve(t, [][]float64{ones, t.boxOut}, [][]float64{T, q}); err != nil {
+		lu = denseLU(t)
+		if res.Residual, err = luSolve(t, lu, [][]float64{ones, t.boxOut}, [][]float64{T, q}); err != nil {
 			return nil, err
 		}
 	default:
@@ -343,14 +348,28 @@ func solveGrid(ctx context.Context, s Spec, mp *maps, start []float64, r Region,
 			// The coarse law's density, at the fine nodes (masses scale with the cell).
 			pi = guess.at(gr, guess.pi)
 		}
-		lambda, rel, k, err := dominant(t.applyT, pi, 40, 1e-10, 4000)
+		var leak, rel float64
+		var k int
+		err := errNotConverged
+		if lu != nil {
+			start := slices.Clone(pi)
+			if leak, rel, k, err = lawByInverseIteration(lu, t, pi); err != nil {
+				copy(pi, start)
+			}
+		}
+		if err != nil {
+			var lambda float64
+			var k2 int
+			lambda, rel, k2, err = dominant(t.applyT, pi, 40, 1e-10, 4000)
+			leak, k = 1-lambda, k+k2
+		}
 		res.Products += k
 		if err != nil {
 			return nil, fmt.Errorf("the quasi-stationary law: %w (residual %.2g)", err, rel)
 		}
-		res.Lambda, res.EigResidual = lambda, rel
-		res.RatePerStep = num.Float(1 - lambda)
-		res.Rate = num.Float(-math.Log(lambda) / s.Eta)
+		res.Lambda, res.EigResidual = 1-leak, rel
+		res.RatePerStep = num.Float(leak)
+		res.Rate = num.Float(-math.Log1p(-leak) / s.Eta)
 		cell := gr.cellMeasure()
 		for i := range pi {
 			res.Density = append(res.Density, DensityPoint{Theta: append([]float64(nil), gr.point(i)...),
@@ -359,6 +378,66 @@ func solveGrid(ctx context.Context, s Spec, mp *maps, start []float64, r Region,
 		sol.pi = pi
 	}
 	return sol, nil
+}
+
+// denseLU factorises I - K of a dense transition.
+func denseLU(t *transition) *mat.LU {
+	n := t.n
+	a := mat.NewDense(n, n, nil)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			v := -t.dense[i*n+j]
+			if i == j {
+				v++
+			}
+			a.Set(i, j, v)
+		}
+	}
+	var lu mat.LU
+	lu.Factorize(a)
+	return &lu
+}
+
+// lawByInverseIteration computes the quasi-stationary law (the principal left eigenvector of
+// K, summing to 1, in pi) by inverse iteration with the factors of I - K: for the eigenvector
+// x = (I - K^T)^-1 pi = pi / (1 - lambda), so the leak 1 - lambda = sum pi / sum x comes
+// without cancellation, and the iteration converges at the rate (1 - lambda_1) / (1 - lambda_2),
+// within a few steps when escapes are rare (where the Arnoldi iteration on K is slowest). It
+// returns the leak, the residual |K^T pi - lambda pi| / |pi| and the iterations.
+func lawByInverseIteration(lu *mat.LU, t *transition, pi []float64) (float64, float64, int, error) {
+	n := t.n
+	x, w := make([]float64, n), make([]float64, n)
+	sum := 0.0
+	for _, v := range pi {
+		sum += v
+	}
+	for i := range pi {
+		pi[i] /= sum
+	}
+	leak, rel := math.NaN(), math.Inf(1)
+	for k := 1; k <= 100; k++ {
+		if err := lu.SolveVecTo(mat.NewVecDense(n, x), true, mat.NewVecDense(n, pi)); err != nil {
+			return leak, rel, k, err
+		}
+		sx := 0.0
+		for _, v := range x {
+			sx += v
+		}
+		leak = 1 / sx // sum pi = 1
+		for i := range pi {
+			pi[i] = x[i] / sx
+		}
+		t.applyT(pi, w)
+		r := 0.0
+		for i := range w {
+			d := w[i] - (1-leak)*pi[i]
+			r += d * d
+		}
+		if rel = math.Sqrt(r) / norm(pi); rel <= 1e-10 && leak > 0 {
+			return leak, rel, k, nil
+		}
+	}
+	return leak, rel, 100, errNotConverged
 }
 
 // krylovSolve solves (I - K) T = 1 and (I - K) q = boxOut by restarted GMRES; when that
@@ -404,20 +483,8 @@ func krylovSolve(t *transition, ones, T, q []float64) (float64, int, error) {
 
 // luSolve solves (I - K) x_k = b_k for the dense K by one LU factorisation and returns the
 // largest relative residual.
-func luSolve(t *transition, bs, xs [][]float64) (float64, error) {
+func luSolve(t *transition, lu *mat.LU, bs, xs [][]float64) (float64, error) {
 	n := t.n
-	a := mat.NewDense(n, n, nil)
-	for i := 0; i < n; i++ {
-		for j := 0; j < n; j++ {
-			v := -t.dense[i*n+j]
-			if i == j {
-				v++
-			}
-			a.Set(i, j, v)
-		}
-	}
-	var lu mat.LU
-	lu.Factorize(a)
 	worst := 0.0
 	y := make([]float64, n)
 	for k, b := range bs {

@@ -73,7 +73,7 @@ var x3 = &Experiment{
 				Batch: 2}}, OccRuns: 2, OccSteps: 2_000_000,
 			wellEscape: wellEscape{Runs: 200, Dynamics: []string{"sgd", "decoupled-fine"}, Substeps: 5, WellR: 0.5,
 				BudgetFactor: 30, SGDFactor: 10, MaxSteps: 5_000_000, Seed: 1, Exact: true, ChainGrid1: 1000,
-				ChainGrid2: 100}}
+				ChainGrid2: 60}} // the 2-D chain's cost grows as G^4 (rows over N = 4000 samples)
 		if full {
 			p.N, p.Sharp, p.Dims, p.Runs, p.OccRuns, p.OccSteps = 20000, []float64{0, 0.1, 0.2, 0.3, 0.4},
 				[]int{2, 3, 4, 5}, 400, 4, 20_000_000

@@ -31,7 +31,13 @@ type Env struct {
 	MaxMemory int64
 	// Stage, if set, receives progress messages ("finding the minimum", ...).
 	Stage func(msg string)
+	// Notice, if set, receives the few messages worth a line even off a terminal: the
+	// estimated wall time of work expected to take longer than LongWork.
+	Notice func(msg string)
 }
+
+// LongWork is the estimated wall time (s) above which a study announces it through Notice.
+const LongWork = 600
 
 func (e Env) stage(format string, args ...any) {
 	if e.Stage != nil {

@@ -180,8 +180,12 @@ func train(ctx context.Context, env Env, o *model.Objective, cfg sgd.Config, spe
 			return nil, err
 		}
 		rec.Estimate = est
-		env.stage("training: estimated %s per epoch, %s for %d epochs (%s)", seconds(est.EpochSeconds),
+		msg := fmt.Sprintf("training: estimated %s per epoch, %s for %d epochs (%s)", seconds(est.EpochSeconds),
 			seconds(est.TotalSeconds), spec.Steps/max(spe, 1), est.Basis)
+		env.stage("%s", msg)
+		if est.TotalSeconds > LongWork && env.Notice != nil {
+			env.Notice(msg)
+		}
 	}
 	start := time.Now()
 	tr, runErr := sgd.Train(

@@ -71,6 +71,7 @@ type env struct {
 	ctx  context.Context
 	g    *cli
 	out  io.Writer
+	err  io.Writer // stderr: the one-line notices of long work (not with --quiet)
 	prog progressor
 	max  int64 // --max-memory in bytes (0: the memory available)
 }
@@ -114,7 +115,7 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		fmt.Fprintf(stderr, "sgdlab: %s (see sgdlab --help)\n", firstLine(err.Error()))
 		return exitBadInput
 	}
-	e := &env{g: &c, out: stdout, prog: newProgressor(c.Quiet || c.JSON)}
+	e := &env{g: &c, out: stdout, err: stderr, prog: newProgressor(c.Quiet || c.JSON)}
 	if c.MaxMemory != "" {
 		if e.max, err = memory.ParseSize(c.MaxMemory); err != nil {
 			return exitStatus(stderr, fault.Invalid("--max-memory: %v", err))
@@ -224,11 +225,15 @@ func firstLine(s string) string {
 	return s
 }
 
-// studyEnv is the study environment of a command: data locations, the memory cap and
-// progress messages on the given bar.
+// studyEnv is the study environment of a command: data locations, the memory cap, progress
+// messages on the given bar and, unless --quiet, notices of long work on stderr.
 func (e *env) studyEnv(b bar) study.Env {
-	return study.Env{Data: data.Options{FashionDir: e.g.FashionDir, CIFARDir: e.g.CIFARDir}, MaxMemory: e.max,
+	env := study.Env{Data: data.Options{FashionDir: e.g.FashionDir, CIFARDir: e.g.CIFARDir}, MaxMemory: e.max,
 		Stage: b.Describe}
+	if !e.g.Quiet {
+		env.Notice = func(msg string) { fmt.Fprintln(e.err, "sgdlab: note: "+msg) }
+	}
+	return env
 }
 
 // writeJSON prints rec as one indented JSON record (--json mode).
