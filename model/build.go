@@ -32,13 +32,18 @@ func CheckFinite(theta []float64) error {
 	return nil
 }
 
-// Arithmetic names the floating-point code paths in use: the BLAS and whether the AVX2/FMA
-// vector kernels run. Two machines with different arithmetic round differently, so stored
-// results record it and are never merged across it silently.
+// Arithmetic names the floating-point code paths in use: the BLAS, whether the AVX2/FMA
+// vector kernels run and the packed GEMM's micro-kernel (chosen by the CPU). Two machines
+// with different arithmetic round differently, so stored results record it and are never
+// merged across it silently.
 func Arithmetic() string {
 	vec := "no vector kernels"
 	if linalg.Available() {
 		vec = "AVX2+FMA kernels"
 	}
-	return BLAS + ", " + vec
+	gemm := "no packed GEMM"
+	if k := linalg.Kernel(); k != "" {
+		gemm = "GEMM " + k
+	}
+	return BLAS + ", " + vec + ", " + gemm
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/sgdlab/sgdlab/curvature"
 	"github.com/sgdlab/sgdlab/data"
 	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/seed"
 	"github.com/sgdlab/sgdlab/sgd"
 	"gonum.org/v1/gonum/mat"
 )
@@ -104,4 +105,17 @@ func BenchmarkPSDSqrt(b *testing.B) {
 			}
 		})
 	}
+}
+
+var normalSink float64
+
+// BenchmarkNormFloat64 is one standard normal variate as the SDE integrators draw it
+// (math/rand/v2's ziggurat through a *rand.Rand over a PCG stream).
+func BenchmarkNormFloat64(b *testing.B) {
+	r := seed.Stream(1, 2)
+	s := 0.0
+	for range b.N {
+		s += r.NormFloat64()
+	}
+	normalSink = s
 }

@@ -175,23 +175,7 @@ func main() {
 		}
 	}
 	if run("w4_escape_ensemble") {
-		env := study.Env{Ens: ensemble.Env{Workers: runtime.NumCPU()}}
-		prob := study.Problem{Model: "linear", Data: "gauss:N=10000,d=1,seed=1", Loss: "mse"}
-		o, _ := prob.Build(context.Background(), env)
-		p, _ := study.Minimum(context.Background(), env, o, nil, 1)
-		spec := study.EscapeSpec{Problem: prob, Dynamics: study.Dynamics{Kind: "sgd", Eta: 0.1, Batch: 1,
-			Sampling: "epoch"}, Exit: "loss:c=2", Runs: 100, Seed: 5, MaxSteps: 1 << 40, Minimum: p}
-		var steps int64
-		s := best(10, func() {
-			rec, err := study.Escape(context.Background(), env, spec)
-			if err != nil {
-				panic(err)
-			}
-			steps = 0
-			for _, r := range rec.Trajectory {
-				steps += r.Steps[0]
-			}
-		})
+		s, steps := timeEscapes(study.Dynamics{Kind: "sgd", Eta: 0.1, Batch: 1, Sampling: "epoch"}, 100, 1, 10)
 		emit("w4_escape_ensemble", s, map[string]any{"run_steps": steps, "mean_steps": float64(steps) / 100})
 	}
 	// Workload 4 at the careful NumPy peer's settings (bench/peers/numpy_bench.py): SGD with
@@ -200,23 +184,7 @@ func main() {
 		if !run(name) {
 			return
 		}
-		env := study.Env{Ens: ensemble.Env{Workers: runtime.NumCPU()}}
-		prob := study.Problem{Model: "linear", Data: fmt.Sprintf("gauss:N=10000,d=%d,seed=1", d), Loss: "mse"}
-		o, _ := prob.Build(context.Background(), env)
-		p, _ := study.Minimum(context.Background(), env, o, nil, 1)
-		spec := study.EscapeSpec{Problem: prob, Dynamics: dyn, Exit: "loss:c=2", Runs: runs, Seed: 5,
-			MaxSteps: 1 << 40, Minimum: p}
-		var steps int64
-		s := best(3, func() {
-			rec, err := study.Escape(context.Background(), env, spec)
-			if err != nil {
-				panic(err)
-			}
-			steps = 0
-			for _, r := range rec.Trajectory {
-				steps += r.Steps[0]
-			}
-		})
+		s, steps := timeEscapes(dyn, runs, d, 3)
 		emit(name, s, map[string]any{"run_steps": steps, "ns_per_run_step": s * 1e9 / float64(steps)})
 	}
 	for _, runs := range []int{100, 5000} {
@@ -338,4 +306,27 @@ func main() {
 				"blas_gflops": f / tb / 1e9, "share_of_blas": tb / tk, "blas": model.BLAS})
 		}
 	}
+}
+
+// timeEscapes times an escape ensemble of runs runs of d-dimensional regression (N = 10^4,
+// to L > 2 L*, all cores) and returns the best seconds of reps and the run-steps.
+func timeEscapes(dyn study.Dynamics, runs, d, reps int) (float64, int64) {
+	env := study.Env{Ens: ensemble.Env{Workers: runtime.NumCPU()}}
+	prob := study.Problem{Model: "linear", Data: fmt.Sprintf("gauss:N=10000,d=%d,seed=1", d), Loss: "mse"}
+	o, _ := prob.Build(context.Background(), env)
+	p, _ := study.Minimum(context.Background(), env, o, nil, 1)
+	spec := study.EscapeSpec{Problem: prob, Dynamics: dyn, Exit: "loss:c=2", Runs: runs, Seed: 5, MaxSteps: 1 << 40,
+		Minimum: p}
+	var steps int64
+	s := best(reps, func() {
+		rec, err := study.Escape(context.Background(), env, spec)
+		if err != nil {
+			panic(err)
+		}
+		steps = 0
+		for _, r := range rec.Trajectory {
+			steps += r.Steps[0]
+		}
+	})
+	return s, steps
 }
