@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/gonum/mathext"
 
 	"github.com/sgdlab/sgdlab/chain"
+	"github.com/sgdlab/sgdlab/ensemble"
 	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
@@ -303,8 +304,9 @@ func measureE4Exact(env *Env, p *e4Params, o *model.Objective, prep *landscape.P
 			Chain, SGD                 int
 		}{o.Model.Spec(), o.Data.Spec, o.Loss.Name(), prep.Min.Theta, j.eta, j.b, p.ChainBatches, p.ChainSets,
 			p.ChainGrid, p.Seed, e4TailMass, chain.Version, sgd.AlgorithmVersion}
-		c, err := study.Memo(env.Ctx, env.Study, "e4-chain", fmt.Sprintf("E4 exact chain eta=%g B=%d", j.eta, j.b),
-			key, func() (*e4ChainCell, error) { return e4ChainJob(env, p, o, prep, j.eta, j.b, th) })
+		c, err := study.Memo(env.Ctx, env.Study, ensemble.Spec{Kind: "e4-chain", Key: key, Seed: p.Seed,
+			Label: fmt.Sprintf("E4 exact chain eta=%g B=%d", j.eta, j.b)},
+			func() (*e4ChainCell, error) { return e4ChainJob(env, p, o, prep, j.eta, j.b, th) })
 		if err != nil {
 			return err
 		}

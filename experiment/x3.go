@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sgdlab/sgdlab/chain"
+	"github.com/sgdlab/sgdlab/ensemble"
 	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/sgd"
@@ -163,10 +164,9 @@ func runX3(env *Env, p *x3Params) (*Result, error) {
 			Sweep      string
 			SGD, Chain int
 		}{p, c, sweep, sgd.AlgorithmVersion, chain.Version}
-		pt, err := study.Memo(env.Ctx, env.Study, "x3-point", fmt.Sprintf("X3 %s k=%g n=%d gate=%v eta=%g B=%d",
-			sweep, c.K, c.Dim, c.Gate, c.Eta, c.Batch), key, func() (*x3Point, error) {
-			return runX3Point(env, p, c, sweep)
-		})
+		pt, err := study.Memo(env.Ctx, env.Study, ensemble.Spec{Kind: "x3-point", Key: key, Seed: p.Seed,
+			Label: fmt.Sprintf("X3 %s k=%g n=%d gate=%v eta=%g B=%d", sweep, c.K, c.Dim, c.Gate, c.Eta, c.Batch)},
+			func() (*x3Point, error) { return runX3Point(env, p, c, sweep) })
 		if err != nil {
 			return err
 		}

@@ -248,22 +248,9 @@ func parseCNN(text string, pos []string, errf func(string, ...any) error) (Model
 		}
 		layers = append(layers, l)
 	}
-	act, bias := ReLU, true
-	for _, o := range pos[1:] {
-		switch strings.ToLower(o) {
-		case "relu":
-			act = ReLU
-		case "tanh":
-			act = Tanh
-		case "linear", "identity":
-			act = Linear
-		case "nobias":
-			bias = false
-		case "bias":
-			bias = true
-		default:
-			return nil, errf("unknown option %q (activations: relu, tanh, linear; nobias)", o)
-		}
+	act, bias, err := activationOptions(pos[1:])
+	if err != nil {
+		return nil, errf("%v", err)
 	}
 	m, err := NewCNN(Shape{in[0], in[1], in[2]}, layers, act, bias)
 	if err != nil {

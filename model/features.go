@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/sgdlab/sgdlab/data"
+	"github.com/sgdlab/sgdlab/internal/linalg"
 )
 
 // FeatureLinear is implemented by scalar models that are linear in a coordinate-wise
@@ -189,6 +190,7 @@ type FeatureLandscape struct {
 	m                     *Moments
 	phi, dphi, d2phi, gph []float64
 	cov                   []float64
+	jac, tmp              []float64 // NoiseCov's buffers for cross features (allocated on first use)
 }
 
 // NewFeatureLandscape returns the moment-based evaluator, or false if the objective is not a
@@ -282,32 +284,20 @@ func (f *FeatureLandscape) NoiseCov(theta, out []float64) float64 {
 	if f.cross != nil {
 		// J^T M J with J = diag(dphi) plus the column d phi_j / d theta_1.
 		f.cross.Cross(theta, f.col)
-		jac := make([]float64, d*d) // J[i][j] = d phi_i / d theta_j
+		if len(f.jac) != d*d {
+			f.jac, f.tmp = make([]float64, d*d), make([]float64, d*d)
+		}
+		jac := f.jac // J[i][j] = d phi_i / d theta_j
+		clear(jac)
 		for i := 0; i < d; i++ {
 			jac[i*d+i] = f.dphi[i]
 			if i > 0 {
 				jac[i*d] = f.col[i]
 			}
 		}
-		tmp := make([]float64, d*d)
-		for i := 0; i < d; i++ {
-			for j := 0; j < d; j++ {
-				s := 0.0
-				for k := 0; k < d; k++ {
-					s += out[i*d+k] * jac[k*d+j]
-				}
-				tmp[i*d+j] = s
-			}
-		}
-		for i := 0; i < d; i++ {
-			for j := 0; j < d; j++ {
-				s := 0.0
-				for k := 0; k < d; k++ {
-					s += jac[k*d+i] * tmp[k*d+j]
-				}
-				out[i*d+j] = s
-			}
-		}
+		m, j, t := linalg.M(d, d, out), linalg.M(d, d, jac), linalg.M(d, d, f.tmp)
+		linalg.Gemm(false, false, 1, m, j, 0, t) // M J
+		linalg.Gemm(true, false, 1, j, t, 0, m)  // J^T (M J)
 		return l
 	}
 	for i := 0; i < d; i++ {

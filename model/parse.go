@@ -104,8 +104,22 @@ func parseMLP(sp *specstr.Spec) (Model, error) {
 		}
 		widths = append(widths, int(v))
 	}
+	act, bias, err := activationOptions(pos[1:])
+	if err != nil {
+		return nil, sp.Errorf("%v", err)
+	}
+	m, err := NewMLP(widths, act, bias)
+	if err != nil {
+		return nil, sp.Errorf("%v", err)
+	}
+	return m, nil
+}
+
+// activationOptions reads the options after a network's layers: the activation (relu, the
+// default; tanh; linear) and whether the layers have biases (bias, the default; nobias).
+func activationOptions(opts []string) (Activation, bool, error) {
 	act, bias := ReLU, true
-	for _, o := range pos[1:] {
+	for _, o := range opts {
 		switch strings.ToLower(o) {
 		case "relu":
 			act = ReLU
@@ -118,14 +132,10 @@ func parseMLP(sp *specstr.Spec) (Model, error) {
 		case "bias":
 			bias = true
 		default:
-			return nil, sp.Errorf("unknown option %q (activations: relu, tanh, linear; nobias)", o)
+			return act, bias, fmt.Errorf("unknown option %q (activations: relu, tanh, linear; nobias)", o)
 		}
 	}
-	m, err := NewMLP(widths, act, bias)
-	if err != nil {
-		return nil, sp.Errorf("%v", err)
-	}
-	return m, nil
+	return act, bias, nil
 }
 
 func parseAsymWell(sp *specstr.Spec, in int) (Model, error) {

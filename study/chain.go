@@ -2,7 +2,6 @@ package study
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 
@@ -130,20 +129,15 @@ func Chain(ctx context.Context, env Env, spec ChainSpec) (*ChainRecord, error) {
 		Barrier string    `json:"barrier"`
 		Version int       `json:"chain_version"`
 	}{spec, bd, chain.Version}
-	var runErr error
-	stored, _, err := ensemble.Once(ctx, env.Ens, ensemble.Spec{Kind: "chain", Label: label("chain", rec.Model,
-		rec.Data, rec.Exit), Key: key, Seed: spec.Seed}, func() (*storedChain, error) {
+	stored, err := Memo(ctx, env, ensemble.Spec{Kind: "chain", Label: label("chain", rec.Model, rec.Data, rec.Exit),
+		Key: key, Seed: spec.Seed}, func() (*storedChain, error) {
 		if err := solve(); err != nil {
-			runErr = err
-			return nil, errPartial
+			return nil, err
 		}
 		return &storedChain{Record: rec, Density: rec.Density}, nil
 	})
-	if errors.Is(err, errPartial) {
-		return rec, runErr
-	}
 	if err != nil {
-		return nil, err
+		return rec, err // what was solved before the error
 	}
 	stored.Record.Density = stored.Density
 	return stored.Record, nil

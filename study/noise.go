@@ -94,12 +94,8 @@ func Noise(ctx context.Context, env Env, spec NoiseSpec) (*NoiseRecord, error) {
 		Minimum string    `json:"minimum_theta"`
 	}{spec, digest(theta), digest(spec.MinimumTheta)}
 	compute := func() (*NoiseRecord, error) { return analyzeNoise(ctx, env, o, mode, theta, name, spec) }
-	if env.Ens.Store == nil {
-		return compute()
-	}
-	rec, _, err := ensemble.Once(ctx, env.Ens, ensemble.Spec{Kind: "noise", Label: label("noise", o.Model.Spec(),
-		o.Data.Spec, name), Key: key, Seed: spec.Seed}, compute)
-	return rec, err
+	return Memo(ctx, env, ensemble.Spec{Kind: "noise", Label: label("noise", o.Model.Spec(), o.Data.Spec, name),
+		Key: key, Seed: spec.Seed}, compute)
 }
 
 // noiseBytes estimates the analysis's memory: dense P x P covariances for small P, the

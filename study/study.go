@@ -187,17 +187,19 @@ func finite(v []float64) bool {
 }
 
 // Memo returns compute's result from the run store when env has one and it was stored under
-// (kind, key) before, and otherwise computes it and stores it: for deterministic measurements
-// that are not ensembles (an experiment's exact-chain cell, a point of a sweep), so that a
-// rerun on the same store recomputes nothing. key must be JSON and identify everything the
-// result depends on (including the versions of the algorithms involved); T must survive a
-// JSON round trip (num.Float for numbers that may be NaN). Without a store it computes.
-func Memo[T any](ctx context.Context, env Env, kind, label string, key any, compute func() (T, error)) (T, error) {
+// spec (kind, key) before, and otherwise computes it and stores it: for deterministic
+// measurements that are not ensembles (a training run, a noise analysis, a chain solution, an
+// experiment's exact-chain cell or sweep point), so that a rerun on the same store recomputes
+// nothing. spec.Key must be JSON and identify everything the result depends on (versions of
+// the algorithms included); T must survive a JSON round trip (num.Float for numbers that may
+// be NaN). A compute error is returned as is and nothing is stored. Without a store it
+// computes.
+func Memo[T any](ctx context.Context, env Env, spec ensemble.Spec, compute func() (T, error)) (T, error) {
 	if env.Ens.Store == nil {
 		return compute()
 	}
 	var runErr error
-	v, _, err := ensemble.Once(ctx, env.Ens, ensemble.Spec{Kind: kind, Label: label, Key: key}, func() (T, error) {
+	v, _, err := ensemble.Once(ctx, env.Ens, spec, func() (T, error) {
 		v, err := compute()
 		if err != nil {
 			runErr = err
@@ -210,3 +212,6 @@ func Memo[T any](ctx context.Context, env Env, kind, label string, key any, comp
 	}
 	return v, err
 }
+
+// errPartial stops a memoised computation that failed (its error is kept apart).
+var errPartial = errors.New("partial result")

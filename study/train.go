@@ -117,31 +117,9 @@ func Train(ctx context.Context, env Env, spec TrainSpec) (*TrainRecord, error) {
 		Spec TrainSpec `json:"spec"`
 		Init string    `json:"init"`
 	}{spec, digest(spec.Init)}
-	if env.Ens.Store == nil {
-		return train(ctx, env, o, cfg, spec)
-	}
-	var runErr error
-	rec, _, err := ensemble.Once(
-		ctx,
-		env.Ens,
-		ensemble.Spec{Kind: "train", Label: label("train", o.Model.Spec(), o.Data.Spec), Key: key, Seed: spec.Seed},
-		func() (*TrainRecord, error) {
-			r, err := train(ctx, env, o, cfg, spec)
-			if err != nil {
-				runErr = err
-				return nil, errPartial
-			}
-			return r, nil
-		},
-	)
-	if errors.Is(err, errPartial) {
-		return nil, runErr
-	}
-	return rec, err
+	return Memo(ctx, env, ensemble.Spec{Kind: "train", Label: label("train", o.Model.Spec(), o.Data.Spec), Key: key,
+		Seed: spec.Seed}, func() (*TrainRecord, error) { return train(ctx, env, o, cfg, spec) })
 }
-
-// errPartial stops a memoised computation that returned a partial result with an error.
-var errPartial = errors.New("partial result")
 
 func train(ctx context.Context, env Env, o *model.Objective, cfg sgd.Config, spec TrainSpec) (*TrainRecord, error) {
 	theta := make([]float64, o.P())

@@ -46,11 +46,15 @@ func (c *escapeCmd) Run(e *env) error {
 	if err != nil {
 		return fmt.Errorf("--exit: %w", err)
 	}
-	if c.Both || c.OccupationRuns > 0 {
+	both := c.Both || c.OccupationRuns > 0
+	if both {
 		if ex.Kind != "well" {
 			return fault.Invalid("--both measures escapes between two minima: use --exit well[:r=R]")
 		}
-		return c.runBoth(e, ex.R)
+		if err := firstErr(intRange("--occupation-runs", int64(c.OccupationRuns), 0, 1<<20),
+			intRange("--occupation-steps", c.OccupationSteps, 20, 1<<50)); err != nil {
+			return err
+		}
 	}
 	to, err := vector("--to", c.To)
 	if err != nil {
@@ -61,6 +65,9 @@ func (c *escapeCmd) Run(e *env) error {
 		return err
 	}
 	defer closeStore()
+	if both {
+		return c.runBoth(e, ex.R, start, to, senv, bar)
+	}
 	t0 := now()
 	rec, runErr := study.Escape(
 		e.ctx,
@@ -134,20 +141,7 @@ type bothRecord struct {
 
 // runBoth measures the escapes A -> B and B -> A (each an ensemble in the store, resumed like
 // any other) and, with --occupation-runs, the occupation of each minimum by long runs.
-func (c *escapeCmd) runBoth(e *env, r float64) error {
-	if err := firstErr(intRange("--occupation-runs", int64(c.OccupationRuns), 0, 1<<20),
-		intRange("--occupation-steps", c.OccupationSteps, 20, 1<<50)); err != nil {
-		return err
-	}
-	to, err := vector("--to", c.To)
-	if err != nil {
-		return err
-	}
-	start, senv, bar, closeStore, err := e.ensemble(c.problemFlags, c.dynFlags, c.storeFlags, "runs")
-	if err != nil {
-		return err
-	}
-	defer closeStore()
+func (c *escapeCmd) runBoth(e *env, r float64, start, to []float64, senv study.Env, bar bar) error {
 	t0 := now()
 	rec, err := study.BothWays(e.ctx, senv, study.BothSpec{Problem: c.problem(), Dynamics: c.dynamics(c.sgdFlags),
 		WellR: r, Runs: c.Runs, MaxSteps: c.MaxSteps, Seed: c.Seed, Start: start, To: to, OccRuns: c.OccupationRuns,

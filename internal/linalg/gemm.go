@@ -101,13 +101,7 @@ func gemmRows(transA, transB bool, alpha float64, a, b Matrix, beta float64, c M
 	}
 	for i := r0; i < r1; i++ {
 		row := c.Data[i*c.Stride : i*c.Stride+n]
-		switch beta {
-		case 0:
-			clear(row)
-		case 1:
-		default:
-			Scale(beta, row)
-		}
+		scaleBeta(beta, row)
 		if transB {
 			// C[i,j] += alpha op(A)[i,:] . B[j,:]
 			if !transA {
@@ -155,5 +149,17 @@ func Transpose(a Matrix, t []float64) {
 				}
 			}
 		}
+	}
+}
+
+// scaleBeta applies C's factor beta to one of its rows (beta = 0 clears it, so that NaN or
+// uninitialised values in C do not propagate, as BLAS specifies).
+func scaleBeta(beta float64, row []float64) {
+	switch beta {
+	case 0:
+		clear(row)
+	case 1:
+	default:
+		Scale(beta, row)
 	}
 }

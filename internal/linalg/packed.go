@@ -202,14 +202,7 @@ func gemmPacked(k *microKernel, transA, transB bool, alpha float64, a, b Matrix,
 		kdim = a.Rows
 	}
 	for i := 0; i < m; i++ {
-		row := c.Data[i*c.Stride : i*c.Stride+n]
-		switch beta {
-		case 0:
-			clear(row)
-		case 1:
-		default:
-			Scale(beta, row)
-		}
+		scaleBeta(beta, c.Data[i*c.Stride:i*c.Stride+n])
 	}
 	if kdim == 0 || alpha == 0 {
 		return
