@@ -85,20 +85,22 @@ type DensityPoint struct {
 type Result struct {
 	Level       float64   `json:"level"`
 	Region      string    `json:"region"`
-	MFPT        num.Float `json:"mfpt"`       // mean first-passage time from the start, in t
-	MFPTSteps   num.Float `json:"mfpt_steps"` // the same in steps
-	MFPTSE      num.Float `json:"mfpt_mc_se,omitempty"`
-	Rate        num.Float `json:"rate"`          // -log(lambda)/eta: the escape rate per unit t
-	RatePerStep num.Float `json:"rate_per_step"` // 1 - lambda
-	Lambda      float64   `json:"lambda"`
+	MFPT        num.Float `json:"mfpt" check:"pos"`       // mean first-passage time from the start, in t
+	MFPTSteps   num.Float `json:"mfpt_steps" check:"pos"` // the same in steps
+	MFPTSE      num.Float `json:"mfpt_mc_se,omitempty" check:"nonneg"`
+	// Rate is -log(lambda)/eta, the escape rate per unit t; RatePerStep 1 - lambda. Both are
+	// not measured (NaN) when the quasi-stationary law was not found (a warning says why).
+	Rate        num.Float `json:"rate" check:"nonneg"`
+	RatePerStep num.Float `json:"rate_per_step" check:"prob"`
+	Lambda      num.Float `json:"lambda" check:"prob"`
 	// LeaveBox is the probability, from the start, of jumping out of the box before the exit.
-	LeaveBox float64 `json:"leave_box_probability"`
+	LeaveBox float64 `json:"leave_box_probability" check:"prob"`
 	// CoarseMFPT is the MFPT on the grid with half the intervals, GridChange its relative
 	// difference from the MFPT on the full grid (with B > 1 both for the first batch set).
-	CoarseMFPT  num.Float      `json:"mfpt_half_grid"`
-	GridChange  float64        `json:"grid_change"`
-	Residual    float64        `json:"residual"`     // of the MFPT solve, relative
-	EigResidual float64        `json:"eig_residual"` // |K^T pi - lambda pi| / |pi|
+	CoarseMFPT  num.Float      `json:"mfpt_half_grid" check:"pos"`
+	GridChange  num.Float      `json:"grid_change" check:"nonneg"`
+	Residual    float64        `json:"residual" check:"nonneg"`     // of the MFPT solve, relative
+	EigResidual num.Float      `json:"eig_residual" check:"nonneg"` // |K^T pi - lambda pi| / |pi|
 	Unknowns    int            `json:"unknowns"`
 	Grid        int            `json:"grid"`
 	Lost        int64          `json:"lost_destinations,omitempty"`
@@ -113,8 +115,76 @@ type Result struct {
 	Warnings         []string  `json:"warnings,omitempty"`
 }
 
+var nan = num.Float(math.NaN())
+
 // GridTolerance is the relative change under grid halving above which a result warns.
 const GridTolerance = 0.01
+
+// MinBatches is the fewest Monte Carlo batches the transition takes when B > 1: with fewer,
+// the chain is close to deterministic and its laws are those of the sample, not of SGD.
+const MinBatches = 100
+
+// checkResolution refuses a region whose grid cannot represent SGD's steps from start: cells
+// wider than the root-mean-square step (the grid's interpolation would add more spread than
+// the noise; a region of 1e100 is the extreme case), cells below the floating-point spacing
+// of the coordinates (a region of 1e-300), and a start where every map is a fixed point
+// (L* = 0: no noise, no escape).
+func checkResolution(s Spec, mp *maps, start []float64, r Region) error {
+	P := s.Obj.P()
+	dst := make([]float64, mp.count()*P)
+	mp.eval(start, dst)
+	ms := 0.0
+	for m := 0; m < mp.count(); m++ {
+		for j := 0; j < P; j++ {
+			d := dst[m*P+j] - start[j]
+			ms += d * d / float64(mp.count())
+		}
+	}
+	rms := math.Sqrt(ms)
+	if !num.AllFinite(dst) || math.IsInf(ms, 0) {
+		return fault.Invalid("SGD's steps from the minimum are not finite numbers: eta = %g is far too large for "+
+			"this model", s.Eta)
+	}
+	if rms == 0 {
+		return fault.Invalid("every SGD step from the minimum stays there (L* = 0: the model fits every sample, so "+
+			"the noise vanishes): a run never leaves and the mean first-passage time is infinite")
+	}
+	for d := 0; d < P; d++ {
+		cell := (r.Hi[d] - r.Lo[d]) / float64(s.Grid)
+		scale := math.Max(math.Abs(r.Lo[d]), math.Abs(r.Hi[d]))
+		switch {
+		case !(cell > 0) || math.IsInf(cell, 0):
+			return fault.Invalid("the region %s has no extent along theta%d: choose a larger one", r.Name, d+1)
+		case cell < 1e-12*scale:
+			return fault.Invalid("the region %s is too small for double precision: its grid cells (%.3g) are below "+
+				"1e-12 of its coordinates (%.3g): choose a larger region", r.Name, cell, scale)
+		case cell > rms:
+			return fault.Invalid("the grid cannot resolve SGD's steps in the region %s: its cells are %.3g wide "+
+				"along theta%d, SGD's root-mean-square step from the minimum is %.3g: choose a smaller region (a "+
+				"lower level or radius) or more grid intervals (at least %.0f)", r.Name, cell, d+1, rms,
+				math.Ceil((r.Hi[d]-r.Lo[d])/rms))
+		}
+	}
+	return nil
+}
+
+// checkResult refuses a solution that is not a mean time and a law: what a chain too close
+// to stochastic for double precision (an escape too rare to resolve) produces.
+func checkResult(res *Result, lawOnly bool) error {
+	bad := func(x float64) bool { return !(x > 0) || math.IsInf(x, 0) }
+	if !lawOnly && (bad(float64(res.MFPTSteps)) || bad(float64(res.CoarseMFPT))) {
+		return fault.Invalid("the exact chain cannot resolve the exit %s: its mean first-passage time came out as "+
+			"%.3g steps (%.3g t on the half grid), not a positive number: the escape is too rare for double "+
+			"precision or the region too large for the grid; choose a lower level or a smaller radius", res.Region,
+			float64(res.MFPTSteps), float64(res.CoarseMFPT))
+	}
+	if l := float64(res.Lambda); !math.IsNaN(l) && (l < 0 || l > 1) {
+		return fault.Invalid("the exact chain cannot resolve the exit %s: the principal eigenvalue came out as %.17g, "+
+			"outside [0, 1]: the escape is too rare for double precision; choose a lower level or a smaller radius",
+			res.Region, l)
+	}
+	return nil
+}
 
 // Check validates the spec against the chain's limits.
 func (s *Spec) Check() error {
@@ -137,6 +207,10 @@ func (s *Spec) Check() error {
 	}
 	if s.Batches < 0 || s.Sets < 0 {
 		return fault.Invalid("the numbers of batches and batch sets must be positive")
+	}
+	if s.Batch > 1 && s.Batches > 0 && s.Batches < MinBatches {
+		return fault.Field("batches", fault.Invalid("batches = %d Monte Carlo batches cannot represent the law of a "+
+			"batch's gradient: use at least %d (0: N)", s.Batches, MinBatches))
 	}
 	if s.Grid == 0 {
 		s.Grid = map[int]int{1: 1000, 2: 200}[o.P()]
@@ -189,6 +263,11 @@ func Solve(ctx context.Context, s Spec, start []float64, r Region) (*Result, err
 	var coarseObs float64
 	for set := 0; set < s.Sets; set++ {
 		mp := newMaps(s.Obj, s.Eta, s.Batch, s.Batches, s.Seed+uint64(set))
+		if set == 0 {
+			if err := checkResolution(s, mp, start, r); err != nil {
+				return nil, err
+			}
+		}
 		var guess *solution
 		if set == 0 {
 			// The half grid first: its solution starts the fine grid's solvers.
@@ -208,7 +287,8 @@ func Solve(ctx context.Context, s Spec, start []float64, r Region) (*Result, err
 			coarse := res.CoarseMFPT
 			*res = *fine.res
 			res.CoarseMFPT = coarse
-			res.GridChange = math.Abs(float64(fine.res.MFPTSteps)*s.Eta-float64(coarse)) / (float64(fine.res.MFPTSteps) * s.Eta)
+			res.GridChange = num.Float(math.Abs(float64(fine.res.MFPTSteps)*s.Eta-float64(coarse)) /
+				(float64(fine.res.MFPTSteps) * s.Eta))
 		}
 		mfpts = append(mfpts, float64(fine.res.MFPTSteps))
 		obs = append(obs, fine.observe(s.Observable))
@@ -221,10 +301,13 @@ func Solve(ctx context.Context, s Spec, start []float64, r Region) (*Result, err
 		m, se := meanSE(obs)
 		res.Observed, res.ObservedSE, res.ObservedHalfGrid = num.Float(m), num.Float(se), num.Float(coarseObs)
 		if s.LawOnly {
-			res.GridChange = math.Abs(obs[0]-coarseObs) / math.Abs(obs[0])
+			res.GridChange = num.Float(math.Abs(obs[0]-coarseObs) / math.Abs(obs[0]))
 		}
 	}
 	res.MFPT = res.MFPTSteps * num.Float(s.Eta)
+	if err := checkResult(res, s.LawOnly); err != nil {
+		return nil, err
+	}
 	if res.GridChange > GridTolerance {
 		what := "the MFPT"
 		if s.LawOnly {
@@ -364,10 +447,20 @@ func solveGrid(ctx context.Context, s Spec, mp *maps, start []float64, r Region,
 			leak, k = 1-lambda, k+k2
 		}
 		res.Products += k
-		if err != nil {
+		if err == nil && !(leak >= 0 && leak <= 1) {
+			err = fmt.Errorf("1 - lambda = %.3g is not a probability", leak)
+		}
+		if err != nil && s.LawOnly {
 			return nil, fmt.Errorf("the quasi-stationary law: %w (residual %.2g)", err, rel)
 		}
-		res.Lambda, res.EigResidual = 1-leak, rel
+		if err != nil {
+			// The mean time stands on its own; the law and the rate are not measured.
+			res.Lambda, res.EigResidual, res.RatePerStep, res.Rate = nan, nan, nan, nan
+			res.Warnings = append(res.Warnings, fmt.Sprintf("the quasi-stationary law was not found (%v, residual "+
+				"%.2g): the escape rate is not measured", err, rel))
+			return sol, nil
+		}
+		res.Lambda, res.EigResidual = num.Float(1-leak), num.Float(rel)
 		res.RatePerStep = num.Float(leak)
 		res.Rate = num.Float(-math.Log1p(-leak) / s.Eta)
 		cell := gr.cellMeasure()

@@ -50,13 +50,13 @@ func compare(t *testing.T, what string, res *chain.Result, mfpt, se float64) {
 	z := (float64(res.MFPT) - mfpt) / se
 	t.Logf("%s: chain %.5g t (half grid %.5g, change %.2g%%), simulation %.5g +- %.2g t (z = %.2f)", what,
 		float64(res.MFPT),
-		float64(res.CoarseMFPT), 100*res.GridChange, mfpt, se, z)
+		float64(res.CoarseMFPT), 100*float64(res.GridChange), mfpt, se, z)
 	if math.Abs(z) > 3 {
 		t.Errorf("%s: chain %.5g against simulation %.5g +- %.2g (%.1f standard errors)", what, float64(res.MFPT),
 			mfpt, se, z)
 	}
 	if res.GridChange > chain.GridTolerance {
-		t.Errorf("%s: halving the grid changes the MFPT by %.2g%%", what, 100*res.GridChange)
+		t.Errorf("%s: halving the grid changes the MFPT by %.2g%%", what, 100*float64(res.GridChange))
 	}
 }
 
@@ -119,7 +119,7 @@ func TestMFPTMatchesSimulationDoubleWell(t *testing.T) {
 	compare(t, "double well", res, m, sd/math.Sqrt(float64(len(ts))))
 	div := float64(sim.Diverged) / float64(len(ts))
 	t.Logf("rate %.4g per t (lambda %.8f); leave the box: chain %.3g, simulation %.3g (%d of %d runs diverged)",
-		float64(res.Rate), res.Lambda, res.LeaveBox, div, sim.Diverged, len(ts))
+		float64(res.Rate), float64(res.Lambda), res.LeaveBox, div, sim.Diverged, len(ts))
 	n := float64(len(ts))
 	if se := math.Sqrt(res.LeaveBox*(1-res.LeaveBox)/n) + 1/n; math.Abs(div-res.LeaveBox) > 3*se {
 		t.Errorf("divergence probability: chain %.3g, simulation %.3g", res.LeaveBox, div)

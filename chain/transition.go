@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/internal/workpool"
 )
 
@@ -168,16 +169,12 @@ func (t *transition) gather(ptr []int64, col []int32, val []float64, trans bool,
 		rows(0, n)
 		return
 	}
-	var wg sync.WaitGroup
+	var grp fault.Group
 	per := (n + w - 1) / w
 	for lo := 0; lo < n; lo += per {
-		wg.Add(1)
-		go func(lo int) {
-			defer wg.Done()
-			rows(lo, min(lo+per, n))
-		}(lo)
+		grp.Go(func() { rows(lo, min(lo+per, n)) })
 	}
-	wg.Wait()
+	grp.Wait()
 }
 
 // transpose builds the compressed columns (the rows of K^T) once.

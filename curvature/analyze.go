@@ -121,7 +121,10 @@ func Analyze(op Operator, opt AnalyzeOptions) (*Analysis, error) {
 	if n <= SmallDim {
 		// Small operators: the whole spectrum from the dense matrix.
 		stage("dense eigendecomposition")
-		vals, vecs := Eigen(n, ToDense(op), true)
+		vals, vecs, err := Eigen(n, ToDense(op), true)
+		if err != nil {
+			return nil, err
+		}
 		res = EigResult{Converged: true, Matvecs: 2 * n}
 		resid := make([]float64, n)
 		u, au := make([]float64, n), make([]float64, n)

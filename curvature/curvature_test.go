@@ -119,7 +119,10 @@ func mlpHessian(t *testing.T, hidden int) (Operator, []float64, []float64) {
 	}
 	w := o.NewWorker(2, 0)
 	H := w.DenseHessian(theta)
-	vals, _ := Eigen(o.P(), H, false)
+	vals, _, err := Eigen(o.P(), H, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return Hessian(w, theta), H, vals
 }
 

@@ -93,6 +93,9 @@ func Lanczos(op Operator, opt LanczosOptions) (EigResult, error) {
 	// Main pass: one Krylov space serves both ends.
 	pass := lanczosPass(op, nil, opt.K, opt.Which, opt.Tol, opt.MaxIter, rng)
 	res.Matvecs += pass.matvecs
+	if pass.notFinite {
+		return res, ErrNotFinite
+	}
 	res.Tol = pass.absTol
 	type pair struct {
 		val float64
@@ -121,6 +124,9 @@ func Lanczos(op Operator, opt LanczosOptions) (EigResult, error) {
 				}
 				chk := lanczosPass(op, locked, 1, end, opt.Tol, opt.MaxIter, rng)
 				res.Matvecs += chk.matvecs
+				if chk.notFinite {
+					return res, ErrNotFinite
+				}
 				vals, vecs := chk.pick(end, 1)
 				if len(vals) == 0 {
 					break
@@ -192,6 +198,8 @@ type passResult struct {
 	iters   int
 	matvecs int
 	absTol  float64
+	// notFinite is set when a Lanczos coefficient is not a finite number.
+	notFinite bool
 }
 
 // pick returns the k Ritz pairs at the given end, as full vectors.
@@ -250,6 +258,10 @@ func lanczosPass(op Operator, locked [][]float64, k int, which Which, tol float6
 			orth(w, p.q)
 		}
 		b := norm(w)
+		if math.IsNaN(a+b) || math.IsInf(a+b, 0) {
+			p.notFinite = true // an operator beyond floating-point range: nothing to diagonalise
+			return p
+		}
 		scaleEst = math.Max(scaleEst, math.Abs(a)+b)
 		p.iters = j + 1
 		last := j+1 == maxIter || b <= 1e-13*math.Max(scaleEst, 1e-300)
@@ -290,7 +302,10 @@ func (p *passResult) ritz(alpha, beta []float64) {
 				t[i*m+i+1], t[(i+1)*m+i] = beta[i], beta[i]
 			}
 		}
-		vals, vecs := Eigen(m, t, true)
+		vals, vecs, err := Eigen(m, t, true)
+		if err != nil {
+			panic(fmt.Sprintf("Lanczos: the tridiagonal eigenproblem failed twice: %v", err)) // finite by now
+		}
 		d = vals
 		for i := 0; i < m; i++ {
 			for j := 0; j < m; j++ {

@@ -10,9 +10,12 @@
 package curvature
 
 import (
+	"errors"
 	"math"
 
+	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/internal/linalg"
+	"github.com/sgdlab/sgdlab/num"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -76,20 +79,29 @@ func Block(op Operator, off, n int) Operator {
 	}}
 }
 
+// ErrNotFinite is the error of a dense solve asked of a matrix with NaN or infinite entries
+// (gonum's LAPACK would loop forever on them); it is of class fault.ErrInvalid, since such a
+// matrix comes from a point or data beyond floating-point range.
+var ErrNotFinite = fault.Invalid("a matrix has entries that are not finite numbers (the point or the data is beyond " +
+	"floating-point range)")
+
 // Eigen returns all eigenvalues (ascending) of a dense symmetric matrix and, if wanted,
 // the eigenvectors as columns. It is the reference the iterative methods are tested against.
-func Eigen(n int, a []float64, vectors bool) ([]float64, *mat.Dense) {
+func Eigen(n int, a []float64, vectors bool) ([]float64, *mat.Dense, error) {
+	if !num.AllFinite(a[:n*n]) {
+		return nil, nil, ErrNotFinite
+	}
 	var es mat.EigenSym
-	if !es.Factorize(mat.NewSymDense(n, append([]float64(nil), a...)), vectors) {
-		return nil, nil
+	if !es.Factorize(mat.NewSymDense(n, append([]float64(nil), a[:n*n]...)), vectors) {
+		return nil, nil, errors.New("the dense symmetric eigendecomposition did not converge")
 	}
 	vals := es.Values(nil)
 	if !vectors {
-		return vals, nil
+		return vals, nil, nil
 	}
 	var v mat.Dense
 	es.VectorsTo(&v)
-	return vals, &v
+	return vals, &v, nil
 }
 
 // dot and axpy are the vector kernels of the iterative methods (AVX2 where available):

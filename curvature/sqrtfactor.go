@@ -14,9 +14,12 @@ type SqrtFactor struct {
 }
 
 // DenseFactor returns F = U sqrt(Lambda) from the eigendecomposition of the dense P x P
-// matrix h, keeping only positive eigenvalues.
+// matrix h, keeping only positive eigenvalues; nil when h is not finite.
 func DenseFactor(p int, h []float64) *SqrtFactor {
-	vals, vecs := Eigen(p, h, true)
+	vals, vecs, err := Eigen(p, h, true)
+	if err != nil {
+		return nil
+	}
 	f := &SqrtFactor{P: p}
 	var keep []int
 	for i, v := range vals {

@@ -1,7 +1,9 @@
 package experiment
 
-// The criteria of every verdict: named constants, and their descriptions shown in the report
-// beside each verdict (keyed by experiment; "noise" serves E2, E3 and E6).
+import "fmt"
+
+// The criteria of every check: named thresholds, shown in the report beside the verdict
+// (each result lists the criteria its checks applied).
 
 // The E1 criteria.
 const (
@@ -33,43 +35,46 @@ const x1PReject = 0.01
 // the 95% interval of the rate must reach [prediction/x2Factor, prediction*x2Factor].
 const x2Factor = 2
 
-var criteria = map[string][]Criterion{
-	"E1": {
-		{"Frobenius cosine", e1Cosine,
-			"the two matrices agree in their large eigenvalues when the cosine is at least this at every checkpoint"},
-		{"histogram overlap", e1Hist,
-			"and in their whole spectrum when the eigenvalue histograms overlap at least this much"},
-	},
-	"E4": {
-		{"relative tolerance of SGD's phi", e4RelTol,
-			"SGD agrees when its phi, averaged over B, is within this fraction of 1 + B/(eta h*) ..."},
-		{"largest eta judged", e4EtaSmall, "... at every eta up to this value"},
-		{"SDE deviation (standard errors)", e4Sigma,
-			"an SDE reproduces 1 + B/(eta h*) when every fit is within this many standard errors"},
-	},
-	"E5": {
-		{"slope deviation (standard errors)", e5Sigma,
-			"SGD's log-log slope agrees with B/(eta h*) + 1 - d/2 when within this many standard errors"},
-	},
-	"noise": {
-		{"slope tolerance", noiseSlopeTol, "Noise ∝ L when the log-log slope is within this of 1 ..."},
-		{"range of L", noiseMinRange,
-			"... over a fit in which L falls by at least this factor; a shorter range is inconclusive"},
-		{"decoupled trace tolerance", noiseRatioTol,
-			"Noise matches (2L/K) (1/N) sum |J|_F^2 when their ratio stays within 1 ± this over the fit"},
-	},
-	"X1": {
-		{"rejection p-value", x1PReject,
-			"a model is rejected when its chi-square p-value on log kappa is at or below this value, and fits " +
-				"above it"},
-	},
-	"X3": {
-		{"rejection p-value", x1PReject, "the power law fits SGD's occupation ratios when its chi-square p-value on " +
-			"log(p_A/p_B) is above this value; otherwise the preference counts as following the theory when each " +
-			"sweep's slope has the predicted sign and is at least two standard errors from zero"},
-	},
-	"X2": {
-		{"agreement factor", x2Factor, "a rate agrees with a prediction when its 95% interval overlaps " +
-			"[prediction/2, 2 prediction]; it deviates when the whole interval lies outside"},
-	},
-}
+// minEscapes is the fewest escapes a measured rate or mean first-passage time needs for a
+// check to rest on it: with fewer, its 95% interval spans more than a factor 3 and a check
+// against a factor band or a few standard errors would pass by its width alone.
+const minEscapes = 10
+
+// zSigma is the largest difference in standard errors counted as agreement between two
+// measurements (the exact chain against SGD's ensembles).
+const zSigma = 3
+
+var (
+	critE1Cosine = Criterion{"Frobenius cosine", e1Cosine,
+		"the two matrices agree in their large eigenvalues when the cosine is at least this at every checkpoint"}
+	critE1Hist = Criterion{"histogram overlap", e1Hist,
+		"and in their whole spectrum when the eigenvalue histograms overlap at least this much"}
+	critE4Rel = Criterion{"relative tolerance of phi", e4RelTol, fmt.Sprintf("a phi (averaged over B) agrees with "+
+		"a prediction when within this fraction of it; SGD against 1 + B/(eta h*) is judged at every eta up to "+
+		"%g", e4EtaSmall)}
+	critE4Sigma = Criterion{"deviation (standard errors)", e4Sigma,
+		"two phis agree when they differ by at most this many standard errors in every configuration"}
+	critE5Sigma = Criterion{"slope deviation (standard errors)", e5Sigma,
+		"SGD's log-log slope agrees with B/(eta h*) + 1 - d/2 when within this many standard errors"}
+	critNoiseSlope = Criterion{"slope tolerance", noiseSlopeTol, "Noise ∝ L when the log-log slope is within " +
+		"this of 1 ..."}
+	critNoiseRange = Criterion{"range of L", noiseMinRange,
+		"... over a fit in which L falls by at least this factor; a shorter range is inconclusive"}
+	critNoiseRatio = Criterion{"decoupled trace tolerance", noiseRatioTol,
+		"(2L/K) (1/N) sum |J|_F^2 matches Noise when their ratio stays within 1 ± this over the fit"}
+	critX1P = Criterion{"rejection p-value", x1PReject,
+		"a model is rejected when its chi-square p-value on log kappa is at or below this value, and fits above it"}
+	critX3P = Criterion{"rejection p-value", x1PReject, "the power law fits SGD's occupation ratios when its " +
+		"chi-square p-value on log(p_A/p_B) is above this value"}
+	critX3Trend = Criterion{"trend (standard errors)", 2, "a sweep's slope of log(p_A/p_B) follows the theory " +
+		"when it has the predicted sign and lies at least this many standard errors from zero"}
+	critX2Factor = Criterion{"agreement factor", x2Factor, fmt.Sprintf("a rate agrees with a prediction when its "+
+		"95%% interval overlaps [prediction/2, 2 prediction] (with at least %d escapes); it deviates when the "+
+		"whole interval lies outside", minEscapes)}
+	critChainZ = Criterion{"exact chain against SGD (standard errors)", zSigma, fmt.Sprintf("the exact chain's "+
+		"prediction agrees with SGD with replacement when they differ by at most this many standard errors of "+
+		"the measurement (with at least %d escapes)", minEscapes)}
+	critChainRate = Criterion{"exact chain inside SGD's interval", 0.95, fmt.Sprintf("the exact chain's rate "+
+		"agrees with SGD with replacement when it lies inside the measured rate's 95%% interval (with at least "+
+		"%d escapes)", minEscapes)}
+)

@@ -163,29 +163,37 @@ func (n e4Numbers) relDevFrom(dyn, ref string, eta float64) float64 {
 	return s / float64(k)
 }
 
-// maxZBetween is the largest |phi(a) - phi(b)| / sqrt(se_a^2 + se_b^2) over the configurations.
-func (n e4Numbers) maxZBetween(a, b string) float64 {
-	z := 0.0
-	for k, c := range n.Cells {
-		if k.Dyn != a {
+// maxZBetween is the largest |phi(a) - phi(b)| / sqrt(se_a^2 + se_b^2) over the
+// configurations, with their number; NaN when none was compared or one is not finite.
+func (n e4Numbers) maxZBetween(a, b string) (float64, int) {
+	z, k := math.Inf(-1), 0
+	for key, c := range n.Cells {
+		if key.Dyn != a {
 			continue
 		}
-		if r, ok := n.Cells[e4Key{b, k.Eta, k.Batch}]; ok {
-			z = math.Max(z, math.Abs(c.Phi-r.Phi)/math.Hypot(c.SE, r.SE))
+		if r, ok := n.Cells[e4Key{b, key.Eta, key.Batch}]; ok {
+			z, k = math.Max(z, math.Abs(c.Phi-r.Phi)/math.Hypot(c.SE, r.SE)), k+1
 		}
 	}
-	return z
+	if k == 0 {
+		return math.NaN(), 0
+	}
+	return z, k
 }
 
-// maxZ is the largest |phi - theory| / se of one dynamics over the configurations.
-func (n e4Numbers) maxZ(dyn string) float64 {
-	z := 0.0
-	for k, c := range n.Cells {
-		if k.Dyn == dyn {
-			z = math.Max(z, math.Abs(c.Phi-c.Theory)/c.SE)
+// maxZ is the largest |phi - theory| / se of one dynamics over the configurations, with
+// their number; NaN when there is none or one is not finite.
+func (n e4Numbers) maxZ(dyn string) (float64, int) {
+	z, k := math.Inf(-1), 0
+	for key, c := range n.Cells {
+		if key.Dyn == dyn {
+			z, k = math.Max(z, math.Abs(c.Phi-c.Theory)/c.SE), k+1
 		}
 	}
-	return z
+	if k == 0 {
+		return math.NaN(), 0
+	}
+	return z, k
 }
 
 func runE4(env *Env, p *e4Params) (*Result, error) {
@@ -218,7 +226,7 @@ func runE4(env *Env, p *e4Params) (*Result, error) {
 	if err := renderE4(env, p, n, res); err != nil {
 		return nil, err
 	}
-	res.judge(verdictE4(n, e4RelTol, e4EtaSmall, e4Sigma), criteria["E4"]...)
+	res.judge(verdictE4(n, critE4Rel, critE4Sigma, e4EtaSmall))
 	return res, nil
 }
 
@@ -371,65 +379,47 @@ func e4ChainJob(env *Env, p *e4Params, o *model.Objective, prep *landscape.Prepa
 		Alpha: fs.Alpha, Warnings: res.Warnings}, nil
 }
 
-// verdictE4 judges SGD's phi against theory (relative tolerance relTol at every eta up to
-// etaSmall) and states, from the numbers, whether the decoupled SDE reproduces the formula
-// and how SGD's deviation at the largest eta splits.
-func verdictE4(n e4Numbers, relTol, etaSmall, sigma float64) Verdict {
-	if !n.has("sgd") {
-		return notMeasured(
-			"SGD is not among the dynamics in the parameters, so the paper's claim about SGD's phi was not tested.",
-		)
-	}
+// verdictE4 checks SGD's phi against 1 + B/(eta h*) at every eta up to etaSmall (mean
+// over B, within relTol), the exact chain's phi and phi_eta against SGD with replacement,
+// and the decoupled SDE against the formula (an approximation check); the rest of what the
+// numbers say (the gap split, Kesten's exponent, epoch against replacement) are remarks.
+func verdictE4(n e4Numbers, relTol, sigma Criterion, etaSmall float64) Verdict {
 	var v Verdict
-	var parts []Status
-	var devs []string
-	for _, eta := range n.Etas {
-		d := n.relDev("sgd", eta)
-		devs = append(devs, fmt.Sprintf("%+.0f%% at eta = %g", 100*d, eta))
-		if eta <= etaSmall {
-			if math.Abs(d) <= relTol {
-				parts = append(parts, Agrees)
-			} else {
-				parts = append(parts, Deviates)
+	pct := func(x float64) string { return fmt.Sprintf("%+.0f%%", 100*x) }
+	switch {
+	case !n.has("sgd"):
+		v.add(missing(Paper, relTol, "SGD's phi", "SGD is not among the dynamics in the parameters, so the "+
+			"paper's claim about SGD's phi was not tested"))
+	case !slices.ContainsFunc(n.Etas, func(eta float64) bool { return eta <= etaSmall }):
+		v.add(missing(Paper, relTol, "SGD's phi", "no learning rate at or below %g is in the parameters, where the "+
+			"paper expects agreement", etaSmall))
+	default:
+		var devs []string
+		for _, eta := range n.Etas {
+			d := n.relDev("sgd", eta)
+			devs = append(devs, fmt.Sprintf("%s at eta = %g", pct(d), eta))
+			if eta <= etaSmall {
+				v.add(atMost(Paper, relTol, fmt.Sprintf("SGD's phi at eta = %g", eta), math.Abs(d), len(n.Batches),
+					"At eta = %g SGD's phi is %s from 1 + B/(eta h*) (mean over B; criterion %.0f%%).", eta, pct(d),
+					100*relTol.Value))
 			}
 		}
+		v.remark("SGD's phi relative to 1 + B/(eta h*) (mean over B): %s.", strings.Join(devs, ", "))
 	}
-	v.Status = worst(parts...)
-	switch v.Status {
-	case Agrees:
-		v.claim("Agrees: SGD's phi follows 1 + B/(eta h*) within %.0f%% at every eta <= %g.", 100*relTol, etaSmall)
-	case Deviates:
-		v.claim("Deviates: SGD's phi differs from 1 + B/(eta h*) by more than %.0f%% at some eta <= %g.", 100*relTol,
-			etaSmall)
-	default:
-		return notMeasured("no learning rate at or below %g is in the parameters, where the paper expects "+
-			"agreement.", etaSmall)
-	}
-	v.claim("SGD's phi relative to theory (mean over B): %s.", strings.Join(devs, ", "))
 	if n.has("decoupled-fine") {
-		z := n.maxZ("decoupled-fine")
-		if z <= sigma {
-			v.claim(
-				"The decoupled SDE integrated finely reproduces 1 + B/(eta h*) in all %d configurations (largest "+
-					"deviation %.1f standard errors, criterion %g): the formula is that SDE's stationary law.",
-				len(n.Etas)*len(n.Batches),
-				z,
-				sigma,
-			)
-		} else {
-			v.claim("The decoupled SDE integrated finely deviates from 1 + B/(eta h*) by up to %.1f standard "+
-				"errors (criterion %g).", z, sigma)
-		}
+		z, k := n.maxZ("decoupled-fine")
+		v.add(atMost(Approx, sigma, "decoupled SDE against the formula", z, k, "The decoupled SDE integrated "+
+			"finely is at most %.1f standard errors from 1 + B/(eta h*) over %d configurations (criterion %g): "+
+			"the formula is that SDE's stationary law.", z, k, sigma.Value))
 	}
-	exactClaimsE4(n, &v, relTol, sigma)
+	exactChecksE4(n, &v, relTol, sigma)
 	return v
 }
 
-// exactClaimsE4 adds what the exact discrete chain says: whether it matches SGD with
-// replacement, how much of SGD's gap to the formula it accounts for and how that gap splits,
-// whether phi_eta accounts for SGD's phi where 1 + B/(eta h*) does not, and the difference
-// between replacement and epoch sampling.
-func exactClaimsE4(n e4Numbers, v *Verdict, relTol, sigma float64) {
+// exactChecksE4 checks the exact chain's phi and phi_eta against SGD with replacement, and
+// remarks how SGD's gap to the formula splits, Kesten's exponent, and epoch against
+// replacement sampling.
+func exactChecksE4(n e4Numbers, v *Verdict, relTol, sigma Criterion) {
 	sgdRef := "sgd-replacement"
 	if !n.has(sgdRef) {
 		sgdRef = "sgd"
@@ -437,20 +427,25 @@ func exactClaimsE4(n e4Numbers, v *Verdict, relTol, sigma float64) {
 	pct := func(x float64) string { return fmt.Sprintf("%+.0f%%", 100*x) }
 	etaMax := slices.Max(n.Etas)
 	if n.has("chain") && n.has("sgd-replacement") {
-		if z := n.maxZBetween("sgd-replacement", "chain"); z <= sigma {
-			v.claim("The exact chain's phi matches SGD with replacement in all %d configurations (largest "+
-				"difference %.1f standard errors, criterion %g).", len(n.Etas)*len(n.Batches), z, sigma)
-		} else {
-			v.claim("The exact chain's phi differs from SGD with replacement by up to %.1f standard errors "+
-				"(criterion %g).", z, sigma)
-		}
+		z, k := n.maxZBetween("sgd-replacement", "chain")
+		v.add(atMost(Exact, sigma, "exact chain's phi against SGD with replacement", z, k, "The exact chain's phi "+
+			"is at most %.1f standard errors from SGD with replacement's over %d configurations (criterion %g).", z,
+			k, sigma.Value))
 		var parts []string
 		for _, eta := range n.Etas {
-			gap, got := n.relDev("sgd-replacement", eta), n.relDev("chain", eta)
 			parts = append(parts, fmt.Sprintf("at eta = %g SGD is %s from the formula and the chain %s", eta,
-				pct(gap), pct(got)))
+				pct(n.relDev("sgd-replacement", eta)), pct(n.relDev("chain", eta))))
 		}
-		v.claim("Gap to 1 + B/(eta h*) (mean over B): %s.", strings.Join(parts, "; "))
+		v.remark("Gap to 1 + B/(eta h*) (mean over B): %s.", strings.Join(parts, "; "))
+	}
+	if n.has("phi_eta") && n.has(sgdRef) {
+		for _, eta := range n.Etas {
+			dE, dT := n.relDevFrom(sgdRef, "phi_eta", eta), n.relDev(sgdRef, eta)
+			v.add(atMost(Exact, relTol, fmt.Sprintf("phi_eta against %s at eta = %g", sgdRef, eta), math.Abs(dE),
+				len(n.Batches), "At eta = %g %s's phi is %s from phi_eta = B/(eta h) - B/2 + 1/2 (the exact chain's "+
+					"covariance) and %s from 1 + B/(eta h*) (criterion %.0f%%).", eta, sgdRef, pct(dE), pct(dT),
+				100*relTol.Value))
+		}
 	}
 	if n.has("sde") && n.has("sde-fine") && n.has("decoupled-fine") {
 		dec := n.relDev("sde-fine", etaMax) - n.relDev("decoupled-fine", etaMax)
@@ -458,44 +453,15 @@ func exactClaimsE4(n e4Numbers, v *Verdict, relTol, sigma float64) {
 		if n.has("chain") {
 			batch := n.relDev("chain", etaMax) - n.relDev("sde", etaMax)
 			rest := n.relDev(sgdRef, etaMax) - n.relDev("chain", etaMax)
-			v.claim("At eta = %g SGD's deviation splits into the decoupling error %s (exact-noise SDE against "+
+			v.remark("At eta = %g SGD's deviation splits into the decoupling error %s (exact-noise SDE against "+
 				"decoupled SDE, both fine-stepped), the Gaussian finite step %s (exact-noise SDE at step eta "+
 				"against fine), the non-Gaussian batch noise %s (exact chain against the SDE at step eta) and %s "+
 				"between %s and the exact chain.", etaMax, pct(dec), pct(disc), pct(batch), pct(rest), sgdRef)
 		} else {
 			rest := n.relDev("sgd", etaMax) - n.relDev("sde", etaMax)
-			v.claim("At eta = %g SGD's deviation splits into the decoupling error %s (exact-noise SDE against "+
+			v.remark("At eta = %g SGD's deviation splits into the decoupling error %s (exact-noise SDE against "+
 				"decoupled SDE, both fine-stepped), the finite step %s (exact-noise SDE at step eta against "+
 				"fine) and %s between SGD and its SDE at the same step.", etaMax, pct(dec), pct(disc), pct(rest))
-		}
-	}
-	if n.has("phi_eta") {
-		var acc, both, neither []string
-		for _, eta := range n.Etas {
-			dT, dE := n.relDev(sgdRef, eta), n.relDevFrom(sgdRef, "phi_eta", eta)
-			desc := fmt.Sprintf("eta = %g (%s from phi_eta, %s from the formula)", eta, pct(dE), pct(dT))
-			switch {
-			case math.IsNaN(dE):
-				neither = append(neither, desc)
-			case math.Abs(dE) <= relTol && math.Abs(dT) > relTol:
-				acc = append(acc, desc)
-			case math.Abs(dE) <= relTol:
-				both = append(both, desc)
-			default:
-				neither = append(neither, desc)
-			}
-		}
-		if len(acc) > 0 {
-			v.claim("phi_eta = B/(eta h) - B/2 + 1/2 (exact chain covariance) accounts for %s's phi where 1 + "+
-				"B/(eta h*) does not, within %.0f%%: %s.", sgdRef, 100*relTol, strings.Join(acc, ", "))
-		}
-		if len(both) > 0 {
-			v.claim("Both phi_eta and the formula are within %.0f%% of %s's phi at %s.", 100*relTol, sgdRef,
-				strings.Join(both, ", "))
-		}
-		if len(neither) > 0 {
-			v.claim("phi_eta does not account for %s's phi (beyond %.0f%%) at %s.", sgdRef, 100*relTol,
-				strings.Join(neither, ", "))
 		}
 	}
 	if n.has("phi_K") {
@@ -508,7 +474,7 @@ func exactClaimsE4(n e4Numbers, v *Verdict, relTol, sigma float64) {
 			}
 			parts = append(parts, fmt.Sprintf("%s at eta = %g", pct(d), eta))
 		}
-		v.claim("Kesten's tail exponent phi_K = (alpha + 1)/2 relative to %s's bulk phi (mean over B): %s.", sgdRef,
+		v.remark("Kesten's tail exponent phi_K = (alpha + 1)/2 relative to %s's bulk phi (mean over B): %s.", sgdRef,
 			strings.Join(parts, ", "))
 	}
 	if n.has("sgd") && n.has("sgd-replacement") {
@@ -516,7 +482,7 @@ func exactClaimsE4(n e4Numbers, v *Verdict, relTol, sigma float64) {
 		for _, eta := range n.Etas {
 			parts = append(parts, fmt.Sprintf("%s at eta = %g", pct(n.relDevFrom("sgd", "sgd-replacement", eta)), eta))
 		}
-		v.claim("Epoch against replacement sampling (measured by simulation; epoch SGD is not a Markov chain in "+
+		v.remark("Epoch against replacement sampling (measured by simulation; epoch SGD is not a Markov chain in "+
 			"theta): SGD's phi differs by %s.", strings.Join(parts, ", "))
 	}
 }
@@ -574,7 +540,7 @@ func renderE4(env *Env, p *e4Params, n e4Numbers, res *Result) error {
 	res.Tables = append(res.Tables, tab)
 	if n.has("decoupled-fine") {
 		res.Numbers = append(res.Numbers, Number{Name: "decoupled SDE (fine step): largest |phi - theory| in " +
-			"standard errors", Value: num.Float(n.maxZ("decoupled-fine"))})
+			"standard errors", Value: num.Float(first(n.maxZ("decoupled-fine")))})
 	}
 	for _, eta := range p.Etas {
 		for _, dn := range cols {

@@ -47,8 +47,9 @@ func (p *e5Params) Validate() error {
 	c.that(p.Batch >= 1 && p.Batch <= p.N, "batch = %d must be between 1 and N", p.Batch)
 	c.that(p.Sampling == "epoch" || p.Sampling == "replacement", "sampling %q: use epoch or replacement", p.Sampling)
 	c.that(len(p.Levels) >= 3, "levels: give at least three thresholds c (a slope needs three points)")
-	for _, l := range p.Levels {
+	for i, l := range p.Levels {
 		c.that(l > 1 && !math.IsInf(l, 0), "level c = %v must be a finite number > 1", l)
+		c.that(i == 0 || l > p.Levels[i-1], "levels must increase (a slope needs distinct levels): %v", p.Levels)
 	}
 	c.that(p.Runs >= 2 && p.Runs <= 1e8, "runs = %d must be between 2 and 10^8", p.Runs)
 	c.that(positive(p.BudgetFactor), "budget_factor = %v must be positive", p.BudgetFactor)
@@ -90,7 +91,8 @@ var e5 = &Experiment{
 type e5Fit struct {
 	MFPT, SE       []float64 // per level, in t
 	Slope, SlopeSE float64   // log-log slope of MFPT against c
-	OK             bool      // at least three levels with escapes: the slope was fitted
+	OK             bool      // at least three levels with enough escapes: the slope was fitted
+	Levels         int       // the levels in the fit
 }
 
 // e5Dim is everything measured and predicted at one dimension.
@@ -139,7 +141,7 @@ func runE5(env *Env, p *e5Params) (*Result, error) {
 	if err := renderE5(env, p, dims, res); err != nil {
 		return nil, err
 	}
-	res.judge(verdictE5(dims, e5Sigma), criteria["E5"]...)
+	res.judge(verdictE5(dims, critE5Sigma, critChainZ))
 	return res, nil
 }
 
@@ -182,10 +184,14 @@ func measureE5(env *Env, p *e5Params) ([]e5Dim, error) {
 			dm.Commands[dn] = cliEscape(spec)
 			var f e5Fit
 			for _, r := range rec.Rates {
-				f.MFPT, f.SE = append(f.MFPT, float64(r.MFPT)), append(f.SE, float64(r.MFPTSE))
+				mf, se := float64(r.MFPT), float64(r.MFPTSE)
+				if r.Escaped < minEscapes { // too few escapes to rest a point of the fit on
+					mf, se = math.NaN(), math.NaN()
+				}
+				f.MFPT, f.SE = append(f.MFPT, mf), append(f.SE, se)
 			}
 			if fit, ok := logFit(p.Levels, f.MFPT, f.SE); ok {
-				f.Slope, f.SlopeSE, f.OK = fit.Slope, fit.SlopeSE, true
+				f.Slope, f.SlopeSE, f.OK, f.Levels = fit.Slope, fit.SlopeSE, true, fit.DOF+2
 			}
 			dm.Fits[dn] = f
 		}
@@ -213,7 +219,7 @@ func measureE5Chain(env *Env, p *e5Params, prob study.Problem, prep *landscape.P
 	}
 	for _, r := range rec.Levels {
 		dm.Chain, dm.ChainSE = append(dm.Chain, float64(r.MFPT)), append(dm.ChainSE, float64(r.MFPTSE))
-		dm.ChainChange = math.Max(dm.ChainChange, r.GridChange)
+		dm.ChainChange = math.Max(dm.ChainChange, float64(r.GridChange))
 	}
 	rel := make([]float64, len(dm.Chain))
 	for i := range rel {
@@ -225,103 +231,70 @@ func measureE5Chain(env *Env, p *e5Params, prob study.Problem, prep *landscape.P
 	return nil
 }
 
-// verdictE5 compares SGD's slope with the exponent at every dimension: agreement within
-// sigma standard errors. Dimensions where SGD was not run or its slope could not be fitted
-// are not measured.
-func verdictE5(dims []e5Dim, sigma float64) Verdict {
+// verdictE5 checks SGD's slope against the exponent at every dimension (within sigma
+// standard errors) and the exact chain's MFPT against SGD with replacement at every level;
+// a dimension where SGD was not run or its slope could not be fitted is an uninformative
+// check.
+func verdictE5(dims []e5Dim, sigma, chainZ Criterion) Verdict {
 	var v Verdict
-	var parts []Status
-	var agree, deviate, missing []string
 	for _, d := range dims {
+		name := fmt.Sprintf("SGD's slope at d = %d", d.D)
 		f, ran := d.Fits["sgd"]
-		if !ran || !f.OK {
-			parts = append(parts, NotMeasured)
-			missing = append(missing, fmt.Sprint(d.D))
-			continue
-		}
-		z := (f.Slope - d.Expo) / f.SlopeSE
-		if math.Abs(z) <= sigma {
-			parts, agree = append(parts, Agrees), append(agree, fmt.Sprint(d.D))
-		} else {
-			parts, deviate = append(parts, Deviates), append(deviate, fmt.Sprint(d.D))
-		}
-	}
-	v.Status = worst(parts...)
-	switch v.Status {
-	case Agrees:
-		v.claim("Agrees: SGD's log-log slope matches B/(eta h*) + 1 - d/2 within %g standard errors at d = %s.",
-			sigma, strings.Join(agree, ", "))
-	case Deviates:
-		v.claim(
-			"Deviates: SGD's log-log slope differs from B/(eta h*) + 1 - d/2 by more than %g standard errors at d "+
-				"= %s.",
-			sigma,
-			strings.Join(deviate, ", "),
-		)
-	case Partial:
-		v.claim("Partly measured: SGD's slope agrees within %g standard errors at d = %s; at d = %s it was not "+
-			"measured.", sigma, strings.Join(agree, ", "), strings.Join(missing, ", "))
-	case NotMeasured:
-		if len(dims) > 0 {
-			if _, ran := dims[0].Fits["sgd"]; !ran {
-				return notMeasured(
-					"SGD is not among the dynamics in the parameters, so the paper's claim about SGD was not tested.",
-				)
-			}
-		}
-		return notMeasured("no dimension had escapes at three or more levels for SGD, so no slope was fitted.")
-	}
-	for _, d := range dims {
-		f, ok := d.Fits["sgd"]
-		if ok && f.OK {
-			v.claim("d = %d: SGD slope %.2f ± %.2f against %.2f (%.1f standard errors).", d.D, f.Slope, f.SlopeSE,
-				d.Expo, (f.Slope-d.Expo)/f.SlopeSE)
+		switch {
+		case !ran:
+			v.add(missing(Paper, sigma, name, "SGD is not among the dynamics in the parameters"))
+		case !f.OK:
+			v.add(missing(Paper, sigma, name, "fewer than three levels had %d or more escapes, so no slope was "+
+				"fitted", minEscapes))
+		default:
+			v.add(withinSE(Paper, sigma, name, f.Slope, f.SlopeSE, d.Expo, f.Levels, 3, "At d = %d SGD's log-log slope "+
+				"of the MFPT against c is %.2f ± %.2f against B/(eta h*) + 1 - d/2 = %.2f (%.1f standard errors; "+
+				"criterion %g).", d.D, f.Slope, f.SlopeSE, d.Expo, (f.Slope-d.Expo)/f.SlopeSE, sigma.Value))
 		}
 		for _, dn := range []string{"decoupled-fine", "decoupled"} {
 			if g, ok := d.Fits[dn]; ok && g.OK {
-				v.claim(
-					"The decoupled SDE (%s) has slope %.2f ± %.2f, its exact quadrature %.2f over the same levels "+
-						"(%.1f standard errors).",
-					dn,
-					g.Slope,
-					g.SlopeSE,
-					d.QuadSlope,
-					(g.Slope-d.QuadSlope)/g.SlopeSE,
-				)
+				v.remark("d = %d: the decoupled SDE (%s) has slope %.2f ± %.2f, its exact quadrature %.2f over the "+
+					"same levels (%.1f standard errors).", d.D, dn, g.Slope, g.SlopeSE, d.QuadSlope,
+					(g.Slope-d.QuadSlope)/g.SlopeSE)
 			}
 		}
 	}
-	exactClaimsE5(dims, &v, sigma)
+	if len(dims) == 0 {
+		v.add(missing(Paper, sigma, "SGD's slope", "no dimension was measured"))
+	}
+	exactChecksE5(dims, &v, chainZ)
 	return v
 }
 
-// exactClaimsE5 states, per dimension with an exact chain, whether the chain's MFPTs match
-// SGD with replacement, the chain's slope, and how the gap between SGD and the decoupled
-// SDE's quadrature at the top level splits (as factors of the MFPT): decoupling, Gaussian
-// finite step, non-Gaussian batch noise, the rest, and epoch against replacement sampling.
-func exactClaimsE5(dims []e5Dim, v *Verdict, sigma float64) {
+// exactChecksE5 checks, per dimension with an exact chain, the chain's MFPT against SGD with
+// replacement at every level with enough escapes (the largest difference in standard
+// errors), and remarks the chain's slope and how the gap between SGD and the decoupled SDE's
+// quadrature at the top level splits (as factors of the MFPT).
+func exactChecksE5(dims []e5Dim, v *Verdict, chainZ Criterion) {
 	for _, d := range dims {
 		if d.Chain == nil {
 			continue
 		}
-		v.claim("d = %d: the exact chain's slope is %.2f against %.2f (largest change on the half grid %.2g%%).",
+		v.remark("d = %d: the exact chain's slope is %.2f against %.2f (largest change on the half grid %.2g%%).",
 			d.D, d.ChainSlope, d.Expo, 100*d.ChainChange)
 		top := len(d.Chain) - 1
+		name := fmt.Sprintf("exact chain's MFPT against SGD with replacement at d = %d", d.D)
 		if f, ok := d.Fits["sgd-replacement"]; ok {
-			z, n := 0.0, 0
+			z, n := math.Inf(-1), 0
 			for i := range d.Chain {
-				if i < len(f.SE) && f.SE[i] > 0 {
+				if i < len(f.SE) && f.SE[i] > 0 && finiteF(f.MFPT[i]) {
 					z = math.Max(z, math.Abs(f.MFPT[i]-d.Chain[i])/math.Hypot(f.SE[i], d.ChainSE[i]))
 					n++
 				}
 			}
-			if n > 0 && z <= sigma {
-				v.claim("d = %d: the exact chain's MFPT matches SGD with replacement at all %d levels (largest "+
-					"difference %.1f standard errors).", d.D, n, z)
-			} else if n > 0 {
-				v.claim("d = %d: the exact chain's MFPT differs from SGD with replacement by up to %.1f standard "+
-					"errors.", d.D, z)
+			if n == 0 {
+				z = math.NaN()
 			}
+			v.add(atMost(Exact, chainZ, name, z, n, "At d = %d the exact chain's MFPT differs from SGD with "+
+				"replacement by at most %.1f standard errors over %d levels (criterion %g).", d.D, z, n,
+				chainZ.Value))
+		} else {
+			v.add(missing(Exact, chainZ, name, "SGD with replacement is not among the dynamics"))
 		}
 		times := map[string]float64{}
 		for dn, f := range d.Fits {
@@ -329,9 +302,8 @@ func exactClaimsE5(dims []e5Dim, v *Verdict, sigma float64) {
 				times[dn] = f.MFPT[top]
 			}
 		}
-		split := gapSplit(times, d.Chain[top])
-		v.claim("d = %d, top level: the exact chain's MFPT is %.3g t, %.3g times the decoupled SDE's quadrature; "+
-			"the factor splits into %s.", d.D, d.Chain[top], d.Chain[top]/d.Quad[top], split)
+		v.remark("d = %d, top level: the exact chain's MFPT is %.3g t, %.3g times the decoupled SDE's quadrature; "+
+			"the factor splits into %s.", d.D, d.Chain[top], d.Chain[top]/d.Quad[top], gapSplit(times, d.Chain[top]))
 	}
 }
 

@@ -81,26 +81,32 @@ type Table struct {
 
 // Result is an experiment's outcome.
 type Result struct {
-	ID       string      `json:"id"`
-	Title    string      `json:"title"`
-	Paper    bool        `json:"paper"`
-	Claim    string      `json:"claim"`
-	Theory   string      `json:"theory"`
-	Setup    string      `json:"setup"`
-	Numbers  []Number    `json:"numbers"`
-	Tables   []Table     `json:"tables,omitempty"`
-	Figures  []Figure    `json:"figures,omitempty"`
-	Status   Status      `json:"status"`
-	Verdict  string      `json:"verdict"`
-	Criteria []Criterion `json:"criteria,omitempty"`
-	Notes    []string    `json:"notes,omitempty"`
-	Params   Params      `json:"params"`
-	Elapsed  float64     `json:"elapsed_s"`
+	ID      string   `json:"id"`
+	Title   string   `json:"title"`
+	Paper   bool     `json:"paper"`
+	Claim   string   `json:"claim"`
+	Theory  string   `json:"theory"`
+	Setup   string   `json:"setup"`
+	Numbers []Number `json:"numbers"`
+	Tables  []Table  `json:"tables,omitempty"`
+	Figures []Figure `json:"figures,omitempty"`
+	// Status is the verdict against the paper; ExactStatus that of sgdlab's exact
+	// discrete-time prediction (the chain, phi_eta) against real SGD, "not applicable" where
+	// the experiment has none. Both come from Checks, as do Verdict and Criteria.
+	Status      Status      `json:"status"`
+	ExactStatus Status      `json:"exact_status"`
+	Checks      []Check     `json:"checks"`
+	Verdict     string      `json:"verdict"`
+	Criteria    []Criterion `json:"criteria,omitempty"`
+	Notes       []string    `json:"notes,omitempty"`
+	Params      Params      `json:"params"`
+	Elapsed     float64     `json:"elapsed_s"`
 }
 
-// judge sets the result's status and verdict text.
-func (r *Result) judge(v Verdict, criteria ...Criterion) {
-	r.Status, r.Verdict, r.Criteria = v.Status, v.Text(), criteria
+// judge sets the result's statuses, checks, verdict text and criteria from the verdict.
+func (r *Result) judge(v Verdict) {
+	r.Status, r.ExactStatus, r.Checks = v.Status(Paper), v.Status(Exact), v.Checks
+	r.Verdict, r.Criteria = v.Text(), v.Criteria()
 }
 
 // All returns the experiments in report order.

@@ -3,6 +3,7 @@ package experiment
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -85,18 +86,19 @@ func pmS(v, e float64) string {
 }
 
 // logFit fits log y = A + B log x with the relative errors of y (at least three usable
-// points).
+// points at two or more distinct x; false otherwise, or when the fit is not finite).
 func logFit(x, y, sy []float64) (stats.LineFit, bool) {
 	var lx, ly, ls []float64
 	for i := range x {
-		if y[i] > 0 && sy[i] > 0 && !math.IsInf(y[i], 0) && !math.IsNaN(sy[i]) {
+		if y[i] > 0 && sy[i] > 0 && finiteF(y[i]) && finiteF(sy[i]) && x[i] > 0 {
 			lx, ly, ls = append(lx, math.Log(x[i])), append(ly, math.Log(y[i])), append(ls, sy[i]/y[i])
 		}
 	}
-	if len(lx) < 3 {
+	if len(lx) < 3 || slices.Min(lx) == slices.Max(lx) {
 		return stats.LineFit{}, false
 	}
-	return stats.FitLine(lx, ly, ls), true
+	f := stats.FitLine(lx, ly, ls)
+	return f, finiteF(f.Slope) && finiteF(f.SlopeSE)
 }
 
 // noiseRatio is Noise(theta_s) / Noise(theta*): SGD's noise strength at the saddle relative
@@ -148,3 +150,6 @@ func cliEscape(spec study.EscapeSpec) string {
 	}
 	return s + " --store OUT/runs.db"
 }
+
+// first is the first of two values (for functions that also return a count).
+func first(x float64, _ int) float64 { return x }

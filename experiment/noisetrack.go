@@ -78,7 +78,7 @@ type noiseTrack struct {
 	Slope, SlopeSE float64
 	// LRange is max L / min L over the fitted epochs: the range the slope is measured on.
 	LRange float64
-	// Ratio is Noise / ((2L/K) JacNorm) (MSE only), its range over the fitted epochs.
+	// Ratio is (2L/K) JacNorm / Noise (MSE only), its range over the fitted epochs.
 	RatioMin, RatioMax float64
 	// SlopeJ is the slope of log Noise against log((2L/K) JacNorm) (MSE only).
 	SlopeJ, SlopeJSE float64
@@ -120,7 +120,9 @@ func runNoiseExperiment(env *Env, id, title, claim string, p *noiseParams) (*Res
 		nt, err = measureNoiseTrack(env, id, &stand)
 	}
 	if errors.Is(err, data.ErrNotAvailable) {
-		res.judge(notMeasured("%v", err))
+		var v Verdict
+		v.add(missing(Paper, critNoiseSlope, "log-log slope of Noise against L", "%v", err))
+		res.judge(v)
 		return res, nil
 	}
 	if err != nil {
@@ -129,7 +131,7 @@ func runNoiseExperiment(env *Env, id, title, claim string, p *noiseParams) (*Res
 	if err := renderNoiseTrack(env, id, p, nt, res); err != nil {
 		return nil, err
 	}
-	res.judge(verdictNoise(nt, noiseSlopeTol, noiseMinRange, noiseRatioTol), criteria["noise"]...)
+	res.judge(verdictNoise(nt, critNoiseSlope, critNoiseRange, critNoiseRatio))
 	return res, nil
 }
 
@@ -172,8 +174,8 @@ func measureNoiseTrack(env *Env, id string, p *noiseParams) (*noiseTrack, error)
 		lmin, lmax = math.Min(lmin, pt.Loss), math.Max(lmax, pt.Loss)
 		if nt.MSE {
 			xj = append(xj, math.Log(2*pt.Loss/float64(nt.K)*pt.JacNorm))
-			nt.RatioMin, nt.RatioMax = math.Min(nt.RatioMin, float64(pt.Ratio)), math.Max(nt.RatioMax,
-				float64(pt.Ratio))
+			r := noise.DecoupledRatio(pt.Loss, pt.JacNorm, pt.Noise, nt.K)
+			nt.RatioMin, nt.RatioMax = math.Min(nt.RatioMin, r), math.Max(nt.RatioMax, r)
 			if firstJ == 0 {
 				firstJ = pt.JacNorm
 			}
@@ -192,65 +194,37 @@ func measureNoiseTrack(env *Env, id string, p *noiseParams) (*noiseTrack, error)
 	return nt, nil
 }
 
-// verdictNoise judges proportionality from the fitted slope and the range of L it was
-// measured on, and states the decoupled comparison only as far as its ratio supports.
-func verdictNoise(nt *noiseTrack, slopeTol, minRange, ratioTol float64) Verdict {
-	if nt.Fitted < 3 || math.IsNaN(nt.Slope) {
-		return notMeasured("fewer than three epochs from epoch %d on had positive Noise and L, so no slope was "+
-			"fitted.", nt.Skip)
-	}
+// verdictNoise checks proportionality: the fitted log-log slope of Noise against L within
+// slopeTol of 1, informative only over a fit in which L falls by minRange or more. For the
+// MSE loss it also checks the decoupled trace (2L/K) (1/N) sum |J|_F^2 against Noise, an
+// approximation check that decides neither status.
+func verdictNoise(nt *noiseTrack, slopeTol, minRange, ratioTol Criterion) Verdict {
 	var v Verdict
-	close := math.Abs(nt.Slope-1) <= slopeTol
-	switch {
-	case nt.LRange < minRange:
-		v.Status = Partial
-		v.claim(
-			"Inconclusive range: L falls only by a factor %.3g over the fit (criterion %g), where the log-log "+
-				"slope of Noise against L is %.3f ± %.3f.",
-			nt.LRange,
-			minRange,
-			nt.Slope,
-			nt.SlopeSE,
-		)
-	case close:
-		v.Status = Agrees
-		v.claim(
-			"Agrees: Noise and L fall together over a factor %.3g in L; the log-log slope is %.3f ± %.3f, within "+
-				"%g of 1.",
-			nt.LRange,
-			nt.Slope,
-			nt.SlopeSE,
-			slopeTol,
-		)
-	default:
-		v.Status = Deviates
-		v.claim(
-			"Deviates: over a factor %.3g in L the log-log slope of Noise against L is %.3f ± %.3f, more than %g "+
-				"from 1.",
-			nt.LRange,
-			nt.Slope,
-			nt.SlopeSE,
-			slopeTol,
-		)
+	if nt.Fitted < 3 || !finiteF(nt.Slope) {
+		v.add(missing(Paper, slopeTol, "log-log slope of Noise against L", "fewer than three epochs from epoch %d "+
+			"on had positive Noise and L, so no slope was fitted", nt.Skip))
+		return v
 	}
+	c := newCheck(Paper, slopeTol, "log-log slope of Noise against L", math.Abs(nt.Slope-1),
+		"Over a factor %.3g in L the log-log slope of Noise against L is %.3f ± %.3f, %.3f from 1 (criterion "+
+			"%g).", nt.LRange, nt.Slope, nt.SlopeSE, math.Abs(nt.Slope-1), slopeTol.Value)
+	c.SE, c.Target, c.also = num.Float(nt.SlopeSE), 1, []Criterion{minRange}
+	if nt.LRange < minRange.Value {
+		c.Claim += fmt.Sprintf(" Not informative: L falls only by a factor %.3g over the fit (criterion %g).",
+			nt.LRange, minRange.Value)
+		c.Outcome, c.N = Uninformative, nt.Fitted
+	} else {
+		c = c.decide(math.Abs(nt.Slope-1) <= slopeTol.Value, nt.Fitted, 3, "")
+	}
+	v.add(c)
 	if !nt.MSE {
 		return v
 	}
-	within := nt.RatioMin >= 1-ratioTol && nt.RatioMax <= 1+ratioTol
-	if within {
-		v.claim(
-			"The decoupled trace (2L/K) (1/N) sum |J|_F^2 (K = %d) matches Noise within %.0f%% over the fit (ratio "+
-				"%.3f .. %.3f).",
-			nt.K,
-			100*ratioTol,
-			nt.RatioMin,
-			nt.RatioMax,
-		)
-	} else {
-		v.claim("Noise differs from the decoupled trace (2L/K) (1/N) sum |J|_F^2 (K = %d) by more than %.0f%% over "+
-			"the fit (ratio %.3f .. %.3f).", nt.K, 100*ratioTol, nt.RatioMin, nt.RatioMax)
-	}
-	v.claim("Against that trace the log-log slope is %.3f ± %.3f; (1/N) sum |J|_F^2 itself changed by a factor "+
+	dev := math.Max(math.Abs(nt.RatioMin-1), math.Abs(nt.RatioMax-1))
+	v.add(atMost(Approx, ratioTol, "decoupled trace against Noise", dev, nt.Fitted, "The decoupled trace (2L/K) "+
+		"(1/N) sum |J|_F^2 (K = %d) over Noise ranges over %.3f .. %.3f over the fit, up to %.3f from 1 (criterion "+
+		"%g).", nt.K, nt.RatioMin, nt.RatioMax, dev, ratioTol.Value))
+	v.remark("Against that trace the log-log slope is %.3f ± %.3f; (1/N) sum |J|_F^2 itself changed by a factor "+
 		"%.3g.", nt.SlopeJ, nt.SlopeJSE, nt.JacGrowth)
 	return v
 }
@@ -265,8 +239,9 @@ func renderNoiseTrack(env *Env, id string, p *noiseParams, nt *noiseTrack, res *
 		Number{Name: "wall time per epoch estimated before training, s (timed steps and one Noise measurement on " +
 			"a sample of the data)", Value: num.Float(nt.EstimatedEpochSeconds)})
 	if nt.MSE {
-		res.Numbers = append(res.Numbers, Number{Name: "Noise / ((2L/K) (1/N) sum |J|_F^2) at the end",
-			Value: num.Float(float64(nt.Points[len(nt.Points)-1].Ratio)), Theory: 1,
+		last := nt.Points[len(nt.Points)-1]
+		res.Numbers = append(res.Numbers, Number{Name: "(2L/K) (1/N) sum |J|_F^2 / Noise at the end",
+			Value: num.Float(noise.DecoupledRatio(last.Loss, last.JacNorm, last.Noise, nt.K)), Theory: 1,
 			Note: fmt.Sprintf("range over the fitted epochs %.3f .. %.3f; K = %d", nt.RatioMin, nt.RatioMax,
 				nt.K)}, Number{Name: "log-log slope of Noise vs " +
 			"(2L/K) (1/N) sum |J|_F^2", Value: num.Float(nt.SlopeJ), Err: num.Float(nt.SlopeJSE), Theory: 1},

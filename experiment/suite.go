@@ -12,6 +12,7 @@ import (
 
 	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/internal/report"
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/study"
 )
 
@@ -111,18 +112,21 @@ func Reproduce(ctx context.Context, exps []*Experiment, params []Params, opt Sui
 			}
 			failures = append(failures, fmt.Errorf("%s failed: %w", e.ID, err))
 			r = &Result{ID: e.ID, Title: e.Title, Paper: e.Paper, Params: params[i]}
-			r.judge(Verdict{Status: Failed, Claims: []string{"Failed: " + err.Error()}})
+			r.judge(failed(err))
+			r.Status, r.ExactStatus = Failed, Failed
 		}
-		if sh := opt.Study.Ens.Shard; sh.N > 1 && r.Status != Failed && r.Status != NotMeasured {
-			r.judge(
-				notMeasured(
-					"shard %s holds only its part of each ensemble; merge the shard stores (sgdlab merge) and "+
-						"rerun reproduce with the merged store for the verdict. Shard-only verdict: %s %s",
-					sh,
-					r.Status,
-					r.Verdict,
-				),
-				r.Criteria...)
+		if sh := opt.Study.Ens.Shard; sh.N > 1 && r.Status != Failed {
+			// A shard's ensembles are partial: no check rests on them.
+			for i := range r.Checks {
+				r.Checks[i].Outcome = Uninformative
+			}
+			r.Verdict = fmt.Sprintf("Not measured: shard %s holds only its part of each ensemble; merge the shard "+
+				"stores (sgdlab merge) and rerun reproduce with the merged store for the verdict. Shard-only "+
+				"verdict: %s (exact: %s) %s", sh, r.Status, r.ExactStatus, r.Verdict)
+			r.Status = NotMeasured
+			if r.ExactStatus != NotApplicable {
+				r.ExactStatus = NotMeasured
+			}
 		}
 		rep.Results = append(rep.Results, r)
 		done += e.Weight
@@ -162,7 +166,11 @@ func writeReport(out string, rep *Report, start time.Time) error {
 		},
 	}
 	for _, r := range rep.Results {
-		s := report.Section{ID: r.ID, Title: r.Title, Status: string(r.Status), Tone: r.Status.Tone(), Notes: r.Notes}
+		s := report.Section{ID: r.ID, Title: r.Title, Status: string(r.Status), Tone: r.Status.Tone(), Notes: r.Notes,
+			Exact: string(r.ExactStatus), ExactTone: r.ExactStatus.Tone()}
+		for _, c := range r.Checks {
+			s.Checks = append(s.Checks, checkRow(c))
+		}
 		for _, f := range []report.Field{{Label: "Paper's claim", Text: r.Claim}, {Label: "Theory", Text: r.Theory},
 			{Label: "Setup", Text: r.Setup}, {Label: "Verdict", Text: r.Verdict}} {
 			if f.Text != "" {
@@ -194,6 +202,28 @@ func writeReport(out string, rep *Report, start time.Time) error {
 	return err
 }
 
+// checkRow is a check as a row of the report.
+func checkRow(c Check) report.CheckRow {
+	val := func(x num.Float) string {
+		if !finiteF(float64(x)) {
+			return "not measured"
+		}
+		return g4(float64(x))
+	}
+	m := val(c.Measured)
+	if finiteF(float64(c.SE)) && c.SE != 0 {
+		m = pmS(float64(c.Measured), float64(c.SE))
+	}
+	t := ""
+	if finiteF(float64(c.Target)) {
+		t = g4(float64(c.Target))
+	}
+	tone := map[Outcome]string{Pass: "ok", Fail: "bad", Uninformative: "mid"}[c.Outcome]
+	return report.CheckRow{Scope: string(c.Scope), Name: c.Name, Measured: m, Target: t,
+		Criterion: fmt.Sprintf("%s %s", c.Criterion, g4(c.Threshold)), N: fmt.Sprint(c.N),
+		Outcome: string(c.Outcome), Tone: tone}
+}
+
 // Headline is a one-line summary of a result for terminals: its first claim.
 func Headline(r *Result) string {
 	v := r.Verdict
@@ -202,7 +232,8 @@ func Headline(r *Result) string {
 	} else if len(v) > 220 {
 		v = v[:217] + "..."
 	}
-	return fmt.Sprintf("%-3s %-15s %6.1fs  %s", r.ID, "["+string(r.Status)+"]", r.Elapsed, v)
+	return fmt.Sprintf("%-3s %-15s %-22s %6.1fs  %s", r.ID, "["+string(r.Status)+"]",
+		"[exact: "+string(r.ExactStatus)+"]", r.Elapsed, v)
 }
 
 // figure renders f into env.Dir/name.png, writes the CSV behind it and returns the entry

@@ -8,49 +8,111 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sgdlab/sgdlab/chain"
 	"github.com/sgdlab/sgdlab/escape"
 	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/noise"
 	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/stats"
+	"github.com/sgdlab/sgdlab/study"
 )
 
-// expect checks a verdict's status and that its text contains every fragment and none of
-// the forbidden ones.
-func expect(t *testing.T, name string, v Verdict, st Status, has []string, hasNot ...string) {
+// chk returns the check whose name contains name, failing the test when there is none.
+func chk(t *testing.T, v Verdict, name string) Check {
 	t.Helper()
-	if v.Status != st {
-		t.Errorf("%s: status %q, want %q (%s)", name, v.Status, st, v.Text())
-	}
-	for _, h := range has {
-		if !strings.Contains(v.Text(), h) {
-			t.Errorf("%s: verdict lacks %q: %s", name, h, v.Text())
+	c, ok := v.Find(name)
+	if !ok {
+		var names []string
+		for _, c := range v.Checks {
+			names = append(names, c.Name)
 		}
+		t.Fatalf("no check %q among %q", name, names)
 	}
-	for _, h := range hasNot {
-		if strings.Contains(v.Text(), h) {
-			t.Errorf("%s: verdict must not say %q: %s", name, h, v.Text())
-		}
+	return c
+}
+
+// want asserts a check's outcome and, when measured is not NaN, its measured number.
+func want(t *testing.T, c Check, o Outcome, measured float64) {
+	t.Helper()
+	if c.Outcome != o {
+		t.Errorf("%s: outcome %s, want %s (%s)", c.Name, c.Outcome, o, c.Claim)
+	}
+	m := float64(c.Measured)
+	switch {
+	case math.IsNaN(measured) && !math.IsNaN(m):
+		t.Errorf("%s: measured %v, want not measured", c.Name, m)
+	case !math.IsNaN(measured) && !(math.Abs(m-measured) <= 1e-9*math.Max(1, math.Abs(measured))):
+		t.Errorf("%s: measured %v, want %v", c.Name, m, measured)
 	}
 }
 
-func TestWorst(t *testing.T) {
+// statuses asserts the paper and exact statuses of a verdict.
+func statuses(t *testing.T, what string, v Verdict, paper, exact Status) {
+	t.Helper()
+	if got := v.Status(Paper); got != paper {
+		t.Errorf("%s: paper status %q, want %q: %s", what, got, paper, v.Text())
+	}
+	if got := v.Status(Exact); got != exact {
+		t.Errorf("%s: exact status %q, want %q: %s", what, got, exact, v.Text())
+	}
+}
+
+var crit = Criterion{Name: "test", Value: 3}
+
+// The status rules, from checks alone: NaN and too few events are uninformative, never
+// passing; a failing required check deviates; a failing full check with every required and
+// fallback check passing is partial.
+func TestStatusFromChecks(t *testing.T) {
+	pass := atMost(Paper, crit, "a", 1, 5, "")
+	fail := atMost(Paper, crit, "b", 4, 5, "")
+	nanC := atMost(Paper, crit, "c", math.NaN(), 5, "")
+	few := withinSE(Paper, crit, "d", 1, 1, 1, 2, minEscapes, "")
+	partly := newCheck(Paper, crit, "e", 2, "").decide(false, 0, 0, "")
+	partly.Outcome = Uninformative
 	for _, c := range []struct {
-		in   []Status
-		want Status
+		name   string
+		checks []Check
+		want   Status
 	}{
-		{nil, NotMeasured}, {[]Status{Agrees, Agrees}, Agrees}, {[]Status{Agrees, Deviates}, Deviates},
-		{[]Status{Agrees, NotMeasured}, Partial}, {[]Status{NotMeasured, NotMeasured}, NotMeasured},
-		{[]Status{Partial, Agrees}, Partial}, {[]Status{Failed, Agrees}, Failed}, {[]Status{NotMeasured, Deviates},
-			Deviates},
+		{"none", nil, NotMeasured},
+		{"all pass", []Check{pass, pass}, Agrees},
+		{"required fails", []Check{pass, fail}, Deviates},
+		{"NaN alone", []Check{nanC}, NotMeasured},
+		{"NaN beside a pass", []Check{pass, nanC}, Partial},
+		{"too few events", []Check{few}, Partial},
+		{"full fails, required passes", []Check{pass, fail.as(Full)}, Partial},
+		{"full fails, fallback passes", []Check{fail.as(Full), pass.as(Fallback)}, Partial},
+		{"full fails, fallback fails", []Check{fail.as(Full), pass.as(Fallback), fail.as(Fallback)}, Deviates},
+		{"full fails alone", []Check{fail.as(Full)}, Deviates},
+		{"full passes, fallback fails", []Check{pass.as(Full), fail.as(Fallback)}, Agrees},
+		{"full fails, fallback NaN", []Check{fail.as(Full), nanC.as(Fallback)}, Deviates},
+		{"a measured number without a decision", []Check{partly}, Partial},
 	} {
-		if got := worst(c.in...); got != c.want {
-			t.Errorf("worst(%v) = %q, want %q", c.in, got, c.want)
+		if got := (Verdict{Checks: c.checks}).Status(Paper); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
 	}
-	if Agrees.Tone() != "ok" || Deviates.Tone() != "bad" || Failed.Tone() != "bad" || NotMeasured.Tone() != "mid" ||
-		Partial.Tone() != "mid" {
-		t.Error("tones")
+	if few.Outcome != Uninformative || nanC.Outcome != Uninformative || pass.Outcome != Pass || fail.Outcome != Fail {
+		t.Errorf("outcomes: %v %v %v %v", few.Outcome, nanC.Outcome, pass.Outcome, fail.Outcome)
+	}
+	if z := withinSE(Paper, crit, "z", 10.3, 0.1, 10.25, 5, 1, ""); math.Abs(float64(z.Measured)-0.5) > 1e-9 ||
+		z.Outcome != Pass {
+		t.Errorf("withinSE: %v %v", z.Measured, z.Outcome)
+	}
+	if z := withinSE(Paper, crit, "z", 10.3, 0, 10.25, 5, 1, ""); z.Outcome != Uninformative {
+		t.Errorf("withinSE without a standard error: %v", z.Outcome)
+	}
+	v := Verdict{Checks: []Check{pass}}
+	if v.Status(Exact) != NotApplicable || v.Status(Approx) != NotMeasured {
+		t.Errorf("scopes without checks: %q %q", v.Status(Exact), v.Status(Approx))
+	}
+	if cs := (Verdict{Checks: []Check{pass, fail, atMost(Paper, critE4Rel, "x", 0, 1, "")}}).Criteria(); len(cs) != 2 ||
+		cs[1] != critE4Rel {
+		t.Errorf("criteria table: %v", cs)
+	}
+	if s := (Verdict{Checks: []Check{pass, fail}}).Text(); !strings.Contains(s, "Deviates with the paper") ||
+		!strings.Contains(s, "[fail]") {
+		t.Errorf("text: %s", s)
 	}
 }
 
@@ -59,20 +121,41 @@ func e5dim(d int, expo float64, fits map[string]e5Fit) e5Dim {
 }
 
 func TestVerdictE5(t *testing.T) {
-	ok := e5Fit{Slope: 10.3, SlopeSE: 0.1, OK: true}  // 0.5 SE from 10.25
-	far := e5Fit{Slope: 11.0, SlopeSE: 0.1, OK: true} // 7.5 SE
-	dec := e5Fit{Slope: 9.3, SlopeSE: 0.1, OK: true}
-	expect(t, "agree", verdictE5([]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"sgd": ok, "decoupled-fine": dec})}, 3),
-		Agrees, []string{"Agrees", "d = 1: SGD slope 10.30", "The decoupled SDE " +
-			"(decoupled-fine) has slope 9.30"})
-	expect(t, "deviate", verdictE5([]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"sgd": ok}), e5dim(2, 10.25,
-		map[string]e5Fit{"sgd": far})}, 3), Deviates, []string{"Deviates", "at d = 2", "7.5 standard errors"}, "Agrees")
-	expect(t, "partial", verdictE5([]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"sgd": ok}), e5dim(2, 9.75,
-		map[string]e5Fit{"sgd": {}})}, 3), Partial, []string{"Partly measured", "at d = 2 it was not measured"})
-	expect(t, "no sgd", verdictE5([]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"decoupled-fine": dec})}, 3), NotMeasured,
-		[]string{"Not measured", "SGD is not among the dynamics"}, "Agrees", "slopes match")
-	expect(t, "sgd fit failed", verdictE5([]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"sgd": {}})}, 3), NotMeasured,
-		[]string{"no slope was fitted"}, "Agrees")
+	ok := e5Fit{Slope: 10.3, SlopeSE: 0.1, OK: true, Levels: 5}  // 0.5 SE from 10.25
+	far := e5Fit{Slope: 11.0, SlopeSE: 0.1, OK: true, Levels: 5} // 7.5 SE
+	dec := e5Fit{Slope: 9.3, SlopeSE: 0.1, OK: true, Levels: 5}
+	v := verdictE5([]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"sgd": ok, "decoupled-fine": dec})}, critE5Sigma,
+		critChainZ)
+	statuses(t, "agree", v, Agrees, NotApplicable)
+	want(t, chk(t, v, "d = 1"), Pass, 0.5)
+	v = verdictE5([]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"sgd": ok}), e5dim(2, 10.25, map[string]e5Fit{"sgd": far})},
+		critE5Sigma, critChainZ)
+	statuses(t, "deviate", v, Deviates, NotApplicable)
+	want(t, chk(t, v, "d = 2"), Fail, 7.5)
+	v = verdictE5([]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"sgd": ok}), e5dim(2, 9.75, map[string]e5Fit{"sgd": {}})},
+		critE5Sigma, critChainZ)
+	statuses(t, "partial", v, Partial, NotApplicable)
+	want(t, chk(t, v, "d = 2"), Uninformative, math.NaN())
+	v = verdictE5([]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"decoupled-fine": dec})}, critE5Sigma, critChainZ)
+	statuses(t, "no sgd", v, NotMeasured, NotApplicable)
+	// A degenerate fit (duplicate levels give an infinite standard error) is not a measurement.
+	v = verdictE5([]e5Dim{e5dim(1, 10.25, map[string]e5Fit{"sgd": {Slope: math.NaN(), SlopeSE: math.Inf(1),
+		OK: true, Levels: 3}})}, critE5Sigma, critChainZ)
+	statuses(t, "NaN slope", v, NotMeasured, NotApplicable)
+	// The exact chain against SGD with replacement, level by level.
+	d := e5dim(1, 10.25, map[string]e5Fit{"sgd": ok, "sgd-replacement": {MFPT: []float64{10, 20, 40},
+		SE: []float64{1, 2, 4}}})
+	d.Chain, d.ChainSE, d.Quad = []float64{10.5, 21, 53}, []float64{0, 0, 0}, []float64{9, 18, 36}
+	v = verdictE5([]e5Dim{d}, critE5Sigma, critChainZ)
+	statuses(t, "chain", v, Agrees, Deviates)
+	want(t, chk(t, v, "exact chain's MFPT"), Fail, 3.25)
+	d.Chain[2] = 44
+	statuses(t, "chain agrees", verdictE5([]e5Dim{d}, critE5Sigma, critChainZ), Agrees, Agrees)
+	d.Fits["sgd-replacement"] = e5Fit{MFPT: []float64{math.NaN(), math.NaN(), math.NaN()},
+		SE: []float64{math.NaN(), math.NaN(), math.NaN()}}
+	v = verdictE5([]e5Dim{d}, critE5Sigma, critChainZ)
+	statuses(t, "chain with too few escapes", v, Agrees, NotMeasured)
+	want(t, chk(t, v, "exact chain's MFPT"), Uninformative, math.NaN())
 }
 
 func e4numbers(dyns map[string]float64, etas []float64) e4Numbers {
@@ -91,25 +174,32 @@ func e4numbers(dyns map[string]float64, etas []float64) e4Numbers {
 func TestVerdictE4(t *testing.T) {
 	etas := []float64{0.1, 0.5, 1}
 	all := map[string]float64{"sgd": -0.05, "sde": -0.04, "sde-fine": -0.02, "decoupled-fine": 0.01}
-	expect(t, "agree", verdictE4(e4numbers(all, etas), 0.1, 0.5, 3), Agrees, []string{"Agrees", "within 10%",
-		"reproduces 1 + B/(eta h*) in " +
-			"all 6 configurations", "At eta = 1 SGD's deviation splits"})
+	v := verdictE4(e4numbers(all, etas), critE4Rel, critE4Sigma, 0.5)
+	statuses(t, "agree", v, Agrees, NotApplicable)
+	want(t, chk(t, v, "SGD's phi at eta = 0.1"), Pass, 0.05)
+	want(t, chk(t, v, "decoupled SDE"), Pass, 0.01/0.05)
+	if _, ok := v.Find("SGD's phi at eta = 1"); ok {
+		t.Error("eta = 1 is above the largest eta judged")
+	}
 	all["sgd"], all["decoupled-fine"] = -0.3, 0.3 // decoupled-fine 6 SE off
-	expect(t, "deviate", verdictE4(e4numbers(all, etas), 0.1, 0.5, 3), Deviates, []string{"Deviates",
-		"-30% at eta = 0.1", "deviates from 1 + B/(eta h*) " +
-			"by up to 6.0 standard errors"}, "reproduces 1 + B")
-	expect(t, "no sgd", verdictE4(e4numbers(map[string]float64{"decoupled-fine": 0}, etas), 0.1, 0.5, 3), NotMeasured,
-		[]string{"SGD is not among the dynamics"}, "Agrees")
-	expect(t, "no small eta", verdictE4(e4numbers(map[string]float64{"sgd": 0}, []float64{1}), 0.1, 0.5, 3),
-		NotMeasured, []string{"no learning rate at or below " +
-			"0.5"})
-	v := verdictE4(e4numbers(map[string]float64{"sgd": 0.01}, etas), 0.1, 0.5, 3)
-	expect(t, "sgd only", v, Agrees, []string{"Agrees"}, "decoupled SDE", "splits")
+	v = verdictE4(e4numbers(all, etas), critE4Rel, critE4Sigma, 0.5)
+	statuses(t, "deviate", v, Deviates, NotApplicable)
+	want(t, chk(t, v, "SGD's phi at eta = 0.5"), Fail, 0.3)
+	want(t, chk(t, v, "decoupled SDE"), Fail, 6)
+	statuses(t, "no sgd", verdictE4(e4numbers(map[string]float64{"decoupled-fine": 0}, etas), critE4Rel,
+		critE4Sigma, 0.5), NotMeasured, NotApplicable)
+	statuses(t, "no small eta", verdictE4(e4numbers(map[string]float64{"sgd": 0}, []float64{1}), critE4Rel,
+		critE4Sigma, 0.5), NotMeasured, NotApplicable)
+	// NaN phis (a fit that failed) are uninformative, never agreeing.
+	n := e4numbers(map[string]float64{"sgd": 0}, etas)
+	for k, c := range n.Cells {
+		c.Phi = math.NaN()
+		n.Cells[k] = c
+	}
+	statuses(t, "NaN", verdictE4(n, critE4Rel, critE4Sigma, 0.5), NotMeasured, NotApplicable)
 }
 
-// The exact chain's claims: agreement with SGD with replacement, the gap split, phi_eta
-// accounting for the deviation, Kesten's exponent (with a missing value), epoch against
-// replacement.
+// The exact chain's checks: its phi against SGD with replacement and phi_eta at every eta.
 func TestVerdictE4Exact(t *testing.T) {
 	etas := []float64{0.1, 1}
 	dyns := map[string]float64{"sgd": -0.30, "sgd-replacement": -0.31, "sde": -0.33, "sde-fine": -0.05,
@@ -120,16 +210,24 @@ func TestVerdictE4Exact(t *testing.T) {
 		c.Phi = math.NaN()
 		n.Cells[e4Key{"phi_K", 0.1, b}] = c
 	}
-	expect(t, "exact", verdictE4(n, 0.1, 0.5, 3), Deviates, []string{"The exact chain's phi matches SGD with " +
-		"replacement in all 4 configurations", "the non-Gaussian batch noise +2%", "the Gaussian finite step -28%",
-		"accounts for sgd-replacement's phi where 1 + B/(eta h*) does not", "not measured at eta = 0.1",
-		"-28% at eta = 1", "Epoch against replacement"})
+	v := verdictE4(n, critE4Rel, critE4Sigma, 0.5)
+	statuses(t, "exact", v, Deviates, Agrees)
+	want(t, chk(t, v, "exact chain's phi"), Pass, 0)
+	want(t, chk(t, v, "phi_eta against sgd-replacement at eta = 1"), Pass, math.Abs(0.69/0.70-1))
+	if !strings.Contains(v.Text(), "the non-Gaussian batch noise +2%") || !strings.Contains(v.Text(),
+		"not measured at eta = 0.1") {
+		t.Errorf("remarks: %s", v.Text())
+	}
 	dyns["chain"] = 0.2 // 0.51 of theory apart at 0.05 theory each: about 7 standard errors
-	expect(t, "chain off", verdictE4(e4numbers(dyns, etas), 0.1, 0.5, 3), Deviates, []string{"differs from SGD " +
-		"with replacement by up to"}, "matches SGD")
-	dyns["phi_eta"] = 0.5
-	expect(t, "phi_eta off", verdictE4(e4numbers(dyns, etas), 0.1, 0.5, 3), Deviates, []string{"phi_eta does " +
-		"not account"}, "accounts for sgd-replacement's")
+	v = verdictE4(e4numbers(dyns, etas), critE4Rel, critE4Sigma, 0.5)
+	statuses(t, "chain off", v, Deviates, Deviates)
+	c := chk(t, v, "exact chain's phi")
+	if c.Outcome != Fail || float64(c.Measured) < 6 {
+		t.Errorf("chain off: %v %v", c.Outcome, c.Measured)
+	}
+	dyns["chain"], dyns["phi_eta"] = -0.31, 0.5
+	v = verdictE4(e4numbers(dyns, etas), critE4Rel, critE4Sigma, 0.5)
+	want(t, chk(t, v, "phi_eta against sgd-replacement at eta = 0.1"), Fail, math.Abs(0.69/1.5-1))
 }
 
 func track(slope, lrange, rmin, rmax float64, mse bool, fitted int) *noiseTrack {
@@ -138,57 +236,78 @@ func track(slope, lrange, rmin, rmax float64, mse bool, fitted int) *noiseTrack 
 }
 
 func TestVerdictNoise(t *testing.T) {
-	expect(t, "agree", verdictNoise(track(0.97, 40, 0.9, 1.1, true, 30), 0.15, 10, 0.25), Agrees,
-		[]string{"Agrees", "factor 40", "matches Noise within 25%"})
-	expect(t, "deviate", verdictNoise(track(0.5, 40, 0.9, 1.1, true, 30), 0.15, 10, 0.25), Deviates,
-		[]string{"Deviates", "0.500"})
-	expect(t, "short range", verdictNoise(track(0.34, 2.4, 1.5, 1.6, true, 30), 0.15, 10, 0.25), Partial,
-		[]string{"Inconclusive range", "factor 2.4", "differs from the decoupled trace"}, "matches Noise")
-	expect(t, "ce", verdictNoise(track(1.0, 20, math.Inf(1), math.Inf(-1), false, 30), 0.15, 10, 0.25), Agrees,
-		[]string{"Agrees"}, "decoupled trace")
-	expect(t, "too few", verdictNoise(track(math.NaN(), 1, 1, 1, true, 2), 0.15, 10, 0.25), NotMeasured,
-		[]string{"fewer than three epochs"})
+	cr := func(tr *noiseTrack) Verdict { return verdictNoise(tr, critNoiseSlope, critNoiseRange, critNoiseRatio) }
+	v := cr(track(0.97, 40, 0.9, 1.1, true, 30))
+	statuses(t, "agree", v, Agrees, NotApplicable)
+	want(t, chk(t, v, "slope"), Pass, 0.03)
+	want(t, chk(t, v, "decoupled trace"), Pass, 0.1)
+	v = cr(track(0.5, 40, 0.9, 1.1, true, 30))
+	statuses(t, "deviate", v, Deviates, NotApplicable)
+	want(t, chk(t, v, "slope"), Fail, 0.5)
+	v = cr(track(0.34, 2.4, 1.5, 1.6, true, 30))
+	statuses(t, "short range", v, Partial, NotApplicable)
+	want(t, chk(t, v, "slope"), Uninformative, 0.66)
+	want(t, chk(t, v, "decoupled trace"), Fail, 0.6)
+	v = cr(track(1.0, 20, math.Inf(1), math.Inf(-1), false, 30))
+	statuses(t, "ce", v, Agrees, NotApplicable)
+	if _, ok := v.Find("decoupled trace"); ok {
+		t.Error("no decoupled trace for cross-entropy")
+	}
+	statuses(t, "too few", cr(track(math.NaN(), 1, 1, 1, true, 2)), NotMeasured, NotApplicable)
+	v = cr(track(1.0, 20, math.NaN(), math.NaN(), true, 30))
+	want(t, chk(t, v, "decoupled trace"), Uninformative, math.NaN())
 }
 
 func e1pts(cos, hist []float64) []e1Point {
 	var out []e1Point
 	for i := range cos {
-		out = append(out, e1Point{Epoch: 50 * i, Spectra: noise.Spectra{Cosine: cos[i], HistAgree: hist[i],
-			TopRatio: 1}, Sigma: noise.Agreement{Cosine: cos[i], TraceRatio: 1}})
+		out = append(out, e1Point{Epoch: 50 * i, Spectra: noise.Spectra{Cosine: num.Float(cos[i]),
+			HistAgree: hist[i], TopRatio: 1}, Sigma: noise.Agreement{Cosine: num.Float(cos[i]), TraceRatio: 1}})
 	}
 	return out
 }
 
 func TestVerdictE1(t *testing.T) {
-	expect(t, "agree", verdictE1(e1pts([]float64{0.99, 0.98}, []float64{0.95, 0.9}), 0.95, 0.8), Agrees,
-		[]string{"Agrees", ">= 0.980"})
-	expect(t, "partial", verdictE1(e1pts([]float64{0.99, 0.98}, []float64{0.95, 0.6}), 0.95, 0.8), Partial,
-		[]string{"Partly", "overlap only 0.60 at epoch 50"})
-	expect(t, "deviate", verdictE1(e1pts([]float64{0.99, 0.9}, []float64{0.95, 0.9}), 0.95, 0.8), Deviates,
-		[]string{"falls to 0.900 at epoch 50"})
-	expect(t, "none", verdictE1(nil, 0.95, 0.8), NotMeasured, []string{"no checkpoint"})
+	v := verdictE1(e1pts([]float64{0.99, 0.98}, []float64{0.95, 0.9}), critE1Cosine, critE1Hist)
+	statuses(t, "agree", v, Agrees, NotApplicable)
+	want(t, chk(t, v, "cosine at epoch 50"), Pass, 0.98)
+	v = verdictE1(e1pts([]float64{0.99, 0.98}, []float64{0.95, 0.6}), critE1Cosine, critE1Hist)
+	statuses(t, "partial", v, Partial, NotApplicable)
+	want(t, chk(t, v, "histogram overlap at epoch 50"), Fail, 0.6)
+	v = verdictE1(e1pts([]float64{0.99, 0.9}, []float64{0.95, 0.9}), critE1Cosine, critE1Hist)
+	statuses(t, "deviate", v, Deviates, NotApplicable)
+	want(t, chk(t, v, "cosine at epoch 50"), Fail, 0.9)
+	statuses(t, "none", verdictE1(nil, critE1Cosine, critE1Hist), NotMeasured, NotApplicable)
+	// A NaN checkpoint is not agreement: the check is uninformative and the status partial.
+	v = verdictE1(e1pts([]float64{0.99, math.NaN()}, []float64{0.95, 0.9}), critE1Cosine, critE1Hist)
+	statuses(t, "NaN checkpoint", v, Partial, NotApplicable)
+	want(t, chk(t, v, "cosine at epoch 50"), Uninformative, math.NaN())
+	want(t, chk(t, v, "histogram overlap at epoch 50"), Uninformative, math.NaN())
 }
 
 func TestVerdictX1(t *testing.T) {
 	good := x1Comparison{Dyn: "sgd", Points: 6, PowP: 0.5, PowFitP: 0.6, ArrP: 0, ArrFitP: 0, FroP: 0, FroFitP: 0,
 		Slope: -5.2, SlopeSE: 0.06, Expo: 5.25}
-	expect(t, "agree", verdictX1([]string{"sgd"}, []x1Comparison{good}, 0.01), Agrees, []string{"Agrees",
-		"fits without free parameters: power law (p = 0.5)", "rejected without free " +
-			"parameters: Arrhenius (p = 0), frozen noise (p = 0)"})
+	v := verdictX1([]string{"sgd"}, []x1Comparison{good}, critX1P)
+	statuses(t, "agree", v, Agrees, NotApplicable)
+	want(t, chk(t, v, "parameter-free power law"), Pass, 0.5)
+	want(t, chk(t, v, "Arrhenius shape rejected"), Pass, 0)
 	shape := good
-	shape.PowP = 0
-	expect(t, "partial", verdictX1([]string{"sgd"}, []x1Comparison{shape}, 0.01), Partial, []string{"Partly",
-		"rejected without free " +
-			"parameters: power law (p = 0)"})
+	shape.PowP = 0.001
+	v = verdictX1([]string{"sgd"}, []x1Comparison{shape}, critX1P)
+	statuses(t, "partial", v, Partial, NotApplicable)
+	want(t, chk(t, v, "parameter-free power law"), Fail, 0.001)
 	bad := shape
-	bad.PowFitP, bad.ArrP = 0, 0.3
-	expect(t, "deviate", verdictX1([]string{"sgd"}, []x1Comparison{bad}, 0.01), Deviates, []string{"Deviates",
-		"fits without free parameters: " +
-			"Arrhenius (p = 0.3)"}, "Arrhenius (p = 0.3) ... rejected")
-	expect(t, "no sgd", verdictX1([]string{"decoupled-fine"}, nil, 0.01), NotMeasured, []string{"SGD is not among"})
-	expect(t, "too few", verdictX1([]string{"sgd", "decoupled-fine"}, nil, 0.01), NotMeasured,
-		[]string{"fewer than three " +
-			"configurations"})
+	bad.PowFitP, bad.ArrFitP = 0, 0.3
+	v = verdictX1([]string{"sgd"}, []x1Comparison{bad}, critX1P)
+	statuses(t, "deviate", v, Deviates, NotApplicable)
+	want(t, chk(t, v, "Arrhenius shape rejected"), Fail, 0.3)
+	statuses(t, "no sgd", verdictX1([]string{"decoupled-fine"}, nil, critX1P), NotMeasured, NotApplicable)
+	statuses(t, "too few", verdictX1([]string{"sgd", "decoupled-fine"}, nil, critX1P), NotMeasured, NotApplicable)
+	nanP := good
+	nanP.PowP, nanP.PowFitP = math.NaN(), math.NaN()
+	statuses(t, "NaN p-values", verdictX1([]string{"sgd"}, []x1Comparison{nanP}, critX1P), NotMeasured,
+		NotApplicable)
 }
 
 func rate(kappa, lo, hi float64, esc int) escape.LevelRate {
@@ -202,15 +321,89 @@ func TestVerdictX2(t *testing.T) {
 		return x2Point{Sigma: 0.7, Power: 0.01, Arrh: 0.03, NoiseRatio: 0,
 			Rates: map[string]escape.LevelRate{"sgd": r, "decoupled-fine": rate(0.1, 0.09, 0.11, 90)}}
 	}
-	expect(t, "agree", verdictX2([]string{"sgd"}, []x2Point{pt(rate(0.012, 0.009, 0.015, 40))}, 2), Agrees,
-		[]string{"Agrees", "1.2 times the power law"})
-	expect(t, "too slow", verdictX2([]string{"sgd", "decoupled-fine"}, []x2Point{pt(rate(0.0001, 0, 0.002, 0))}, 2),
-		Deviates, []string{"Deviates", "0 of 100 runs escaped", "decoupled-fine: rate 0.1",
-			"noise at the saddle is 0 times"})
-	expect(t, "too fast", verdictX2([]string{"sgd"}, []x2Point{pt(rate(0.1, 0.08, 0.12, 80))}, 2), Deviates,
-		[]string{"Deviates"})
-	expect(t, "no sgd", verdictX2([]string{"decoupled-fine"}, []x2Point{pt(rate(1, 1, 1, 1))}, 2), NotMeasured,
-		[]string{"SGD is not among"})
+	v := verdictX2([]string{"sgd"}, []x2Point{pt(rate(0.012, 0.009, 0.015, 40))}, critX2Factor)
+	statuses(t, "agree", v, Agrees, NotApplicable)
+	want(t, chk(t, v, "SGD's rate"), Pass, 1.2)
+	v = verdictX2([]string{"sgd", "decoupled-fine"}, []x2Point{pt(rate(0.0001, 0, 0.002, 12))}, critX2Factor)
+	statuses(t, "too slow", v, Deviates, NotApplicable)
+	if !strings.Contains(v.Text(), "decoupled-fine: rate 0.1") {
+		t.Errorf("remarks: %s", v.Text())
+	}
+	statuses(t, "too fast", verdictX2([]string{"sgd"}, []x2Point{pt(rate(0.1, 0.08, 0.12, 80))}, critX2Factor),
+		Deviates, NotApplicable)
+	statuses(t, "no sgd", verdictX2([]string{"decoupled-fine"}, []x2Point{pt(rate(1, 1, 1, 1))}, critX2Factor),
+		NotMeasured, NotApplicable)
+	// Two escapes: the interval is so wide it would reach any band; the check is uninformative.
+	v = verdictX2([]string{"sgd"}, []x2Point{pt(rate(0.01, 0.0012, 0.036, 2))}, critX2Factor)
+	statuses(t, "two escapes", v, Partial, NotApplicable)
+	want(t, chk(t, v, "SGD's rate"), Uninformative, 1)
+	// The exact chain: inside SGD with replacement's interval, outside it, too few escapes,
+	// and a chain whose box leaks (a bound, not a prediction).
+	p := pt(rate(0.012, 0.009, 0.015, 40))
+	p.Rates["sgd-replacement"] = rate(0.012, 0.009, 0.015, 40)
+	p.Chain = &chain.Result{MFPT: 80} // 0.0125: inside
+	v = verdictX2([]string{"sgd", "sgd-replacement"}, []x2Point{p}, critX2Factor)
+	chainChecksX2([]x2Point{p}, &v)
+	statuses(t, "chain inside", v, Agrees, Agrees)
+	want(t, chk(t, v, "exact chain's rate at sigma = 0.7"), Pass, 0.0125)
+	p.Chain = &chain.Result{MFPT: 20} // 0.05: outside
+	v = Verdict{}
+	chainChecksX2([]x2Point{p}, &v)
+	statuses(t, "chain outside", v, NotMeasured, Deviates)
+	p.Chain = &chain.Result{MFPT: 80, LeaveBox: 0.1}
+	v = Verdict{}
+	chainChecksX2([]x2Point{p}, &v)
+	statuses(t, "chain leaks", v, NotMeasured, Partial)
+	p.Chain, p.Rates["sgd-replacement"] = &chain.Result{MFPT: 80}, rate(0.012, 0.002, 0.05, 3)
+	v = Verdict{}
+	chainChecksX2([]x2Point{p}, &v)
+	want(t, chk(t, v, "exact chain's rate at sigma = 0.7"), Uninformative, 0.0125)
+}
+
+// x3pt is a configuration with SGD's occupation ratio (escapes each way, log standard error)
+// and the power law's prediction.
+func x3pt(sweep string, ha, hb float64, na, nb int, ratio, se, power float64, esc int) *x3Point {
+	r := &study.BothRecord{RatioRates: num.Float(ratio), LogRatioSE: num.Float(se)}
+	r.RatesAB.Escaped, r.RatesBA.Escaped = esc, esc
+	return &x3Point{Sweep: sweep, HA: ha, HB: hb, NA: na, NB: nb, Power: power, ChainAB: math.NaN(),
+		ChainBA: math.NaN(), Quad: math.NaN(), Recs: map[string]*study.BothRecord{"sgd": r}}
+}
+
+func TestVerdictX3(t *testing.T) {
+	run := func(pts ...*x3Point) Verdict { return verdictX3(pts, critX3P, critX3Trend, critChainZ) }
+	// The power law fits: ratios at the prediction within their errors.
+	fit := []*x3Point{x3pt("sharpness", 1, 1, 1, 1, 1, 0.1, 1, 100), x3pt("sharpness", 2, 1, 1, 1, 0.5, 0.1, 0.5,
+		100), x3pt("sharpness", 4, 1, 1, 1, 0.26, 0.1, 0.25, 100)}
+	v := run(fit...)
+	statuses(t, "fits", v, Agrees, NotApplicable)
+	c := chk(t, v, "power law for SGD's occupation ratios")
+	if c.Outcome != Pass || c.N != 3 || !(float64(c.Measured) > 0.9) {
+		t.Errorf("fits: %v %v %v", c.Outcome, c.N, c.Measured)
+	}
+	// The size is off by a factor e^1 everywhere but the direction is right: partial.
+	moved := []*x3Point{x3pt("sharpness", 1, 1, 1, 1, 2.7, 0.1, 1, 100), x3pt("sharpness", 2, 1, 1, 1, 1.3, 0.1,
+		0.5, 100), x3pt("sharpness", 4, 1, 1, 1, 0.7, 0.1, 0.25, 100)}
+	v = run(moved...)
+	statuses(t, "moves the right way", v, Partial, NotApplicable)
+	tr := chk(t, v, "sharpness sweep")
+	if tr.Outcome != Pass || !(float64(tr.Measured) > 2) {
+		t.Errorf("trend: %v %v", tr.Outcome, tr.Measured)
+	}
+	// The preference goes the other way: deviates.
+	wrong := []*x3Point{x3pt("sharpness", 1, 1, 1, 1, 0.5, 0.1, 1, 100), x3pt("sharpness", 2, 1, 1, 1, 1, 0.1, 0.5,
+		100), x3pt("sharpness", 4, 1, 1, 1, 2, 0.1, 0.25, 100)}
+	v = run(wrong...)
+	statuses(t, "wrong way", v, Deviates, NotApplicable)
+	// Slope +1 per unit log(h_A/h_B) with standard error 0.1/(sqrt(2) log 2), predicted -1.
+	want(t, chk(t, v, "sharpness sweep"), Fail, -math.Log(2)*math.Sqrt(2)/0.1)
+	// Too few escapes: nothing is judged.
+	statuses(t, "too few", run(x3pt("sharpness", 1, 1, 1, 1, 1, 0.1, 1, 3), x3pt("sharpness", 2, 1, 1, 1, 0.5,
+		0.1, 0.5, 3)), NotMeasured, NotApplicable)
+	// The exact chain's ratio against SGD's.
+	fit[0].ChainAB, fit[0].ChainBA = 1.05, 1 // log 1.05 = 0.49 SE from log 1
+	v = run(fit...)
+	statuses(t, "chain", v, Agrees, Agrees)
+	want(t, chk(t, v, "exact chain's p_A/p_B"), Pass, math.Log(1.05)/0.1)
 }
 
 // Parameters are validated before any work: every class of bad value is an error of class
@@ -228,6 +421,7 @@ func TestParamsValidation(t *testing.T) {
 		{"E5", `{"runs": 0}`, "runs = 0"},
 		{"E5", `{"eta": -1}`, "eta = -1"},
 		{"E5", `{"levels": [1.2, 1.4]}`, "three thresholds"},
+		{"E5", `{"levels": [1.2, 1.2, 1.2]}`, "levels must increase"},
 		{"E5", `{"dynamics": ["sgd", "nonsense"]}`, "unknown dynamics"},
 		{"E4", `{"samples": 3}`, "samples = 3"},
 		{"E1", `{"epochs": [50, 0]}`, "must increase"},

@@ -7,6 +7,7 @@ import (
 	"github.com/sgdlab/sgdlab/chain"
 	"github.com/sgdlab/sgdlab/escape"
 	"github.com/sgdlab/sgdlab/landscape"
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/study"
 )
 
@@ -108,15 +109,16 @@ func (w *wellEscape) chain(env *Env, id, stage string, prob study.Problem, p int
 	return rec.Levels[0], nil
 }
 
-// chainAgreement compares a measured rate's 95% interval with the exact chain's 1/MFPT:
-// the claim fragment and whether the interval contains it.
-func chainAgreement(lr escape.LevelRate, c *chain.Result) (string, bool) {
+// chainRateCheck checks the exact chain's rate 1/MFPT against SGD with replacement's
+// measured rate: pass when it lies inside the rate's 95% interval, uninformative with fewer
+// than minEscapes escapes (a wide interval would pass by its width alone).
+func chainRateCheck(where string, lr escape.LevelRate, c *chain.Result) Check {
 	k := 1 / float64(c.MFPT)
 	in := lr.Lo <= k && k <= lr.Hi
-	word := "inside"
-	if !in {
-		word = "outside"
-	}
-	return fmt.Sprintf("exact chain 1/MFPT %.3g %s the 95%% interval %.3g .. %.3g of SGD with replacement", k, word,
-		lr.Lo, lr.Hi), in
+	word := map[bool]string{true: "inside", false: "outside"}[in]
+	chk := newCheck(Exact, critChainRate, "exact chain's rate at "+where, k, "At %s the exact chain's rate 1/MFPT "+
+		"%.3g is %s the 95%% interval %.3g .. %.3g of SGD with replacement (%d of %d runs escaped).", where, k, word,
+		lr.Lo, lr.Hi, lr.Escaped, lr.Runs)
+	chk.Target = num.Float(lr.Kappa)
+	return chk.decide(in, lr.Escaped, minEscapes, "")
 }

@@ -3,6 +3,7 @@ package experiment
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/sgdlab/sgdlab/chain"
@@ -153,9 +154,9 @@ func runX1(env *Env, p *x1Params) (*Result, error) {
 	if err := renderX1(env, p, sweep, vary, cmps, res); err != nil {
 		return nil, err
 	}
-	v := verdictX1(p.Dynamics, cmps, x1PReject)
-	chainClaimsX1(sweep, vary, &v)
-	res.judge(v, criteria["X1"]...)
+	v := verdictX1(p.Dynamics, cmps, critX1P)
+	chainChecksX1(sweep, vary, &v)
+	res.judge(v)
 	res.Notes = append(res.Notes, p.diverged...)
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, pt := range sweep {
@@ -217,25 +218,22 @@ func runX1Point(env *Env, p *x1Params, c x1Config) (*x1Point, error) {
 	return pt, err
 }
 
-// chainClaimsX1 adds what the exact chain says over the sweep and the variations: its rate
-// against SGD with replacement, its slope against the power law's, and how the gap to the
-// decoupled SDE splits at the largest L^s/L*.
-func chainClaimsX1(sweep, vary []*x1Point, v *Verdict) {
+// chainChecksX1 checks the exact chain's rate against SGD with replacement at every
+// configuration of the sweep and the variations, and remarks its slope against the power
+// law's and how the gap to the decoupled SDE splits at the largest L^s/L*.
+func chainChecksX1(sweep, vary []*x1Point, v *Verdict) {
 	var lx, ly []float64
-	inside, compared := 0, 0
-	var outside []string
 	for _, pt := range append(append([]*x1Point(nil), sweep...), vary...) {
 		if pt.chain == nil {
 			continue
 		}
-		if lr, ok := pt.rates["sgd-replacement"]; ok && lr.Escaped > 0 {
-			compared++
-			if s, in := chainAgreement(lr, pt.chain); in {
-				inside++
-			} else {
-				outside = append(outside, fmt.Sprintf("n = %d, eta = %g, B = %d, L^s/L* = %.2f: %s", pt.cfg.Dim,
-					pt.cfg.Eta, pt.cfg.Batch, pt.tb.LSaddle/pt.tb.LMin, s))
-			}
+		where := fmt.Sprintf("n = %d, eta = %g, B = %d, L^s/L* = %.2f", pt.cfg.Dim, pt.cfg.Eta, pt.cfg.Batch,
+			pt.tb.LSaddle/pt.tb.LMin)
+		if lr, ok := pt.rates["sgd-replacement"]; ok {
+			v.add(chainRateCheck(where, lr, pt.chain))
+		} else {
+			v.add(missing(Exact, critChainRate, "exact chain's rate at "+where, "SGD with replacement is not among "+
+				"the dynamics"))
 		}
 	}
 	for _, pt := range sweep {
@@ -243,16 +241,9 @@ func chainClaimsX1(sweep, vary []*x1Point, v *Verdict) {
 			lx, ly = append(lx, math.Log(pt.tb.LSaddle/pt.tb.LMin)), append(ly, -math.Log(float64(pt.chain.MFPT)))
 		}
 	}
-	if compared > 0 {
-		v.claim("The exact chain's rate 1/MFPT lies inside the 95%% interval of SGD with replacement at %d of %d "+
-			"configurations.", inside, compared)
-		for _, o := range outside {
-			v.claim("Outside: %s.", o)
-		}
-	}
 	if len(lx) >= 3 {
 		slope, se := stats.FitLineOLS(lx, ly)
-		v.claim("The exact chain's log rate against log(L^s/L*) has slope %.2f (± %.2f about a line) against the "+
+		v.remark("The exact chain's log rate against log(L^s/L*) has slope %.2f (± %.2f about a line) against the "+
 			"power law's -%.2f.", slope, se, theory.Exponent(sweep[0].cfg.Batch, sweep[0].cfg.Eta, sweep[0].tb.HStar,
 			sweep[0].tb.N))
 	}
@@ -260,10 +251,12 @@ func chainClaimsX1(sweep, vary []*x1Point, v *Verdict) {
 	if last.chain != nil {
 		times := map[string]float64{}
 		for dn, lr := range last.rates {
-			times[dn] = 1 / lr.Kappa
+			if lr.Escaped >= minEscapes {
+				times[dn] = 1 / lr.Kappa
+			}
 		}
 		mf := float64(last.chain.MFPT)
-		v.claim("At L^s/L* = %.2f the exact chain's MFPT is %.3g t, %.3g times the decoupled SDE's quadrature; "+
+		v.remark("At L^s/L* = %.2f the exact chain's MFPT is %.3g t, %.3g times the decoupled SDE's quadrature; "+
 			"against it, %s.", last.tb.LSaddle/last.tb.LMin, mf, mf*last.quad, gapSplit(times, mf))
 	}
 }
@@ -282,7 +275,7 @@ func compareX1(dn string, sweep []*x1Point, p *x1Params) (x1Comparison, bool) {
 	var lx, ly, sy, lp, la, lf []float64
 	for _, pt := range sweep {
 		lr, ok := pt.rates[dn]
-		if !ok || lr.Escaped == 0 {
+		if !ok || lr.Escaped < minEscapes {
 			continue
 		}
 		lx, ly = append(lx, math.Log(pt.tb.LSaddle/pt.tb.LMin)), append(ly, math.Log(lr.Kappa))
@@ -322,77 +315,49 @@ func compareX1(dn string, sweep []*x1Point, p *x1Params) (x1Comparison, bool) {
 	return c, true
 }
 
-// verdictX1 judges SGD's comparison: the parameter-free power law fits (agrees), only the
-// power law's shape fits while both alternatives are rejected (partial), or neither
-// (deviates); each dynamics' claims name only the models its p-values accept or reject.
-func verdictX1(dynamics []string, cmps []x1Comparison, pReject float64) Verdict {
+// verdictX1 checks SGD's escape rates over the sweep: the parameter-free power law fits
+// (full agreement); otherwise the power law's shape (free slope and prefactor) fits while the
+// Arrhenius and frozen-noise shapes are rejected (the qualitative claim). Every other
+// dynamics' fits are remarks.
+func verdictX1(dynamics []string, cmps []x1Comparison, pReject Criterion) Verdict {
+	var v Verdict
 	byDyn := map[string]x1Comparison{}
 	for _, c := range cmps {
 		byDyn[c.Dyn] = c
 	}
-	ran := false
-	for _, d := range dynamics {
-		ran = ran || d == "sgd"
-	}
 	sgd, ok := byDyn["sgd"]
 	switch {
-	case !ran:
-		return notMeasured("SGD is not among the dynamics in the parameters.")
+	case !slices.Contains(dynamics, "sgd"):
+		v.add(missing(Paper, pReject, "parameter-free power law for SGD", "SGD is not among the dynamics in the "+
+			"parameters"))
 	case !ok:
-		return notMeasured(
-			"SGD escaped in fewer than three configurations of the sweep, too few to compare the models.",
-		)
-	}
-	var v Verdict
-	switch {
-	case sgd.PowP > pReject:
-		v.Status = Agrees
-		v.claim("Agrees: the parameter-free power law describes SGD's escape rate over the saddle (p = %.2g).",
-			sgd.PowP)
-	case sgd.PowFitP > pReject && sgd.ArrFitP <= pReject && sgd.FroFitP <= pReject:
-		v.Status = Partial
-		v.claim(
-			"Partly: SGD's escape rate is a power of L^s/L* (free slope and prefactor, p = %.2g) while the "+
-				"Arrhenius and frozen-noise shapes are rejected (p = %.2g and %.2g), but the parameter-free power "+
-				"law is rejected (p = %.2g).",
-			sgd.PowFitP,
-			sgd.ArrFitP,
-			sgd.FroFitP,
-			sgd.PowP,
-		)
+		v.add(missing(Paper, pReject, "parameter-free power law for SGD", "SGD escaped %d or more times in fewer "+
+			"than three configurations of the sweep, too few to compare the models", minEscapes))
 	default:
-		v.Status = Deviates
-		v.claim(
-			"Deviates: no model's shape is accepted for SGD without the power law's also failing; see the " +
-				"comparison table.",
-		)
+		n := sgd.Points
+		v.add(above(Paper, pReject, "parameter-free power law for SGD", sgd.PowP, n, "The parameter-free power "+
+			"law describes SGD's escape rate over %d configurations with chi-square p = %.2g (criterion: above "+
+			"%g).", n, sgd.PowP, pReject.Value).as(Full))
+		v.add(above(Paper, pReject, "power-law shape for SGD", sgd.PowFitP, n, "A power of L^s/L* with free slope "+
+			"and prefactor gives p = %.2g; its slope is %.2f ± %.2f against the power law's -%.2f.", sgd.PowFitP,
+			sgd.Slope, sgd.SlopeSE, sgd.Expo).as(Fallback))
+		v.add(atMost(Paper, pReject, "Arrhenius shape rejected for SGD", sgd.ArrFitP, n, "The Arrhenius shape "+
+			"with a free constant gives p = %.2g (rejected at or below %g).", sgd.ArrFitP, pReject.Value).as(Fallback))
+		v.add(atMost(Paper, pReject, "frozen-noise shape rejected for SGD", sgd.FroFitP, n, "The frozen-noise "+
+			"shape with a free prefactor gives p = %.2g.", sgd.FroFitP).as(Fallback))
 	}
 	for _, d := range dynamics {
-		c, ok := byDyn[d]
-		if !ok {
-			v.claim("%s: fewer than three configurations with escapes, not compared.", d)
+		if d == "sgd" {
 			continue
 		}
-		var fits, rejected []string
-		for _, m := range []struct {
-			name string
-			p    float64
-		}{{"power law", c.PowP}, {"Arrhenius", c.ArrP}, {"frozen noise", c.FroP}} {
-			if m.p > pReject {
-				fits = append(fits, fmt.Sprintf("%s (p = %.2g)", m.name, m.p))
-			} else {
-				rejected = append(rejected, fmt.Sprintf("%s (p = %.2g)", m.name, m.p))
-			}
+		c, ok := byDyn[d]
+		if !ok {
+			v.remark("%s: fewer than three configurations with %d or more escapes, not compared.", d, minEscapes)
+			continue
 		}
-		s := d + ":"
-		if len(fits) > 0 {
-			s += " fits without free parameters: " + strings.Join(fits, ", ") + ";"
-		}
-		if len(rejected) > 0 {
-			s += " rejected without free parameters: " + strings.Join(rejected, ", ") + ";"
-		}
-		v.claim("%s slope of log kappa against log(L^s/L*) %.2f ± %.2f against the power law's -%.2f.", s, c.Slope,
-			c.SlopeSE, c.Expo)
+		v.remark("%s: without free parameters the power law gives p = %.2g, Arrhenius %.2g, frozen noise %.2g; "+
+			"slope of log kappa against log(L^s/L*) %.2f ± %.2f against the power law's -%.2f.", d, c.PowP, c.ArrP,
+			c.FroP, c.Slope, c.SlopeSE, c.Expo)
 	}
 	return v
 }

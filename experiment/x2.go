@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sgdlab/sgdlab/chain"
@@ -104,9 +105,9 @@ func runX2(env *Env, p *x2Params) (*Result, error) {
 	}
 	res.Notes = append(res.Notes, p.diverged...)
 	renderX2(p, pts, res)
-	v := verdictX2(p.Dynamics, pts, x2Factor)
-	chainClaimsX2(pts, &v)
-	res.judge(v, criteria["X2"]...)
+	v := verdictX2(p.Dynamics, pts, critX2Factor)
+	chainChecksX2(pts, &v)
+	res.judge(v)
 	return res, nil
 }
 
@@ -147,38 +148,47 @@ func runX2Point(env *Env, p *x2Params, sigma float64) (x2Point, error) {
 	return pt, err
 }
 
-// chainClaimsX2 adds, per noise level, the exact chain's MFPT (computable where simulation
-// sees few escapes in its budget), its agreement with SGD with replacement, its ratio to the
-// power law and how the gap to the decoupled SDE splits.
-func chainClaimsX2(pts []x2Point, v *Verdict) {
+// chainChecksX2 checks, per noise level, the exact chain's rate against SGD with
+// replacement (uninformative where the chain's box leaks or its grid has not converged: the
+// chain's time is then only a bound), and remarks its ratio to the predictions and how the
+// gap to the decoupled SDE splits.
+func chainChecksX2(pts []x2Point, v *Verdict) {
 	for _, pt := range pts {
 		c := pt.Chain
 		if c == nil {
 			continue
 		}
+		where := fmt.Sprintf("sigma = %g", pt.Sigma)
 		mf := float64(c.MFPT)
-		s := fmt.Sprintf("sigma = %g: the exact chain's MFPT is %.4g t (%.4g steps; half grid %.4g t), a rate "+
-			"%.3g times the power law's and %.3g times Arrhenius'", pt.Sigma, mf, float64(c.MFPTSteps),
-			float64(c.CoarseMFPT), 1/mf/pt.Power, 1/mf/pt.Arrh)
+		var bound []string
 		if c.LeaveBox > 1e-3 {
-			s += fmt.Sprintf(", but %.2g of the probability leaves the grid's box first (drifting along the flat "+
-				"valley), so this is the time to the first of leaving the box and entering the other well: a "+
-				"lower bound of the escape time", c.LeaveBox)
+			bound = append(bound, fmt.Sprintf("%.2g of the probability leaves the grid's box first (drifting along "+
+				"the flat valley), so the chain's time is that to the first of leaving the box and entering the "+
+				"other well: a lower bound of the escape time", c.LeaveBox))
 		}
 		if c.GridChange > chain.GridTolerance {
-			s += fmt.Sprintf(" (not converged: the half grid changes it by %.0f%%)", 100*c.GridChange)
+			bound = append(bound, fmt.Sprintf("the half grid changes the chain's time by %.0f%%",
+				100*float64(c.GridChange)))
 		}
-		if lr, ok := pt.Rates["sgd-replacement"]; ok {
-			a, _ := chainAgreement(lr, c)
-			s += "; " + a + fmt.Sprintf(" (%d of %d runs escaped)", lr.Escaped, lr.Runs)
+		if lr, ok := pt.Rates["sgd-replacement"]; !ok {
+			v.add(missing(Exact, critChainRate, "exact chain's rate at "+where, "SGD with replacement is not among "+
+				"the dynamics"))
+		} else if chk := chainRateCheck(where, lr, c); len(bound) > 0 {
+			chk.Outcome = Uninformative
+			chk.Claim += " Not informative: " + strings.Join(bound, "; ") + "."
+			v.add(chk)
+		} else {
+			v.add(chk)
 		}
 		times := map[string]float64{}
 		for dn, lr := range pt.Rates {
-			if lr.Escaped > 0 {
+			if lr.Escaped >= minEscapes {
 				times[dn] = 1 / lr.Kappa
 			}
 		}
-		v.claim("%s; against the decoupled SDE: %s.", s, gapSplit(times, mf))
+		v.remark("sigma = %g: the exact chain's MFPT is %.4g t (%.4g steps; half grid %.4g t), a rate %.3g times "+
+			"the power law's and %.3g times Arrhenius'; against the decoupled SDE: %s.", pt.Sigma, mf,
+			float64(c.MFPTSteps), float64(c.CoarseMFPT), 1/mf/pt.Power, 1/mf/pt.Arrh, gapSplit(times, mf))
 	}
 }
 
@@ -194,65 +204,38 @@ func x2Compare(lr escape.LevelRate, pred, factor float64) int {
 	return 0
 }
 
-// verdictX2 judges SGD's rate against the power law at every noise level (the 95% interval
-// against a factor band) and states every dynamics' ratio to both predictions.
-func verdictX2(dynamics []string, pts []x2Point, factor float64) Verdict {
-	ran := false
-	for _, d := range dynamics {
-		ran = ran || d == "sgd"
-	}
-	if !ran || len(pts) == 0 {
-		return notMeasured("SGD is not among the dynamics in the parameters.")
-	}
+// verdictX2 checks SGD's rate against the power law at every noise level (its 95% interval
+// against the band [power/factor, power*factor], with at least minEscapes escapes), and
+// remarks every dynamics' ratio to both predictions.
+func verdictX2(dynamics []string, pts []x2Point, factor Criterion) Verdict {
 	var v Verdict
-	var parts []Status
-	var words []string
+	if !slices.Contains(dynamics, "sgd") || len(pts) == 0 {
+		v.add(missing(Paper, factor, "SGD's rate against the power law", "SGD is not among the dynamics in the "+
+			"parameters"))
+		return v
+	}
 	for _, pt := range pts {
 		lr := pt.Rates["sgd"]
-		switch x2Compare(lr, pt.Power, factor) {
-		case 0:
-			parts = append(parts, Agrees)
-		default:
-			parts = append(parts, Deviates)
-		}
+		name := fmt.Sprintf("SGD's rate against the power law at sigma = %g", pt.Sigma)
+		chk := newCheck(Paper, factor, name, lr.Kappa/pt.Power, "At sigma = %g SGD's escape rate is %.3g "+
+			"(95%%: %.3g .. %.3g, %d of %d runs escaped), %.3g times the power law's %.3g (criterion: the interval "+
+			"reaches within a factor %g).", pt.Sigma, lr.Kappa, lr.Lo, lr.Hi, lr.Escaped, lr.Runs,
+			lr.Kappa/pt.Power, pt.Power, factor.Value)
+		chk.Target = 1
+		v.add(chk.decide(x2Compare(lr, pt.Power, factor.Value) == 0, lr.Escaped, minEscapes, ""))
 		for _, dn := range dynamics {
+			if dn == "sgd" {
+				continue
+			}
 			r := pt.Rates[dn]
-			words = append(
-				words,
-				fmt.Sprintf(
-					"sigma = %g, %s: rate %.3g (95%%: %.3g .. %.3g, %d of %d runs escaped), %.3g times the power "+
-						"law and %.3g times Arrhenius.",
-					pt.Sigma,
-					dn,
-					r.Kappa,
-					r.Lo,
-					r.Hi,
-					r.Escaped,
-					r.Runs,
-					r.Kappa/pt.Power,
-					r.Kappa/pt.Arrh,
-				),
-			)
+			v.remark("sigma = %g, %s: rate %.3g (95%%: %.3g .. %.3g, %d of %d runs escaped), %.3g times the power "+
+				"law and %.3g times Arrhenius.", pt.Sigma, dn, r.Kappa, r.Lo, r.Hi, r.Escaped, r.Runs,
+				r.Kappa/pt.Power, r.Kappa/pt.Arrh)
 		}
-		words = append(
-			words,
-			fmt.Sprintf(
-				"SGD's measured noise at the saddle is %.3g times that at the minimum, where the decoupled model "+
-					"has L^s/L* = %.3g.",
-				pt.NoiseRatio,
-				pt.TB.LSaddle/pt.TB.LMin,
-			),
-		)
+		v.remark("sigma = %g: SGD's rate is %.3g times Arrhenius'; its measured noise at the saddle is %.3g times "+
+			"that at the minimum, where the decoupled model has L^s/L* = %.3g.", pt.Sigma, lr.Kappa/pt.Arrh,
+			pt.NoiseRatio, pt.TB.LSaddle/pt.TB.LMin)
 	}
-	v.Status = worst(parts...)
-	if v.Status == Agrees {
-		v.claim("Agrees: SGD's escape rate is within a factor %g of the power law at every noise level (95%% "+
-			"intervals).", factor)
-	} else {
-		v.claim("Deviates: SGD's escape rate lies outside a factor %g of the power law (95%% interval) at some "+
-			"noise level.", factor)
-	}
-	v.Claims = append(v.Claims, words...)
 	return v
 }
 

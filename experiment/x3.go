@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/sgdlab/sgdlab/chain"
@@ -191,7 +192,7 @@ func runX3(env *Env, p *x3Params) (*Result, error) {
 	if err := renderX3(env, pts, res); err != nil {
 		return nil, err
 	}
-	res.judge(verdictX3(pts, x1PReject), criteria["X3"]...)
+	res.judge(verdictX3(pts, critX3P, critX3Trend, critChainZ))
 	return res, nil
 }
 
@@ -269,27 +270,30 @@ func runX3Point(env *Env, p *x3Params, c x3Config, sweep string) (*x3Point, erro
 			return nil, fmt.Errorf("X3 %s exact chain B -> A: %w", stage, err)
 		}
 		pt.ChainAB, pt.ChainBA = float64(ab.MFPT), float64(ba.MFPT)
-		pt.ChainChange = math.Max(ab.GridChange, ba.GridChange)
+		pt.ChainChange = math.Max(float64(ab.GridChange), float64(ba.GridChange))
 		pt.ChainLeaveBox = math.Max(ab.LeaveBox, ba.LeaveBox)
 	}
 	return pt, nil
 }
 
-// verdictX3 judges SGD's preference: agreement when the parameter-free power law's ratios
-// fit SGD's (chi-square on log p_A/p_B, p above pReject); partial when they do not but the
-// preference moves the way the theory says (toward the flatter minimum as A sharpens, toward
-// the lower-dimensional one as n_A grows, each slope at least two standard errors from zero
-// with the sign of the prediction); deviates otherwise.
-func verdictX3(pts []*x3Point, pReject float64) Verdict {
+// verdictX3 checks SGD's preference: the parameter-free power law's ratios fit SGD's
+// (chi-square on log p_A/p_B, p above pReject: full agreement); otherwise the preference
+// moves the way the theory says in each sweep (toward the flatter minimum as A sharpens,
+// toward the lower-dimensional one as n_A grows: each slope with the predicted sign and at
+// least trend standard errors from zero). Configurations count only where SGD escaped at
+// least minEscapes times each way. The exact chain's ratios are checked against SGD's.
+func verdictX3(pts []*x3Point, pReject, trend, chainZ Criterion) Verdict {
+	var v Verdict
 	var sgd []*x3Point
 	for _, pt := range pts {
-		if r := pt.Recs["sgd"]; r != nil && pt.Recs["sgd"].RatesAB.Escaped > 0 && r.RatesBA.Escaped > 0 {
+		if r := pt.Recs["sgd"]; r != nil && r.RatesAB.Escaped >= minEscapes && r.RatesBA.Escaped >= minEscapes {
 			sgd = append(sgd, pt)
 		}
 	}
 	if len(sgd) < 2 {
-		return notMeasured("SGD escaped in both directions in fewer than two configurations (or is not among the " +
-			"dynamics).")
+		v.add(missing(Paper, pReject, "power law for SGD's occupation ratios", "SGD escaped %d or more times in "+
+			"both directions in fewer than two configurations (or is not among the dynamics)", minEscapes))
+		return v
 	}
 	chi, dof := 0.0, 0
 	for _, pt := range sgd {
@@ -299,8 +303,10 @@ func verdictX3(pts []*x3Point, pReject float64) Verdict {
 		dof++
 	}
 	pPow := stats.ChiSquareP(chi, dof)
-	trend := func(sweep string, x func(*x3Point) float64, predicted func(*x3Point) float64) (float64, float64,
-		float64, bool) {
+	v.add(above(Paper, pReject, "power law for SGD's occupation ratios", pPow, dof, "The parameter-free power law "+
+		"against SGD's occupation ratio p_A/p_B in %d configurations: chi-square %.1f on %d dof, p = %.2g "+
+		"(criterion: above %g).", dof, chi, dof, pPow, pReject.Value).as(Full))
+	sweep := func(sweep string, x func(*x3Point) float64, what string) {
 		var xs, ys, ss, ps []float64
 		for _, pt := range sgd {
 			if pt.Sweep != sweep {
@@ -308,57 +314,39 @@ func verdictX3(pts []*x3Point, pReject float64) Verdict {
 			}
 			r := pt.Recs["sgd"]
 			xs, ys = append(xs, x(pt)), append(ys, math.Log(float64(r.RatioRates)))
-			ss, ps = append(ss, float64(r.LogRatioSE)), append(ps, math.Log(predicted(pt)))
+			ss, ps = append(ss, float64(r.LogRatioSE)), append(ps, math.Log(pt.Power))
 		}
-		if len(xs) < 2 || xs[0] == xs[len(xs)-1] {
-			return 0, 0, 0, false
+		name := sweep + " sweep follows the power law's direction"
+		if len(xs) < 2 || slices.Min(xs) == slices.Max(xs) {
+			if sweep == "sharpness" { // the sharpness sweep is needed; the dimension sweep only when run
+				v.add(missing(Paper, trend, name, "fewer than two configurations of the sweep with enough "+
+					"escapes").as(Fallback))
+			}
+			return
 		}
 		f := stats.FitLine(xs, ys, ss)
-		pf, _ := stats.FitLineOLS(xs, ps)
-		return f.Slope, f.SlopeSE, pf, true
+		pred, _ := stats.FitLineOLS(xs, ps)
+		z := math.NaN()
+		if pred != 0 {
+			z = math.Copysign(1, pred) * f.Slope / f.SlopeSE
+		}
+		v.add(atLeast(Paper, trend, name, z, len(xs), "%s sweep: log(p_A/p_B) against %s has slope %.2f ± %.2f "+
+			"for SGD; the power law gives %.2f (%.1f standard errors in the predicted direction; criterion %g).",
+			strings.ToUpper(sweep[:1])+sweep[1:], what, f.Slope, f.SlopeSE, pred, z, trend.Value).as(Fallback))
 	}
-	logSharp := func(pt *x3Point) float64 { return math.Log(pt.HA / pt.HB) }
-	dn := func(pt *x3Point) float64 { return float64(pt.NA - pt.NB) }
-	power := func(pt *x3Point) float64 { return pt.Power }
-	var v Verdict
-	sSl, sSE, sPred, sOK := trend("sharpness", logSharp, power)
-	dSl, dSE, dPred, dOK := trend("dimension", dn, power)
-	follows := func(sl, se, pred float64, ok bool) bool { return ok && pred != 0 && sl*pred > 0 && math.Abs(sl) > 2*se }
-	switch {
-	case pPow > pReject:
-		v.Status = Agrees
-		v.claim("Agrees: the parameter-free power law gives SGD's occupation ratio p_A/p_B in all %d configurations "+
-			"(chi-square %.1f on %d dof, p = %.2g).", dof, chi, dof, pPow)
-	case follows(sSl, sSE, sPred, sOK) && (!dOK || follows(dSl, dSE, dPred, dOK)):
-		v.Status = Partial
-		v.claim("Partly: SGD's preference moves the way the power law says (see the slopes), but its size does not "+
-			"fit (chi-square %.1f on %d dof, p = %.2g).", chi, dof, pPow)
-	default:
-		v.Status = Deviates
-		v.claim("Deviates: SGD's occupation ratios neither fit the power law (chi-square %.1f on %d dof, p = %.2g) "+
-			"nor move the way it says in every sweep.", chi, dof, pPow)
-	}
-	if sOK {
-		v.claim("Sharpness sweep: log(p_A/p_B) against log(h_A/h_B) has slope %.2f ± %.2f for SGD; the power law "+
-			"gives %.2f (negative: the flatter minimum is preferred more as the other sharpens).", sSl, sSE, sPred)
-	}
-	if dOK {
-		v.claim("Dimension sweep: log(p_A/p_B) against n_A - n_B has slope %.2f ± %.2f for SGD; the power law gives "+
-			"%.2f; Arrhenius gives none (it does not depend on n).", dSl, dSE, dPred)
-	}
-	var chainZ []string
+	sweep("sharpness", func(pt *x3Point) float64 { return math.Log(pt.HA / pt.HB) }, "log(h_A/h_B)")
+	sweep("dimension", func(pt *x3Point) float64 { return float64(pt.NA - pt.NB) }, "n_A - n_B")
 	for _, pt := range sgd {
 		if math.IsNaN(pt.ChainAB) {
 			continue
 		}
 		r := pt.Recs["sgd"]
-		z := (math.Log(float64(r.RatioRates)) - math.Log(pt.chainRatio())) / float64(r.LogRatioSE)
-		chainZ = append(chainZ, fmt.Sprintf("%s %.2f (z = %.1f)", pt.label(), pt.chainRatio(), z))
+		lr, lc, se := math.Log(float64(r.RatioRates)), math.Log(pt.chainRatio()), float64(r.LogRatioSE)
+		v.add(withinSE(Exact, chainZ, "exact chain's p_A/p_B at "+pt.label(), lr, se, lc, min(r.RatesAB.Escaped,
+			r.RatesBA.Escaped), minEscapes, "At %s the exact chain's p_A/p_B = T_AB/T_BA is %.3g against SGD's %.3g "+
+			"(%.1f standard errors of log p_A/p_B; criterion %g).", pt.label(), pt.chainRatio(),
+			float64(r.RatioRates), math.Abs(lr-lc)/se, chainZ.Value))
 	}
-	if len(chainZ) > 0 {
-		v.claim("The exact chain's p_A/p_B = T_AB/T_BA against SGD's: %s.", strings.Join(chainZ, "; "))
-	}
-	var dec []string
 	for _, pt := range pts {
 		if r := pt.Recs["decoupled-fine"]; r != nil && r.RatesAB.Escaped > 0 && r.RatesBA.Escaped > 0 {
 			ref, name := pt.Power, "power law"
@@ -366,12 +354,9 @@ func verdictX3(pts []*x3Point, pReject float64) Verdict {
 				ref, name = pt.Quad, "quadrature"
 			}
 			z := (math.Log(float64(r.RatioRates)) - math.Log(ref)) / float64(r.LogRatioSE)
-			dec = append(dec, fmt.Sprintf("%s %.3g against %s %.3g (z = %.1f)", pt.label(), float64(r.RatioRates), name,
-				ref, z))
+			v.remark("The decoupled SDE's p_A/p_B at %s is %.3g against the %s's %.3g (z = %.1f).", pt.label(),
+				float64(r.RatioRates), name, ref, z)
 		}
-	}
-	if len(dec) > 0 {
-		v.claim("The decoupled SDE's p_A/p_B: %s.", strings.Join(dec, "; "))
 	}
 	return v
 }

@@ -36,7 +36,10 @@ func Characterize(w *model.Worker, theta []float64, k int) (*Minimum, error) {
 		return nil, fmt.Errorf("the point is not a minimum: |grad L| = %.3g (tolerance %.1g)", m.GradNorm, tol)
 	}
 	if P <= DenseHessianLimit {
-		vals, vecs := curvature.Eigen(P, w.DenseHessian(theta), true)
+		vals, vecs, err := curvature.Eigen(P, w.DenseHessian(theta), true)
+		if err != nil {
+			return nil, fmt.Errorf("the Hessian at the minimum: %w", err)
+		}
 		m.Dense = true
 		for i := P - 1; i >= 0; i-- {
 			m.Eigs = append(m.Eigs, vals[i])

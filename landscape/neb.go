@@ -226,7 +226,10 @@ func RefineSaddle(ctx context.Context, w *model.Worker, x0 []float64, tol float6
 			if norm(g) < tol {
 				break
 			}
-			vals, vecs := curvature.Eigen(P, w.DenseHessian(x), true)
+			vals, vecs, err := curvature.Eigen(P, w.DenseHessian(x), true)
+			if err != nil {
+				return s, fmt.Errorf("Hessian during the saddle refinement: %w", err)
+			}
 			step := make([]float64, P)
 			for i := 0; i < P; i++ {
 				gi := 0.0
@@ -275,7 +278,10 @@ func RefineSaddle(ctx context.Context, w *model.Worker, x0 []float64, tol float6
 	s.GradNorm = norm(g)
 	s.Method = s.Refined
 	if P <= DenseHessianLimit {
-		vals, vecs := curvature.Eigen(P, w.DenseHessian(x), true)
+		vals, vecs, err := curvature.Eigen(P, w.DenseHessian(x), true)
+		if err != nil {
+			return s, fmt.Errorf("Hessian at the saddle: %w", err)
+		}
 		s.Eigs = vals
 		for _, v := range vals {
 			if v < -1e-10*math.Max(1, math.Abs(vals[P-1])) {

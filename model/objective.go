@@ -200,17 +200,15 @@ func (w *Worker) each() {
 // them would oversubscribe the cores: it runs single-threaded meanwhile.
 func (w *Worker) parallel(pieces, total int) {
 	defer SingleThreadedBLAS()()
-	var wg sync.WaitGroup
+	var grp fault.Group // a panic on a lane is raised again here
 	for g := 0; g < w.par; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		grp.Go(func() {
 			for l := g; l < len(w.lanes); l += w.par {
 				w.lanePieces(l, pieces, total)
 			}
-		}()
+		})
 	}
-	wg.Wait()
+	grp.Wait()
 }
 
 // lanePieces runs lane l's pieces l, l+passSlots, ...

@@ -1,13 +1,17 @@
 package noise
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
 
 	"github.com/sgdlab/sgdlab/curvature"
+	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/gram"
 	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/seed"
 )
 
@@ -29,6 +33,10 @@ type Analysis struct {
 	Conventions map[string]string `json:"conventions"`
 	Notes       []string          `json:"notes,omitempty"`
 }
+
+// maxScale bounds the noise strength and the loss of an analysis: their squares and fourth
+// moments must stay finite.
+const maxScale = 1e150
 
 // AnalyzeOptions selects what Analyze computes.
 type AnalyzeOptions struct {
@@ -64,21 +72,43 @@ func (s *State) Analyze(opt AnalyzeOptions) (*Analysis, error) {
 	}
 	a := &Analysis{N: o.N(), P: o.P(), K: o.K(), B: s.B, Sampling: s.Mode.String(), C: s.C, Loss: s.L,
 		GradNorm: math.Sqrt(dot(s.Grad, s.Grad)), Conventions: Conventions(s)}
+	if err := s.checkFinite(); err != nil {
+		return nil, err
+	}
 	// The overlap of all P eigenvectors is trivially 1: use at most P-1 of them.
 	k := max(1, min(opt.TopK, o.P()-1))
 	_, mse := o.Loss.(model.MSE)
 	stage("noise strength")
 	a.Strength = s.MeasureStrength(mse)
+	// The comparisons square covariance entries (Frobenius norms, fourth moments): a noise of
+	// 1e150 or more would overflow there, and is refused here with the numbers.
+	if st := a.Strength; !(math.Abs(st.Noise) < maxScale) || !(s.L < maxScale) || !(st.JacNorm*s.L < maxScale) {
+		return nil, fault.Invalid("the noise at the point is beyond the range sgdlab can compare (Noise = %.3g, L = "+
+			"%.3g; limit %.0g): choose parameters of a smaller size", st.Noise, s.L, maxScale)
+	}
+	if s.C == 0 {
+		// B = N without replacement: every batch is the data set and SGD has no noise.
+		a.Notes = append(a.Notes, fmt.Sprintf("B = N = %d without replacement: every batch is the whole data set, so "+
+			"SGD has no noise (Sigma = 0) and the comparisons with its approximations are not defined", s.B))
+		opt.WStar = nil
+	}
 	nk := o.N() * o.K()
+	decName, hesName := "decoupled 2L G / (K B)", "Hessian form 2L H* / (K B)"
 	switch {
+	case s.C == 0:
 	case o.P() <= DenseLimit:
 		stage("dense covariances")
 		S := curvature.ToDense(s.Exact())
-		d := CompareDense("decoupled 2L G / B", S, curvature.ToDense(s.Decoupled()), o.P(), k)
+		d, err := CompareDense(decName, S, curvature.ToDense(s.Decoupled()), o.P(), k)
+		if err != nil {
+			return a, err
+		}
 		a.Decoupled = &d
 		if opt.WStar != nil {
-			h := CompareDense("Hessian form 2L H* / B", S, curvature.ToDense(s.HessianForm(opt.WStar, opt.ThetaStar)),
-				o.P(), k)
+			h, err := CompareDense(hesName, S, curvature.ToDense(s.HessianForm(opt.WStar, opt.ThetaStar)), o.P(), k)
+			if err != nil {
+				return a, err
+			}
 			a.HessianForm = &h
 		}
 		if lc := s.linearCheck(S); lc != nil {
@@ -101,9 +131,9 @@ func (s *State) Analyze(opt AnalyzeOptions) (*Analysis, error) {
 			tr := a.Strength.Noise * s.C
 			trA := math.NaN()
 			if mse {
-				trA = 2 * s.C * s.L * a.Strength.JacNorm
+				trA = s.formFactor() * a.Strength.JacNorm
 			}
-			d, err := CompareOperators("decoupled 2L G / B", s.Exact(), s.Decoupled(), tr, trA, k, opt.Probes, rng())
+			d, err := CompareOperators(decName, s.Exact(), s.Decoupled(), tr, trA, k, opt.Probes, rng())
 			if err != nil {
 				return a, err
 			}
@@ -111,7 +141,7 @@ func (s *State) Analyze(opt AnalyzeOptions) (*Analysis, error) {
 		}
 		if opt.WStar != nil {
 			stage("stochastic comparison: Hessian form")
-			h, err := CompareOperators("Hessian form 2L H* / B", s.Exact(), s.HessianForm(opt.WStar, opt.ThetaStar),
+			h, err := CompareOperators(hesName, s.Exact(), s.HessianForm(opt.WStar, opt.ThetaStar),
 				a.Strength.Noise*s.C, math.NaN(), k, opt.Probes, rng())
 			if err != nil {
 				return a, err
@@ -133,10 +163,14 @@ func (s *State) Analyze(opt AnalyzeOptions) (*Analysis, error) {
 			} else {
 				sp, err = s.Fig1(20, rng())
 			}
-			if err != nil {
+			switch {
+			case errors.Is(err, errFig1Zero):
+				a.Notes = append(a.Notes, "Fig. 1 spectra not measured: "+err.Error())
+			case err != nil:
 				return a, err
+			default:
+				a.Fig1 = &sp
 			}
-			a.Fig1 = &sp
 		}
 	}
 	return a, nil
@@ -153,14 +187,15 @@ func Conventions(s *State) map[string]string {
 		"noise": "xi = grad L - grad L_B; Sigma = Cov(xi) over batch draws, " + samp,
 		"M":     "M = (1/N) sum_mu grad l_mu grad l_mu^T, g = grad L",
 		"G":     "G = Gauss-Newton (1/N) sum J^T (d2l/df2) J (MSE: (1/N) sum grad f grad f^T)",
-		"decoupled": "c * 2 L(theta) G(theta), c the sampling factor above (c = 1/B with replacement, the " +
-			"theory's (2L/B) G)",
-		"hessian":     "c * 2 L(theta) H(theta*), exact Hessian at the minimum theta*",
-		"Noise":       "Noise = (1/N) sum |grad l_mu|^2 - |g|^2 = tr Sigma / c",
-		"cosine":      "<S, A>_F / (|S|_F |A|_F)",
-		"overlap":     "(1/k) |U_S^T U_A|_F^2 of the top-k eigenvectors",
-		"fig1":        "eigenvalues of (1/N) sum l_mu grad f grad f^T vs L (1/N) sum grad f grad f^T",
-		"trace_ratio": "tr(approximation) / tr(exact Sigma)",
+		"decoupled": "c * (2 L(theta)/K) G(theta), c the sampling factor above and K the number of outputs " +
+			"(c = 1/B with replacement and K = 1: the paper's (2L/B) G)",
+		"hessian": "c * (2 L(theta)/K) H(theta*), exact Hessian at the minimum theta*",
+		"Noise":   "Noise = (1/N) sum |grad l_mu|^2 - |g|^2 = tr Sigma / c",
+		"cosine":  "<S, A>_F / (|S|_F |A|_F)",
+		"overlap": "(1/k) |U_S^T U_A|_F^2 of the top-k eigenvectors",
+		"fig1":    "eigenvalues of (1/N) sum l_mu grad f grad f^T vs L (1/N) sum grad f grad f^T",
+		"trace_ratio": "tr(approximation) / tr(exact Sigma); strength.decoupled_ratio is the same quantity for " +
+			"the decoupled form ((2L/K) (1/N) sum |J|_F^2 / Noise)",
 	}
 }
 
@@ -172,8 +207,8 @@ type LinearCheck struct {
 	MaxZ float64 `json:"max_z_vs_population"`
 	// The decoupled form is c (E y^2 + |theta|^2) I: the gap Sigma - decoupled should be
 	// c theta theta^T. GapExplained = 1 - |S - A - c theta theta^T|_F / |S - A|_F.
-	GapNorm      float64 `json:"gap_rel_norm"` // |S - A|_F / |S|_F
-	GapExplained float64 `json:"gap_explained_by_theta_theta"`
+	GapNorm      float64   `json:"gap_rel_norm" check:"nonneg"`  // |S - A|_F / |S|_F
+	GapExplained num.Float `json:"gap_explained_by_theta_theta"` // NaN when there is no gap
 	// MaxZGap is the largest |(S - A) - c theta theta^T| entry in standard errors: values
 	// of a few mean the unexplained rest of the gap is finite-sample noise.
 	MaxZGap    float64 `json:"max_z_gap_minus_theta_theta"`
@@ -224,6 +259,9 @@ func (s *State) linearCheck(S []float64) *LinearCheck {
 		}
 	}
 	lc.GapNorm = math.Sqrt(gap / sn)
-	lc.GapExplained = 1 - math.Sqrt(rest/gap)
+	lc.GapExplained = num.Float(math.NaN())
+	if gap > 0 {
+		lc.GapExplained = num.Float(1 - math.Sqrt(rest/gap))
+	}
 	return lc
 }

@@ -5,27 +5,53 @@ import (
 	"math/rand/v2"
 
 	"github.com/sgdlab/sgdlab/curvature"
+	"github.com/sgdlab/sgdlab/num"
 )
 
 // DenseLimit is the largest P for which comparisons form P x P matrices.
 const DenseLimit = 2000
 
-// Agreement compares an approximate noise covariance A with the exact one S.
+// Agreement compares an approximate noise covariance A with the exact one S. Every measure
+// is approximation over exact (TraceRatio = tr A / tr S, like Strength.Ratio). When S or A is
+// zero the measures are not defined: they are NaN (null in JSON) and Undefined says why.
 type Agreement struct {
-	Form       string  `json:"form"`
-	TraceRatio float64 `json:"trace_ratio"` // tr A / tr S
-	TraceSE    float64 `json:"trace_ratio_se"`
-	Cosine     float64 `json:"cosine"` // <S, A>_F / (|S|_F |A|_F)
-	CosineSE   float64 `json:"cosine_se"`
-	K          int     `json:"k"`
-	Overlap    float64 `json:"topk_overlap"` // (1/k) |U_S^T U_A|_F^2 of the top-k eigenvectors
-	Method     string  `json:"method"`       // dense, gram or stochastic
+	Form       string    `json:"form"`
+	TraceRatio num.Float `json:"trace_ratio" check:"nonneg"` // tr A / tr S
+	TraceSE    num.Float `json:"trace_ratio_se" check:"nonneg"`
+	Cosine     num.Float `json:"cosine" check:"cos"` // <S, A>_F / (|S|_F |A|_F)
+	CosineSE   num.Float `json:"cosine_se" check:"nonneg"`
+	K          int       `json:"k"`
+	// Overlap is (1/k) |U_S^T U_A|_F^2 of the top-k eigenvectors.
+	Overlap num.Float `json:"topk_overlap" check:"prob"`
+	Method  string    `json:"method"` // dense, gram or stochastic
 	// RelResidual is |S - A|_F / |S|_F (dense route only).
-	RelResidual float64 `json:"rel_residual,omitempty"`
+	RelResidual num.Float `json:"rel_residual,omitempty" check:"nonneg"`
+	Undefined   string    `json:"undefined,omitempty"`
+}
+
+// undefined marks every measure as not defined, for the reason given.
+func (ag *Agreement) undefined(why string) {
+	nan := num.Float(math.NaN())
+	ag.TraceRatio, ag.TraceSE, ag.Cosine, ag.CosineSE, ag.Overlap, ag.RelResidual = nan, nan, nan, nan, nan, nan
+	ag.Undefined = why
+}
+
+// zeroReason names which of the two matrices vanishes (their squared Frobenius norms ss of
+// the exact and aa of the approximation), or "" when neither does.
+func zeroReason(ss, aa float64) string {
+	switch {
+	case !(ss > 0):
+		return "the exact covariance is zero (every per-sample gradient equals the mean gradient, or every batch is " +
+			"the whole data set): there is no noise to compare"
+	case !(aa > 0):
+		return "the approximation is zero (L = 0 or a vanishing Gauss-Newton matrix): there is nothing to compare " +
+			"the noise with"
+	}
+	return ""
 }
 
 // CompareDense forms both P x P matrices and compares them exactly.
-func CompareDense(form string, S, A []float64, p, k int) Agreement {
+func CompareDense(form string, S, A []float64, p, k int) (Agreement, error) {
 	ag := Agreement{Form: form, K: k, Method: "dense"}
 	trS, trA, sa, ss, aa, diff := 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
 	for i := 0; i < p; i++ {
@@ -38,11 +64,21 @@ func CompareDense(form string, S, A []float64, p, k int) Agreement {
 		aa += A[i] * A[i]
 		diff += (S[i] - A[i]) * (S[i] - A[i])
 	}
-	ag.TraceRatio = trA / trS
-	ag.Cosine = sa / math.Sqrt(ss*aa)
-	ag.RelResidual = math.Sqrt(diff / ss)
-	_, us := curvature.Eigen(p, S, true)
-	_, ua := curvature.Eigen(p, A, true)
+	if why := zeroReason(ss, aa); why != "" {
+		ag.undefined(why)
+		return ag, nil
+	}
+	ag.TraceRatio, ag.TraceSE, ag.CosineSE = num.Float(trA/trS), 0, 0
+	ag.Cosine = num.Float(sa / math.Sqrt(ss) / math.Sqrt(aa))
+	ag.RelResidual = num.Float(math.Sqrt(diff / ss))
+	_, us, err := curvature.Eigen(p, S, true)
+	if err != nil {
+		return ag, err
+	}
+	_, ua, err := curvature.Eigen(p, A, true)
+	if err != nil {
+		return ag, err
+	}
 	// Eigen returns ascending order: the top k are the last k columns.
 	ov := 0.0
 	for i := 0; i < k; i++ {
@@ -54,8 +90,8 @@ func CompareDense(form string, S, A []float64, p, k int) Agreement {
 			ov += d * d
 		}
 	}
-	ag.Overlap = ov / float64(k)
-	return ag
+	ag.Overlap = num.Float(ov / float64(k))
+	return ag, nil
 }
 
 // CompareOperators compares two operators without forming them: traces by Hutch++ (or
@@ -80,8 +116,12 @@ func CompareOperators(form string, S, A curvature.Operator, trS, trA float64, k,
 		}
 		trA, seA = e.Value, e.SE
 	}
-	ag.TraceRatio = trA / trS
-	ag.TraceSE = math.Abs(ag.TraceRatio) * math.Hypot(seS/trS, seA/trA)
+	if why := zeroReason(trS, trA); why != "" {
+		ag.undefined(why)
+		return ag, nil
+	}
+	ag.TraceRatio = num.Float(trA / trS)
+	ag.TraceSE = num.Float(trA / trS * math.Hypot(seS/trS, seA/trA))
 	n := S.Dim()
 	z, sz, az := make([]float64, n), make([]float64, n), make([]float64, n)
 	var psa, pss, paa []float64
@@ -104,9 +144,9 @@ func CompareOperators(form string, S, A curvature.Operator, trS, trA float64, k,
 				c += paa[i]
 			}
 		}
-		return a / math.Sqrt(b*c)
+		return a / math.Sqrt(b) / math.Sqrt(c)
 	}
-	ag.Cosine = cos(-1)
+	ag.Cosine = num.Float(cos(-1))
 	var jk []float64
 	for i := range psa {
 		jk = append(jk, cos(i))
@@ -120,9 +160,9 @@ func CompareOperators(form string, S, A curvature.Operator, trS, trA float64, k,
 	for _, x := range jk {
 		v += (x - m) * (x - m)
 	}
-	ag.CosineSE = math.Sqrt(v * float64(len(jk)-1) / float64(len(jk)))
+	ag.CosineSE = num.Float(math.Sqrt(v * float64(len(jk)-1) / float64(len(jk))))
 	ov, err := Overlap(S, A, k, rng)
-	ag.Overlap = ov
+	ag.Overlap = num.Float(ov)
 	return ag, err
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/sgdlab/sgdlab/curvature"
 	"github.com/sgdlab/sgdlab/gram"
 	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/num"
 )
 
 // ExactEigenLimit is the largest N*K for which full N x N spectra are computed exactly
@@ -116,10 +117,10 @@ func center(a []float64, n, m int) {
 // traces, the Frobenius cosine and the top-k eigenvector overlap.
 func (g *GramRoute) CompareDecoupled(k int, rng *rand.Rand) (Agreement, error) {
 	o := g.s.W.Objective()
-	N, nk := o.N(), g.nk
+	N, nk, Kout := o.N(), g.nk, o.K()
 	c, L := g.s.C, g.s.L
 	crk, gc := g.lossGram()
-	ag := Agreement{Form: "decoupled (2L/B) G", K: k, Method: "gram"}
+	ag := Agreement{Form: "decoupled (2L/(KB)) G", K: k, Method: "gram"}
 	trS, trA := 0.0, 0.0
 	for mu := 0; mu < N; mu++ {
 		trS += gc[mu*N+mu]
@@ -128,8 +129,7 @@ func (g *GramRoute) CompareDecoupled(k int, rng *rand.Rand) (Agreement, error) {
 		trA += g.K[r*nk+r]
 	}
 	trS *= c / float64(N)
-	trA *= 2 * c * L / float64(N)
-	ag.TraceRatio = trA / trS
+	trA *= 2 * c * L / float64(Kout) / float64(N)
 	// <S, A>_F = (c^2 2L / N^2) |Gc J^T|_F^2 ; |S|_F = (c/N)|Gc Gc^T|_F ; |A|_F = (2cL/N)|K|_F.
 	sa, ss, aa := 0.0, 0.0, 0.0
 	for _, v := range crk {
@@ -141,7 +141,12 @@ func (g *GramRoute) CompareDecoupled(k int, rng *rand.Rand) (Agreement, error) {
 	for _, v := range g.K {
 		aa += v * v
 	}
-	ag.Cosine = sa / math.Sqrt(ss*aa)
+	if why := zeroReason(trS, trA); why != "" {
+		ag.undefined(why)
+		return ag, nil
+	}
+	ag.TraceRatio, ag.TraceSE, ag.CosineSE = num.Float(trA/trS), 0, 0
+	ag.Cosine = num.Float(sa / math.Sqrt(ss) / math.Sqrt(aa))
 	// Overlap: u_i = Gc^T a_i / sqrt(s_i), w_j = J^T b_j / sqrt(kappa_j); u_i . w_j =
 	// a_i^T (Gc J^T) b_j / sqrt(s_i kappa_j).
 	k = min(k, N-1, nk)
@@ -173,7 +178,7 @@ func (g *GramRoute) CompareDecoupled(k int, rng *rand.Rand) (Agreement, error) {
 			ov += d * d
 		}
 	}
-	ag.Overlap = ov / float64(k)
+	ag.Overlap = num.Float(ov / float64(k))
 	ag.K = k
 	return ag, nil
 }
@@ -193,12 +198,17 @@ type Spectra struct {
 	HistWSE    []float64 `json:"hist_weighted_se,omitempty"`
 	HistD      []float64 `json:"hist_decoupled"`
 	HistDSE    []float64 `json:"hist_decoupled_se,omitempty"`
-	Cosine     float64   `json:"cosine"`       // Frobenius cosine of the two P x P matrices (exact)
-	TopRatio   float64   `json:"top_ratio"`    // lambda_1(weighted) / lambda_1(decoupled)
-	HistAgree  float64   `json:"hist_overlap"` // sum_bins min(hist_w, hist_d), 1 = identical
+	Cosine     num.Float `json:"cosine" check:"cos"`        // Frobenius cosine of the two P x P matrices (exact)
+	TopRatio   num.Float `json:"top_ratio" check:"nonneg"`  // lambda_1(weighted) / lambda_1(decoupled)
+	HistAgree  float64   `json:"hist_overlap" check:"prob"` // sum_bins min(hist_w, hist_d), 1 = identical
 	Method     string    `json:"method"`
 	MatrixSize int       `json:"matrix_size"`
 }
+
+// errFig1Zero is returned when one of the two matrices of Fig. 1 vanishes (L = 0 at an
+// interpolating point, or a vanishing Jacobian): their spectra cannot be compared.
+var errFig1Zero = errors.New("one of the two Fig. 1 matrices is zero (L = 0 or a vanishing Jacobian): their " +
+	"spectra are not compared")
 
 // Fig1 computes the spectra of the two matrices of the paper's Fig. 1 through the Gram route.
 func (g *GramRoute) Fig1(top int, rng *rand.Rand) (Spectra, error) {
@@ -224,11 +234,16 @@ func (g *GramRoute) Fig1(top int, rng *rand.Rand) (Spectra, error) {
 		}
 	}
 	// tr(AB) = (L/N^2) tr(W K K), |A|^2 = tr(WKWK)/N^2, |B|^2 = L^2 tr(KK)/N^2.
-	sp := Spectra{MatrixSize: nk, Cosine: tWK / math.Sqrt(tWKWK*tKK)}
+	if !(L > 0) || !(tKK > 0) {
+		return Spectra{}, errFig1Zero
+	}
+	sp := Spectra{MatrixSize: nk, Cosine: num.Float(tWK / math.Sqrt(tWKWK) / math.Sqrt(tKK))}
 	top = min(top, nk)
 	if nk <= ExactEigenLimit {
 		sp.Method = "exact eigendecomposition of the N*K x N*K Gram forms"
-		sp.exact(nk, w, d, top)
+		if err := sp.exact(nk, w, d, top); err != nil {
+			return sp, err
+		}
 	} else {
 		sp.Method = "Lanczos top eigenvalues and stochastic Lanczos quadrature (30 probes x 100 steps) of the Gram " +
 			"forms"
@@ -248,7 +263,7 @@ func (g *GramRoute) Fig1(top int, rng *rand.Rand) (Spectra, error) {
 		qd := curvature.SLQ(curvature.Dense{N: nk, A: d}, 30, 100, rng)
 		sp.HistW, sp.HistWSE = slqHistogram(qw, sp.Edges)
 		sp.HistD, sp.HistDSE = slqHistogram(qd, sp.Edges)
-		sp.TopRatio = sp.Weighted[0] / sp.Decoupled[0]
+		sp.TopRatio = num.Float(sp.Weighted[0] / sp.Decoupled[0])
 		for i := range sp.HistW {
 			sp.HistAgree += math.Min(sp.HistW[i], sp.HistD[i])
 		}
@@ -257,9 +272,15 @@ func (g *GramRoute) Fig1(top int, rng *rand.Rand) (Spectra, error) {
 }
 
 // exact fills the spectra from two dense n x n matrices.
-func (sp *Spectra) exact(n int, w, d []float64, top int) {
-	ew, _ := curvature.Eigen(n, w, false)
-	ed, _ := curvature.Eigen(n, d, false)
+func (sp *Spectra) exact(n int, w, d []float64, top int) error {
+	ew, _, err := curvature.Eigen(n, w, false)
+	if err != nil {
+		return err
+	}
+	ed, _, err := curvature.Eigen(n, d, false)
+	if err != nil {
+		return err
+	}
 	sort.Sort(sort.Reverse(sort.Float64Slice(ew)))
 	sort.Sort(sort.Reverse(sort.Float64Slice(ed)))
 	sp.WeightedAll, sp.DecoupledAll = ew, ed
@@ -267,10 +288,11 @@ func (sp *Spectra) exact(n int, w, d []float64, top int) {
 	sp.Edges = logEdges(ew[0], ed[0])
 	sp.HistW = histogram(ew, sp.Edges)
 	sp.HistD = histogram(ed, sp.Edges)
-	sp.TopRatio = sp.Weighted[0] / sp.Decoupled[0]
+	sp.TopRatio = num.Float(sp.Weighted[0] / sp.Decoupled[0])
 	for i := range sp.HistW {
 		sp.HistAgree += math.Min(sp.HistW[i], sp.HistD[i])
 	}
+	return nil
 }
 
 // Fig1 computes the paper's Fig. 1 spectra: in parameter space from dense P x P matrices
@@ -319,10 +341,12 @@ func (s *State) Fig1(top int, rng *rand.Rand) (Spectra, error) {
 		taa += w[i] * w[i]
 		tbb += d[i] * d[i]
 	}
-	sp := Spectra{MatrixSize: P, Cosine: tab / math.Sqrt(taa*tbb), Method: "exact eigendecomposition of the P x P " +
-		"matrices"}
-	sp.exact(P, w, d, min(top, P))
-	return sp, nil
+	if !(taa > 0) || !(tbb > 0) {
+		return Spectra{}, errFig1Zero
+	}
+	sp := Spectra{MatrixSize: P, Cosine: num.Float(tab / math.Sqrt(taa) / math.Sqrt(tbb)), Method: "exact eigendecomposition of " +
+		"the P x P matrices"}
+	return sp, sp.exact(P, w, d, min(top, P))
 }
 
 // logEdges spans 10 decades below the larger top eigenvalue in 40 bins of log10, plus a

@@ -10,7 +10,9 @@ package noise
 
 import (
 	"github.com/sgdlab/sgdlab/curvature"
+	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/sgd"
 )
 
@@ -70,25 +72,43 @@ func (s *State) Exact() curvature.Operator {
 	}}
 }
 
-// Decoupled is c 2 L(theta) G(theta), G the Gauss-Newton matrix at theta: the decoupling
-// approximation (1/N) sum l_mu grad f grad f^T ~ L G with the g g^T term dropped.
+// Decoupled is c (2 L(theta)/K) G(theta), G the Gauss-Newton matrix at theta and K the
+// number of outputs: the decoupling approximation E[r r^T] ~ (2L/K) I_K with the g g^T term
+// dropped (docs/theory.md, "SGD noise"; with one output the paper's (2L/B) G).
 func (s *State) Decoupled() curvature.Operator {
 	s.W.CacheForward(s.Theta)
+	f := s.formFactor()
 	return curvature.Func{N: len(s.Theta), F: func(v, out []float64) {
 		s.W.GNVP(s.Theta, v, out)
 		for i := range out {
-			out[i] *= 2 * s.C * s.L
+			out[i] *= f
 		}
 	}}
 }
 
-// HessianForm is c 2 L(theta) H(theta*): the noise model of the escape and stationary
+// formFactor is c 2L/K, the factor of both approximate forms.
+func (s *State) formFactor() float64 {
+	return 2 * s.C * s.L / float64(s.W.Objective().K())
+}
+
+// HessianForm is c (2 L(theta)/K) H(theta*): the noise model of the escape and stationary
 // theory, with the Hessian frozen at the minimum thetaStar (evaluated by wStar).
 func (s *State) HessianForm(wStar *model.Worker, thetaStar []float64) curvature.Operator {
+	f := s.formFactor()
 	return curvature.Func{N: len(s.Theta), F: func(v, out []float64) {
 		wStar.HVP(thetaStar, v, out)
 		for i := range out {
-			out[i] *= 2 * s.C * s.L
+			out[i] *= f
 		}
 	}}
+}
+
+// checkFinite refuses a state whose loss, gradient or residuals are not finite numbers: a
+// point beyond floating-point range, where no covariance can be measured.
+func (s *State) checkFinite() error {
+	if !num.AllFinite([]float64{s.L}) || !num.AllFinite(s.Grad) || !num.AllFinite(s.DLdF) {
+		return fault.Invalid("the loss or its gradient at the point is not a finite number (L = %g): the point is "+
+			"beyond floating-point range; choose parameters of a smaller size", s.L)
+	}
+	return nil
 }

@@ -4,11 +4,13 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/sgdlab/sgdlab/curvature"
 	"github.com/sgdlab/sgdlab/data"
 	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/sgd"
 )
 
@@ -61,7 +63,10 @@ func TestGaussianLinearRegressionNoise(t *testing.T) {
 	}
 	// The agreement measures are the trace ratio and Frobenius cosine of the two matrices,
 	// computed here directly.
-	ag := CompareDense("decoupled", S, A, d, 1)
+	ag, err := CompareDense("decoupled", S, A, d, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var trS, trA, sa, ss, aa float64
 	for i := 0; i < d; i++ {
 		trS, trA = trS+S[i*d+i], trA+A[i*d+i]
@@ -69,7 +74,7 @@ func TestGaussianLinearRegressionNoise(t *testing.T) {
 	for i := range S {
 		sa, ss, aa = sa+S[i]*A[i], ss+S[i]*S[i], aa+A[i]*A[i]
 	}
-	if math.Abs(ag.TraceRatio-trA/trS) > 1e-12 || math.Abs(ag.Cosine-sa/math.Sqrt(ss*aa)) > 1e-12 {
+	if math.Abs(float64(ag.TraceRatio)-trA/trS) > 1e-12 || math.Abs(float64(ag.Cosine)-sa/math.Sqrt(ss*aa)) > 1e-12 {
 		t.Fatalf("trace ratio %v (direct %v), cosine %v (direct %v)", ag.TraceRatio, trA/trS, ag.Cosine, sa/math.Sqrt(ss*aa))
 	}
 	t.Logf("largest deviation %.2f SE (analytic), %.2f SE (gap = c theta theta^T); trace ratio %.4f (population %.4f)",
@@ -123,7 +128,11 @@ func TestGramRouteMatchesDense(t *testing.T) {
 	for _, K := range []int{1, 3} {
 		w, theta := smallNet(t, K)
 		s := NewState(w, theta, sgd.Epoch, 4)
-		dense := CompareDense("d", curvature.ToDense(s.Exact()), curvature.ToDense(s.Decoupled()), w.Objective().P(), 3)
+		dense, err := CompareDense("d", curvature.ToDense(s.Exact()), curvature.ToDense(s.Decoupled()),
+			w.Objective().P(), 3)
+		if err != nil {
+			t.Fatal(err)
+		}
 		gr, err := s.NewGramRoute()
 		if err != nil {
 			t.Fatal(err)
@@ -132,8 +141,8 @@ func TestGramRouteMatchesDense(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range [][3]float64{{dense.TraceRatio, ga.TraceRatio, 1e-10}, {dense.Cosine, ga.Cosine, 1e-10},
-			{dense.Overlap, ga.Overlap, 1e-6}} {
+		for _, c := range [][3]float64{{float64(dense.TraceRatio), float64(ga.TraceRatio), 1e-10},
+			{float64(dense.Cosine), float64(ga.Cosine), 1e-10}, {float64(dense.Overlap), float64(ga.Overlap), 1e-6}} {
 			if math.Abs(c[0]-c[1]) > c[2] {
 				t.Errorf("K=%d: dense %+v vs gram %+v", K, dense, ga)
 				break
@@ -149,6 +158,10 @@ func TestGramRouteMatchesDense(t *testing.T) {
 		}
 		if math.Abs(st.Noise-tr/s.C) > 1e-10*math.Abs(tr/s.C) {
 			t.Errorf("Noise %v vs tr Sigma / c %v", st.Noise, tr/s.C)
+		}
+		// One convention: the strength's decoupled ratio is the decoupled form's trace ratio.
+		if math.Abs(float64(st.Ratio)-float64(dense.TraceRatio)) > 1e-10 {
+			t.Errorf("K=%d: strength ratio %v vs decoupled trace ratio %v", K, st.Ratio, dense.TraceRatio)
 		}
 	}
 }
@@ -177,8 +190,8 @@ func TestFig1AgainstDense(t *testing.T) {
 			}
 		}
 	}
-	ew, _ := curvature.Eigen(P, W, false)
-	ed, _ := curvature.Eigen(P, D, false)
+	ew, _, _ := curvature.Eigen(P, W, false)
+	ed, _, _ := curvature.Eigen(P, D, false)
 	sort.Sort(sort.Reverse(sort.Float64Slice(ew)))
 	sort.Sort(sort.Reverse(sort.Float64Slice(ed)))
 	for i := 0; i < 5; i++ {
@@ -186,8 +199,11 @@ func TestFig1AgainstDense(t *testing.T) {
 			t.Fatalf("Gram spectra %v / %v, dense %v / %v", sp.Weighted, sp.Decoupled, ew[:5], ed[:5])
 		}
 	}
-	ag := CompareDense("", W, D, P, 1)
-	if math.Abs(ag.Cosine-sp.Cosine) > 1e-10 {
+	ag, err := CompareDense("", W, D, P, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(float64(ag.Cosine-sp.Cosine)) > 1e-10 {
 		t.Fatalf("cosine %v vs dense %v", sp.Cosine, ag.Cosine)
 	}
 }
@@ -197,17 +213,80 @@ func TestCompareOperatorsAgainstDense(t *testing.T) {
 	w, theta := smallNet(t, 1)
 	s := NewState(w, theta, sgd.Replacement, 2)
 	P := w.Objective().P()
-	dense := CompareDense("d", curvature.ToDense(s.Exact()), curvature.ToDense(s.Decoupled()), P, 2)
+	dense, err := CompareDense("d", curvature.ToDense(s.Exact()), curvature.ToDense(s.Decoupled()), P, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	st, err := CompareOperators("d", s.Exact(), s.Decoupled(), math.NaN(), math.NaN(), 2, 200, rand.New(rand.NewPCG(3,
 		3)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(st.Cosine-dense.Cosine) > 4*st.CosineSE ||
-		math.Abs(st.TraceRatio-dense.TraceRatio) > 4*st.TraceSE+1e-9 {
+	if math.Abs(float64(st.Cosine-dense.Cosine)) > 4*float64(st.CosineSE) ||
+		math.Abs(float64(st.TraceRatio-dense.TraceRatio)) > 4*float64(st.TraceSE)+1e-9 {
 		t.Fatalf("stochastic %+v vs dense %+v", st, dense)
 	}
-	if math.Abs(st.Overlap-dense.Overlap) > 1e-4 {
+	if math.Abs(float64(st.Overlap-dense.Overlap)) > 1e-4 {
 		t.Fatalf("overlap %v vs dense %v", st.Overlap, dense.Overlap)
+	}
+}
+
+// The decoupled forms carry 1/K for K outputs (docs/theory.md, "SGD noise"): for a K-output
+// linear model at theta = 0 on pure-noise targets, the residuals are independent of the
+// Jacobians and spread evenly over the outputs, so Noise = E|y|^2 E|x|^2 = K d and the
+// decoupled trace (2L/K) (1/N) sum |J|_F^2 = (K/K) K d agree (without the 1/K they would
+// differ by K). The ratio's standard error is about sqrt(Var(|y|^2 |x|^2)/N)/(K d).
+func TestDecoupledFormsCarryOneOverK(t *testing.T) {
+	const n, d, k = 20000, 3, 4
+	ds := data.Gauss(n, d, 1, 9)
+	ds.K = k
+	ds.Y = make([]float64, n*k)
+	rng := rand.New(rand.NewPCG(9, 9))
+	for i := range ds.Y {
+		ds.Y[i] = rng.NormFloat64()
+	}
+	m, _ := model.NewMLP([]int{d, k}, model.Linear, false)
+	o, err := model.NewObjective(m, model.MSE{}, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := o.NewWorker(1, 0)
+	s := NewState(w, make([]float64, o.P()), sgd.Replacement, 1)
+	st := s.MeasureStrength(true)
+	// Var(|y|^2 |x|^2) = E|y|^4 E|x|^4 - (K d)^2 = (K^2+2K)(d^2+2d) - K^2 d^2.
+	se := math.Sqrt(float64((k*k+2*k)*(d*d+2*d)-k*k*d*d)/n) / (k * d)
+	if r := float64(st.Ratio); math.Abs(r-1) > 4*se {
+		t.Fatalf("decoupled ratio %v, want 1 within 4 x %.3g", r, se)
+	}
+	S, A := curvature.ToDense(s.Exact()), curvature.ToDense(s.Decoupled())
+	ag, err := CompareDense("d", S, A, o.P(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(float64(ag.TraceRatio-st.Ratio)) > 1e-10 {
+		t.Fatalf("trace ratio %v vs strength ratio %v", ag.TraceRatio, st.Ratio)
+	}
+}
+
+// A zero exact covariance (B = N without replacement) leaves every measure undefined, with
+// the reason, rather than NaN cosines and an overlap of 1.
+func TestZeroCovarianceIsUndefined(t *testing.T) {
+	w, theta := smallNet(t, 1)
+	N := w.Objective().N()
+	s := NewState(w, theta, sgd.Epoch, N)
+	a, err := s.Analyze(AnalyzeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Decoupled != nil || len(a.Notes) == 0 || !strings.Contains(a.Notes[0], "no noise") {
+		t.Fatalf("B = N: %+v %v", a.Decoupled, a.Notes)
+	}
+	P := w.Objective().P()
+	ag, err := CompareDense("d", make([]float64, P*P), curvature.ToDense(s.Decoupled()), P, 2)
+	if err != nil || ag.Undefined == "" || !math.IsNaN(float64(ag.Cosine)) || !math.IsNaN(float64(ag.Overlap)) {
+		t.Fatalf("zero S: %+v %v", ag, err)
+	}
+	if err := num.Check(ag); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,6 +1,8 @@
 package noise
 
 import (
+	"math"
+
 	"github.com/sgdlab/sgdlab/gram"
 	"github.com/sgdlab/sgdlab/num"
 )
@@ -12,10 +14,11 @@ type Strength struct {
 	Noise float64 `json:"noise"`
 	// JacNorm = (1/N) sum_mu sum_k |grad f_k(x_mu)|^2: the factor in Noise ~ (2L/K) JacNorm.
 	JacNorm float64 `json:"jac_norm"`
-	// Ratio = Noise / ((2L/K) JacNorm) for K outputs: 1 when the decoupling approximation
-	// holds for the trace (residuals uncorrelated with the Jacobians and spread evenly over
-	// the outputs, docs/theory.md "SGD noise"); NaN at L = 0.
-	Ratio num.Float `json:"ratio"`
+	// Ratio = (2L/K) JacNorm / Noise for K outputs, approximation over exact like the trace
+	// ratios of Agreement (it equals the decoupled form's trace ratio): 1 when the decoupling
+	// approximation holds for the trace (residuals uncorrelated with the Jacobians and spread
+	// evenly over the outputs, docs/theory.md "SGD noise"); NaN (not defined) when Noise = 0.
+	Ratio num.Float `json:"decoupled_ratio" check:"nonneg"`
 }
 
 // MeasureStrength computes Noise(theta) and L(theta) and, when withJac is set, the
@@ -33,7 +36,16 @@ func (s *State) MeasureStrength(withJac bool) Strength {
 			st.JacNorm += v
 		}
 		st.JacNorm /= float64(len(gn))
-		st.Ratio = num.Float(st.Noise / (2 * s.L / float64(o.K()) * st.JacNorm))
+		st.Ratio = num.Float(DecoupledRatio(s.L, st.JacNorm, st.Noise, o.K()))
 	}
 	return st
+}
+
+// DecoupledRatio is (2L/K) JacNorm / Noise, or NaN when Noise is not positive (no noise to
+// compare with). Stored training records are judged through it rather than a stored ratio.
+func DecoupledRatio(loss, jacNorm, noise float64, k int) float64 {
+	if !(noise > 0) {
+		return math.NaN()
+	}
+	return 2 * loss / float64(k) * jacNorm / noise
 }

@@ -44,3 +44,14 @@ func Floats(v []float64) []Float {
 	}
 	return out
 }
+
+// AllFinite reports whether every value of v is a finite number. Dense solvers (LU,
+// eigendecompositions) check their input with it first: gonum's LAPACK loops forever on NaN.
+func AllFinite(v []float64) bool {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
+}

@@ -179,7 +179,15 @@ func psdSqrt(n int, a, out []float64) {
 }
 
 func eigSqrt(n int, a, out []float64) {
-	vals, vecs := curvature.Eigen(n, a, true)
+	vals, vecs, err := curvature.Eigen(n, a, true)
+	if err != nil {
+		// A covariance beyond floating-point range: the run's next state is not finite, and
+		// the dynamics' divergence check stops it.
+		for i := range out[:n*n] {
+			out[i] = math.NaN()
+		}
+		return
+	}
 	for r := 0; r < n; r++ {
 		for c := 0; c < n; c++ {
 			out[r*n+c] = vecs.At(r, c) * math.Sqrt(math.Max(vals[c], 0))

@@ -22,9 +22,12 @@ type Rate struct {
 	Lo       float64 `json:"rate_lo"`  // exact 95% Poisson interval for the rate
 	Hi       float64 `json:"rate_hi"`
 	// MFPT is the mean of the escape times when nothing was censored, else 1/Kappa (the MLE
-	// of the mean waiting time under the exponential law); MFPTSE its standard error.
-	MFPT   num.Float `json:"mfpt"`
-	MFPTSE num.Float `json:"mfpt_se"`
+	// of the mean waiting time under the exponential law); MFPTSE its standard error. With no
+	// escape the MFPT is not measured (NaN, null in JSON): MFPTLo = 1/Hi, the lower end of the
+	// rate interval's image, still bounds it from below at 95%.
+	MFPT   num.Float `json:"mfpt" check:"pos"`
+	MFPTSE num.Float `json:"mfpt_se" check:"nonneg"`
+	MFPTLo num.Float `json:"mfpt_lo" check:"pos"`
 	// CV is the coefficient of variation of the escape times (1 for an exponential law).
 	CV float64 `json:"cv"`
 	// ExpStat is Stephens' modified Kolmogorov-Smirnov statistic for exponentiality with an
@@ -56,9 +59,13 @@ func EstimateRate(times []float64, escaped []bool) Rate {
 		}
 		r.Hi = distuv.ChiSquared{K: 2 * (k + 1)}.Quantile(0.975) / (2 * r.Exposure)
 	}
+	r.MFPTLo = num.Float(math.NaN())
+	if r.Hi > 0 {
+		r.MFPTLo = num.Float(1 / r.Hi)
+	}
 	switch {
 	case r.Escaped == 0:
-		r.MFPT, r.MFPTSE = num.Float(math.Inf(1)), num.Float(math.NaN())
+		r.MFPT, r.MFPTSE = num.Float(math.NaN()), num.Float(math.NaN())
 	case r.Censored == 0:
 		m, v := stat.Mean(esc, nil), 0.0
 		if len(esc) > 1 {

@@ -36,11 +36,33 @@ type Barrier struct {
 // Prefactor is |h_e^s|/(2 pi) sqrt(det H^* / |det H^s|), shared by every Kramers-type formula.
 func (b Barrier) Prefactor() float64 { return b.HSaddleNeg / (2 * math.Pi) * math.Sqrt(b.DetRatio) }
 
+// LogPrefactor is the natural logarithm of Prefactor, without its overflow.
+func (b Barrier) LogPrefactor() float64 {
+	return math.Log(b.HSaddleNeg) - math.Log(2*math.Pi) + 0.5*math.Log(b.DetRatio)
+}
+
+// DeltaLogL is log L^s - log L*, computed as a difference of logarithms so that it is finite
+// whenever both losses are (the ratio L^s/L* may overflow).
+func (b Barrier) DeltaLogL() float64 { return math.Log(b.LSaddle) - math.Log(b.LMin) }
+
 // PowerLaw is the n-dimensional rate of docs/theory.md, "Escape":
 // kappa = |h_e^s|/(2 pi) sqrt(det H^*/|det H^s|) (L^s/L*)^-(B/(eta h*) + 1 - n/2),
 // in units of t (multiply by eta for a rate per step).
-func PowerLaw(b Barrier, batch int, eta float64) float64 {
-	return b.Prefactor() * math.Pow(b.LSaddle/b.LMin, -Exponent(batch, eta, b.HStar, b.N))
+func PowerLaw(b Barrier, batch int, eta float64) float64 { return math.Exp(LogPowerLaw(b, batch, eta)) }
+
+// LogPowerLaw is the natural logarithm of PowerLaw: finite where the rate itself underflows.
+func LogPowerLaw(b Barrier, batch int, eta float64) float64 {
+	return b.LogPrefactor() - Exponent(batch, eta, b.HStar, b.N)*b.DeltaLogL()
+}
+
+// LogArrhenius and LogFrozen are the natural logarithms of Arrhenius and Frozen.
+func LogArrhenius(b Barrier, batch int, eta float64) float64 {
+	return b.LogPrefactor() - 2*float64(batch)*(b.LSaddle-b.LMin)/(eta*b.HStar)
+}
+
+// LogFrozen is the natural logarithm of Frozen.
+func LogFrozen(b Barrier, batch int, eta float64) float64 {
+	return b.LogPrefactor() - float64(batch)*((b.LSaddle-b.LMin)/b.LMin)/(eta*b.HStar)
 }
 
 // PowerLaw1D is the one-dimensional formula (1/2pi) sqrt(h* |h^s|) (L^s/L*)^-(1/2 + B/(eta h*)).
@@ -50,20 +72,29 @@ func PowerLaw1D(hstar, hsad, lmin, lsad float64, batch int, eta float64) float64
 
 // Arrhenius is the constant Hessian-aligned noise prediction (Xie, Sato, Sugiyama 2021 and
 // others): kappa = prefactor * exp(-2 B Delta L/(eta h*)), independent of L*.
-func Arrhenius(b Barrier, batch int, eta float64) float64 {
-	return b.Prefactor() * math.Exp(-2*float64(batch)*(b.LSaddle-b.LMin)/(eta*b.HStar))
-}
+func Arrhenius(b Barrier, batch int, eta float64) float64 { return math.Exp(LogArrhenius(b, batch, eta)) }
 
 // Frozen is Kramers' rate with the noise frozen at its value at the minimum (temperature
 // eta h* L*/B): kappa = prefactor * exp(-B Delta L/(eta h* L*)). The power law reduces to it
 // when Delta L << L*.
-func Frozen(b Barrier, batch int, eta float64) float64 {
-	return b.Prefactor() * math.Exp(-float64(batch)*(b.LSaddle-b.LMin)/(eta*b.HStar*b.LMin))
-}
+func Frozen(b Barrier, batch int, eta float64) float64 { return math.Exp(LogFrozen(b, batch, eta)) }
 
 // ReducedBarrier is (B/(eta h*)) log(L^s/L*): the power law is valid when it is large.
 func ReducedBarrier(b Barrier, batch int, eta float64) float64 {
-	return float64(batch) / (eta * b.HStar) * math.Log(b.LSaddle/b.LMin)
+	return float64(batch) / (eta * b.HStar) * b.DeltaLogL()
+}
+
+// StepStable reports whether a full-batch step is stable along an outlier direction of
+// curvature h*: |1 - eta h*| < 1, i.e. eta h* < 2. Above it gradient descent itself
+// overshoots the minimum and no SGD noise formula applies.
+func StepStable(eta, hstar float64) bool { return eta*hstar < 2 }
+
+// VarianceFinite reports whether SGD with replacement on linear regression with Gaussian
+// data (x ~ N(0, h*)) has a finite stationary variance: 2B - eta h* B - 2 eta h* > 0, i.e.
+// eta h* < 2B/(B + 2) (docs/theory.md, "Discrete time").
+func VarianceFinite(batch int, eta, hstar float64) bool {
+	b := float64(batch)
+	return eta*hstar < 2*b/(b+2)
 }
 
 // MFPT1D returns the mean first-passage time of the Ito diffusion

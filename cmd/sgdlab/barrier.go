@@ -42,6 +42,9 @@ func (c *barrierCmd) Run(e *env) error {
 		return err
 	}
 	out := barrierRecord{header: newHeader("barrier"), BarrierRecord: rec}
+	if err := e.check(out); err != nil {
+		return err
+	}
 	br := rec.Barrier
 	if c.Out != "" {
 		out.Outputs = map[string]string{}

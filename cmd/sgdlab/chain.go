@@ -67,6 +67,9 @@ func (c *chainCmd) Run(e *env) error {
 		return err
 	}
 	out := chainRecord{header: newHeader("chain"), ChainRecord: rec, Elapsed: since(t0)}
+	if err := e.check(out); err != nil {
+		return err
+	}
 	if c.Out != "" {
 		if err := writeChain(c.Out, &out); err != nil {
 			return err
@@ -91,8 +94,8 @@ func (c *chainCmd) Run(e *env) error {
 			set = ", first batch set"
 		}
 		fmt.Fprintf(e.out, "    grid %d (%d unknowns): half grid %.5g t, change %.2g%%%s; residuals %.1e (MFPT), "+
-			"%.1e (law)\n", r.Grid, r.Unknowns, float64(r.CoarseMFPT), 100*r.GridChange, set, r.Residual,
-			r.EigResidual)
+			"%.1e (law)\n", r.Grid, r.Unknowns, float64(r.CoarseMFPT), 100*float64(r.GridChange), set, r.Residual,
+			float64(r.EigResidual))
 		for _, pr := range rec.Predictions {
 			if pr.Level == r.Level {
 				fmt.Fprintf(e.out, "    %-13s MFPT %.4g t (chain/prediction = %.3f)\n", pr.Name, float64(pr.MFPT),

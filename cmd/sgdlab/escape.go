@@ -80,6 +80,9 @@ func (c *escapeCmd) Run(e *env) error {
 		return runErr
 	}
 	out := escapeRecord{header: newHeader("escape"), EscapeRecord: rec, Elapsed: since(t0)}
+	if err := e.check(out); err != nil {
+		return err
+	}
 	if runErr != nil {
 		if len(rec.Trajectory) > 0 && !e.g.JSON {
 			fmt.Fprintf(e.out, "stopped; the %d runs that finished:\n", len(rec.Trajectory))
@@ -154,6 +157,9 @@ func (c *escapeCmd) runBoth(e *env, r float64, start, to []float64, senv study.E
 		return err
 	}
 	out := bothRecord{header: newHeader("escape"), BothRecord: rec, Elapsed: since(t0)}
+	if err := e.check(out); err != nil {
+		return err
+	}
 	if e.g.JSON {
 		return e.writeJSON(out)
 	}
@@ -198,29 +204,20 @@ func printEscape(e *env, r *escapeRecord) {
 	}
 	fmt.Fprintf(e.out, "  predicted exponent B/(eta h*) + 1 - n/2 = %.4g\n", r.Exponent)
 	for _, lr := range r.Rates {
-		fmt.Fprintf(
-			e.out,
-			"  level %g: %d escaped, %d censored; rate %.4g (95%%: %.4g .. %.4g) per t; MFPT %.4g +- %.2g t = %.4g "+
-				"steps; CV %.2f%s\n",
-			lr.Level,
-			lr.Escaped,
-			lr.Censored,
-			lr.Kappa,
-			lr.Lo,
-			lr.Hi,
-			float64(lr.MFPT),
-			float64(lr.MFPTSE),
-			float64(lr.MFPTSteps),
-			lr.CV,
-			expVerdict(lr.Rate),
-		)
+		mfpt := fmt.Sprintf("MFPT %.4g +- %s t = %.4g steps; CV %.2f%s", float64(lr.MFPT), fv("%.2g", lr.MFPTSE),
+			float64(lr.MFPTSteps), lr.CV, expVerdict(lr.Rate))
+		if lr.Escaped == 0 {
+			mfpt = fmt.Sprintf("MFPT not measured (no run escaped; above %s t at 95%%)", fv("%.4g", lr.MFPTLo))
+		}
+		fmt.Fprintf(e.out, "  level %g: %d escaped, %d censored; rate %.4g (95%%: %.4g .. %.4g) per t; %s\n",
+			lr.Level, lr.Escaped, lr.Censored, lr.Kappa, lr.Lo, lr.Hi, mfpt)
 		if lr.Warning != "" {
 			fmt.Fprintf(e.out, "    warning: %s\n", lr.Warning)
 		}
 		for _, pr := range r.Predictions {
 			if pr.Level == lr.Level {
-				fmt.Fprintf(e.out, "    %-13s rate %.4g, MFPT %.4g t (measured/predicted MFPT = %.3f)\n", pr.Name,
-					float64(pr.Rate), float64(pr.MFPT), float64(lr.MFPT/pr.MFPT))
+				fmt.Fprintf(e.out, "    %-13s rate %s, MFPT %s t (measured/predicted MFPT = %s)\n", pr.Name,
+					fv("%.4g", pr.Rate), fv("%.4g", pr.MFPT), fv("%.3f", lr.MFPT/pr.MFPT))
 			}
 		}
 	}

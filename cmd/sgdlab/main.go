@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -24,6 +23,7 @@ import (
 	"github.com/sgdlab/sgdlab/internal/memory"
 	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/study"
 )
 
@@ -84,12 +84,8 @@ func main() {
 // one-line internal error, never a stack trace.
 func run(args []string, stdout, stderr io.Writer) (status int) {
 	defer func() {
-		if r := recover(); r != nil {
-			fmt.Fprintf(stderr, "sgdlab: internal error (please report it with the command line): %v\n", r)
-			if os.Getenv("SGDLAB_DEBUG") != "" {
-				stderr.Write(debug.Stack())
-			}
-			status = exitFailure
+		if p := fault.Recovered(recover()); p != nil {
+			status = exitStatus(stderr, p)
 		}
 	}()
 	var c cli
@@ -151,12 +147,10 @@ const interruptGrace = 700 * time.Millisecond
 func runInterruptible(ctx context.Context, fn func() error) error {
 	done := make(chan error, 1)
 	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				done <- fmt.Errorf("internal error (please report it with the command line): %v", r)
-			}
-		}()
-		done <- fn()
+		var err error
+		defer func() { done <- err }()
+		defer fault.Catch(&err)
+		err = fn()
 	}()
 	select {
 	case err := <-done:
@@ -204,6 +198,16 @@ func exitStatus(stderr io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}
+	var p *fault.PanicError
+	if errors.As(err, &p) {
+		// A bug: one line, and the stack where it happened when SGDLAB_DEBUG is set.
+		fmt.Fprintf(stderr, "sgdlab: internal error (please report it with the command line): %s\n",
+			firstLine(fmt.Sprint(p.Value)))
+		if os.Getenv("SGDLAB_DEBUG") != "" {
+			stderr.Write(p.Stack)
+		}
+		return exitFailure
+	}
 	msg := firstLine(err.Error())
 	if f := fault.FieldOf(err); f != "" && !strings.Contains(msg, "--"+f) {
 		msg = "--" + f + ": " + msg // the library names the field; the user typed the flag
@@ -236,8 +240,21 @@ func (e *env) studyEnv(b bar) study.Env {
 	return env
 }
 
-// writeJSON prints rec as one indented JSON record (--json mode).
+// check verifies every number of a command's result before anything of it is written or
+// printed (num.Check): a result that fails is a bug, reported as one, never shown as a result.
+func (e *env) check(rec any) error {
+	if err := num.Check(rec); err != nil {
+		return fmt.Errorf("internal error (please report it with the command line): the result failed its "+
+			"check: %w", err)
+	}
+	return nil
+}
+
+// writeJSON prints rec as one indented JSON record (--json mode), after checking it.
 func (e *env) writeJSON(rec any) error {
+	if err := e.check(rec); err != nil {
+		return err
+	}
 	b, err := report.JSON(rec)
 	if err != nil {
 		return err

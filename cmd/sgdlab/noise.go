@@ -7,6 +7,7 @@ import (
 
 	"github.com/sgdlab/sgdlab/internal/report"
 	"github.com/sgdlab/sgdlab/noise"
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/study"
 )
 
@@ -54,6 +55,9 @@ func (c *noiseCmd) Run(e *env) error {
 		return err
 	}
 	out := noiseRecord{header: newHeader("noise"), NoiseRecord: rec}
+	if err := e.check(out); err != nil {
+		return err
+	}
 	if c.Out != "" {
 		out.Outputs = map[string]string{}
 		if f := rec.Analysis.Fig1; f != nil {
@@ -83,8 +87,8 @@ func printNoise(e *env, r *noiseRecord) {
 	st := a.Strength
 	fmt.Fprintf(e.out, "  Noise = (1/N) sum |grad l|^2 - |grad L|^2 = %.6g", st.Noise)
 	if st.JacNorm > 0 {
-		fmt.Fprintf(e.out, "; (2L/K) (1/N) sum |J|_F^2 = %.6g (ratio %.4f)", 2*st.Loss/float64(a.K)*st.JacNorm,
-			float64(st.Ratio))
+		fmt.Fprintf(e.out, "; (2L/K) (1/N) sum |J|_F^2 = %.6g (its ratio to Noise %s)",
+			2*st.Loss/float64(a.K)*st.JacNorm, fv("%.4f", st.Ratio))
 	}
 	fmt.Fprintln(e.out)
 	if r.Minimum != nil {
@@ -96,8 +100,12 @@ func printNoise(e *env, r *noiseRecord) {
 			continue
 		}
 		fmt.Fprintf(e.out, "  exact Sigma vs %s [%s]:\n", ag.Form, ag.Method)
-		fmt.Fprintf(e.out, "    trace ratio %.4f%s, cosine %.4f%s, top-%d overlap %.4f\n", ag.TraceRatio,
-			pm(ag.TraceSE), ag.Cosine, pm(ag.CosineSE), ag.K, ag.Overlap)
+		if ag.Undefined != "" {
+			fmt.Fprintf(e.out, "    not defined: %s\n", ag.Undefined)
+			continue
+		}
+		fmt.Fprintf(e.out, "    trace ratio %.4f%s, cosine %.4f%s, top-%d overlap %.4f\n", float64(ag.TraceRatio),
+			pm(ag.TraceSE), float64(ag.Cosine), pm(ag.CosineSE), ag.K, float64(ag.Overlap))
 	}
 	if lc := a.Linear; lc != nil {
 		fmt.Fprintf(
@@ -108,10 +116,10 @@ func printNoise(e *env, r *noiseRecord) {
 		)
 		fmt.Fprintf(
 			e.out,
-			"    decoupling gap |Sigma - c 2L G|_F / |Sigma|_F = %.4f; c theta theta^T explains %.1f%% of it "+
+			"    decoupling gap |Sigma - c 2L G|_F / |Sigma|_F = %.4f; c theta theta^T explains %s of it "+
 				"(|theta|^2 = %.4g), the rest is within %.2f standard errors of finite-N noise\n",
 			lc.GapNorm,
-			100*lc.GapExplained,
+			fv("%.1f%%", 100*lc.GapExplained),
 			lc.ThetaNorm2,
 			lc.MaxZGap,
 		)
@@ -119,7 +127,7 @@ func printNoise(e *env, r *noiseRecord) {
 	if f := a.Fig1; f != nil {
 		fmt.Fprintf(e.out, "  Fig. 1: (1/N) sum l grad f grad f^T vs L G [%s]\n", f.Method)
 		fmt.Fprintf(e.out, "    top eigenvalues %.4g vs %.4g (ratio %.4f); Frobenius cosine %.4f; histogram "+
-			"overlap %.3f\n", f.Weighted[0], f.Decoupled[0], f.TopRatio, f.Cosine, f.HistAgree)
+			"overlap %.3f\n", f.Weighted[0], f.Decoupled[0], float64(f.TopRatio), float64(f.Cosine), f.HistAgree)
 	}
 	for _, n := range append(append([]string(nil), r.Notes...), a.Notes...) {
 		fmt.Fprintln(e.out, "  note:", n)
@@ -127,11 +135,11 @@ func printNoise(e *env, r *noiseRecord) {
 	printOutputs(e, r.Outputs)
 }
 
-func pm(se float64) string {
-	if se == 0 || math.IsNaN(se) {
+func pm(se num.Float) string {
+	if se == 0 || math.IsNaN(float64(se)) {
 		return ""
 	}
-	return fmt.Sprintf(" +- %.2g", se)
+	return fmt.Sprintf(" +- %.2g", float64(se))
 }
 
 // writeFig1 writes the histograms of the two Fig. 1 spectra as CSV and PNG.

@@ -67,6 +67,9 @@ func (c *spectrumCmd) Run(e *env) error {
 		return aerr
 	}
 	out := spectrumRecord{header: newHeader("spectrum"), SpectrumRecord: rec}
+	if err := e.check(out); err != nil {
+		return err
+	}
 	if c.Out != "" {
 		if err := writeSpectrum(c.Out, &out); err != nil {
 			return err

@@ -67,6 +67,9 @@ func (c *stationaryCmd) Run(e *env) error {
 	out := stationaryRecord{header: newHeader("stationary"), StationaryRecord: rec, Elapsed: since(t0)}
 	res := rec.Fit
 	out.PhiFit, out.PhiSE, out.PhiLo, out.PhiHi = res.Power.Param, res.Power.SE, res.Power.Lo, res.Power.Hi
+	if err := e.check(out); err != nil {
+		return err
+	}
 	if c.Out != "" {
 		if err := writeStationary(c.Out, &out); err != nil {
 			return err

@@ -25,30 +25,47 @@ type theoryCmd struct {
 }
 
 type theoryRecord struct {
-	Command     string             `json:"command"`
-	Phi         float64            `json:"phi"`
-	NCritical   float64            `json:"n_critical"`
-	Stable      bool               `json:"stable"`
-	Exponent    float64            `json:"escape_exponent"`
-	Reduced     float64            `json:"reduced_barrier,omitempty"`
-	PowerLaw    float64            `json:"rate_power_law,omitempty"`
-	Arrhenius   float64            `json:"rate_arrhenius,omitempty"`
-	Frozen      float64            `json:"rate_frozen_noise,omitempty"`
-	MFPT        map[string]float64 `json:"mfpt_t,omitempty"`
-	MFPTSteps   map[string]float64 `json:"mfpt_steps,omitempty"`
-	PhiEta      num.Float          `json:"phi_eta"`
-	Alpha       num.Float          `json:"kesten_alpha"`
-	AlphaSE     num.Float          `json:"kesten_alpha_se"`
-	PhiK        num.Float          `json:"phi_kesten"`
-	Conventions map[string]string  `json:"conventions"`
+	Command   string  `json:"command"`
+	Phi       float64 `json:"phi"`
+	NCritical float64 `json:"n_critical"`
+	// Stable is the minimum's stability: n < n_c (the SDE's criterion) and eta h* < 2 (a
+	// full-batch step does not overshoot); StableWhy says which criterion decided.
+	Stable     bool    `json:"stable"`
+	StableWhy  string  `json:"stable_reason"`
+	StepStable bool    `json:"step_stable"`
+	Exponent   float64 `json:"escape_exponent"`
+	Reduced    float64 `json:"reduced_barrier,omitempty"`
+	DeltaLogL  float64 `json:"delta_log_L,omitempty"`
+	// The rates per unit t and the mean first-passage times, with their base-10 logarithms:
+	// a rate below the smallest float64 is null, its logarithm is still given.
+	Rates       map[string]num.Float `json:"rate,omitempty"`
+	Log10Rates  map[string]num.Float `json:"log10_rate,omitempty"`
+	MFPT        map[string]num.Float `json:"mfpt_t,omitempty"`
+	MFPTSteps   map[string]num.Float `json:"mfpt_steps,omitempty"`
+	PhiEta      num.Float            `json:"phi_eta"`
+	Alpha       num.Float            `json:"kesten_alpha"`
+	AlphaSE     num.Float            `json:"kesten_alpha_se"`
+	PhiK        num.Float            `json:"phi_kesten"`
+	KestenNote  string               `json:"kesten_note,omitempty"`
+	Conventions map[string]string    `json:"conventions"`
 }
+
+// rateNames are the escape predictions, in the order printed.
+var rateNames = []struct{ key, label string }{{"power_law", "power law"},
+	{"arrhenius", "Arrhenius exp(-2B dL/(eta h*))"}, {"frozen_noise", "frozen noise exp(-B dL/(eta h* L*))"}}
 
 func (c *theoryCmd) Run(e *env) error {
 	if err := firstErr(finite("--eta", c.Eta, 0, false), intRange("--batch", int64(c.Batch), 1, math.MaxInt32),
 		finite("--hstar", c.HStar, 0, false), intRange("--n", int64(c.N), 1, 1<<20), finite("--lmin", c.LMin, 0, true),
 		finite("--lsaddle", c.LSaddle, 0, true), finite("--hsaddle", c.HSaddle, 0, true), finite("--detratio",
-			c.DetRatio, 0, true)); err != nil {
+			c.DetRatio, 0, true), intRange("--kesten-samples", int64(c.KestenSamples), 1000, 1<<30)); err != nil {
 		return err
+	}
+	if c.LMin != 0 || c.LSaddle != 0 {
+		if !(c.LMin > 0 && c.LSaddle > c.LMin) {
+			return fault.Invalid("give 0 < --lmin < --lsaddle for rate predictions (got --lmin %g, --lsaddle %g)",
+				c.LMin, c.LSaddle)
+		}
 	}
 	r := theoryRecord{Command: "theory",
 		Phi:       theory.Phi(c.Batch, c.Eta, c.HStar),
@@ -67,7 +84,17 @@ func (c *theoryCmd) Run(e *env) error {
 			"kesten": "alpha with E|A_n...A_1 u|^alpha growth 0, A = I - (eta/B) sum_batch x x^T: P(|theta| > r) ~ " +
 				"r^-alpha; n = 1 by quadrature, n > 1 by Monte Carlo of one step (the norm factors are independent " +
 				"for an isotropic population); phi_K = (alpha + n)/2"}}
-	r.Stable = float64(c.N) < r.NCritical
+	r.StepStable = theory.StepStable(c.Eta, c.HStar)
+	r.Stable = float64(c.N) < r.NCritical && r.StepStable
+	switch {
+	case !r.StepStable:
+		r.StableWhy = fmt.Sprintf("eta h* = %.4g >= 2: a full-batch step overshoots the outlier directions and "+
+			"gradient descent itself leaves the minimum; the SDE formulas below do not apply", c.Eta*c.HStar)
+	case !r.Stable:
+		r.StableWhy = fmt.Sprintf("n = %d >= n_c = %.4g", c.N, r.NCritical)
+	default:
+		r.StableWhy = fmt.Sprintf("n = %d < n_c = %.4g and eta h* = %.4g < 2", c.N, r.NCritical, c.Eta*c.HStar)
+	}
 	r.PhiEta = num.Float(theory.PhiEta(c.Batch, c.Eta, c.HStar))
 	r.Alpha, r.AlphaSE, r.PhiK = num.Float(math.NaN()), num.Float(math.NaN()), num.Float(math.NaN())
 	var alpha, se float64
@@ -80,8 +107,10 @@ func (c *theoryCmd) Run(e *env) error {
 	}
 	if kerr == nil {
 		r.Alpha, r.AlphaSE, r.PhiK = num.Float(alpha), num.Float(se), num.Float(theory.PhiKesten(alpha, c.N))
+	} else {
+		r.KestenNote = kerr.Error()
 	}
-	if c.LMin > 0 && c.LSaddle > c.LMin {
+	if c.LMin > 0 {
 		hs := c.HSaddle
 		if hs <= 0 {
 			hs = c.HStar
@@ -91,17 +120,19 @@ func (c *theoryCmd) Run(e *env) error {
 			dr = c.HStar / hs
 		}
 		b := theory.Barrier{LMin: c.LMin, LSaddle: c.LSaddle, HStar: c.HStar, HSaddleNeg: hs, DetRatio: dr, N: c.N}
-		r.Reduced = theory.ReducedBarrier(b, c.Batch, c.Eta)
-		r.PowerLaw, r.Arrhenius, r.Frozen = theory.PowerLaw(b, c.Batch, c.Eta), theory.Arrhenius(b, c.Batch, c.Eta),
-			theory.Frozen(b, c.Batch, c.Eta)
-		r.MFPT = map[string]float64{"power_law": 1 / r.PowerLaw, "arrhenius": 1 / r.Arrhenius,
-			"frozen_noise": 1 / r.Frozen}
-		r.MFPTSteps = map[string]float64{}
-		for k, v := range r.MFPT {
-			r.MFPTSteps[k] = v / c.Eta
+		r.Reduced, r.DeltaLogL = theory.ReducedBarrier(b, c.Batch, c.Eta), b.DeltaLogL()
+		logs := map[string]float64{"power_law": theory.LogPowerLaw(b, c.Batch, c.Eta),
+			"arrhenius": theory.LogArrhenius(b, c.Batch, c.Eta), "frozen_noise": theory.LogFrozen(b, c.Batch, c.Eta)}
+		r.Rates, r.Log10Rates = map[string]num.Float{}, map[string]num.Float{}
+		r.MFPT, r.MFPTSteps = map[string]num.Float{}, map[string]num.Float{}
+		for k, l := range logs {
+			r.Log10Rates[k] = num.Float(l / math.Ln10)
+			r.Rates[k], r.MFPT[k] = representable(l), representable(-l)
+			r.MFPTSteps[k] = representable(-l - math.Log(c.Eta))
 		}
-	} else if c.LMin != 0 || c.LSaddle != 0 {
-		return fault.Invalid("give 0 < --lmin < --lsaddle for rate predictions")
+	}
+	if err := e.check(r); err != nil {
+		return err
 	}
 	if e.g.JSON {
 		return e.writeJSON(r)
@@ -109,12 +140,16 @@ func (c *theoryCmd) Run(e *env) error {
 	fmt.Fprintf(e.out, "eta = %g, B = %d, h* = %g, n = %d\n", c.Eta, c.Batch, c.HStar, c.N)
 	fmt.Fprintf(e.out, "  stationary exponent phi = 1 + B/(eta h*) = %.6g (Stratonovich reading %.6g)\n", r.Phi,
 		r.Phi-0.5)
-	fmt.Fprintf(e.out, "  critical dimension n_c = 2 phi = %.6g: a minimum with n = %d outlier directions is %s\n",
-		r.NCritical, c.N, map[bool]string{true: "stable", false: "unstable"}[r.Stable])
+	fmt.Fprintf(e.out, "  critical dimension n_c = 2 phi = %.6g: a minimum with n = %d outlier directions is %s (%s)\n",
+		r.NCritical, c.N, map[bool]string{true: "stable", false: "unstable"}[r.Stable], r.StableWhy)
 	fmt.Fprintf(e.out, "  escape exponent B/(eta h*) + 1 - n/2 = %.6g\n", r.Exponent)
 	fmt.Fprintf(e.out, "  exact SGD chain, linear regression on x ~ N(0, h* I_n) with replacement:\n")
-	fmt.Fprintf(e.out, "    finite-step phi_eta = B/(eta h*) - B/2 + 1/2 = %.6g%s\n", float64(r.PhiEta),
-		map[bool]string{true: " (the chain's variance is infinite)", false: ""}[math.IsNaN(float64(r.PhiEta))])
+	if math.IsNaN(float64(r.PhiEta)) {
+		fmt.Fprintf(e.out, "    finite-step phi_eta: none (the chain's variance is infinite: eta h* = %.4g >= "+
+			"2B/(B + 2) = %.4g)\n", c.Eta*c.HStar, 2*float64(c.Batch)/float64(c.Batch+2))
+	} else {
+		fmt.Fprintf(e.out, "    finite-step phi_eta = B/(eta h*) - B/2 + 1/2 = %.6g\n", float64(r.PhiEta))
+	}
 	switch {
 	case kerr != nil:
 		fmt.Fprintf(e.out, "    Kesten tail: none (%v)\n", kerr)
@@ -128,25 +163,23 @@ func (c *theoryCmd) Run(e *env) error {
 			alpha, se, c.KestenSamples, float64(r.PhiK))
 	}
 	if r.MFPT != nil {
-		fmt.Fprintf(
-			e.out,
-			"  L* = %g, L^s = %g: Delta L = %.4g, Delta log L = %.4g, reduced barrier (B/(eta h*)) log(L^s/L*) = "+
-				"%.3g%s\n",
-			c.LMin,
-			c.LSaddle,
-			c.LSaddle-c.LMin,
-			math.Log(c.LSaddle/c.LMin),
-			r.Reduced,
-			map[bool]string{true: "", false: " (small: Kramers' approximation is poor)"}[r.Reduced > 3],
-		)
-		for _, k := range []struct {
-			name, key string
-			rate      float64
-		}{{"power law", "power_law", r.PowerLaw}, {"Arrhenius exp(-2B dL/(eta h*))", "arrhenius", r.Arrhenius},
-			{"frozen noise exp(-B dL/(eta h* L*))", "frozen_noise", r.Frozen}} {
-			fmt.Fprintf(e.out, "  %-38s kappa = %.4g per unit t; MFPT = %.4g t = %.4g steps\n", k.name, k.rate,
-				r.MFPT[k.key], r.MFPTSteps[k.key])
+		fmt.Fprintf(e.out, "  L* = %g, L^s = %g: Delta L = %.4g, Delta log L = %.4g, reduced barrier (B/(eta h*)) "+
+			"log(L^s/L*) = %.3g%s\n", c.LMin, c.LSaddle, c.LSaddle-c.LMin, r.DeltaLogL, r.Reduced,
+			map[bool]string{true: "", false: " (small: Kramers' approximation is poor)"}[r.Reduced > 3])
+		for _, k := range rateNames {
+			l10 := float64(r.Log10Rates[k.key])
+			fmt.Fprintf(e.out, "  %-38s kappa = %s per unit t; MFPT = %s t = %s steps\n", k.label, pow10(l10),
+				pow10(-l10), pow10(-l10-math.Log10(c.Eta)))
 		}
 	}
 	return nil
+}
+
+// representable is exp(l), or NaN (null in JSON) when it over- or underflows a float64.
+func representable(l float64) num.Float {
+	v := math.Exp(l)
+	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) || v < 0x1p-1022 {
+		return num.Float(math.NaN())
+	}
+	return num.Float(v)
 }

@@ -89,6 +89,9 @@ func (c *trainCmd) Run(e *env) error {
 		return runErr
 	}
 	out := trainRecord{header: newHeader("train"), TrainRecord: rec}
+	if err := e.check(out); err != nil {
+		return err
+	}
 	if c.Out != "" {
 		if err := writeTrain(c.Out, &out); err != nil {
 			return err

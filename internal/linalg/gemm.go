@@ -2,8 +2,8 @@ package linalg
 
 import (
 	"runtime"
-	"sync"
 
+	"github.com/sgdlab/sgdlab/fault"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 )
@@ -79,17 +79,13 @@ func split(n, work int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	var wg sync.WaitGroup
+	var grp fault.Group
 	per := (n + threads - 1) / threads
 	for lo := per; lo < n; lo += per {
-		wg.Add(1)
-		go func(lo int) {
-			defer wg.Done()
-			fn(lo, min(lo+per, n))
-		}(lo)
+		grp.Go(func() { fn(lo, min(lo+per, n)) })
 	}
 	fn(0, min(per, n))
-	wg.Wait()
+	grp.Wait()
 }
 
 // gemmRows computes rows [r0, r1) of C.

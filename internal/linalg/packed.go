@@ -4,6 +4,8 @@ import (
 	"os"
 	"runtime"
 	"sync"
+
+	"github.com/sgdlab/sgdlab/fault"
 )
 
 // The packed GEMM (the structure of GotoBLAS and BLIS): C is computed in blocks of NC
@@ -259,22 +261,20 @@ func gemmPacked(k *microKernel, transA, transB bool, alpha float64, a, b Matrix,
 				}
 				continue
 			}
-			var wg sync.WaitGroup
+			var grp fault.Group
 			next := make(chan task, len(tasks))
 			for _, t := range tasks {
 				next <- t
 			}
 			close(next)
 			for range min(threads, len(tasks)) {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
+				grp.Go(func() {
 					for t := range next {
 						run(t)
 					}
-				}()
+				})
 			}
-			wg.Wait()
+			grp.Wait()
 		}
 	}
 }

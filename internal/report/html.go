@@ -11,16 +11,26 @@ import (
 
 // Section is one block of the HTML report (one experiment).
 type Section struct {
-	ID       string
-	Title    string
-	Status   string
-	Tone     string  // ok, mid or bad: the colour of the status
-	Fields   []Field // labelled paragraphs (claim, theory, setup, verdict)
-	Criteria []Row   // the criteria the verdict applied: name, value, meaning
+	ID     string
+	Title  string
+	Status string // against the paper
+	Tone   string // ok, mid or bad: the colour of the status
+	// Exact is the status of sgdlab's exact discrete-time prediction against real SGD, with
+	// its tone.
+	Exact, ExactTone string
+	Fields           []Field // labelled paragraphs (claim, theory, setup, verdict)
+	Checks           []CheckRow
+	Criteria         []Row // the criteria the verdict applied: name, value, meaning
 	Numbers  []Row   // name, value, theory, note
 	Tables   []HTMLTable
 	Figures  []HTMLFigure
 	Notes    []string
+}
+
+// CheckRow is one check of a verdict: what was compared, the number measured against its
+// criterion, the events it rests on and the outcome (with its tone).
+type CheckRow struct {
+	Scope, Name, Measured, Target, Criterion, N, Outcome, Tone string
 }
 
 // Field is a labelled paragraph.
@@ -64,13 +74,19 @@ figure{margin:1em 0}figcaption{font-size:.85em;color:#555}img{max-width:100%;bor
 </style></head><body>
 <h1>{{.Title}}</h1>
 {{range .Subtitle}}<p class="note">{{.}}</p>{{end}}
-<table><tr><th>experiment</th><th>status</th></tr>
+<table><tr><th>experiment</th><th>against the paper</th><th>sgdlab's exact discrete-time prediction
+(exact chain, phi_eta) against real SGD</th></tr>
 {{range .Sections}}<tr><td><a href="#{{.ID}}">{{.ID}}: {{.Title}}</a></td>
-<td class="{{.Tone}}">{{.Status}}</td></tr>{{end}}
+<td class="{{.Tone}}">{{.Status}}</td><td class="{{.ExactTone}}">{{.Exact}}</td></tr>{{end}}
 </table>
 {{range .Sections}}
-<h2 id="{{.ID}}">{{.ID}}: {{.Title}} <span class="{{.Tone}}">[{{.Status}}]</span></h2>
+<h2 id="{{.ID}}">{{.ID}}: {{.Title}} <span class="{{.Tone}}">[{{.Status}}]</span>
+<span class="{{.ExactTone}}">[exact: {{.Exact}}]</span></h2>
 {{range .Fields}}<p><span class="label">{{.Label}}:</span> {{.Text}}</p>{{end}}
+{{if .Checks}}<table><tr><th>against</th><th>check</th><th>measured</th><th>compared with</th><th>criterion</th>
+<th>n</th><th>outcome</th></tr>
+{{range .Checks}}<tr><td>{{.Scope}}</td><td>{{.Name}}</td><td>{{.Measured}}</td><td>{{.Target}}</td>
+<td>{{.Criterion}}</td><td>{{.N}}</td><td class="{{.Tone}}">{{.Outcome}}</td></tr>{{end}}</table>{{end}}
 {{if .Criteria}}<table><tr><th>criterion of the verdict</th><th>value</th><th>meaning</th></tr>
 {{range .Criteria}}<tr><td>{{.Name}}</td><td>{{.Value}}</td><td>{{.Note}}</td></tr>{{end}}</table>{{end}}
 {{if .Numbers}}<table><tr><th>quantity</th><th>measured</th><th>theory</th><th>note</th></tr>

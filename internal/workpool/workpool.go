@@ -9,6 +9,8 @@ import (
 	"iter"
 	"slices"
 	"sync"
+
+	"github.com/sgdlab/sgdlab/fault"
 )
 
 // Run calls job(i) for every index of indices on up to workers goroutines; the indices are
@@ -36,7 +38,7 @@ func Run[T any](ctx context.Context, indices iter.Seq[int], workers int, job fun
 				if failed() {
 					continue // drain: no job starts after an error
 				}
-				r, err := job(i)
+				r, err := guarded(job, i)
 				mu.Lock()
 				if err == nil && done != nil {
 					err = done(i, r)
@@ -85,3 +87,10 @@ func Range(n int) iter.Seq[int] {
 
 // Values is the sequence of the given indices.
 func Values(idx []int) iter.Seq[int] { return slices.Values(idx) }
+
+// guarded runs job(i), turning a panic into a *fault.PanicError (a worker goroutine must not
+// take the process down with a stack trace: the caller reports the error).
+func guarded[T any](job func(i int) (T, error), i int) (r T, err error) {
+	defer fault.Catch(&err)
+	return job(i)
+}
