@@ -83,11 +83,11 @@ type DensityPoint struct {
 
 // Result is the chain's answer for one region.
 type Result struct {
-	Level       float64   `json:"level"`
-	Region      string    `json:"region"`
-	MFPT        num.Float `json:"mfpt" check:"pos"`       // mean first-passage time from the start, in t
-	MFPTSteps   num.Float `json:"mfpt_steps" check:"pos"` // the same in steps
-	MFPTSE      num.Float `json:"mfpt_mc_se,omitempty" check:"nonneg"`
+	Level     float64   `json:"level"`
+	Region    string    `json:"region"`
+	MFPT      num.Float `json:"mfpt" check:"pos"`       // mean first-passage time from the start, in t
+	MFPTSteps num.Float `json:"mfpt_steps" check:"pos"` // the same in steps
+	MFPTSE    num.Float `json:"mfpt_mc_se,omitempty" check:"nonneg"`
 	// Rate is -log(lambda)/eta, the escape rate per unit t; RatePerStep 1 - lambda. Both are
 	// not measured (NaN) when the quasi-stationary law was not found (a warning says why).
 	Rate        num.Float `json:"rate" check:"nonneg"`
@@ -146,7 +146,7 @@ func checkResolution(s Spec, mp *maps, start []float64, r Region) error {
 			"this model", s.Eta)
 	}
 	if rms == 0 {
-		return fault.Invalid("every SGD step from the minimum stays there (L* = 0: the model fits every sample, so "+
+		return fault.Invalid("every SGD step from the minimum stays there (L* = 0: the model fits every sample, so " +
 			"the noise vanishes): a run never leaves and the mean first-passage time is infinite")
 	}
 	for d := 0; d < P; d++ {

@@ -344,8 +344,8 @@ func (s *State) Fig1(top int, rng *rand.Rand) (Spectra, error) {
 	if !(taa > 0) || !(tbb > 0) {
 		return Spectra{}, errFig1Zero
 	}
-	sp := Spectra{MatrixSize: P, Cosine: num.Float(tab / math.Sqrt(taa) / math.Sqrt(tbb)), Method: "exact eigendecomposition of " +
-		"the P x P matrices"}
+	sp := Spectra{MatrixSize: P, Cosine: num.Float(tab / math.Sqrt(taa) / math.Sqrt(tbb)),
+		Method: "exact eigendecomposition of the P x P matrices"}
 	return sp, sp.exact(P, w, d, min(top, P))
 }
 

@@ -72,7 +72,9 @@ func PowerLaw1D(hstar, hsad, lmin, lsad float64, batch int, eta float64) float64
 
 // Arrhenius is the constant Hessian-aligned noise prediction (Xie, Sato, Sugiyama 2021 and
 // others): kappa = prefactor * exp(-2 B Delta L/(eta h*)), independent of L*.
-func Arrhenius(b Barrier, batch int, eta float64) float64 { return math.Exp(LogArrhenius(b, batch, eta)) }
+func Arrhenius(b Barrier, batch int, eta float64) float64 {
+	return math.Exp(LogArrhenius(b, batch, eta))
+}
 
 // Frozen is Kramers' rate with the noise frozen at its value at the minimum (temperature
 // eta h* L*/B): kappa = prefactor * exp(-B Delta L/(eta h* L*)). The power law reduces to it

@@ -21,10 +21,10 @@ type Section struct {
 	Fields           []Field // labelled paragraphs (claim, theory, setup, verdict)
 	Checks           []CheckRow
 	Criteria         []Row // the criteria the verdict applied: name, value, meaning
-	Numbers  []Row   // name, value, theory, note
-	Tables   []HTMLTable
-	Figures  []HTMLFigure
-	Notes    []string
+	Numbers          []Row // name, value, theory, note
+	Tables           []HTMLTable
+	Figures          []HTMLFigure
+	Notes            []string
 }
 
 // CheckRow is one check of a verdict: what was compared, the number measured against its
