@@ -161,11 +161,19 @@ func checkResolution(s Spec, mp *maps, start []float64, r Region) error {
 		case cell > rms:
 			return fault.Invalid("the grid cannot resolve SGD's steps in the region %s: its cells are %.3g wide "+
 				"along theta%d, SGD's root-mean-square step from the minimum is %.3g: choose a smaller region (a "+
-				"lower level or radius) or more grid intervals (at least %.0f)", r.Name, cell, d+1, rms,
-				math.Ceil((r.Hi[d]-r.Lo[d])/rms))
+				"lower level or radius) or more grid intervals (%s)", r.Name, cell, d+1, rms,
+				needGrid(math.Ceil((r.Hi[d]-r.Lo[d])/rms)))
 		}
 	}
 	return nil
+}
+
+// needGrid says how many intervals a region needs, or that it is beyond the chain's grids.
+func needGrid(g float64) string {
+	if g > 1<<16 {
+		return fmt.Sprintf("it would need %.3g, more than the %d the chain allows", g, 1<<16)
+	}
+	return fmt.Sprintf("at least %.0f", g)
 }
 
 // checkResult refuses a solution that is not a mean time and a law: what a chain too close

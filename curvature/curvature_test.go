@@ -311,3 +311,38 @@ func TestAnalyze(t *testing.T) {
 		}
 	}
 }
+
+// With the fewest products Hutch++ still estimates the whole trace (unbiased: the mean over
+// seeds matches it within its standard error), never only the sketch's part with a zero
+// standard error.
+func TestHutchPPFewProducts(t *testing.T) {
+	n := 20
+	a := make([]float64, n*n)
+	trace := 0.0
+	for i := 0; i < n; i++ {
+		a[i*n+i] = 0.5 + float64(i%7)/3
+		trace += a[i*n+i]
+	}
+	op := Dense{N: n, A: a}
+	var xs []float64
+	for s := uint64(0); s < 2000; s++ {
+		e, err := HutchPP(op, 3, rand.New(rand.NewPCG(s, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.SE == 0 {
+			t.Fatalf("seed %d: estimate %v with a zero standard error from one remainder probe", s, e.Value)
+		}
+		xs = append(xs, e.Value)
+	}
+	m, sd := 0.0, 0.0
+	for _, x := range xs {
+		m += x / float64(len(xs))
+	}
+	for _, x := range xs {
+		sd += (x - m) * (x - m) / float64(len(xs)-1)
+	}
+	if se := math.Sqrt(sd / float64(len(xs))); math.Abs(m-trace) > 4*se {
+		t.Fatalf("mean Hutch++ estimate %v, trace %v (standard error %v)", m, trace, se)
+	}
+}

@@ -103,9 +103,9 @@ func HutchPP(op Operator, m int, rng *rand.Rand) (Estimate, error) {
 		op.Apply(q, aq)
 		exact += dot(q, aq)
 	}
-	probes := m - 2*k
-	if probes < 2 || len(Q) == n {
-		return Estimate{exact, 0, m}, nil
+	probes := m - 2*k // at least 1 for m >= 3: the remainder is always estimated (its SE needs 2)
+	if len(Q) == n {
+		return Estimate{exact, 0, m}, nil // Q spans the space: the trace is exact
 	}
 	z, az := make([]float64, n), make([]float64, n)
 	samples := make([]float64, probes)

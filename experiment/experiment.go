@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/sgdlab/sgdlab/fault"
+	"github.com/sgdlab/sgdlab/internal/strictjson"
 	"github.com/sgdlab/sgdlab/internal/workpool"
 	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/study"
@@ -154,6 +155,9 @@ func LoadParams(e *Experiment, full bool, path string) (Params, error) {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fault.Invalid("parameters of %s: %v", e.ID, errors.Unwrap(err))
+		}
+		if err := strictjson.Check(b, strictjson.Options{NoNull: true}); err != nil {
+			return nil, fault.Invalid("parameters of %s in %s: %v", e.ID, path, err)
 		}
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()

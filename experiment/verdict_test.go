@@ -431,6 +431,9 @@ func TestParamsValidation(t *testing.T) {
 		{"E5", `{"runs": 10`, "unexpected EOF"},
 		{"E5", `{"rnus": 10}`, "unknown field"},
 		{"E5", `{"runs": 10} {}`, "more than one JSON value"},
+		{"E5", `{"runs": 10, "runs": 20}`, `"runs" appears twice`},
+		{"E5", `{"runs": null}`, "runs is null"},
+		{"E5", `{"levels": [1.2, null, 2]}`, "levels.1 is null"},
 	} {
 		exps, _ := Find([]string{c.id})
 		_, err := LoadParams(exps[0], false, write(c.id+".json", c.body))

@@ -22,14 +22,20 @@ type Barrier struct {
 	Tried     []string `json:"tried"`
 }
 
-// ErrSecondNotMinimum is wrapped when the second end point of a barrier search is not a
-// minimum.
-var ErrSecondNotMinimum = errors.New("not a minimum")
+// ErrFirstNotMinimum and ErrSecondNotMinimum are wrapped when the first or the second end
+// point of a barrier search is not a minimum.
+var (
+	ErrFirstNotMinimum  = errors.New("not a minimum")
+	ErrSecondNotMinimum = errors.New("not a minimum")
+)
 
-// secondNotMinimum is an error about the second end point (errors.Is ErrSecondNotMinimum).
-type secondNotMinimum struct{ error }
+// endNotMinimum is an error about an end point (errors.Is its sentinel).
+type endNotMinimum struct {
+	error
+	which error
+}
 
-func (e secondNotMinimum) Unwrap() []error { return []error{e.error, ErrSecondNotMinimum} }
+func (e endNotMinimum) Unwrap() []error { return []error{e.error, e.which} }
 
 // FindBarrier characterises the minima a and b (both must be minima) and finds the saddle
 // between them: NEB with a climbing image, then refinement; if that fails, a denser band.
@@ -37,11 +43,11 @@ func (e secondNotMinimum) Unwrap() []error { return []error{e.error, ErrSecondNo
 func FindBarrier(ctx context.Context, w *model.Worker, a, b []float64) (*Barrier, error) {
 	ma, err := Characterize(w, a, 20)
 	if err != nil {
-		return nil, fmt.Errorf("the first minimum: %w", err)
+		return nil, endNotMinimum{fmt.Errorf("the first minimum: %w", err), ErrFirstNotMinimum}
 	}
 	mb, err := Characterize(w, b, 20)
 	if err != nil {
-		return nil, secondNotMinimum{fmt.Errorf("the second minimum: %w", err)}
+		return nil, endNotMinimum{fmt.Errorf("the second minimum: %w", err), ErrSecondNotMinimum}
 	}
 	if dist(a, b) < 1e-6*math.Max(1, norm(a)) {
 		return nil, fmt.Errorf("the two minima coincide (distance %.2g): give two distinct minima", dist(a, b))

@@ -33,12 +33,17 @@ func Characterize(w *model.Worker, theta []float64, k int) (*Minimum, error) {
 	m.Loss = w.LossGrad(theta, g)
 	m.GradNorm = norm(g)
 	if tol := 1e-6 * math.Max(1, m.Loss); m.GradNorm > tol {
-		return nil, fmt.Errorf("the point is not a minimum: |grad L| = %.3g (tolerance %.1g)", m.GradNorm, tol)
+		return nil, fmt.Errorf("%w: |grad L| = %.3g (tolerance %.1g)", ErrNotMinimum, m.GradNorm, tol)
 	}
 	if P <= DenseHessianLimit {
 		vals, vecs, err := curvature.Eigen(P, w.DenseHessian(theta), true)
 		if err != nil {
 			return nil, fmt.Errorf("the Hessian at the minimum: %w", err)
+		}
+		// A zero gradient is also a saddle's: a minimum has no negative curvature.
+		if scale := math.Max(math.Abs(vals[0]), math.Abs(vals[P-1])); vals[0] < -1e-8*scale {
+			return nil, fmt.Errorf("%w: the Hessian has the negative eigenvalue %.4g (a saddle or a maximum)",
+				ErrNotMinimum, vals[0])
 		}
 		m.Dense = true
 		for i := P - 1; i >= 0; i-- {

@@ -40,7 +40,10 @@ func Prepare(ctx context.Context, o *model.Objective, start []float64, seedVal u
 	}
 	m, err := Characterize(w, start, 20)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotMinimum, err)
+		if !errors.Is(err, ErrNotMinimum) {
+			err = fmt.Errorf("%w: %w", ErrNotMinimum, err)
+		}
+		return nil, err
 	}
 	p := &Prepared{Min: m, N: m.Outliers.N, HStar: m.Outliers.HStar}
 	if m.Dense {

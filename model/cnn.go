@@ -85,8 +85,13 @@ func NewCNN(in Shape, layers []Layer, act Activation, bias bool) (*CNN, error) {
 			if flat {
 				return nil, fmt.Errorf("layer %s: a convolution cannot follow a fully connected layer", l)
 			}
-			if l.K < 1 || l.S < 1 || l.Out < 1 {
-				return nil, fmt.Errorf("layer %s: kernel, stride and channels must be at least 1", l)
+			switch {
+			case l.K < 1:
+				return nil, fmt.Errorf("layer %s: the kernel size %d must be at least 1", l, l.K)
+			case l.S < 1:
+				return nil, fmt.Errorf("layer %s: the stride %d must be at least 1", l, l.S)
+			case l.Out < 1:
+				return nil, fmt.Errorf("layer %s: the number of channels %d must be at least 1", l, l.Out)
 			}
 			ho, wo := (cur.H+2*l.Pad-l.K)/l.S+1, (cur.W+2*l.Pad-l.K)/l.S+1
 			if cur.H+2*l.Pad < l.K || cur.W+2*l.Pad < l.K {
@@ -98,7 +103,12 @@ func NewCNN(in Shape, layers []Layer, act Activation, bias bool) (*CNN, error) {
 			if flat {
 				return nil, fmt.Errorf("layer %s: pooling cannot follow a fully connected layer", l)
 			}
-			if l.K < 1 || l.S < 1 || l.K > cur.H || l.K > cur.W {
+			switch {
+			case l.K < 1:
+				return nil, fmt.Errorf("layer %s: the window %d must be at least 1", l, l.K)
+			case l.S < 1:
+				return nil, fmt.Errorf("layer %s: the stride %d must be at least 1", l, l.S)
+			case l.K > cur.H || l.K > cur.W:
 				return nil, fmt.Errorf("layer %s: window %d does not fit the %dx%d image", l, l.K, cur.H, cur.W)
 			}
 			o = &poolOp{in: cur, outS: Shape{(cur.H-l.K)/l.S + 1, (cur.W-l.K)/l.S + 1, cur.C}, k: l.K, s: l.S,

@@ -117,22 +117,35 @@ func parseMLP(sp *specstr.Spec) (Model, error) {
 
 // activationOptions reads the options after a network's layers: the activation (relu, the
 // default; tanh; linear) and whether the layers have biases (bias, the default; nobias).
+// Each may be given once: mlp:2-3-1:tanh:relu is refused rather than silently relu.
 func activationOptions(opts []string) (Activation, bool, error) {
 	act, bias := ReLU, true
+	var gotAct, gotBias string
+	once := func(prev *string, o, what string) error {
+		if *prev != "" {
+			return fmt.Errorf("%s given twice (%q and %q): give one", what, *prev, o)
+		}
+		*prev = o
+		return nil
+	}
 	for _, o := range opts {
+		var err error
 		switch strings.ToLower(o) {
 		case "relu":
-			act = ReLU
+			act, err = ReLU, once(&gotAct, o, "the activation")
 		case "tanh":
-			act = Tanh
+			act, err = Tanh, once(&gotAct, o, "the activation")
 		case "linear", "identity":
-			act = Linear
+			act, err = Linear, once(&gotAct, o, "the activation")
 		case "nobias":
-			bias = false
+			bias, err = false, once(&gotBias, o, "the bias option")
 		case "bias":
-			bias = true
+			bias, err = true, once(&gotBias, o, "the bias option")
 		default:
-			return act, bias, fmt.Errorf("unknown option %q (activations: relu, tanh, linear; nobias)", o)
+			err = fmt.Errorf("unknown option %q (activations: relu, tanh, linear; nobias)", o)
+		}
+		if err != nil {
+			return act, bias, err
 		}
 	}
 	return act, bias, nil

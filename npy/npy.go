@@ -8,15 +8,18 @@ package npy
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/sgdlab/sgdlab/internal/fileio"
 )
 
 // Array is a dense float64 array read from or written to a .npy file.
@@ -25,13 +28,21 @@ type Array struct {
 	Data  []float64 // row-major (C order) values; len(Data) == product of Shape
 }
 
-// Len returns the number of elements implied by the shape.
+// Len returns the number of elements implied by the shape, or -1 when the product
+// overflows an int (a corrupt or hostile header: (2^61, 8) must not wrap to 0).
 func (a Array) Len() int {
-	n := 1
+	n := uint64(1)
 	for _, s := range a.Shape {
-		n *= s
+		if s < 0 {
+			return -1
+		}
+		hi, lo := bits.Mul64(n, uint64(s))
+		if hi != 0 || lo > math.MaxInt64 {
+			return -1
+		}
+		n = lo
 	}
-	return n
+	return int(n)
 }
 
 var magic = []byte("\x93NUMPY")
@@ -107,7 +118,7 @@ func read(r io.Reader, limit int64) (Array, error) {
 	a := Array{Shape: shape}
 	n := a.Len()
 	if n < 0 || n > 1<<34 {
-		return Array{}, fmt.Errorf("implausible shape %v", shape)
+		return Array{}, fmt.Errorf("implausible shape %v: more than 2^34 values (corrupt header?)", shape)
 	}
 	var size int
 	switch descr[1:] {
@@ -230,24 +241,14 @@ func Write(w io.Writer, a Array) error {
 // WriteFile writes a to path atomically (temporary file then rename), so an
 // interrupted write never leaves a truncated file under the final name.
 func WriteFile(path string, a Array) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	if err := Write(f, a); err != nil {
-		f.Close()
-		os.Remove(tmp)
+	var buf bytes.Buffer
+	if err := Write(&buf, a); err != nil {
 		return fmt.Errorf("npy: %s: %w", path, err)
 	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
+	if err := fileio.WriteAtomic(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("npy: %w", err)
 	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 // Vector returns a 1-D array holding v.

@@ -20,6 +20,8 @@ import (
 	"sort"
 
 	"github.com/sgdlab/sgdlab/fault"
+	"github.com/sgdlab/sgdlab/internal/fileio"
+	"github.com/sgdlab/sgdlab/internal/strictjson"
 )
 
 // Tensor is one named tensor.
@@ -102,11 +104,14 @@ func read(r io.ReaderAt, size int64) (*File, error) {
 	if err := json.Unmarshal(hdr, &raw); err != nil {
 		return nil, fmt.Errorf("not a safetensors file: its header is not JSON (%v)", err)
 	}
+	if err := strictjson.Check(hdr, strictjson.Options{}); err != nil {
+		return nil, fmt.Errorf("corrupt header: %v", err)
+	}
 	out := &File{Metadata: map[string]string{}}
 	base := 8 + int64(n)
 	type pos struct {
-		t     Tensor
-		start int64
+		t          Tensor
+		start, end int64
 	}
 	var all []pos
 	for name, msg := range raw {
@@ -152,9 +157,26 @@ func read(r io.ReaderAt, size int64) (*File, error) {
 				return nil, fmt.Errorf("tensor %q holds %v at index %d: weights must be finite", name, t.Data[i], i)
 			}
 		}
-		all = append(all, pos{t, lo})
+		all = append(all, pos{t, lo, hi})
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].start < all[j].start })
+	// The data must be indexed exactly once, without holes, and end with the file (the
+	// format's rule: no overlapping tensors, no hidden bytes, no polyglot files).
+	end := int64(0)
+	for _, p := range all {
+		if p.start != end {
+			what := "overlaps the one before it"
+			if p.start > end {
+				what = fmt.Sprintf("leaves bytes %d..%d unindexed before it", end, p.start)
+			}
+			return nil, fmt.Errorf("corrupt layout: tensor %q at bytes %d..%d %s", p.t.Name, p.start, p.end, what)
+		}
+		end = p.end
+	}
+	if base+end != size {
+		return nil, fmt.Errorf("corrupt layout: %d bytes after the last tensor (the file has %d, the header indexes "+
+			"%d)", size-base-end, size, base+end)
+	}
 	for _, p := range all {
 		out.Tensors = append(out.Tensors, p.t)
 	}
@@ -194,5 +216,5 @@ func Write(path string, tensors []Tensor, metadata map[string]string) error {
 			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(v))
 		}
 	}
-	return os.WriteFile(path, buf, 0o644)
+	return fileio.WriteAtomic(path, buf)
 }

@@ -51,6 +51,14 @@ func TestHostileFiles(t *testing.T) {
 		{header(`{"w":{"dtype":"F64","shape":[99999999999,99999999999],"data_offsets":[0,8]}}`, nan), "has shape"},
 		{header(`{"w":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}`, nan), "finite"},
 		{header(`{"__metadata__":{"a":1}}`, nil), "__metadata__"},
+		// Layout: overlapping tensors, a key given twice, trailing and unindexed bytes.
+		{header(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],`+
+			`"data_offsets":[0,4]}}`, f32), "overlaps"},
+		{header(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],`+
+			`"data_offsets":[0,4]}}`, f32), "appears twice"},
+		{header(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, append(f32, 0, 0, 0, 0)),
+			"4 bytes after the last tensor"},
+		{header(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, append(f32, f32...)), "unindexed"},
 	}
 	for i, c := range cases {
 		path := filepath.Join(t.TempDir(), "x.safetensors")

@@ -91,7 +91,30 @@ func Open(path string) (*Store, error) {
 	if err := checkExisting(path); err != nil {
 		return nil, err
 	}
+	if err := checkWritable(path); err != nil {
+		return nil, err
+	}
 	return open(path, false)
+}
+
+// checkWritable refuses a store that cannot be written (a read-only or immutable file, a
+// directory where SQLite cannot create its journal) with that reason, before SQLite reports
+// it in the middle of a run.
+func checkWritable(path string) error {
+	advice := "choose a writable store (sgdlab runs reads a read-only one as it is)"
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return fault.Invalid("store %s is read-only (%v): %s", path, errors.Unwrap(err), advice)
+		}
+		f.Close()
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".sgdlab-store-check-*")
+	if err != nil {
+		return fault.Invalid("store %s: its directory is not writable (%v): %s", path, errors.Unwrap(err), advice)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // OpenReadOnly opens an existing store without changing it (no schema, no journal mode).
@@ -525,11 +548,19 @@ type MergeStats struct {
 
 // Merge copies every run and trajectory of the stores at paths into s. Runs are matched
 // by key; a trajectory present in two stores must have identical results, every result is
-// verified against its checksum, and runs computed with different arithmetic are not
-// merged. A source that is s itself (under any name) is an error.
-func (s *Store) Merge(paths ...string) (MergeStats, error) {
+// verified against its checksum, and a store holds one arithmetic: a run computed with
+// another than the destination's runs (or, for a destination without any, than arith, the
+// merging build's) is refused, whether or not its key is new. A source that is s itself
+// (under any name) is an error.
+func (s *Store) Merge(arith string, paths ...string) (MergeStats, error) {
 	var st MergeStats
 	self, _ := os.Stat(s.path)
+	var have string
+	s.db.QueryRow(`SELECT arith FROM runs WHERE arith != '' LIMIT 1`).Scan(&have)
+	want, whose := arith, "this build's"
+	if have != "" {
+		want, whose = have, "the destination store's"
+	}
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -542,7 +573,7 @@ func (s *Store) Merge(paths ...string) (MergeStats, error) {
 		if err != nil {
 			return st, err
 		}
-		err = s.mergeFrom(src, &st)
+		err = s.mergeFrom(src, &st, want, whose)
 		src.Close()
 		if err != nil {
 			return st, fmt.Errorf("merge %s: %w", p, err)
@@ -551,12 +582,17 @@ func (s *Store) Merge(paths ...string) (MergeStats, error) {
 	return st, nil
 }
 
-func (s *Store) mergeFrom(src *Store, st *MergeStats) error {
+func (s *Store) mergeFrom(src *Store, st *MergeStats, want, whose string) error {
 	rs, err := src.Runs()
 	if err != nil {
 		return err
 	}
 	for _, r := range rs {
+		if r.Arith != "" && want != "" && r.Arith != want {
+			return fault.Invalid("run %d (%s) was computed with %s arithmetic, %s is %s: results that round "+
+				"differently are not merged; merge stores made with the same arithmetic (sgdlab version prints it)",
+				r.ID, r.Label, r.Arith, whose, want)
+		}
 		dst, err := s.Begin(
 			RunSpec{Kind: r.Kind, Label: r.Label, Params: r.Params, Seed: r.Seed, Version: r.Version, Arith: r.Arith},
 		)

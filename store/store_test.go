@@ -77,11 +77,11 @@ func TestResumeAndMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, err := merged.Merge(paths...); err != nil || st.New != 10 || st.Duplicates != 0 {
+	if st, err := merged.Merge("", paths...); err != nil || st.New != 10 || st.Duplicates != 0 {
 		t.Fatalf("merged %+v: %v", st, err)
 	}
 	// Merging the same shards again adds nothing and says so.
-	if st, err := merged.Merge(paths...); err != nil || st.New != 0 || st.Duplicates != 10 {
+	if st, err := merged.Merge("", paths...); err != nil || st.New != 0 || st.Duplicates != 10 {
 		t.Fatalf("second merge %+v: %v", st, err)
 	}
 	mr, err := merged.Begin(spec)
@@ -157,7 +157,7 @@ func TestChecksum(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer into.Close()
-	if _, err := into.Merge(p); err == nil || !strings.Contains(err.Error(), "checksum") {
+	if _, err := into.Merge("", p); err == nil || !strings.Contains(err.Error(), "checksum") {
 		t.Fatalf("merge of a tampered store: %v", err)
 	}
 }
@@ -271,7 +271,7 @@ func TestPathsAndForeignFiles(t *testing.T) {
 	defer s.Close()
 	link := filepath.Join(dir, "link.db")
 	os.Symlink(p, link)
-	if _, err := s.Merge(link); err == nil || !strings.Contains(err.Error(), "being merged into") {
+	if _, err := s.Merge("", link); err == nil || !strings.Contains(err.Error(), "being merged into") {
 		t.Fatalf("self merge: %v", err)
 	}
 }
@@ -305,7 +305,20 @@ func TestArithmetic(t *testing.T) {
 	if err := b.Put(rb, 1, traj{2, true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Merge(filepath.Join(dir, "a.db")); err == nil || !strings.Contains(err.Error(), "pure Go") {
+	if _, err := b.Merge("", filepath.Join(dir, "a.db")); err == nil || !strings.Contains(err.Error(), "pure Go") {
 		t.Fatalf("merge across arithmetic: %v", err)
+	}
+	// A new key is refused too: a destination without runs takes the merging build's.
+	c, err := Open(filepath.Join(dir, "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Merge("OpenBLAS", filepath.Join(dir, "a.db")); err == nil || !strings.Contains(err.Error(),
+		"this build's is OpenBLAS") || !errors.Is(err, fault.ErrInvalid) {
+		t.Fatalf("merge of a new key across arithmetic: %v", err)
+	}
+	if st, err := c.Merge("pure Go", filepath.Join(dir, "a.db")); err != nil || st.New != 1 {
+		t.Fatalf("merge with the same arithmetic: %v %+v", err, st)
 	}
 }

@@ -48,6 +48,9 @@ func Barrier(ctx context.Context, env Env, spec BarrierSpec) (*BarrierRecord, er
 		return nil, fault.Field("from", err)
 	}
 	br, notes, err := barrierFrom(ctx, env, o, w, a, spec.To, spec.Seed)
+	if spec.From != nil && errors.Is(err, landscape.ErrFirstNotMinimum) {
+		return nil, fault.Field("from", err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -112,7 +112,11 @@ func Chain(ctx context.Context, env Env, spec ChainSpec) (*ChainRecord, error) {
 		}
 		rec.Notes = append(rec.Notes, notes...)
 	}
-	rec.Predictions = predictEscape(p, fac, ex, br, spec.Eta, spec.Batch, o.P())
+	if note := unstableStep(spec.Eta, p.HStar); note != "" {
+		rec.Notes = append(rec.Notes, note)
+	} else {
+		rec.Predictions = predictEscape(p, fac, ex, br, spec.Eta, spec.Batch, o.P())
+	}
 	solve := func() error { return solveChain(ctx, env, spec, cs, ex, p, fac, br, rec) }
 	if env.Ens.Store == nil {
 		return rec, solve()

@@ -131,7 +131,11 @@ func Escape(ctx context.Context, env Env, spec EscapeSpec) (*EscapeRecord, error
 		return nil, err
 	}
 	rec.ExitDetail = exit.Describe()
-	rec.Predictions = predictEscape(p, fac, ex, rec.Barrier, spec.Eta, spec.Batch, o.P())
+	if note := unstableStep(spec.Eta, p.HStar); note != "" {
+		rec.Notes = append(rec.Notes, note)
+	} else {
+		rec.Predictions = predictEscape(p, fac, ex, rec.Barrier, spec.Eta, spec.Batch, o.P())
+	}
 	rec.MaxSteps = spec.MaxSteps
 	if rec.MaxSteps <= 0 {
 		rec.MaxSteps = defaultBudget(rec.Predictions)
@@ -208,6 +212,16 @@ func escapeConventions() map[string]string {
 // predictEscape evaluates the theories for the exit's levels: the decoupled SDE's exact
 // quadrature for loss levels; the power law, Arrhenius and frozen-noise rates over a
 // barrier, and the exact quadrature on one-parameter landscapes.
+// unstableStep is the note that replaces the SDE predictions when eta h* >= 2: a
+// full-batch step overshoots the minimum, which no SDE of SGD describes; "" otherwise.
+func unstableStep(eta, hstar float64) string {
+	if theory.StepStable(eta, hstar) {
+		return ""
+	}
+	return fmt.Sprintf("eta h* = %.4g >= 2: a full-batch step overshoots the minimum (gradient descent itself "+
+		"leaves it), so the SDE predictions do not apply and are not shown", eta*hstar)
+}
+
 func predictEscape(p *landscape.Prepared, fac *sde.Factory, ex escape.ExitSpec, br *landscape.Barrier, eta float64, B,
 	P int) []Prediction {
 	var out []Prediction

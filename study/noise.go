@@ -66,8 +66,8 @@ func Noise(ctx context.Context, env Env, spec NoiseSpec) (*NoiseRecord, error) {
 	if spec.TopK == 0 {
 		spec.TopK = min(5, max(o.P()-1, 1))
 	}
-	if spec.Probes < 0 {
-		return nil, fault.Invalid("probes = %d must be positive", spec.Probes)
+	if err := checkProbes(spec.Probes); err != nil {
+		return nil, err
 	}
 	if spec.Probes == 0 {
 		spec.Probes = 30

@@ -55,8 +55,11 @@ func Spectrum(ctx context.Context, env Env, spec SpectrumSpec) (*SpectrumRecord,
 	if spec.K == 0 {
 		spec.K = min(10, P)
 	}
-	if spec.Probes < 0 || spec.Steps < 0 || spec.MaxIter < 0 || spec.Evals < 0 {
-		return nil, fault.Invalid("probes, steps, iteration and evaluation limits must be positive")
+	if spec.Steps < 0 || spec.MaxIter < 0 || spec.Evals < 0 {
+		return nil, fault.Invalid("steps, iteration and evaluation limits must be positive")
+	}
+	if err := checkProbes(spec.Probes); err != nil {
+		return nil, err
 	}
 	for _, z := range spec.MaddoxZ {
 		if !(z > 0) || math.IsInf(z, 0) {

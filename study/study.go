@@ -173,6 +173,16 @@ func keyOf(kind string, o *model.Objective) Key {
 	return Key{Study: kind, Model: o.Model.Spec(), Data: o.Data.Spec, Loss: o.Loss.Name()}
 }
 
+// checkProbes accepts 0 (the default) or at least two probes of a stochastic estimate: one
+// probe gives an estimate without a standard error.
+func checkProbes(p int) error {
+	if p < 0 || p == 1 {
+		return fault.Field("probes", fault.Invalid("probes = %d: a stochastic estimate needs at least 2 probes for "+
+			"its standard error (0: the default 30)", p))
+	}
+	return nil
+}
+
 // label is a short description of a stored run for `sgdlab runs`.
 func label(parts ...string) string { return strings.Join(parts, " ") }
 

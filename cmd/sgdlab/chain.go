@@ -87,19 +87,20 @@ func (c *chainCmd) Run(e *env) error {
 		if r.MFPTSE > 0 {
 			mc = fmt.Sprintf(" +- %.2g (Monte Carlo batches)", float64(r.MFPTSE))
 		}
-		fmt.Fprintf(e.out, "  level %g: MFPT %.5g t%s = %.5g steps; escape rate %.4g per t (1 - lambda = %.4g per "+
-			"step)\n", r.Level, float64(r.MFPT), mc, float64(r.MFPTSteps), float64(r.Rate), float64(r.RatePerStep))
+		fmt.Fprintf(e.out, "  level %g: MFPT %.5g t%s = %.5g steps; escape rate %s per t (1 - lambda = %s per "+
+			"step)\n", r.Level, float64(r.MFPT), mc, float64(r.MFPTSteps), fv("%.4g", r.Rate), fv("%.4g",
+			r.RatePerStep))
 		set := ""
 		if r.MFPTSE > 0 {
 			set = ", first batch set"
 		}
 		fmt.Fprintf(e.out, "    grid %d (%d unknowns): half grid %.5g t, change %.2g%%%s; residuals %.1e (MFPT), "+
-			"%.1e (law)\n", r.Grid, r.Unknowns, float64(r.CoarseMFPT), 100*float64(r.GridChange), set, r.Residual,
-			float64(r.EigResidual))
+			"%s (law)\n", r.Grid, r.Unknowns, float64(r.CoarseMFPT), 100*float64(r.GridChange), set, r.Residual,
+			fv("%.1e", r.EigResidual))
 		for _, pr := range rec.Predictions {
 			if pr.Level == r.Level {
-				fmt.Fprintf(e.out, "    %-13s MFPT %.4g t (chain/prediction = %.3f)\n", pr.Name, float64(pr.MFPT),
-					float64(r.MFPT/pr.MFPT))
+				fmt.Fprintf(e.out, "    %-13s MFPT %s t (chain/prediction = %s)\n", pr.Name, fv("%.4g", pr.MFPT),
+					fv("%.3f", r.MFPT/pr.MFPT))
 			}
 		}
 		for _, w := range r.Warnings {

@@ -111,7 +111,8 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		fmt.Fprintf(stderr, "sgdlab: %s (see sgdlab --help)\n", firstLine(err.Error()))
 		return exitBadInput
 	}
-	e := &env{g: &c, out: stdout, err: stderr, prog: newProgressor(c.Quiet || c.JSON)}
+	out := &checkedWriter{w: stdout}
+	e := &env{g: &c, out: out, err: stderr, prog: newProgressor(c.Quiet || c.JSON)}
 	if c.MaxMemory != "" {
 		if e.max, err = memory.ParseSize(c.MaxMemory); err != nil {
 			return exitStatus(stderr, fault.Invalid("--max-memory: %v", err))
@@ -132,7 +133,31 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	e.ctx = ctx
-	return exitStatus(stderr, runInterruptible(ctx, func() error { return kctx.Run(e) }))
+	err = runInterruptible(ctx, func() error { return kctx.Run(e) })
+	if err == nil && out.err != nil {
+		// The summary was lost (a full disk, a closed pipe): that is a failure, not success.
+		err = fmt.Errorf("writing the output: %w", out.err)
+	}
+	return exitStatus(stderr, err)
+}
+
+// checkedWriter remembers the first error of the writes through it, so that output lost on
+// the way (stdout redirected to a full disk) is reported and turns the exit status non-zero.
+type checkedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	c.err = err
+	return n, err
 }
 
 // interruptGrace is how long a command may take to stop by itself after an interrupt:

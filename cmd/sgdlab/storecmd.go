@@ -8,6 +8,7 @@ import (
 
 	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/internal/report"
+	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/store"
 )
 
@@ -103,7 +104,7 @@ func (c *mergeCmd) Run(e *env) error {
 		return err
 	}
 	defer dst.Close()
-	st, err := dst.Merge(c.Froms...)
+	st, err := dst.Merge(model.Arithmetic(), c.Froms...)
 	if err != nil {
 		return err
 	}

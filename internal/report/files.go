@@ -8,25 +8,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
+
+	"github.com/sgdlab/sgdlab/internal/fileio"
 )
 
-// WriteFileAtomic writes b to path through a temporary file and a rename, so that an
-// interrupted run never leaves a half-written result under the final name.
-func WriteFileAtomic(path string, b []byte) error {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
+// WriteFileAtomic writes b to path atomically (fileio.WriteAtomic).
+func WriteFileAtomic(path string, b []byte) error { return fileio.WriteAtomic(path, b) }
 
 // JSON marshals v with indentation (fields that may be NaN or infinite are num.Float, which
 // writes them as null).
