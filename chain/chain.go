@@ -591,8 +591,8 @@ func luSolve(t *transition, lu *mat.LU, bs, xs [][]float64) (float64, error) {
 	for k, b := range bs {
 		x := mat.NewVecDense(n, xs[k])
 		if err := lu.SolveVecTo(x, false, mat.NewVecDense(n, b)); err != nil {
-			return 0, fault.Invalid("the chain's linear system is singular (%v): the region may trap the chain "+
-				"forever", err)
+			return 0, fault.Invalid("the chain's linear system is singular (%v): part of the region traps the chain "+
+				"forever (with B > 1: none of the Monte Carlo batches leads out of it; raise --batches)", err)
 		}
 		t.apply(xs[k], y)
 		bn, rn := norm(b), 0.0

@@ -16,6 +16,10 @@ import (
 func LossRegion(newLand func() model.Landscape, start []float64, lstar, c, rmax float64) (Region, error) {
 	thr := c * lstar
 	r := Region{Name: fmt.Sprintf("L <= %g L*", c), Level: c}
+	if !(thr > 0) || math.IsInf(thr, 0) || !(rmax > 0) || math.IsInf(rmax, 0) {
+		return r, fault.Invalid("the region %s needs a finite positive level (c L* = %g) and reach (%g)", r.Name,
+			thr, rmax)
+	}
 	r.Inside = func() func([]float64) bool {
 		land := newLand()
 		return func(th []float64) bool {
@@ -36,7 +40,7 @@ func LossRegion(newLand func() model.Landscape, start []float64, lstar, c, rmax 
 		lo, hi := 0.0, 1e-3*math.Max(1, rmax*1e-3)
 		for at(hi) {
 			lo, hi = hi, 2*hi
-			if hi > rmax {
+			if !(hi <= rmax) {
 				return 0, false
 			}
 		}

@@ -73,6 +73,11 @@ func parseExit(s string) (ExitSpec, error) {
 			}
 		}
 		sort.Float64s(e.C)
+		for i := 1; i < len(e.C); i++ {
+			if e.C[i] == e.C[i-1] {
+				return e, sp.Errorf("threshold c = %v is given twice: give each level once", e.C[i])
+			}
+		}
 	case "ball":
 		if e.R, err = sp.Float("r", 0, 1e-300, 1e300); err != nil {
 			return e, err

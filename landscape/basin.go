@@ -32,6 +32,10 @@ func Characterize(w *model.Worker, theta []float64, k int) (*Minimum, error) {
 	m := &Minimum{Point: Point{Theta: theta, Method: "given"}}
 	m.Loss = w.LossGrad(theta, g)
 	m.GradNorm = norm(g)
+	if math.IsNaN(m.Loss) || math.IsInf(m.Loss, 0) || math.IsNaN(m.GradNorm) || math.IsInf(m.GradNorm, 0) {
+		return nil, fmt.Errorf("%w: the loss or its gradient is not a finite number there (L = %g): the point is "+
+			"beyond floating-point range", ErrNotMinimum, m.Loss)
+	}
 	if tol := 1e-6 * math.Max(1, m.Loss); m.GradNorm > tol {
 		return nil, fmt.Errorf("%w: |grad L| = %.3g (tolerance %.1g)", ErrNotMinimum, m.GradNorm, tol)
 	}

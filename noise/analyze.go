@@ -204,14 +204,14 @@ func Conventions(s *State) map[string]string {
 type LinearCheck struct {
 	// Sigma_pop = c [ (E y^2 + |theta|^2) I + theta theta^T ]; MaxZ is the largest
 	// |Sigma - Sigma_pop| in units of the entry's standard error from the finite data.
-	MaxZ float64 `json:"max_z_vs_population"`
+	MaxZ float64 `json:"max_z_vs_population" check:"nonneg"`
 	// The decoupled form is c (E y^2 + |theta|^2) I: the gap Sigma - decoupled should be
 	// c theta theta^T. GapExplained = 1 - |S - A - c theta theta^T|_F / |S - A|_F.
 	GapNorm      float64   `json:"gap_rel_norm" check:"nonneg"`  // |S - A|_F / |S|_F
 	GapExplained num.Float `json:"gap_explained_by_theta_theta"` // NaN when there is no gap
 	// MaxZGap is the largest |(S - A) - c theta theta^T| entry in standard errors: values
 	// of a few mean the unexplained rest of the gap is finite-sample noise.
-	MaxZGap    float64 `json:"max_z_gap_minus_theta_theta"`
+	MaxZGap    float64 `json:"max_z_gap_minus_theta_theta" check:"nonneg"`
 	ThetaNorm2 float64 `json:"theta_norm2"`
 	Ey2        float64 `json:"mean_y2"`
 }
@@ -249,6 +249,9 @@ func (s *State) linearCheck(S []float64) *LinearCheck {
 			if i == j {
 				pop += s.C * (lc.Ey2 + lc.ThetaNorm2)
 			}
+			if !(se > 0) {
+				return nil // no standard error (one sample, or no noise): nothing to judge the entries by
+			}
 			lc.MaxZ = math.Max(lc.MaxZ, math.Abs(S[i*d+j]-pop)/se)
 			g := S[i*d+j] - A[i*d+j]
 			gap += g * g
@@ -257,6 +260,9 @@ func (s *State) linearCheck(S []float64) *LinearCheck {
 			lc.MaxZGap = math.Max(lc.MaxZGap, math.Abs(e)/se)
 			sn += S[i*d+j] * S[i*d+j]
 		}
+	}
+	if !(sn > 0) {
+		return nil
 	}
 	lc.GapNorm = math.Sqrt(gap / sn)
 	lc.GapExplained = num.Float(math.NaN())

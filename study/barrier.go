@@ -103,6 +103,12 @@ func checkPoint(o *model.Objective, th []float64, what string) error {
 	if !finite(th) {
 		return fault.Invalid("%s has non-finite values", what)
 	}
+	// A point where the loss or its gradient overflows has no landscape to measure.
+	g := make([]float64, o.P())
+	if l := o.NewWorker(2, 0).LossGrad(th, g); !finite([]float64{l}) || !finite(g) {
+		return fault.Invalid("%s: beyond floating-point range (the loss or its gradient there is not a finite "+
+			"number, L = %g); choose parameters of a smaller size", what, l)
+	}
 	return nil
 }
 

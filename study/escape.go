@@ -38,9 +38,9 @@ type EscapeSpec struct {
 type Prediction struct {
 	Name  string    `json:"name"`
 	Level float64   `json:"level"`
-	Rate  num.Float `json:"rate"`       // per unit t
-	MFPT  num.Float `json:"mfpt"`       // in t
-	Steps num.Float `json:"mfpt_steps"` // in steps
+	Rate  num.Float `json:"rate" check:"nonneg"`    // per unit t
+	MFPT  num.Float `json:"mfpt" check:"pos"`       // in t
+	Steps num.Float `json:"mfpt_steps" check:"pos"` // in steps
 	Note  string    `json:"note,omitempty"`
 }
 
@@ -196,6 +196,9 @@ func mfptSlope(rates []escape.LevelRate) *stats.LineFit {
 		return nil
 	}
 	f := stats.FitLine(x, y, sy)
+	if math.IsNaN(f.Slope+f.SlopeSE) || math.IsInf(f.Slope+f.SlopeSE, 0) {
+		return nil // a degenerate fit (levels too close to separate in double precision)
+	}
 	return &f
 }
 
@@ -226,6 +229,11 @@ func predictEscape(p *landscape.Prepared, fac *sde.Factory, ex escape.ExitSpec, 
 	P int) []Prediction {
 	var out []Prediction
 	add := func(name string, level, rate, mfpt float64, note string) {
+		if !(mfpt > 0) || math.IsInf(mfpt, 0) || math.IsInf(mfpt/eta, 0) {
+			// An escape so slow (or a level so high) that its time overflows: no number to show.
+			rate, mfpt, note = math.NaN(), math.NaN(), "not computed: the predicted time is beyond floating-point "+
+				"range ("+note+")"
+		}
 		out = append(out, Prediction{Name: name, Level: level, Rate: num.Float(rate), MFPT: num.Float(mfpt),
 			Steps: num.Float(mfpt / eta), Note: note})
 	}

@@ -109,7 +109,7 @@ func Train(ctx context.Context, env Env, spec TrainSpec) (*TrainRecord, error) {
 	}
 	if spec.Init != nil {
 		if err := checkPoint(o, spec.Init, "the initial parameters"); err != nil {
-			return nil, err
+			return nil, fault.Field("init", err)
 		}
 	}
 	key := keyOf("train", o)

@@ -171,17 +171,22 @@ func (c *escapeCmd) runBoth(e *env, r float64, start, to []float64, senv study.E
 		name string
 		lr   escape.LevelRate
 	}{{"A -> B", rec.RatesAB}, {"B -> A", rec.RatesBA}} {
-		fmt.Fprintf(e.out, "  %s: %d of %d escaped, rate %.4g (95%%: %.4g .. %.4g) per t, MFPT %.4g t\n", d.name,
-			d.lr.Escaped, d.lr.Runs, d.lr.Kappa, d.lr.Lo, d.lr.Hi, float64(d.lr.MFPT))
+		fmt.Fprintf(e.out, "  %s: %d of %d escaped, rate %.4g (95%%: %.4g .. %.4g) per t, MFPT %s t\n", d.name,
+			d.lr.Escaped, d.lr.Runs, d.lr.Kappa, d.lr.Lo, d.lr.Hi, fv("%.4g", d.lr.MFPT))
 	}
-	fmt.Fprintf(e.out, "  occupation ratio p_A/p_B = T_AB/T_BA = %.4g (x/÷ %.3g, one standard error)\n",
-		float64(rec.RatioRates), math.Exp(float64(rec.LogRatioSE)))
+	if se := float64(rec.LogRatioSE); !math.IsNaN(se) && !math.IsInf(se, 0) {
+		fmt.Fprintf(e.out, "  occupation ratio p_A/p_B = T_AB/T_BA = %s (x/÷ %.3g, one standard error)\n",
+			fv("%.4g", rec.RatioRates), math.Exp(se))
+	} else {
+		fmt.Fprintf(e.out, "  occupation ratio p_A/p_B = T_AB/T_BA = %s\n", fv("%.4g", rec.RatioRates))
+	}
 	if occ := rec.Occupation; occ != nil {
-		fmt.Fprintf(e.out, "  long runs: A occupied %.4f +- %.4f of the time (%d and %d transitions): p_A/p_B = %.4g\n",
-			occ.FractionA, occ.SE, occ.Transitions[0], occ.Transitions[1], float64(rec.RatioOccupied))
+		fmt.Fprintf(e.out, "  long runs: A occupied %s +- %s of the time (%d and %d transitions): p_A/p_B = %s\n",
+			fv("%.4f", occ.FractionA), fv("%.4f", occ.SE), occ.Transitions[0],
+			occ.Transitions[1], fv("%.4g", rec.RatioOccupied))
 	}
 	for _, p := range rec.Predictions {
-		fmt.Fprintf(e.out, "    %-12s predicts p_A/p_B = %.4g\n", p.Name, float64(p.Ratio))
+		fmt.Fprintf(e.out, "    %-12s predicts p_A/p_B = %s\n", p.Name, fv("%.4g", p.Ratio))
 	}
 	for _, n := range rec.Notes {
 		fmt.Fprintln(e.out, "  note:", n)
@@ -216,6 +221,10 @@ func printEscape(e *env, r *escapeRecord) {
 		}
 		for _, pr := range r.Predictions {
 			if pr.Level == lr.Level {
+				if math.IsNaN(float64(pr.MFPT)) {
+					fmt.Fprintf(e.out, "    %-13s %s\n", pr.Name, pr.Note)
+					continue
+				}
 				fmt.Fprintf(e.out, "    %-13s rate %s, MFPT %s t (measured/predicted MFPT = %s)\n", pr.Name,
 					fv("%.4g", pr.Rate), fv("%.4g", pr.MFPT), fv("%.3f", lr.MFPT/pr.MFPT))
 			}

@@ -176,13 +176,12 @@ func printTails(e *env, rec *study.StationaryRecord) {
 			float64(rec.PhiTail), 2*rec.Fit.Power.Param-float64(rec.N))
 	}
 	if fs := rec.FiniteStep; fs != nil {
-		fmt.Fprintf(e.out, "  exact chain: finite-step phi_eta = %.4f (covariance equation); Kesten alpha = %.4f",
-			float64(fs.PhiEta),
-			float64(fs.Alpha))
+		fmt.Fprintf(e.out, "  exact chain: finite-step phi_eta = %s (covariance equation); Kesten alpha = %s",
+			fv("%.4f", fs.PhiEta), fv("%.4f", fs.Alpha))
 		if fs.AlphaSE > 0 {
 			fmt.Fprintf(e.out, " +- %.3f", float64(fs.AlphaSE))
 		}
-		fmt.Fprintf(e.out, ", phi_K = (alpha + p)/2 = %.4f\n    (%s)\n", float64(fs.PhiK), fs.Method)
+		fmt.Fprintf(e.out, ", phi_K = (alpha + p)/2 = %s\n    (%s)\n", fv("%.4f", fs.PhiK), fs.Method)
 		for _, n := range fs.Notes {
 			fmt.Fprintln(e.out, "    note:", n)
 		}

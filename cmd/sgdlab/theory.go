@@ -61,10 +61,18 @@ func (c *theoryCmd) Run(e *env) error {
 			c.DetRatio, 0, true), intRange("--kesten-samples", int64(c.KestenSamples), 1000, 1<<30)); err != nil {
 		return err
 	}
+	if r := float64(c.Batch) / (c.Eta * c.HStar); math.IsInf(r, 0) || r == 0 || math.IsInf(c.Eta*c.HStar, 0) {
+		return fault.Invalid("--eta %g and --hstar %g: B/(eta h*) = %g is beyond floating-point range", c.Eta, c.HStar,
+			r)
+	}
 	if c.LMin != 0 || c.LSaddle != 0 {
 		if !(c.LMin > 0 && c.LSaddle > c.LMin) {
 			return fault.Invalid("give 0 < --lmin < --lsaddle for rate predictions (got --lmin %g, --lsaddle %g)",
 				c.LMin, c.LSaddle)
+		}
+		if q := (c.LSaddle - c.LMin) / c.LMin; math.IsInf(q, 0) {
+			return fault.Invalid("--lsaddle %g and --lmin %g: (L^s - L*)/L* is beyond floating-point range", c.LSaddle,
+				c.LMin)
 		}
 	}
 	r := theoryRecord{Command: "theory",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 
 	"github.com/sgdlab/sgdlab/fault"
@@ -120,7 +121,11 @@ func printTrain(e *env, r *trainRecord) {
 		r.Momentum, r.Seed, r.Init)
 	fmt.Fprintf(e.out, "  %d steps = %.3g epochs, t = eta*steps = %.4g, in %.2fs (%.0f steps/s)\n", r.Steps, r.Epochs,
 		r.Time, r.Elapsed, r.StepsPerSec)
-	fmt.Fprintf(e.out, "  loss L: %.6g -> %.6g\n", float64(r.InitialLoss), float64(r.FinalLoss))
+	final := fv("%.6g", r.FinalLoss)
+	if math.IsNaN(float64(r.FinalLoss)) || math.IsInf(float64(r.FinalLoss), 0) {
+		final = "not finite (the run diverged)"
+	}
+	fmt.Fprintf(e.out, "  loss L: %s -> %s\n", fv("%.6g", r.InitialLoss), final)
 	for _, p := range r.Noise {
 		fmt.Fprintf(e.out, "  epoch %6.2f: L = %.6g  Noise = %.6g\n", p.Epoch, p.Loss, p.Noise)
 	}
