@@ -246,8 +246,9 @@ func TestCNNDerivatives(t *testing.T) { checkDerivatives(t, "cnn") }
 // central differences.
 func checkDerivatives(t *testing.T, kinds ...string) {
 	worst := map[string]float64{}
-	cases := 0
+	cases, drawn := 0, 0
 	rapid.Check(t, func(rt *rapid.T) {
+		drawn++
 		s := drawSetup(rt, kinds...)
 		cases++
 		o, theta := s.obj, s.theta
@@ -348,8 +349,10 @@ func checkDerivatives(t *testing.T, kinds ...string) {
 	for name, e := range worst {
 		t.Logf("worst relative error of %-22s %.2e", name+":", e)
 	}
-	if cases < 50 {
-		t.Errorf("only %d cases were checked (the rest skipped near kinks)", cases)
+	// Draws near a kink are skipped; most must be usable, or the test checks little (with
+	// -short rapid runs fewer cases, so the bound is a fraction, not a count).
+	if cases == 0 || 2*cases < drawn {
+		t.Errorf("only %d of %d drawn cases were checked (the rest skipped near kinks)", cases, drawn)
 	}
 }
 
