@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -38,5 +39,33 @@ func TestField(t *testing.T) {
 	}
 	if FieldOf(Invalid("wrapped: %w", Field("inner", errors.New("x")))) != "inner" {
 		t.Fatal("a field inside a classified error is found")
+	}
+}
+
+// A panic on a Group's goroutine is raised again by Wait on the caller's, with the stack of
+// the goroutine where it happened; Catch turns a panic into an error.
+func TestGroupAndCatch(t *testing.T) {
+	var g Group
+	g.Go(func() {})
+	g.Go(func() { panic("boom") })
+	func() {
+		defer func() {
+			p, ok := recover().(*PanicError)
+			if !ok || p.Value != "boom" || !strings.Contains(string(p.Stack), "fault_test.go") {
+				t.Fatalf("Wait re-raised %v", p)
+			}
+		}()
+		g.Wait()
+		t.Fatal("Wait returned after a panic")
+	}()
+	err := func() (err error) {
+		defer Catch(&err)
+		var s []int
+		_ = s[3]
+		return nil
+	}()
+	var p *PanicError
+	if !errors.As(err, &p) || !strings.Contains(err.Error(), "index out of range") {
+		t.Fatalf("Catch: %v", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/sgdlab/sgdlab/fault"
 )
 
 func TestRun(t *testing.T) {
@@ -46,5 +48,21 @@ func TestLazyIndices(t *testing.T) {
 	})
 	if !errors.Is(err, context.Canceled) || seen < 1000 || seen > 1010 {
 		t.Fatalf("err %v after %d jobs", err, seen)
+	}
+}
+
+// A job that panics stops the pool with an error (the panic with its stack), never the
+// process.
+func TestPanicBecomesError(t *testing.T) {
+	err := Each(context.Background(), 100, 4, func(i int) error {
+		if i == 37 {
+			var m map[int]int
+			m[i] = 1
+		}
+		return nil
+	})
+	var p *fault.PanicError
+	if !errors.As(err, &p) || len(p.Stack) == 0 {
+		t.Fatalf("a panicking job: %v", err)
 	}
 }
