@@ -69,12 +69,13 @@ var (
 	critX3Trend = Criterion{"trend (standard errors)", 2, "a sweep's slope of log(p_A/p_B) follows the theory " +
 		"when it has the predicted sign and lies at least this many standard errors from zero"}
 	critX2Factor = Criterion{"agreement factor", x2Factor, fmt.Sprintf("a rate agrees with a prediction when its "+
-		"95%% interval overlaps [prediction/2, 2 prediction] (with at least %d escapes); it deviates when the "+
-		"whole interval lies outside", minEscapes)}
+		"exact 95%% interval overlaps [prediction/2, 2 prediction] and rests on at least %d escapes (with fewer it "+
+		"is uninformative); it deviates when the whole interval lies outside, with any number of escapes",
+		minEscapes)}
 	critChainZ = Criterion{"exact chain against SGD (standard errors)", zSigma, fmt.Sprintf("the exact chain's "+
 		"prediction agrees with SGD with replacement when they differ by at most this many standard errors of "+
 		"the measurement (with at least %d escapes)", minEscapes)}
 	critChainRate = Criterion{"exact chain inside SGD's interval", 0.95, fmt.Sprintf("the exact chain's rate "+
-		"agrees with SGD with replacement when it lies inside the measured rate's 95%% interval (with at least "+
-		"%d escapes)", minEscapes)}
+		"agrees with SGD with replacement when it lies inside the measured rate's exact 95%% interval and that "+
+		"rests on at least %d escapes; it deviates when it lies outside, with any number of escapes", minEscapes)}
 )

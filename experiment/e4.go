@@ -549,15 +549,23 @@ func renderE4(env *Env, p *e4Params, n e4Numbers, res *Result) error {
 		}
 	}
 	if n.has("chain") {
-		worstHalf, worstLeak := 0.0, 0.0
+		worstHalf, worstLeak, below := 0.0, 0.0, 0
 		for k, ex := range n.Exact {
 			c := n.Cells[e4Key{"chain", k.Eta, k.Batch}]
 			worstHalf = math.Max(worstHalf, math.Abs(ex.PhiHalf/c.Phi-1))
+			if math.IsNaN(ex.Leak) {
+				below++ // below double-precision resolution
+				continue
+			}
 			worstLeak = math.Max(worstLeak, ex.Leak)
+		}
+		leakNote := ""
+		if below > 0 {
+			leakNote = fmt.Sprintf("in %d configurations below double-precision resolution (about 1e-12)", below)
 		}
 		res.Numbers = append(res.Numbers, Number{Name: "exact chain: largest relative change of phi on the half " +
 			"grid", Value: num.Float(worstHalf)}, Number{Name: "exact chain: largest escape probability per step " +
-			"out of the region used", Value: num.Float(worstLeak)})
+			"out of the region used", Value: num.Float(worstLeak), Note: leakNote})
 		res.Notes = append(res.Notes, fmt.Sprintf("Exact chain: SGD with replacement on a grid of %d intervals over "+
 			"L <= c L*, c chosen so the heaviest candidate law leaves about %g outside; B > 1 averages %d Monte "+
 			"Carlo batches per set over %d sets. Epoch sampling is not a Markov chain in theta; the column "+

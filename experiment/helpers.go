@@ -76,8 +76,29 @@ func (c *check) that(ok bool, format string, args ...any) {
 // positive reports whether x is a positive finite number.
 func positive(x float64) bool { return x > 0 && !math.IsInf(x, 0) }
 
-func f3(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
-func g4(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
+// f3 and g4 format a number for the report's tables; a number that is not finite was not
+// measured (or is beyond range), and says so instead of printing NaN.
+func f3(v float64) string {
+	if !finiteF(v) {
+		return notFinite(v)
+	}
+	return strconv.FormatFloat(v, 'f', 3, 64)
+}
+
+func g4(v float64) string {
+	if !finiteF(v) {
+		return notFinite(v)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+// notFinite words a number that is not finite.
+func notFinite(v float64) string {
+	if math.IsNaN(v) {
+		return "not measured"
+	}
+	return "beyond range"
+}
 func pmS(v, e float64) string {
 	if math.IsNaN(e) || math.IsInf(e, 0) || e == 0 { // no (or no finite) standard error
 		return g4(v)

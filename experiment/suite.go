@@ -224,10 +224,23 @@ func checkRow(c Check) report.CheckRow {
 		Outcome: string(c.Outcome), Tone: tone}
 }
 
-// Headline is a one-line summary of a result for terminals: its first claim.
+// Headline is a one-line summary of a result for terminals: the claim of the check that
+// decided its status against the paper (the first failing one, else the first uninformative
+// one, else the first), or the verdict's first sentence when there are no checks.
 func Headline(r *Result) string {
 	v := r.Verdict
-	if i := strings.Index(v, ". "); i > 0 && i < 220 {
+	var pick *Check
+	for _, want := range []Outcome{Fail, Uninformative, Pass} {
+		for i := range r.Checks {
+			if c := &r.Checks[i]; pick == nil && c.Scope == Paper && c.Outcome == want {
+				pick = c
+			}
+		}
+	}
+	if pick != nil {
+		v = pick.Claim
+	}
+	if i := strings.Index(v, ". "); i > 0 && i < 220 && pick == nil {
 		v = v[:i+1]
 	} else if len(v) > 220 {
 		v = v[:217] + "..."

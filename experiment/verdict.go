@@ -135,6 +135,18 @@ func (c Check) decide(ok bool, n, minN int, why string) Check {
 	return c
 }
 
+// byInterval decides a check resting on an exact 95% interval of a rate: an interval wholly
+// outside what is predicted fails with any number of events (it is exact), one that reaches
+// it passes only with at least minN events (with fewer it reaches almost anything by its
+// width alone) and is uninformative otherwise.
+func (c Check) byInterval(reaches bool, n, minN int) Check {
+	if !reaches && finiteF(float64(c.Measured)) {
+		c.N, c.Outcome = n, Fail
+		return c
+	}
+	return c.decide(reaches, n, minN, "")
+}
+
 // atLeast checks measured >= c.Value.
 func atLeast(s Scope, c Criterion, name string, measured float64, n int, claim string, args ...any) Check {
 	k := newCheck(s, c, name, measured, claim, args...)

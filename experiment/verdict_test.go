@@ -329,6 +329,9 @@ func TestVerdictX2(t *testing.T) {
 	if !strings.Contains(v.Text(), "decoupled-fine: rate 0.1") {
 		t.Errorf("remarks: %s", v.Text())
 	}
+	// No escape at all, but the exact interval's upper end lies below the band: a deviation.
+	v = verdictX2([]string{"sgd"}, []x2Point{pt(rate(0, 0, 0.003, 0))}, critX2Factor)
+	statuses(t, "none escaped, bounded below the band", v, Deviates, NotApplicable)
 	statuses(t, "too fast", verdictX2([]string{"sgd"}, []x2Point{pt(rate(0.1, 0.08, 0.12, 80))}, critX2Factor),
 		Deviates, NotApplicable)
 	statuses(t, "no sgd", verdictX2([]string{"decoupled-fine"}, []x2Point{pt(rate(1, 1, 1, 1))}, critX2Factor),
@@ -358,6 +361,10 @@ func TestVerdictX2(t *testing.T) {
 	v = Verdict{}
 	chainChecksX2([]x2Point{p}, &v)
 	want(t, chk(t, v, "exact chain's rate at sigma = 0.7"), Uninformative, 0.0125)
+	p.Chain = &chain.Result{MFPT: 10} // 0.1: outside even the wide interval of 3 escapes
+	v = Verdict{}
+	chainChecksX2([]x2Point{p}, &v)
+	want(t, chk(t, v, "exact chain's rate at sigma = 0.7"), Fail, 0.1)
 }
 
 // x3pt is a configuration with SGD's occupation ratio (escapes each way, log standard error)

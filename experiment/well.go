@@ -3,6 +3,7 @@ package experiment
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/sgdlab/sgdlab/chain"
 	"github.com/sgdlab/sgdlab/escape"
@@ -112,6 +113,11 @@ func (w *wellEscape) chain(env *Env, id, stage string, prob study.Problem, p int
 // chainRateCheck checks the exact chain's rate 1/MFPT against SGD with replacement's
 // measured rate: pass when it lies inside the rate's 95% interval, uninformative with fewer
 // than minEscapes escapes (a wide interval would pass by its width alone).
+//
+// A chain result that is only a bound (more than chain.GridTolerance of the probability
+// leaves its box first: the time is then that to the first of leaving the box and the exit)
+// or whose grid has not converged (the half grid changes it by more than
+// chain.GridTolerance) is not a prediction to that accuracy: its check is uninformative.
 func chainRateCheck(where string, lr escape.LevelRate, c *chain.Result) Check {
 	k := 1 / float64(c.MFPT)
 	in := lr.Lo <= k && k <= lr.Hi
@@ -120,5 +126,19 @@ func chainRateCheck(where string, lr escape.LevelRate, c *chain.Result) Check {
 		"%.3g is %s the 95%% interval %.3g .. %.3g of SGD with replacement (%d of %d runs escaped).", where, k, word,
 		lr.Lo, lr.Hi, lr.Escaped, lr.Runs)
 	chk.Target = num.Float(lr.Kappa)
-	return chk.decide(in, lr.Escaped, minEscapes, "")
+	chk = chk.byInterval(in, lr.Escaped, minEscapes)
+	var bound []string
+	if c.LeaveBox > chain.GridTolerance {
+		bound = append(bound, fmt.Sprintf("%.2g of the probability leaves the grid's box first, so the chain's time "+
+			"is that to the first of leaving the box and the exit: a lower bound of the escape time", c.LeaveBox))
+	}
+	if g := float64(c.GridChange); g > chain.GridTolerance {
+		bound = append(bound, fmt.Sprintf("the half grid changes the chain's time by %.2g%% (tolerance %g%%): not "+
+			"converged", 100*g, 100*chain.GridTolerance))
+	}
+	if len(bound) > 0 {
+		chk.Outcome = Uninformative
+		chk.Claim += " Not informative: " + strings.Join(bound, "; ") + "."
+	}
+	return chk
 }

@@ -149,9 +149,8 @@ func runX2Point(env *Env, p *x2Params, sigma float64) (x2Point, error) {
 }
 
 // chainChecksX2 checks, per noise level, the exact chain's rate against SGD with
-// replacement (uninformative where the chain's box leaks or its grid has not converged: the
-// chain's time is then only a bound), and remarks its ratio to the predictions and how the
-// gap to the decoupled SDE splits.
+// replacement (chainRateCheck), and remarks its ratio to the predictions and how the gap to
+// the decoupled SDE splits.
 func chainChecksX2(pts []x2Point, v *Verdict) {
 	for _, pt := range pts {
 		c := pt.Chain
@@ -160,25 +159,11 @@ func chainChecksX2(pts []x2Point, v *Verdict) {
 		}
 		where := fmt.Sprintf("sigma = %g", pt.Sigma)
 		mf := float64(c.MFPT)
-		var bound []string
-		if c.LeaveBox > 1e-3 {
-			bound = append(bound, fmt.Sprintf("%.2g of the probability leaves the grid's box first (drifting along "+
-				"the flat valley), so the chain's time is that to the first of leaving the box and entering the "+
-				"other well: a lower bound of the escape time", c.LeaveBox))
-		}
-		if c.GridChange > chain.GridTolerance {
-			bound = append(bound, fmt.Sprintf("the half grid changes the chain's time by %.0f%%",
-				100*float64(c.GridChange)))
-		}
-		if lr, ok := pt.Rates["sgd-replacement"]; !ok {
+		if lr, ok := pt.Rates["sgd-replacement"]; ok {
+			v.add(chainRateCheck(where, lr, c))
+		} else {
 			v.add(missing(Exact, critChainRate, "exact chain's rate at "+where, "SGD with replacement is not among "+
 				"the dynamics"))
-		} else if chk := chainRateCheck(where, lr, c); len(bound) > 0 {
-			chk.Outcome = Uninformative
-			chk.Claim += " Not informative: " + strings.Join(bound, "; ") + "."
-			v.add(chk)
-		} else {
-			v.add(chk)
 		}
 		times := map[string]float64{}
 		for dn, lr := range pt.Rates {
@@ -222,7 +207,7 @@ func verdictX2(dynamics []string, pts []x2Point, factor Criterion) Verdict {
 			"reaches within a factor %g).", pt.Sigma, lr.Kappa, lr.Lo, lr.Hi, lr.Escaped, lr.Runs,
 			lr.Kappa/pt.Power, pt.Power, factor.Value)
 		chk.Target = 1
-		v.add(chk.decide(x2Compare(lr, pt.Power, factor.Value) == 0, lr.Escaped, minEscapes, ""))
+		v.add(chk.byInterval(x2Compare(lr, pt.Power, factor.Value) == 0, lr.Escaped, minEscapes))
 		for _, dn := range dynamics {
 			if dn == "sgd" {
 				continue
