@@ -138,3 +138,14 @@ func TestReproduceSmall(t *testing.T) {
 		}
 	}
 }
+
+// Prose never shows NaN or an infinity: they are worded.
+func TestWordNonFinite(t *testing.T) {
+	r := &Result{Verdict: "rate NaN, ratio +Inf; Infinite care; NaNa", Notes: []string{"(-Inf)"},
+		Tables: []Table{{Rows: [][]string{{"NaN", "1"}}}}, Checks: []Check{{Claim: "z = NaN."}}}
+	r.wordNonFinite()
+	if r.Verdict != "rate not measured, ratio beyond range; Infinite care; NaNa" || r.Notes[0] != "(beyond range)" ||
+		r.Tables[0].Rows[0][0] != "not measured" || r.Checks[0].Claim != "z = not measured." {
+		t.Fatalf("%q %q %q %q", r.Verdict, r.Notes, r.Tables[0].Rows[0], r.Checks[0].Claim)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -128,6 +129,7 @@ func Reproduce(ctx context.Context, exps []*Experiment, params []Params, opt Sui
 				r.ExactStatus = NotMeasured
 			}
 		}
+		r.wordNonFinite()
 		rep.Results = append(rep.Results, r)
 		done += e.Weight
 		if opt.Progress != nil {
@@ -200,6 +202,45 @@ func writeReport(out string, rep *Report, start time.Time) error {
 	}
 	_, err := report.WriteHTML(out, p)
 	return err
+}
+
+// nonFiniteWord matches a NaN or an infinity formatted into text.
+var nonFiniteWord = regexp.MustCompile(`(^|[^A-Za-z])([+-]?Inf|NaN)([^A-Za-z]|$)`)
+
+// wordNonFinite replaces, in the prose of a result (verdict, check claims, notes, table cells,
+// the notes of its numbers and its captions), a number formatted as NaN by "not measured" and
+// an infinity by "beyond range": the structured numbers carry NaN as null, the text says it
+// in words.
+func (r *Result) wordNonFinite() {
+	fix := func(s string) string {
+		return nonFiniteWord.ReplaceAllStringFunc(s, func(m string) string {
+			w := "not measured"
+			if strings.Contains(m, "Inf") {
+				w = "beyond range"
+			}
+			return strings.Replace(strings.Replace(strings.Replace(m, "+Inf", w, 1), "-Inf", w, 1), "NaN", w, 1)
+		})
+	}
+	r.Verdict = fix(r.Verdict)
+	for i := range r.Checks {
+		r.Checks[i].Claim = fix(r.Checks[i].Claim)
+	}
+	for i := range r.Notes {
+		r.Notes[i] = fix(r.Notes[i])
+	}
+	for i := range r.Numbers {
+		r.Numbers[i].Note = fix(r.Numbers[i].Note)
+	}
+	for _, t := range r.Tables {
+		for _, row := range t.Rows {
+			for j := range row {
+				row[j] = fix(row[j])
+			}
+		}
+	}
+	for i := range r.Figures {
+		r.Figures[i].Caption = fix(r.Figures[i].Caption)
+	}
 }
 
 // checkRow is a check as a row of the report.

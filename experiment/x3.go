@@ -400,8 +400,8 @@ func renderX3(env *Env, pts []*x3Point, res *Result) error {
 			ratio(pt.Recs["decoupled-fine"])})
 		if r := pt.Recs["sgd"]; r != nil {
 			res.Numbers = append(res.Numbers, Number{Name: fmt.Sprintf("SGD p_A/p_B, %s", pt.label()),
-				Value: r.RatioRates, Theory: num.Float(pt.Power), Note: fmt.Sprintf("Arrhenius %.3g; exact chain %.3g",
-					pt.Arrh, pt.chainRatio())})
+				Value: r.RatioRates, Theory: num.Float(pt.Power), Note: fmt.Sprintf("Arrhenius %s; exact chain %s",
+					g4(pt.Arrh), g4(pt.chainRatio()))})
 		}
 	}
 	res.Tables = append(res.Tables, tab)

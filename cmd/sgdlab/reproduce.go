@@ -60,6 +60,9 @@ func (c *reproduceCmd) Run(e *env) error {
 	if rep == nil {
 		return err
 	}
+	if cerr := e.check(rep); cerr != nil {
+		return cerr
+	}
 	if e.g.JSON {
 		if jerr := e.writeJSON(rep); jerr != nil {
 			return jerr
