@@ -16,6 +16,11 @@ import (
 	"github.com/sgdlab/sgdlab/sgd"
 )
 
+// Version changes whenever the same point would give different numbers or fields (run stores
+// include it in the keys of stored noise analyses and training runs): 2 added the 1/K of the
+// decoupled forms and turned the strength ratio into approximation over exact.
+const Version = 2
+
 // State holds the per-sample quantities at theta that every noise form uses.
 type State struct {
 	W      *model.Worker

@@ -92,7 +92,8 @@ func Noise(ctx context.Context, env Env, spec NoiseSpec) (*NoiseRecord, error) {
 		Spec    NoiseSpec `json:"spec"`
 		Theta   string    `json:"theta"`
 		Minimum string    `json:"minimum_theta"`
-	}{spec, digest(theta), digest(spec.MinimumTheta)}
+		Version int       `json:"noise_version"`
+	}{spec, digest(theta), digest(spec.MinimumTheta), noise.Version}
 	compute := func() (*NoiseRecord, error) { return analyzeNoise(ctx, env, o, mode, theta, name, spec) }
 	return Memo(ctx, env, ensemble.Spec{Kind: "noise", Label: label("noise", o.Model.Spec(), o.Data.Spec, name),
 		Key: key, Seed: spec.Seed}, compute)

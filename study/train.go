@@ -114,9 +114,10 @@ func Train(ctx context.Context, env Env, spec TrainSpec) (*TrainRecord, error) {
 	}
 	key := keyOf("train", o)
 	key.Extra = struct {
-		Spec TrainSpec `json:"spec"`
-		Init string    `json:"init"`
-	}{spec, digest(spec.Init)}
+		Spec    TrainSpec `json:"spec"`
+		Init    string    `json:"init"`
+		Version int       `json:"noise_version"` // the noise track's fields
+	}{spec, digest(spec.Init), noise.Version}
 	return Memo(ctx, env, ensemble.Spec{Kind: "train", Label: label("train", o.Model.Spec(), o.Data.Spec), Key: key,
 		Seed: spec.Seed}, func() (*TrainRecord, error) { return train(ctx, env, o, cfg, spec) })
 }
