@@ -115,8 +115,12 @@ func runChain(ctx context.Context, fac *sde.Factory, start []float64, i int, opt
 		nextT += opt.Every
 		l := dyn.Loss(theta)
 		if !(l <= opt.MaxLoss) {
-			return c, fault.Diverged("chain %d diverged at t = %g: the loss %.4g exceeds %.4g (10^6 L*); lower eta "+
-				"or raise B", i, t, l, opt.MaxLoss)
+			what := fmt.Sprintf("%.4g", l)
+			if math.IsNaN(l) || math.IsInf(l, 0) {
+				what = "is no longer finite and"
+			}
+			return c, fault.Diverged("chain %d diverged at t = %.6g: the loss %s exceeds %.4g (10^6 L*); lower eta "+
+				"or raise B", i, t, what, opt.MaxLoss)
 		}
 		if opt.InValley != nil && !opt.InValley(theta) {
 			c.LeftValley, c.LeftAt = true, t

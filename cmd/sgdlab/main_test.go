@@ -64,8 +64,10 @@ func checkError(t *testing.T, args []string, stderr string, code, want int) {
 	}
 }
 
-// Hostile input of every class gets exit status 2 and one line naming what is wrong.
+// Hostile input of every class gets exit status 2 and one line naming what is wrong; the
+// outside audit's list is a subtest.
 func TestBadInputExitStatus(t *testing.T) {
+	t.Run("audit", auditInputs)
 	dir := t.TempDir()
 	trunc := filepath.Join(dir, "t.npy")
 	os.WriteFile(
