@@ -3,6 +3,7 @@ package experiment
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/sgdlab/sgdlab/num"
@@ -221,38 +222,23 @@ func (v Verdict) Status(s Scope) Status {
 		}
 		return NotMeasured
 	}
-	all := func(cs []Check, o Outcome) bool {
-		for _, c := range cs {
-			if c.Outcome != o {
-				return false
-			}
-		}
-		return len(cs) > 0
-	}
-	any := func(cs []Check, keep func(Check) bool) bool {
-		for _, c := range cs {
-			if keep(c) {
-				return true
-			}
-		}
-		return false
-	}
-	failed := func(r Role) func(Check) bool {
+	notPass := func(c Check) bool { return c.Outcome != Pass }
+	failing := func(r Role) func(Check) bool {
 		return func(c Check) bool { return c.Role == r && c.Outcome == Fail }
 	}
 	switch {
-	case all(agree, Pass):
+	case !slices.ContainsFunc(agree, notPass):
 		return Agrees
-	case any(agree, failed(Both)):
+	case slices.ContainsFunc(agree, failing(Both)):
 		return Deviates
-	case any(agree, failed(Full)):
+	case slices.ContainsFunc(agree, failing(Full)):
 		// The quantitative claim fails; the qualitative one (every required and fallback
 		// check) may still hold.
-		if all(fallback, Pass) {
+		if len(fallback) > 0 && !slices.ContainsFunc(fallback, notPass) {
 			return Partial
 		}
 		return Deviates
-	case any(agree, func(c Check) bool { return c.Outcome == Pass || finiteF(float64(c.Measured)) }):
+	case slices.ContainsFunc(agree, func(c Check) bool { return c.Outcome == Pass || finiteF(float64(c.Measured)) }):
 		return Partial
 	}
 	return NotMeasured

@@ -7,6 +7,7 @@ import (
 	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/seed"
 	"github.com/sgdlab/sgdlab/theory"
 )
@@ -100,12 +101,12 @@ func checkPoint(o *model.Objective, th []float64, what string) error {
 	if err := o.CheckTheta(th); err != nil {
 		return fault.Invalid("%s: %v", what, err)
 	}
-	if !finite(th) {
+	if !num.AllFinite(th) {
 		return fault.Invalid("%s has non-finite values", what)
 	}
 	// A point where the loss or its gradient overflows has no landscape to measure.
 	g := make([]float64, o.P())
-	if l := o.NewWorker(2, 0).LossGrad(th, g); !finite([]float64{l}) || !finite(g) {
+	if l := o.NewWorker(2, 0).LossGrad(th, g); !num.AllFinite([]float64{l}) || !num.AllFinite(g) {
 		return fault.Invalid("%s: beyond floating-point range (the loss or its gradient there is not a finite "+
 			"number, L = %g); choose parameters of a smaller size", what, l)
 	}

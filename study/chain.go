@@ -112,10 +112,9 @@ func Chain(ctx context.Context, env Env, spec ChainSpec) (*ChainRecord, error) {
 		}
 		rec.Notes = append(rec.Notes, notes...)
 	}
-	if note := unstableStep(spec.Eta, p.HStar); note != "" {
+	var note string
+	if rec.Predictions, note = predictEscape(p, fac, ex, br, spec.Eta, spec.Batch, o.P()); note != "" {
 		rec.Notes = append(rec.Notes, note)
-	} else {
-		rec.Predictions = predictEscape(p, fac, ex, br, spec.Eta, spec.Batch, o.P())
 	}
 	solve := func() error { return solveChain(ctx, env, spec, cs, ex, p, fac, br, rec) }
 	if env.Ens.Store == nil {

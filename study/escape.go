@@ -131,10 +131,9 @@ func Escape(ctx context.Context, env Env, spec EscapeSpec) (*EscapeRecord, error
 		return nil, err
 	}
 	rec.ExitDetail = exit.Describe()
-	if note := unstableStep(spec.Eta, p.HStar); note != "" {
+	var note string
+	if rec.Predictions, note = predictEscape(p, fac, ex, rec.Barrier, spec.Eta, spec.Batch, o.P()); note != "" {
 		rec.Notes = append(rec.Notes, note)
-	} else {
-		rec.Predictions = predictEscape(p, fac, ex, rec.Barrier, spec.Eta, spec.Batch, o.P())
 	}
 	rec.MaxSteps = spec.MaxSteps
 	if rec.MaxSteps <= 0 {
@@ -215,18 +214,15 @@ func escapeConventions() map[string]string {
 // predictEscape evaluates the theories for the exit's levels: the decoupled SDE's exact
 // quadrature for loss levels; the power law, Arrhenius and frozen-noise rates over a
 // barrier, and the exact quadrature on one-parameter landscapes.
-// unstableStep is the note that replaces the SDE predictions when eta h* >= 2: a
-// full-batch step overshoots the minimum, which no SDE of SGD describes; "" otherwise.
-func unstableStep(eta, hstar float64) string {
-	if theory.StepStable(eta, hstar) {
-		return ""
-	}
-	return fmt.Sprintf("eta h* = %.4g >= 2: a full-batch step overshoots the minimum (gradient descent itself "+
-		"leaves it), so the SDE predictions do not apply and are not shown", eta*hstar)
-}
-
+// predictEscape returns the SDE and Kramers-type predictions for the exit, or none with a
+// note saying why when eta h* >= 2: a full-batch step then overshoots the minimum, which no
+// SDE of SGD describes.
 func predictEscape(p *landscape.Prepared, fac *sde.Factory, ex escape.ExitSpec, br *landscape.Barrier, eta float64, B,
-	P int) []Prediction {
+	P int) ([]Prediction, string) {
+	if !theory.StepStable(eta, p.HStar) {
+		return nil, fmt.Sprintf("eta h* = %.4g >= 2: a full-batch step overshoots the minimum (gradient descent "+
+			"itself leaves it), so the SDE predictions do not apply and are not shown", eta*p.HStar)
+	}
 	var out []Prediction
 	add := func(name string, level, rate, mfpt float64, note string) {
 		if !(mfpt > 0) || math.IsInf(mfpt, 0) || math.IsInf(mfpt/eta, 0) {
@@ -249,7 +245,7 @@ func predictEscape(p *landscape.Prepared, fac *sde.Factory, ex escape.ExitSpec, 
 		}
 	case "basin", "surface", "well":
 		if br == nil {
-			return nil
+			return nil, ""
 		}
 		tb := br.Theory()
 		half, note := 1.0, ""
@@ -276,7 +272,7 @@ func predictEscape(p *landscape.Prepared, fac *sde.Factory, ex escape.ExitSpec, 
 			}
 		}
 	}
-	return out
+	return out, ""
 }
 
 // Quadrature1D is the decoupled SDE's exact mean first-passage time on a one-parameter

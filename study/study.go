@@ -186,16 +186,6 @@ func checkProbes(p int) error {
 // label is a short description of a stored run for `sgdlab runs`.
 func label(parts ...string) string { return strings.Join(parts, " ") }
 
-// finite reports whether every value is finite.
-func finite(v []float64) bool {
-	for _, x := range v {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return false
-		}
-	}
-	return true
-}
-
 // Memo returns compute's result from the run store when env has one and it was stored under
 // spec (kind, key) before, and otherwise computes it and stores it: for deterministic
 // measurements that are not ensembles (a training run, a noise analysis, a chain solution, an

@@ -194,12 +194,11 @@ func MFPTLossLevel(eta float64, batch int, h float64, n int, lstar, c float64) (
 // phi with a finite-step correction (docs/theory.md, "Discrete time"). At or below 3/2 the
 // chain's variance is infinite and the matching has no meaning: NaN.
 func PhiEta(batch int, eta, h float64) float64 {
-	b := float64(batch)
-	phi := b/(eta*h) - b/2 + 0.5
-	if phi <= 1.5 {
+	if !VarianceFinite(batch, eta, h) {
 		return math.NaN()
 	}
-	return phi
+	b := float64(batch)
+	return b/(eta*h) - b/2 + 0.5
 }
 
 // PhiKesten is the tail exponent phi_K = (alpha + n)/2 of a density in n dimensions that

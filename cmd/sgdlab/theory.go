@@ -148,7 +148,7 @@ func (c *theoryCmd) Run(e *env) error {
 		r.NCritical, c.N, map[bool]string{true: "stable", false: "unstable"}[r.Stable], r.StableWhy)
 	fmt.Fprintf(e.out, "  escape exponent B/(eta h*) + 1 - n/2 = %.6g\n", r.Exponent)
 	fmt.Fprintf(e.out, "  exact SGD chain, linear regression on x ~ N(0, h* I_n) with replacement:\n")
-	if math.IsNaN(float64(r.PhiEta)) {
+	if !theory.VarianceFinite(c.Batch, c.Eta, c.HStar) {
 		fmt.Fprintf(e.out, "    finite-step phi_eta: none (the chain's variance is infinite: eta h* = %.4g >= "+
 			"2B/(B + 2) = %.4g)\n", c.Eta*c.HStar, 2*float64(c.Batch)/float64(c.Batch+2))
 	} else {
