@@ -54,11 +54,15 @@ func LossRegion(newLand func() model.Landscape, start []float64, lstar, c, rmax 
 		}
 		return lo, true // the last point inside
 	}
+	unbounded := func() error {
+		return fault.Invalid("the region %s is not bounded within %.4g of the minimum: choose a lower level or "+
+			"a smaller radius", r.Name, rmax)
+	}
 	if p == 1 {
 		a, okA := edge([]float64{-1})
 		b, okB := edge([]float64{1})
 		if !okA || !okB {
-			return r, fault.Invalid("the region %s is not bounded within %g of the minimum", r.Name, rmax)
+			return r, unbounded()
 		}
 		r.Lo, r.Hi = [2]float64{start[0] - a}, [2]float64{start[0] + b}
 		return r, nil
@@ -69,7 +73,7 @@ func LossRegion(newLand func() model.Landscape, start []float64, lstar, c, rmax 
 		dir := []float64{math.Cos(phi), math.Sin(phi)}
 		s, ok := edge(dir)
 		if !ok {
-			return r, fault.Invalid("the region %s is not bounded within %g of the minimum", r.Name, rmax)
+			return r, unbounded()
 		}
 		for d := 0; d < 2; d++ {
 			v := start[d] + s*dir[d]

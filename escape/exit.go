@@ -153,6 +153,10 @@ type Context struct {
 func (e ExitSpec) New(c Context) (Exit, error) {
 	switch e.Kind {
 	case "loss":
+		if !(c.LStar > 0) {
+			return nil, fault.Invalid("exit %s: L* = %g at the minimum, so the threshold c L* is zero and "+
+				"the first step would count as an escape; use ball:r=... (or well with the other minimum)", e, c.LStar)
+		}
 		thr := make([]float64, len(e.C))
 		for i, cl := range e.C {
 			thr[i] = cl * c.LStar

@@ -55,6 +55,7 @@ func Plan(exps []*Experiment, full bool, params string) ([]Params, error) {
 		}
 	}
 	var out []Params
+	found := false
 	for _, e := range exps {
 		path := params
 		if dir {
@@ -63,11 +64,20 @@ func Plan(exps []*Experiment, full bool, params string) ([]Params, error) {
 				path = "" // experiments without a file in the directory keep their defaults
 			}
 		}
+		found = found || path != ""
 		p, err := LoadParams(e, full, path)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, p)
+	}
+	if params != "" && !found {
+		ids := make([]string, len(exps))
+		for i, e := range exps {
+			ids[i] = e.ID + ".json"
+		}
+		return nil, fault.Invalid("parameters directory %s holds none of %s: name the directory written to "+
+			"OUT/params, or a file", params, strings.Join(ids, ", "))
 	}
 	return out, nil
 }

@@ -8,18 +8,21 @@ import (
 	"strings"
 
 	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/theory"
 )
 
 // Barrier is a minimum, a second minimum and the index-1 saddle between them.
 type Barrier struct {
-	MinA      *Minimum `json:"min_a"`
-	MinB      *Minimum `json:"min_b"`
-	Saddle    *Saddle  `json:"saddle"`
-	Path      *Path    `json:"path"`
-	DeltaL    float64  `json:"delta_L"`     // L^s - L*(A)
-	DeltaLogL float64  `json:"delta_log_L"` // log(L^s / L*(A))
-	Tried     []string `json:"tried"`
+	MinA   *Minimum `json:"min_a"`
+	MinB   *Minimum `json:"min_b"`
+	Saddle *Saddle  `json:"saddle"`
+	Path   *Path    `json:"path"`
+	DeltaL float64  `json:"delta_L"` // L^s - L*(A)
+	// DeltaLogL is log(L^s / L*(A)); NaN (null), with Note saying why, when L*(A) = 0.
+	DeltaLogL num.Float `json:"delta_log_L"`
+	Note      string    `json:"note,omitempty"`
+	Tried     []string  `json:"tried"`
 }
 
 // ErrFirstNotMinimum and ErrSecondNotMinimum are wrapped when the first or the second end
@@ -75,7 +78,12 @@ func FindBarrier(ctx context.Context, w *model.Worker, a, b []float64) (*Barrier
 		br.Tried = append(br.Tried, what+", refined: "+s.Refined)
 		br.Path, br.Saddle = path, s
 		br.DeltaL = s.Loss - ma.Loss
-		br.DeltaLogL = math.Log(s.Loss / ma.Loss)
+		br.DeltaLogL = num.Float(theory.Barrier{LMin: ma.Loss, LSaddle: s.Loss}.DeltaLogL())
+		if ma.Loss == 0 {
+			br.DeltaLogL = num.Float(math.NaN())
+			br.Note = "L* = 0 at minimum A (an interpolating minimum): log(L^s/L*) is infinite, so the " +
+				"log-landscape barrier and the power-law escape predictions are not defined"
+		}
 		return br, nil
 	}
 	return br, fmt.Errorf("%w between the two minima; tried: %s", ErrNoSaddle, strings.Join(br.Tried, "; "))

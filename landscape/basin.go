@@ -36,7 +36,10 @@ func Characterize(w *model.Worker, theta []float64, k int) (*Minimum, error) {
 		return nil, fmt.Errorf("%w: the loss or its gradient is not a finite number there (L = %g): the point is "+
 			"beyond floating-point range", ErrNotMinimum, m.Loss)
 	}
-	if tol := 1e-6 * math.Max(1, m.Loss); m.GradNorm > tol {
+	// The gradient scales like sqrt(L) (|grad L|^2 <= 2 lambda_max (L - L_min) near a minimum),
+	// and so does its rounding error: a tolerance proportional to L itself would accept, at a
+	// large loss, points far down a slope.
+	if tol := 1e-6 * math.Max(1, math.Sqrt(m.Loss)); m.GradNorm > tol {
 		return nil, fmt.Errorf("%w: |grad L| = %.3g (tolerance %.1g)", ErrNotMinimum, m.GradNorm, tol)
 	}
 	if P <= DenseHessianLimit {

@@ -86,16 +86,24 @@ func (s *State) Analyze(opt AnalyzeOptions) (*Analysis, error) {
 		return nil, fault.Invalid("the noise at the point is beyond the range sgdlab can compare (Noise = %.3g, L = "+
 			"%.3g; limit %.0g): choose parameters of a smaller size", st.Noise, s.L, maxScale)
 	}
-	if s.C == 0 {
+	noNoise := s.C == 0 || a.Strength.Noise == 0
+	switch {
+	case s.C == 0:
 		// B = N without replacement: every batch is the data set and SGD has no noise.
 		a.Notes = append(a.Notes, fmt.Sprintf("B = N = %d without replacement: every batch is the whole data set, so "+
 			"SGD has no noise (Sigma = 0) and the comparisons with its approximations are not defined", s.B))
+	case noNoise:
+		a.Notes = append(a.Notes, "every per-sample gradient equals the mean gradient (Noise = 0 to rounding: one "+
+			"sample, or identical samples), so SGD has no noise (Sigma = 0) and the comparisons with its "+
+			"approximations are not defined")
+	}
+	if noNoise {
 		opt.WStar = nil
 	}
 	nk := o.N() * o.K()
 	decName, hesName := "decoupled 2L G / (K B)", "Hessian form 2L H* / (K B)"
 	switch {
-	case s.C == 0:
+	case noNoise:
 	case o.P() <= DenseLimit:
 		stage("dense covariances")
 		S := curvature.ToDense(s.Exact())

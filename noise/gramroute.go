@@ -264,9 +264,7 @@ func (g *GramRoute) Fig1(top int, rng *rand.Rand) (Spectra, error) {
 		sp.HistW, sp.HistWSE = slqHistogram(qw, sp.Edges)
 		sp.HistD, sp.HistDSE = slqHistogram(qd, sp.Edges)
 		sp.TopRatio = num.Float(sp.Weighted[0] / sp.Decoupled[0])
-		for i := range sp.HistW {
-			sp.HistAgree += math.Min(sp.HistW[i], sp.HistD[i])
-		}
+		sp.HistAgree = histOverlap(sp.HistW, sp.HistD)
 	}
 	return sp, nil
 }
@@ -289,9 +287,7 @@ func (sp *Spectra) exact(n int, w, d []float64, top int) error {
 	sp.HistW = histogram(ew, sp.Edges)
 	sp.HistD = histogram(ed, sp.Edges)
 	sp.TopRatio = num.Float(sp.Weighted[0] / sp.Decoupled[0])
-	for i := range sp.HistW {
-		sp.HistAgree += math.Min(sp.HistW[i], sp.HistD[i])
-	}
+	sp.HistAgree = histOverlap(sp.HistW, sp.HistD)
 	return nil
 }
 
@@ -365,9 +361,22 @@ func logEdges(a, b float64) []float64 {
 func histogram(vals, edges []float64) []float64 {
 	h := make([]float64, len(edges)-1)
 	for _, v := range vals {
-		h[bin(v, edges)] += 1 / float64(len(vals))
+		h[bin(v, edges)]++
+	}
+	for i := range h {
+		h[i] /= float64(len(vals))
 	}
 	return h
+}
+
+// histOverlap is sum_bins min(a, b) of two histograms that each sum to one: 1 when they are
+// identical. The sum is capped at 1, which it can pass only by the rounding of its terms.
+func histOverlap(a, b []float64) float64 {
+	s := 0.0
+	for i := range a {
+		s += math.Min(a[i], b[i])
+	}
+	return math.Min(s, 1)
 }
 
 func bin(v float64, edges []float64) int {

@@ -3,6 +3,7 @@ package noise
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -288,5 +289,46 @@ func TestZeroCovarianceIsUndefined(t *testing.T) {
 	}
 	if err := num.Check(ag); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Identical samples: every per-sample gradient is the mean gradient, so the noise is exactly
+// zero. Computed as a difference of moments it is rounding (about 1e-16 of the moments), which
+// would make every ratio to it enormous; the analysis must report zero noise and compare nothing.
+func TestIdenticalSamplesHaveNoNoise(t *testing.T) {
+	// (This seed gives a difference of moments of +1.4e-14 without the rounding floor.)
+	ds := data.Gauss(1, 6, 1, 4)
+	const copies = 7
+	ds.X, ds.Y = slices.Repeat(ds.X, copies), slices.Repeat(ds.Y, copies)
+	ds.N = copies
+	m, _ := model.NewMLP([]int{6, 8, 1}, model.Tanh, true)
+	o, err := model.NewObjective(m, model.MSE{}, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theta := make([]float64, o.P())
+	m.Init(theta, rand.New(rand.NewPCG(4, 3)))
+	s := NewState(o.NewWorker(1, 0), theta, sgd.Replacement, 1)
+	a, err := s.Analyze(AnalyzeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Strength.Noise != 0 || !math.IsNaN(float64(a.Strength.Ratio)) || a.Decoupled != nil {
+		t.Fatalf("identical samples: Noise %v, ratio %v, decoupled %+v", a.Strength.Noise, a.Strength.Ratio,
+			a.Decoupled)
+	}
+	if len(a.Notes) == 0 || !strings.Contains(a.Notes[0], "no noise") {
+		t.Fatalf("no note: %v", a.Notes)
+	}
+	// One sample more, different from the rest, and the noise is a positive number again.
+	ds2 := data.Gauss(2, 6, 1, 5)
+	ds2.X, ds2.Y = append(ds.X, ds2.X[6:]...), append(ds.Y, ds2.Y[1:]...)
+	ds2.N = copies + 1
+	o2, err := model.NewObjective(m, model.MSE{}, ds2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := NewState(o2.NewWorker(1, 0), theta, sgd.Replacement, 1).MeasureStrength(true); !(st.Noise > 0) {
+		t.Fatalf("distinct samples: Noise = %v", st.Noise)
 	}
 }

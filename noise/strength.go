@@ -27,10 +27,17 @@ func (s *State) MeasureStrength(withJac bool) Strength {
 	o := s.W.Objective()
 	st := Strength{Loss: s.L}
 	gn := gram.SampleNorms(o, s.Theta, s.DLdF)
+	m2 := 0.0
 	for _, v := range gn {
-		st.Noise += v
+		m2 += v
 	}
-	st.Noise = st.Noise/float64(len(gn)) - dot(s.Grad, s.Grad)
+	m2 /= float64(len(gn))
+	st.Noise = m2 - dot(s.Grad, s.Grad)
+	if st.Noise <= roundingFloor(o.N(), o.P())*m2 {
+		// The difference of the two moments is rounding: every per-sample gradient equals the
+		// mean gradient (one sample, or identical samples) and there is no noise.
+		st.Noise = 0
+	}
 	if withJac {
 		for _, v := range gram.JacobianNorms(o, s.Theta) {
 			st.JacNorm += v
@@ -39,6 +46,14 @@ func (s *State) MeasureStrength(withJac bool) Strength {
 		st.Ratio = num.Float(DecoupledRatio(s.L, st.JacNorm, st.Noise, o.K()))
 	}
 	return st
+}
+
+// roundingFloor bounds, relative to the second moment (1/N) sum |grad l|^2, the rounding
+// error of Noise = (1/N) sum |grad l|^2 - |grad L|^2: both terms are sums over N samples of
+// dot products of length P, each with a relative error of at most (N + P) unit roundoffs.
+// A Noise below it is not distinguishable from zero.
+func roundingFloor(n, p int) float64 {
+	return 4 * float64(n+p) * 0x1p-53
 }
 
 // DecoupledRatio is (2L/K) JacNorm / Noise, or NaN when Noise is not positive (no noise to

@@ -27,6 +27,11 @@ var kindNames = []string{"sgd", "sde", "decoupled", "logland", "langevin"}
 
 func (k Kind) String() string { return kindNames[k] }
 
+// NoiseFromLoss reports whether the dynamics' noise is the loss's own (SGD, the exact SDE, the
+// decoupled SDE): it vanishes with the per-sample losses, so at a minimum with L* = 0 such a
+// dynamics stands still.
+func (k Kind) NoiseFromLoss() bool { return k == SGD || k == ExactSDE || k == Decoupled }
+
 // ParseKind accepts sgd, sde, decoupled, logland and langevin.
 func ParseKind(s string) (Kind, error) {
 	for i, n := range kindNames {

@@ -213,9 +213,8 @@ func escapeConventions() map[string]string {
 
 // predictEscape evaluates the theories for the exit's levels: the decoupled SDE's exact
 // quadrature for loss levels; the power law, Arrhenius and frozen-noise rates over a
-// barrier, and the exact quadrature on one-parameter landscapes.
-// predictEscape returns the SDE and Kramers-type predictions for the exit, or none with a
-// note saying why when eta h* >= 2: a full-batch step then overshoots the minimum, which no
+// barrier, and the exact quadrature on one-parameter landscapes. It returns none, with a
+// note saying why, when eta h* >= 2: a full-batch step then overshoots the minimum, which no
 // SDE of SGD describes.
 func predictEscape(p *landscape.Prepared, fac *sde.Factory, ex escape.ExitSpec, br *landscape.Barrier, eta float64, B,
 	P int) ([]Prediction, string) {
@@ -227,8 +226,11 @@ func predictEscape(p *landscape.Prepared, fac *sde.Factory, ex escape.ExitSpec, 
 	add := func(name string, level, rate, mfpt float64, note string) {
 		if !(mfpt > 0) || math.IsInf(mfpt, 0) || math.IsInf(mfpt/eta, 0) {
 			// An escape so slow (or a level so high) that its time overflows: no number to show.
-			rate, mfpt, note = math.NaN(), math.NaN(), "not computed: the predicted time is beyond floating-point "+
-				"range ("+note+")"
+			why := "not computed: the predicted time is beyond floating-point range"
+			if note != "" {
+				why += " (" + note + ")"
+			}
+			rate, mfpt, note = math.NaN(), math.NaN(), why
 		}
 		out = append(out, Prediction{Name: name, Level: level, Rate: num.Float(rate), MFPT: num.Float(mfpt),
 			Steps: num.Float(mfpt / eta), Note: note})

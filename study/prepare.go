@@ -8,6 +8,7 @@ import (
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/sde"
+	"github.com/sgdlab/sgdlab/sgd"
 )
 
 // Minimum finds the minimum the dynamics start from (descending from the model's
@@ -64,8 +65,36 @@ func dynamicsAt(ctx context.Context, env Env, o *model.Objective, d Dynamics, p 
 			return nil, nil, err
 		}
 	}
+	if err := checkNoisy(d, p.Min.Loss, o.N()); err != nil {
+		return nil, nil, err
+	}
 	fac, err := Factory(o, p, d)
 	return p, fac, err
+}
+
+// checkNoisy refuses dynamics that have no noise at the minimum, where a run that starts
+// there stands still (no escape, no stationary law but the point itself): SGD and the exact
+// SDE with B = N without replacement (every batch is the data set), and every dynamics
+// whose noise is the loss's own at a minimum with L* = 0 (the model fits every sample).
+func checkNoisy(d Dynamics, lstar float64, n int) error {
+	kind, err := sde.ParseKind(d.Kind)
+	if err != nil {
+		return fault.AsInvalid(err)
+	}
+	samp, err := sgd.ParseSampling(d.Sampling)
+	if err != nil {
+		return fault.AsInvalid(err)
+	}
+	if (kind == sde.SGD || kind == sde.ExactSDE) && samp == sgd.Epoch && d.Batch == n {
+		return fault.Invalid("B = N = %d without replacement: every batch is the whole data set, so %s dynamics "+
+			"has no noise and stands still at the minimum; choose a smaller --batch or --sampling replacement", n, kind)
+	}
+	if lstar == 0 && kind.NoiseFromLoss() {
+		return fault.Invalid("L* = 0 at the minimum (the model fits every sample): the noise of %s dynamics "+
+			"vanishes there, so runs started at the minimum never leave it; use data with label noise, or a "+
+			"dynamics with noise of its own (langevin with a temperature)", kind)
+	}
+	return nil
 }
 
 // Factory builds the dynamics d around the minimum p.

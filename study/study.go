@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/sgdlab/sgdlab/data"
@@ -145,6 +146,25 @@ func (d Dynamics) config() (sde.Config, error) {
 	}
 	if d.Substeps < 0 {
 		return sde.Config{}, fault.Invalid("substeps = %d must be at least 1", d.Substeps)
+	}
+	// An option of another dynamics would be ignored silently: refuse it instead.
+	for _, o := range []struct {
+		field string // the option's field name (its flag on the command line)
+		set   bool
+		kinds []sde.Kind
+	}{{"momentum", d.Momentum != 0, []sde.Kind{sde.SGD}},
+		{"substeps", d.Substeps > 1, []sde.Kind{sde.ExactSDE, sde.Decoupled, sde.LogLandscape, sde.Langevin}},
+		{"eps", d.Eps != 0, []sde.Kind{sde.LogLandscape}},
+		{"temperature", d.Temperature != 0, []sde.Kind{sde.Langevin}},
+		{"langevin-noise", d.LangevinHessian, []sde.Kind{sde.Langevin}}} {
+		if o.set && !slices.Contains(o.kinds, kind) {
+			names := make([]string, len(o.kinds))
+			for i, k := range o.kinds {
+				names[i] = k.String()
+			}
+			return sde.Config{}, fault.Field(o.field, fault.Invalid("this option applies to the dynamics %s, not "+
+				"to %s: drop it or choose one of those dynamics", strings.Join(names, ", "), kind))
+		}
 	}
 	return sde.Config{Kind: kind, Eta: d.Eta, Batch: d.Batch, Sampling: samp, Momentum: d.Momentum, Scheme: scheme,
 		Substeps: d.Substeps, Temperature: d.Temperature, LangevinHessian: d.LangevinHessian, Eps: d.Eps}, nil

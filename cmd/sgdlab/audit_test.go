@@ -122,6 +122,20 @@ func auditInputs(t *testing.T) {
 			"1"}, "given twice"},
 		{[]string{"train", "--model", "cnn:8x8x1-m2s0-f1", "--data", "gauss:N=10,d=64", "--eta", "0.1", "--epochs",
 			"1"}, "the stride 0"},
+		// A second audit (2026-12-06): inputs that ran on a wrong premise.
+		{[]string{"escape", "--eta", "0.1", "--runs", "3", "--exit", "loss:c=1.2", "--start", "1e10"},
+			"--start: the start point: not a minimum"},
+		{[]string{"escape", "--data", "csv:path=" + exact, "--eta", "0.01", "--runs", "3", "--exit", "ball:r=1"},
+			"L* = 0 at the minimum"},
+		{[]string{"escape", "--data", "csv:path=" + exact, "--eta", "0.01", "--runs", "3", "--dynamics", "langevin",
+			"--temperature", "0.1"}, "threshold c L* is zero"},
+		{[]string{"stationary", "--eta", "0.1", "--chains", "1", "--samples", "100", "--batch", "10000"},
+			"B = N = 10000 without replacement"},
+		{[]string{"stationary", "--eta", "0.1", "--dynamics", "sde", "--momentum", "0.9"},
+			"--momentum: this option applies to the dynamics sgd"},
+		{[]string{"escape", "--eta", "0.1", "--eps", "0.1"}, "--eps: this option applies to the dynamics logland"},
+		{[]string{"reproduce", "E5", "--out", filepath.Join(dir, "r4"), "--params", t.TempDir()},
+			"holds none of E5.json"},
 	}
 	for _, c := range cases {
 		args := append(c.args, "--quiet")
@@ -207,7 +221,37 @@ func TestAuditResultsFinite(t *testing.T) {
 			}},
 		{[]string{"stationary", "--eta", "0.1", "--chains", "1", "--samples", "10"}, nil},
 		{[]string{"spectrum", "--model", "linear", "--data", "gauss:N=1000,d=20", "--probes", "2"}, nil},
-		{[]string{"noise", "--model", "linear", "--data", "gauss:N=1,d=1"}, nil},
+		// One sample: every per-sample gradient is the mean gradient, the noise is zero (not the
+		// rounding of a difference) and nothing is compared with it.
+		{[]string{"noise", "--model", "linear", "--data", "gauss:N=1,d=1", "--theta", "0"},
+			func(t *testing.T, rec map[string]any) {
+				a := rec["analysis"].(map[string]any)
+				if n := num(rec, "analysis", "strength", "noise"); n != 0 || a["decoupled"] != nil {
+					t.Errorf("one sample: Noise = %v, decoupled comparison %v", n, a["decoupled"])
+				}
+			}},
+		{[]string{"noise", "--model", "mlp:3-4-1:relu", "--data", "gauss:N=100,d=3", "--theta",
+			strings.TrimSuffix(strings.Repeat("0,", 21), ",")},
+			func(t *testing.T, rec map[string]any) {
+				if h := num(rec, "analysis", "fig1", "hist_overlap"); !(h >= 0 && h <= 1) {
+					t.Errorf("histogram overlap %v outside [0, 1]", h)
+				}
+			}},
+		// An interpolating minimum: log(L^s/L*) is infinite, reported as not defined with the reason.
+		{[]string{"barrier", "--model", "doublewell", "--data", "gauss:N=1000,d=1,sigma=0"},
+			func(t *testing.T, rec map[string]any) {
+				b := rec["barrier"].(map[string]any)
+				if b["delta_log_L"] != nil || b["note"] == nil {
+					t.Errorf("L* = 0: delta_log_L %v, note %v", b["delta_log_L"], b["note"])
+				}
+			}},
+		{[]string{"theory", "--eta", "0.1", "--batch", "1", "--hstar", "1", "--lmin", "1", "--lsaddle", "2",
+			"--hsaddle", "1e300", "--detratio", "1e300"},
+			func(t *testing.T, rec map[string]any) {
+				if s, _ := rec["mfpt_below_one_step"].([]any); len(s) != 3 {
+					t.Errorf("MFPTs of 1e-440 t not flagged as below one step: %v", s)
+				}
+			}},
 	} {
 		human, stderr, code := sgdlab(t, append(c.args, "--quiet")...)
 		checkError(t, c.args, stderr, code, 0)
@@ -299,6 +343,19 @@ func TestReadOnlyStore(t *testing.T) {
 	}
 	if _, stderr, code := sgdlab(t, "runs", db); code != 0 {
 		t.Errorf("runs cannot read a read-only store: %s", stderr)
+	}
+	// The list of runs goes where --out says, and a CSV export names its run.
+	list := filepath.Join(dir, "list.txt")
+	if _, stderr, code := sgdlab(t, "runs", db, "--out", list); code != 0 {
+		t.Errorf("runs --out: %s", stderr)
+	} else if b, _ := os.ReadFile(list); !strings.Contains(string(b), "escape") {
+		t.Errorf("runs --out wrote %q", b)
+	}
+	args = []string{"runs", db, "--export", "csv"}
+	_, stderr, code = sgdlab(t, args...)
+	checkError(t, args, stderr, code, 2)
+	if !strings.Contains(stderr, "give --run") {
+		t.Errorf("CSV export without a run: %q", stderr)
 	}
 }
 

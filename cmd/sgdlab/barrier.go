@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/sgdlab/sgdlab/internal/report"
+	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/npy"
 	"github.com/sgdlab/sgdlab/study"
 )
@@ -81,7 +82,10 @@ func (c *barrierCmd) Run(e *env) error {
 	fmt.Fprintf(e.out, "  minimum B: L  = %.6g\n", br.MinB.Loss)
 	fmt.Fprintf(e.out, "  saddle:    L^s = %.6g, |grad| = %.2g, index %d, negative eigenvalue %.6g, eigenvalues "+
 		"%s\n", s.Loss, s.GradNorm, s.Index, s.NegEig, fmtList(s.Eigs[:min(len(s.Eigs), 8)]))
-	fmt.Fprintf(e.out, "  Delta L = %.6g, Delta log L = log(L^s/L*) = %.6g\n", br.DeltaL, br.DeltaLogL)
+	fmt.Fprintf(e.out, "  Delta L = %.6g, Delta log L = log(L^s/L*) = %s\n", br.DeltaL, deltaLogL("%.6g", br))
+	if br.Note != "" {
+		fmt.Fprintln(e.out, "  note:", br.Note)
+	}
 	fmt.Fprintf(e.out, "  theory inputs: h* = %.5g, n = %d, det ratio = %.5g, |h_e^s| = %.5g\n", rec.Theory.HStar,
 		rec.Theory.N, rec.Theory.DetRatio, rec.Theory.HSaddleNeg)
 	for _, t := range append(br.Tried, rec.Notes...) {
@@ -89,4 +93,12 @@ func (c *barrierCmd) Run(e *env) error {
 	}
 	printOutputs(e, out.Outputs)
 	return nil
+}
+
+// deltaLogL formats the barrier's log(L^s/L*), or says why it is not defined.
+func deltaLogL(format string, br *landscape.Barrier) string {
+	if br.Note != "" {
+		return "not defined (see the note)"
+	}
+	return fv(format, br.DeltaLogL)
 }

@@ -204,8 +204,8 @@ func printEscape(e *env, r *escapeRecord) {
 			"counted as escapes\n", r.Diverged)
 	}
 	if b := r.Barrier; b != nil {
-		fmt.Fprintf(e.out, "  saddle: L^s = %.6g (Delta L = %.4g, Delta log L = %.4g), negative eigenvalue %.4g\n",
-			b.Saddle.Loss, b.DeltaL, b.DeltaLogL, b.Saddle.NegEig)
+		fmt.Fprintf(e.out, "  saddle: L^s = %.6g (Delta L = %.4g, Delta log L = %s), negative eigenvalue %.4g\n",
+			b.Saddle.Loss, b.DeltaL, deltaLogL("%.4g", b), b.Saddle.NegEig)
 	}
 	fmt.Fprintf(e.out, "  predicted exponent B/(eta h*) + 1 - n/2 = %.4g\n", r.Exponent)
 	for _, lr := range r.Rates {

@@ -87,8 +87,12 @@ func printNoise(e *env, r *noiseRecord) {
 	st := a.Strength
 	fmt.Fprintf(e.out, "  Noise = (1/N) sum |grad l|^2 - |grad L|^2 = %.6g", st.Noise)
 	if st.JacNorm > 0 {
+		ratio := fv("%.4f", st.Ratio)
+		if st.Noise == 0 {
+			ratio = "not defined: Noise = 0"
+		}
 		fmt.Fprintf(e.out, "; (2L/K) (1/N) sum |J|_F^2 = %.6g (its ratio to Noise %s)",
-			2*st.Loss/float64(a.K)*st.JacNorm, fv("%.4f", st.Ratio))
+			2*st.Loss/float64(a.K)*st.JacNorm, ratio)
 	}
 	fmt.Fprintln(e.out)
 	if r.Minimum != nil {

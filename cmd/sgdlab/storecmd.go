@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -40,11 +41,16 @@ func (c *runsCmd) Run(e *env) error {
 			}
 			return writeOut(e, c.Out, b)
 		}
-		fmt.Fprintf(e.out, "%-4s %-24s %-10s %-6s %-6s %s\n", "id", "key", "kind", "seed", "done", "label")
-		for _, r := range runs {
-			fmt.Fprintf(e.out, "%-4d %-24s %-10s %-6d %-6d %s\n", r.ID, r.Key, r.Kind, r.Seed, r.Done, r.Label)
+		if c.Export == "csv" {
+			return fault.Field("export", fault.Invalid("CSV exports one run's trajectories: give --run (the list "+
+				"of runs exports with --export json)"))
 		}
-		return nil
+		var b bytes.Buffer
+		fmt.Fprintf(&b, "%-4s %-24s %-10s %-6s %-6s %s\n", "id", "key", "kind", "seed", "done", "label")
+		for _, r := range runs {
+			fmt.Fprintf(&b, "%-4d %-24s %-10s %-6d %-6d %s\n", r.ID, r.Key, r.Kind, r.Seed, r.Done, r.Label)
+		}
+		return writeOut(e, c.Out, b.Bytes())
 	}
 	r, err := s.Find(c.RunRef)
 	if err != nil {

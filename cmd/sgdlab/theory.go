@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/sgdlab/sgdlab/chain"
 	"github.com/sgdlab/sgdlab/fault"
@@ -38,16 +39,19 @@ type theoryRecord struct {
 	DeltaLogL  float64 `json:"delta_log_L,omitempty"`
 	// The rates per unit t and the mean first-passage times, with their base-10 logarithms:
 	// a rate below the smallest float64 is null, its logarithm is still given.
-	Rates       map[string]num.Float `json:"rate,omitempty"`
-	Log10Rates  map[string]num.Float `json:"log10_rate,omitempty" check:"inf"` // -Inf (null) beyond range
-	MFPT        map[string]num.Float `json:"mfpt_t,omitempty"`
-	MFPTSteps   map[string]num.Float `json:"mfpt_steps,omitempty"`
-	PhiEta      num.Float            `json:"phi_eta"`
-	Alpha       num.Float            `json:"kesten_alpha"`
-	AlphaSE     num.Float            `json:"kesten_alpha_se"`
-	PhiK        num.Float            `json:"phi_kesten"`
-	KestenNote  string               `json:"kesten_note,omitempty"`
-	Conventions map[string]string    `json:"conventions"`
+	Rates      map[string]num.Float `json:"rate,omitempty"`
+	Log10Rates map[string]num.Float `json:"log10_rate,omitempty" check:"inf"` // -Inf (null) beyond range
+	MFPT       map[string]num.Float `json:"mfpt_t,omitempty"`
+	MFPTSteps  map[string]num.Float `json:"mfpt_steps,omitempty"`
+	PhiEta     num.Float            `json:"phi_eta"`
+	Alpha      num.Float            `json:"kesten_alpha"`
+	AlphaSE    num.Float            `json:"kesten_alpha_se"`
+	PhiK       num.Float            `json:"phi_kesten"`
+	KestenNote string               `json:"kesten_note,omitempty"`
+	// SubStep lists the rates whose mean first-passage time is shorter than one SGD step:
+	// outside the validity of formulas that assume escapes much slower than a step.
+	SubStep     []string          `json:"mfpt_below_one_step,omitempty"`
+	Conventions map[string]string `json:"conventions"`
 }
 
 // rateNames are the escape predictions, in the order printed.
@@ -134,6 +138,11 @@ func (c *theoryCmd) Run(e *env) error {
 			r.Rates[k], r.MFPT[k] = representable(l), representable(-l)
 			r.MFPTSteps[k] = representable(-l - math.Log(c.Eta))
 		}
+		for _, k := range rateNames {
+			if -logs[k.key]-math.Log(c.Eta) < 0 {
+				r.SubStep = append(r.SubStep, k.key)
+			}
+		}
 	}
 	if err := e.check(r); err != nil {
 		return err
@@ -172,8 +181,13 @@ func (c *theoryCmd) Run(e *env) error {
 			map[bool]string{true: "", false: " (small: Kramers' approximation is poor)"}[r.Reduced > 3])
 		for _, k := range rateNames {
 			l10 := float64(r.Log10Rates[k.key])
-			fmt.Fprintf(e.out, "  %-38s kappa = %s per unit t; MFPT = %s t = %s steps\n", k.label, pow10(l10),
-				pow10(-l10), pow10(-l10-math.Log10(c.Eta)))
+			warn := ""
+			if slices.Contains(r.SubStep, k.key) {
+				warn = " (less than one step: outside the formula's validity, which assumes escapes much slower " +
+					"than a step)"
+			}
+			fmt.Fprintf(e.out, "  %-38s kappa = %s per unit t; MFPT = %s t = %s steps%s\n", k.label, pow10(l10),
+				pow10(-l10), pow10(-l10-math.Log10(c.Eta)), warn)
 		}
 	}
 	return nil
