@@ -31,7 +31,11 @@ func (d *Dataset) Row(i int) []float64 { return d.X[i*d.D : (i+1)*d.D] }
 // Target returns the targets of sample i (aliasing Y).
 func (d *Dataset) Target(i int) []float64 { return d.Y[i*d.K : (i+1)*d.K] }
 
-// Validate checks shapes and that every value is finite. The error names the first
+// MaxValue bounds the size of every input and target: squares of residuals (and their sums
+// over samples) must stay finite. The gauss generator's largest coefficients stay below it.
+const MaxValue = 1e152
+
+// Validate checks shapes and that every value is finite and at most MaxValue in size. The error names the first
 // offending entry so that the user can find it in their file.
 func (d *Dataset) Validate() error {
 	if d.N <= 0 || d.D <= 0 || d.K <= 0 {
@@ -50,6 +54,11 @@ func (d *Dataset) Validate() error {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return fmt.Errorf("data %s: %s[%d, %d] is %v: remove or impute non-finite values before training",
 					d.Spec, m.name, i/m.cols, i%m.cols, v)
+			}
+			if math.Abs(v) > MaxValue {
+				return fmt.Errorf("data %s: %s[%d, %d] = %g is beyond the range sgdlab computes with (|value| <= "+
+					"%g, so that squared residuals stay finite): rescale the data", d.Spec, m.name, i/m.cols, i%m.cols,
+					v, MaxValue)
 			}
 		}
 	}

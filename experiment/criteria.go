@@ -55,7 +55,9 @@ var (
 	critE4Sigma = Criterion{"deviation (standard errors)", e4Sigma,
 		"two phis agree when they differ by at most this many standard errors in every configuration"}
 	critE5Sigma = Criterion{"slope deviation (standard errors)", e5Sigma,
-		"SGD's log-log slope agrees with B/(eta h*) + 1 - d/2 when within this many standard errors"}
+		"SGD's log-log slope agrees with B/(eta h*) + 1 - d/2 when within this many standard errors; a slope " +
+			"whose band of this many standard errors is as wide as the prediction itself is not judged, nor is a " +
+			"prediction outside the formula's domain (eta h* >= 2, or an exponent that is not positive)"}
 	critNoiseSlope = Criterion{"slope tolerance", noiseSlopeTol, "Noise ∝ L when the log-log slope is within " +
 		"this of 1 ..."}
 	critNoiseRange = Criterion{"range of L", noiseMinRange,

@@ -99,6 +99,7 @@ type e5Fit struct {
 type e5Dim struct {
 	D         int
 	HStar     float64
+	EtaH      float64   // eta h*: the formula needs eta h* < 2
 	Expo      float64   // asymptotic exponent B/(eta h*) + 1 - d/2
 	Quad      []float64 // exact MFPT of the decoupled SDE per level
 	QuadSlope float64   // its local log-log slope over the levels
@@ -156,7 +157,8 @@ func measureE5(env *Env, p *e5Params) ([]e5Dim, error) {
 		if err != nil {
 			return nil, err
 		}
-		dm := e5Dim{D: d, HStar: prep.HStar, Expo: theory.Exponent(p.Batch, p.Eta, prep.HStar, d),
+		dm := e5Dim{D: d, HStar: prep.HStar, EtaH: p.Eta * prep.HStar, Expo: theory.Exponent(p.Batch, p.Eta,
+			prep.HStar, d),
 			Fits: map[string]e5Fit{}, Commands: map[string]string{}}
 		dm.Quad = make([]float64, len(p.Levels))
 		for i, c := range p.Levels {
@@ -168,7 +170,12 @@ func measureE5(env *Env, p *e5Params) ([]e5Dim, error) {
 		}
 		qfit, _ := logFit(p.Levels, dm.Quad, rel)
 		dm.QuadSlope = qfit.Slope
-		budget := int64(math.Min(p.BudgetFactor*dm.Quad[len(dm.Quad)-1]/p.Eta, float64(p.MaxSteps)))
+		// At least one step (a budget of zero would mean the escape study's own default), at most
+		// max_steps, which also stands in for a quadrature that has no finite time.
+		budget := p.MaxSteps
+		if b := p.BudgetFactor * dm.Quad[len(dm.Quad)-1] / p.Eta; b < float64(p.MaxSteps) {
+			budget = max(1, int64(b))
+		}
 		for _, dn := range p.Dynamics {
 			dyn, err := dynamics(dn, p.Eta, p.Batch, p.Sampling, p.Substeps)
 			if err != nil {
@@ -246,6 +253,16 @@ func verdictE5(dims []e5Dim, sigma, chainZ Criterion) Verdict {
 		case !f.OK:
 			v.add(missing(Paper, sigma, name, "fewer than three levels had %d or more escapes, so no slope was "+
 				"fitted", minEscapes))
+		case !theory.StepStable(d.EtaH, 1):
+			v.add(missing(Paper, sigma, name, "eta h* = %.3g >= 2: a full-batch step overshoots the minimum, outside "+
+				"the formula's domain", d.EtaH))
+		case !(d.Expo > 0):
+			v.add(missing(Paper, sigma, name, "the predicted exponent %.3g is not positive (d >= n_c = 2 phi: the "+
+				"theory calls this minimum unstable), outside the formula's domain", d.Expo))
+		case !(sigma.Value*f.SlopeSE < d.Expo):
+			v.add(missing(Paper, sigma, name, "the slope %.3g ± %.3g is too uncertain: %g standard errors span "+
+				"the whole predicted slope %.3g, so agreement could not be told from no dependence on c", f.Slope,
+				f.SlopeSE, sigma.Value, d.Expo))
 		default:
 			v.add(withinSE(Paper, sigma, name, f.Slope, f.SlopeSE, d.Expo, f.Levels, 3, "At d = %d SGD's log-log slope "+
 				"of the MFPT against c is %.2f ± %.2f against B/(eta h*) + 1 - d/2 = %.2f (%.1f standard errors; "+

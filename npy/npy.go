@@ -140,6 +140,10 @@ func read(r io.Reader, limit int64) (Array, error) {
 		return Array{}, fmt.Errorf("truncated data: header promises %d values of %d bytes, file holds %d bytes", n,
 			size, got)
 	}
+	if k, _ := r.Read(make([]byte, 1)); k > 0 {
+		return Array{}, fmt.Errorf("bytes follow the %d values the header promises (several arrays saved into "+
+			"one file, or a damaged file): save one array per file with numpy.save", n)
+	}
 	a.Data = make([]float64, n)
 	if size == 8 {
 		for i := range a.Data {

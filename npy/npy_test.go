@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -71,7 +72,7 @@ func TestBadInput(t *testing.T) {
 		"empty": nil, "fortran": handmade("{'descr': '<f8', "+
 			"'fortran_order': True, 'shape': (2, 2), }", make([]byte, 32)),
 		"int dtype":        handmade("{'descr': '<i8', 'fortran_order': False, 'shape': (4,), }", make([]byte, 32)),
-		"truncated header": good[:20]}
+		"truncated header": good[:20], "trailing bytes": append(slices.Clone(good), 0)}
 	for name, b := range cases {
 		if _, err := Read(bytes.NewReader(b)); err == nil {
 			t.Errorf("%s: expected an error", name)

@@ -46,6 +46,9 @@ func auditInputs(t *testing.T) {
 	// Data the model fits exactly (L* = 0).
 	exact := filepath.Join(dir, "exact.csv")
 	os.WriteFile(exact, []byte("1,2\n2,4\n3,6\n4,8\n"), 0o644)
+	// Data whose squares overflow.
+	hugeCSV := filepath.Join(dir, "huge.csv")
+	os.WriteFile(hugeCSV, []byte("1,1e308\n3,-1e308\n"), 0o644)
 	// Weights of 1e150 for mlp:2-3-1:relu.
 	huge := filepath.Join(dir, "huge.safetensors")
 	fill := func(n int) []float64 {
@@ -136,6 +139,7 @@ func auditInputs(t *testing.T) {
 		{[]string{"escape", "--eta", "0.1", "--eps", "0.1"}, "--eps: this option applies to the dynamics logland"},
 		{[]string{"reproduce", "E5", "--out", filepath.Join(dir, "r4"), "--params", t.TempDir()},
 			"holds none of E5.json"},
+		{[]string{"train", "--eta", "0.1", "--epochs", "1", "--data", "csv:path=" + hugeCSV}, "rescale the data"},
 	}
 	for _, c := range cases {
 		args := append(c.args, "--quiet")

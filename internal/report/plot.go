@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"fmt"
 	"image/color"
 	"math"
 
@@ -127,7 +126,10 @@ func (f Figure) PNG() ([]byte, error) {
 		}
 	}
 	if drawn == 0 {
-		return nil, fmt.Errorf("figure %q has no drawable points", f.Title)
+		// Nothing was measured (or nothing finite and, on log axes, positive): empty axes that
+		// say so, rather than a failed report.
+		p.Title.Text += " (no measured points to draw)"
+		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 1, 10, 1, 10
 	}
 	w, h := f.Width, f.Height
 	if w == 0 {
