@@ -176,7 +176,9 @@ func TestVerdictE5(t *testing.T) {
 // e4numbers makes cells whose phis deviate by the given fractions, each with a standard error
 // of 2% of the theory (about 1.4% for the mean over the two batch sizes: resolved against
 // the 10% criterion).
-func e4numbers(dyns map[string]float64, etas []float64) e4Numbers { return e4numbersSE(dyns, etas, 0.02) }
+func e4numbers(dyns map[string]float64, etas []float64) e4Numbers {
+	return e4numbersSE(dyns, etas, 0.02)
+}
 
 func e4numbersSE(dyns map[string]float64, etas []float64, se float64) e4Numbers {
 	n := e4Numbers{Etas: etas, Batches: []int{4, 8}, HStar: 1, Cells: map[e4Key]e4Cell{}}
