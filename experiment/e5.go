@@ -170,12 +170,7 @@ func measureE5(env *Env, p *e5Params) ([]e5Dim, error) {
 		}
 		qfit, _ := logFit(p.Levels, dm.Quad, rel)
 		dm.QuadSlope = qfit.Slope
-		// At least one step (a budget of zero would mean the escape study's own default), at most
-		// max_steps, which also stands in for a quadrature that has no finite time.
-		budget := p.MaxSteps
-		if b := p.BudgetFactor * dm.Quad[len(dm.Quad)-1] / p.Eta; b < float64(p.MaxSteps) {
-			budget = max(1, int64(b))
-		}
+		budget := stepBudget(p.BudgetFactor*dm.Quad[len(dm.Quad)-1]/p.Eta, p.MaxSteps)
 		for _, dn := range p.Dynamics {
 			dyn, err := dynamics(dn, p.Eta, p.Batch, p.Sampling, p.Substeps)
 			if err != nil {

@@ -174,3 +174,13 @@ func cliEscape(spec study.EscapeSpec) string {
 
 // first is the first of two values (for functions that also return a count).
 func first(x float64, _ int) float64 { return x }
+
+// stepBudget is a run's budget of b steps, at least one (a budget of zero would mean the
+// escape study's own default) and at most maxSteps, which also stands in for a b that is not
+// a finite number (a prediction without a finite time).
+func stepBudget(b float64, maxSteps int64) int64 {
+	if !(b < float64(maxSteps)) {
+		return maxSteps
+	}
+	return max(1, int64(b))
+}

@@ -526,3 +526,16 @@ func FuzzParams(f *testing.F) {
 		}
 	})
 }
+
+// A budget is at least one step and at most the cap, which also stands in for a prediction
+// without a finite time; zero would mean the escape study's own default.
+func TestStepBudget(t *testing.T) {
+	for _, c := range []struct {
+		b    float64
+		want int64
+	}{{1e-300, 1}, {0, 1}, {2.7, 2}, {1e9, 1000}, {math.NaN(), 1000}, {math.Inf(1), 1000}} {
+		if got := stepBudget(c.b, 1000); got != c.want {
+			t.Errorf("stepBudget(%v, 1000) = %d, want %d", c.b, got, c.want)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package experiment
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/sgdlab/sgdlab/chain"
@@ -74,7 +73,7 @@ func (w *wellEscape) rates(env *Env, id, stage string, prob study.Problem, prep 
 			env.Ctx,
 			env.Study,
 			study.EscapeSpec{Problem: prob, Dynamics: dyn, Exit: fmt.Sprintf("well:r=%g", w.WellR),
-				Runs: w.Runs, Seed: w.Seed, MaxSteps: int64(math.Min(budget, float64(w.MaxSteps))), Minimum: prep,
+				Runs: w.Runs, Seed: w.Seed, MaxSteps: stepBudget(budget, w.MaxSteps), Minimum: prep,
 				Barrier: br},
 		)
 		if err != nil {

@@ -63,9 +63,14 @@ type StationaryRecord struct {
 	Notes       []string          `json:"notes,omitempty"`
 }
 
+// maxAutoBurn is the longest burn-in chosen automatically, in steps (hours of SGD at least):
+// a longer one is asked for explicitly.
+const maxAutoBurn = 1e11
+
 // Stationary runs (or resumes from the store) the chains and fits the power law and the
 // Gibbs law to the pooled samples. On error (divergence, interruption) the record holds
 // what finished.
+
 func Stationary(ctx context.Context, env Env, spec StationarySpec) (*StationaryRecord, error) {
 	o, err := spec.Problem.Build(ctx, env)
 	if err != nil {
@@ -93,7 +98,14 @@ func Stationary(ctx context.Context, env Env, spec StationarySpec) (*StationaryR
 	m, eta := p.Min, spec.Eta
 	burn := spec.Burn
 	if burn <= 0 {
-		burn = max(int64(math.Ceil(10/(eta*m.MinEig()))), 10*spec.Every)
+		// Ten relaxation times of the slowest direction, 1/(eta lambda_min) steps each.
+		b := math.Ceil(10 / (eta * m.MinEig()))
+		if !(b <= maxAutoBurn) {
+			return nil, fault.Field("burn", fault.Invalid("ten relaxation times of the slowest direction are %.3g "+
+				"steps (eta = %g, smallest Hessian eigenvalue %.3g), more than %.0g: raise eta, or give the burn-in "+
+				"in steps", b, eta, m.MinEig(), maxAutoBurn))
+		}
+		burn = max(int64(b), 10*spec.Every)
 	}
 	rec := &StationaryRecord{Model: o.Model.Spec(), Data: o.Data.Spec, Dynamics: spec.Dynamics,
 		Describe: fac.Describe(), Seed: spec.Seed, Chains: spec.Chains, Samples: spec.Samples, Every: spec.Every,

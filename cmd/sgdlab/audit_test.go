@@ -140,6 +140,7 @@ func auditInputs(t *testing.T) {
 		{[]string{"reproduce", "E5", "--out", filepath.Join(dir, "r4"), "--params", t.TempDir()},
 			"holds none of E5.json"},
 		{[]string{"train", "--eta", "0.1", "--epochs", "1", "--data", "csv:path=" + hugeCSV}, "rescale the data"},
+		{[]string{"stationary", "--eta", "1e-12", "--chains", "1", "--samples", "100"}, "--burn: ten relaxation"},
 	}
 	for _, c := range cases {
 		args := append(c.args, "--quiet")
