@@ -10,9 +10,9 @@ const (
 	// MinGapRatio is the smallest ratio lambda_n / lambda_{n+1} that counts as the edge
 	// between outliers and the bulk.
 	MinGapRatio = 2.0
-	// floorFraction keeps the ratio finite at (near-)zero eigenvalues: the denominator is
-	// at least floorFraction * lambda_1.
-	floorFraction = 1e-6
+	// FloorFraction keeps the ratio finite at (near-)zero eigenvalues: the denominator is
+	// at least FloorFraction * lambda_1.
+	FloorFraction = 1e-6
 )
 
 // Outliers is the effective dimension of a positive semi-definite spectrum.
@@ -41,7 +41,7 @@ func FindOutliers(top []float64, complete bool) Outliers {
 	if len(l) == 0 || l[0] <= 0 {
 		return o
 	}
-	floor := floorFraction * l[0]
+	floor := FloorFraction * l[0]
 	best, bestRatio := 0, 0.0
 	last := len(l) - 1
 	if complete {

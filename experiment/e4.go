@@ -111,6 +111,8 @@ type e4Numbers struct {
 	Cells   map[e4Key]e4Cell
 	// Exact holds the exact chain's details per (eta, B) (Dyn empty).
 	Exact map[e4Key]e4Exact
+	// Refused holds why the solver refused the exact chain, for each (eta, B) where it did.
+	Refused []string
 }
 
 // e4Exact is the exact chain's computation for one (eta, B).
@@ -348,11 +350,13 @@ func measureE4Exact(env *Env, p *e4Params, o *model.Objective, prep *landscape.P
 		c, err := study.Memo(env.Ctx, env.Study, ensemble.Spec{Kind: "e4-chain", Key: key, Seed: p.Seed,
 			Label: fmt.Sprintf("E4 exact chain eta=%g B=%d", j.eta, j.b)},
 			func() (*e4ChainCell, error) { return e4ChainJob(env, p, o, prep, j.eta, j.b, th) })
-		if err != nil {
-			return err
-		}
 		mu.Lock()
 		defer mu.Unlock()
+		var why string
+		if err := chainRefused(&why, err); err != nil || why != "" {
+			n.Refused = append(n.Refused, why)
+			return err
+		}
 		n.Cells[e4Key{"chain", j.eta, j.b}] = e4Cell{Phi: float64(c.Phi), SE: float64(c.SE), Theory: th}
 		n.Cells[e4Key{"phi_eta", j.eta, j.b}] = e4Cell{Phi: float64(c.PhiEta), Theory: th}
 		n.Cells[e4Key{"phi_K", j.eta, j.b}] = e4Cell{Phi: float64(c.PhiK), SE: float64(c.PhiKSE), Theory: th}
@@ -465,6 +469,11 @@ func exactChecksE4(n e4Numbers, v *Verdict, relTol, sigma Criterion) {
 	}
 	pct := func(x float64) string { return fmt.Sprintf("%+.0f%%", 100*x) }
 	etaMax := slices.Max(n.Etas)
+	if len(n.Refused) > 0 {
+		slices.Sort(n.Refused) // the parallel jobs finish in any order
+		v.add(missing(Exact, sigma, "exact chain's phi against SGD with replacement", "the exact chain was not "+
+			"solved in %d configuration(s): %s", len(n.Refused), n.Refused[0]))
+	}
 	if n.has("chain") && n.has("sgd-replacement") {
 		z, k := n.maxZBetween("sgd-replacement", "chain")
 		v.add(atMost(Exact, sigma, "exact chain's phi against SGD with replacement", z, k, "The exact chain's phi "+

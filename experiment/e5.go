@@ -111,6 +111,7 @@ type e5Dim struct {
 	ChainSE     []float64
 	ChainSlope  float64
 	ChainChange float64
+	ChainWhy    string // why the solver refused the chain, when it did
 }
 
 func runE5(env *Env, p *e5Params) (*Result, error) {
@@ -198,7 +199,7 @@ func measureE5(env *Env, p *e5Params) ([]e5Dim, error) {
 			dm.Fits[dn] = f
 		}
 		if p.Exact && d <= chain.MaxParams {
-			if err := measureE5Chain(env, p, prob, prep, exit, &dm); err != nil {
+			if err := chainRefused(&dm.ChainWhy, measureE5Chain(env, p, prob, prep, exit, &dm)); err != nil {
 				return nil, err
 			}
 		}
@@ -285,6 +286,10 @@ func verdictE5(dims []e5Dim, sigma, chainZ Criterion) Verdict {
 func exactChecksE5(dims []e5Dim, v *Verdict, chainZ Criterion) {
 	for _, d := range dims {
 		if d.Chain == nil {
+			if d.ChainWhy != "" {
+				v.add(missing(Exact, chainZ, fmt.Sprintf("exact chain's MFPT against SGD with replacement at d = %d",
+					d.D), "the exact chain was not solved: %s", d.ChainWhy))
+			}
 			continue
 		}
 		v.remark("d = %d: the exact chain's slope is %.2f against %.2f (largest change on the half grid %.2g%%).",

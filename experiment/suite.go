@@ -121,7 +121,8 @@ func Reproduce(ctx context.Context, exps []*Experiment, params []Params, opt Sui
 			if errors.Is(err, context.Canceled) {
 				break
 			}
-			failures = append(failures, fmt.Errorf("%s failed: %w", e.ID, err))
+			// The study fields an experiment's errors name are its own, not reproduce's flags.
+			failures = append(failures, fmt.Errorf("%s failed: %w", e.ID, fault.Unfield(err)))
 			r = &Result{ID: e.ID, Title: e.Title, Paper: e.Paper, Params: params[i]}
 			r.judge(failed(err))
 			r.Status, r.ExactStatus = Failed, Failed

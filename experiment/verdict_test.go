@@ -395,6 +395,33 @@ func TestVerdictX2(t *testing.T) {
 	v = Verdict{}
 	chainChecksX2([]x2Point{p}, &v)
 	want(t, chk(t, v, "exact chain's rate at sigma = 0.7"), Fail, 0.1)
+	// A chain the solver refused is not measured, with the reason; SGD's check still stands.
+	p.Chain, p.ChainWhy = nil, "the grid cannot resolve SGD's steps"
+	v = verdictX2([]string{"sgd", "sgd-replacement"}, []x2Point{p}, critX2Factor)
+	chainChecksX2([]x2Point{p}, &v)
+	statuses(t, "chain refused", v, Agrees, NotMeasured)
+	if c := chk(t, v, "exact chain's rate at sigma = 0.7"); !strings.Contains(c.Claim, "cannot resolve") {
+		t.Errorf("refused chain: %q", c.Claim)
+	}
+	// eta h* >= 2: outside the power law's domain, whatever the rate.
+	p.Eta, p.TB.HStar = 5, 1
+	v = verdictX2([]string{"sgd"}, []x2Point{p}, critX2Factor)
+	statuses(t, "eta h* = 5", v, NotMeasured, NotApplicable)
+	want(t, chk(t, v, "SGD's rate"), Uninformative, math.NaN())
+}
+
+// A refused exact chain leaves E5's and E4's exact scope not measured, with the reason.
+func TestRefusedChains(t *testing.T) {
+	d := e5dim(1, 10.25, map[string]e5Fit{"sgd": {Slope: 10.3, SlopeSE: 0.1, OK: true, Levels: 5}})
+	d.ChainWhy = "an escape too rare for double precision"
+	v := verdictE5([]e5Dim{d}, critE5Sigma, critChainZ)
+	statuses(t, "E5", v, Agrees, NotMeasured)
+	want(t, chk(t, v, "exact chain's MFPT"), Uninformative, math.NaN())
+	n := e4numbers(map[string]float64{"sgd": -0.05, "sgd-replacement": -0.05}, []float64{0.1})
+	n.Refused = []string{"the grid cannot resolve SGD's steps"}
+	v = verdictE4(n, critE4Rel, critE4Sigma, 0.5)
+	statuses(t, "E4", v, Agrees, NotMeasured)
+	want(t, chk(t, v, "exact chain's phi"), Uninformative, math.NaN())
 }
 
 // x3pt is a configuration with SGD's occupation ratio (escapes each way, log standard error)

@@ -1,11 +1,13 @@
 package experiment
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/sgdlab/sgdlab/chain"
 	"github.com/sgdlab/sgdlab/escape"
+	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/study"
@@ -89,11 +91,13 @@ func (w *wellEscape) rates(env *Env, id, stage string, prob study.Problem, prep 
 }
 
 // chain solves the exact chain of SGD with replacement for the same exit (nil when the
-// experiment does not ask for it or the model has more than two parameters).
+// experiment does not ask for it or the model has more than two parameters). A chain the
+// solver refuses (a grid that cannot resolve SGD's steps, an escape too rare for double
+// precision) is not solved either: why says so, and the experiment's other measurements stand.
 func (w *wellEscape) chain(env *Env, id, stage string, prob study.Problem, p int, prep *landscape.Prepared,
-	br *landscape.Barrier, eta float64, batch int) (*chain.Result, error) {
+	br *landscape.Barrier, eta float64, batch int) (res *chain.Result, why string, err error) {
 	if !w.Exact || p > chain.MaxParams {
-		return nil, nil
+		return nil, "", nil
 	}
 	grid := w.ChainGrid1
 	if p == 2 {
@@ -104,9 +108,30 @@ func (w *wellEscape) chain(env *Env, id, stage string, prob study.Problem, p int
 		Exit: fmt.Sprintf("well:r=%g", w.WellR), Grid: grid, Seed: w.Seed, Minimum: prep, Barrier: br,
 		Margin: w.ChainMargin})
 	if err != nil {
-		return nil, fmt.Errorf("%s %s exact chain: %w", id, stage, err)
+		return nil, why, chainRefused(&why, fmt.Errorf("%s %s exact chain: %w", id, stage, err))
 	}
-	return rec.Levels[0], nil
+	return rec.Levels[0], "", nil
+}
+
+// chainRefused records in why an error of the exact chain's solver that refuses the problem
+// (class fault.ErrInvalid: a grid that cannot resolve SGD's steps, an escape too rare for
+// double precision) and returns nil, so that the experiment's other measurements stand;
+// any other error (an interruption) is returned.
+func chainRefused(why *string, err error) error {
+	if errors.Is(err, fault.ErrInvalid) {
+		*why = err.Error()
+		return nil
+	}
+	return err
+}
+
+// chainMissing is the exact check of a chain that was not solved because the solver refused
+// it (why), or nothing when the experiment did not ask for one.
+func chainMissing(v *Verdict, where, why string) {
+	if why != "" {
+		v.add(missing(Exact, critChainRate, "exact chain's rate at "+where, "the exact chain was not solved: %s",
+			why))
+	}
 }
 
 // chainRateCheck checks the exact chain's rate 1/MFPT against SGD with replacement's

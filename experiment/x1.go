@@ -85,6 +85,7 @@ type x1Point struct {
 	noiseRatio                float64 // SGD's Noise(theta_s) / Noise(theta*)
 	rates                     map[string]escape.LevelRate
 	chain                     *chain.Result // the exact chain (nil for more than two parameters)
+	chainWhy                  string        // why the solver refused the chain, when it did
 }
 
 // x1Comparison is one dynamics' comparison with the three models on log kappa over the L*
@@ -214,7 +215,7 @@ func runX1Point(env *Env, p *x1Params, c x1Config) (*x1Point, error) {
 	if pt.rates, err = p.rates(env, "X1", stage, prob, prep, br, c.Eta, c.Batch, predicted); err != nil {
 		return nil, err
 	}
-	pt.chain, err = p.chain(env, "X1", stage, prob, o.P(), prep, br, c.Eta, c.Batch)
+	pt.chain, pt.chainWhy, err = p.chain(env, "X1", stage, prob, o.P(), prep, br, c.Eta, c.Batch)
 	return pt, err
 }
 
@@ -224,11 +225,12 @@ func runX1Point(env *Env, p *x1Params, c x1Config) (*x1Point, error) {
 func chainChecksX1(sweep, vary []*x1Point, v *Verdict) {
 	var lx, ly []float64
 	for _, pt := range append(append([]*x1Point(nil), sweep...), vary...) {
-		if pt.chain == nil {
-			continue
-		}
 		where := fmt.Sprintf("n = %d, eta = %g, B = %d, L^s/L* = %.2f", pt.cfg.Dim, pt.cfg.Eta, pt.cfg.Batch,
 			pt.tb.LSaddle/pt.tb.LMin)
+		if pt.chain == nil {
+			chainMissing(v, where, pt.chainWhy)
+			continue
+		}
 		if lr, ok := pt.rates["sgd-replacement"]; ok {
 			v.add(chainRateCheck(where, lr, pt.chain))
 		} else {

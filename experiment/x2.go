@@ -62,6 +62,7 @@ var x2 = &Experiment{
 // x2Point is one noise level's measurement.
 type x2Point struct {
 	Sigma       float64
+	Eta         float64
 	TB          theory.Barrier
 	MinEigs     []float64
 	SaddleEigs  []float64
@@ -70,6 +71,7 @@ type x2Point struct {
 	NoiseRatio  float64 // SGD's Noise(theta_s)/Noise(theta*), measured
 	Rates       map[string]escape.LevelRate
 	Chain       *chain.Result // the exact chain (nil when not solved)
+	ChainWhy    string        // why the solver refused the chain, when it did
 }
 
 func runX2(env *Env, p *x2Params) (*Result, error) {
@@ -137,14 +139,14 @@ func runX2Point(env *Env, p *x2Params, sigma float64) (x2Point, error) {
 	}
 	tb := br.Theory()
 	prep.HStar = tb.HStar
-	pt := x2Point{Sigma: sigma, TB: tb, MinEigs: prep.Min.Eigs, SaddleEigs: br.Saddle.Eigs, NoiseRatio: noiseRatio(o,
+	pt := x2Point{Sigma: sigma, Eta: p.Eta, TB: tb, MinEigs: prep.Min.Eigs, SaddleEigs: br.Saddle.Eigs, NoiseRatio: noiseRatio(o,
 		br), Power: theory.PowerLaw(tb, p.Batch, p.Eta), Arrh: theory.Arrhenius(tb, p.Batch, p.Eta),
 		Frozen: theory.Frozen(tb, p.Batch, p.Eta)}
 	stage := fmt.Sprintf("sigma=%g", sigma)
 	if pt.Rates, err = p.rates(env, "X2", stage, prob, prep, br, p.Eta, p.Batch, 1/pt.Power); err != nil {
 		return pt, err
 	}
-	pt.Chain, err = p.chain(env, "X2", stage, prob, o.P(), prep, br, p.Eta, p.Batch)
+	pt.Chain, pt.ChainWhy, err = p.chain(env, "X2", stage, prob, o.P(), prep, br, p.Eta, p.Batch)
 	return pt, err
 }
 
@@ -154,10 +156,11 @@ func runX2Point(env *Env, p *x2Params, sigma float64) (x2Point, error) {
 func chainChecksX2(pts []x2Point, v *Verdict) {
 	for _, pt := range pts {
 		c := pt.Chain
+		where := fmt.Sprintf("sigma = %g", pt.Sigma)
 		if c == nil {
+			chainMissing(v, where, pt.ChainWhy)
 			continue
 		}
-		where := fmt.Sprintf("sigma = %g", pt.Sigma)
 		mf := float64(c.MFPT)
 		if lr, ok := pt.Rates["sgd-replacement"]; ok {
 			v.add(chainRateCheck(where, lr, c))
@@ -207,7 +210,12 @@ func verdictX2(dynamics []string, pts []x2Point, factor Criterion) Verdict {
 			"reaches within a factor %g).", pt.Sigma, lr.Kappa, lr.Lo, lr.Hi, lr.Escaped, lr.Runs,
 			lr.Kappa/pt.Power, pt.Power, factor.Value)
 		chk.Target = 1
-		v.add(chk.byInterval(x2Compare(lr, pt.Power, factor.Value) == 0, lr.Escaped, minEscapes))
+		if !theory.StepStable(pt.Eta, pt.TB.HStar) {
+			v.add(missing(Paper, factor, name, "eta h* = %.3g >= 2: a full-batch step overshoots the minimum, "+
+				"outside the power law's domain", pt.Eta*pt.TB.HStar))
+		} else {
+			v.add(chk.byInterval(x2Compare(lr, pt.Power, factor.Value) == 0, lr.Escaped, minEscapes))
+		}
 		for _, dn := range dynamics {
 			if dn == "sgd" {
 				continue

@@ -101,6 +101,7 @@ type x3Point struct {
 	ChainBA       float64
 	ChainChange   float64
 	ChainLeaveBox float64
+	ChainWhy      string // why the solver refused the chain, when it did
 }
 
 // x3PointJSON is x3Point with NaN-safe numbers: the form the run store keeps (study.Memo).
@@ -110,11 +111,13 @@ type x3PointJSON struct {
 	Recs    map[string]*study.BothRecord `json:"records"`
 	Numbers []num.Float                  `json:"numbers"` // HA, HB, Power, Arrh, Quad, ChainAB, ChainBA, ...
 	Counts  []int                        `json:"counts"`  // NA, NB
+	Why     string                       `json:"chain_refused,omitempty"`
 }
 
 // MarshalJSON writes the point with NaN as null.
 func (pt *x3Point) MarshalJSON() ([]byte, error) {
 	return json.Marshal(x3PointJSON{Cfg: pt.Cfg, Sweep: pt.Sweep, Recs: pt.Recs, Counts: []int{pt.NA, pt.NB},
+		Why: pt.ChainWhy,
 		Numbers: num.Floats([]float64{pt.HA, pt.HB, pt.Power, pt.Arrh, pt.Quad, pt.ChainAB, pt.ChainBA,
 			pt.ChainChange, pt.ChainLeaveBox})})
 }
@@ -133,7 +136,8 @@ func (pt *x3Point) UnmarshalJSON(b []byte) error {
 		v[i] = float64(x)
 	}
 	*pt = x3Point{Cfg: j.Cfg, Sweep: j.Sweep, Recs: j.Recs, NA: j.Counts[0], NB: j.Counts[1], HA: v[0], HB: v[1],
-		Power: v[2], Arrh: v[3], Quad: v[4], ChainAB: v[5], ChainBA: v[6], ChainChange: v[7], ChainLeaveBox: v[8]}
+		Power: v[2], Arrh: v[3], Quad: v[4], ChainAB: v[5], ChainBA: v[6], ChainChange: v[7], ChainLeaveBox: v[8],
+		ChainWhy: j.Why}
 	return nil
 }
 
@@ -263,11 +267,11 @@ func runX3Point(env *Env, p *x3Params, c x3Config, sweep string) (*x3Point, erro
 		}
 		ab, err := one(first.MinA.Min.Theta, first.MinB.Min.Theta)
 		if err != nil {
-			return nil, fmt.Errorf("X3 %s exact chain A -> B: %w", stage, err)
+			return pt, chainRefused(&pt.ChainWhy, fmt.Errorf("X3 %s exact chain A -> B: %w", stage, err))
 		}
 		ba, err := one(first.MinB.Min.Theta, first.MinA.Min.Theta)
 		if err != nil {
-			return nil, fmt.Errorf("X3 %s exact chain B -> A: %w", stage, err)
+			return pt, chainRefused(&pt.ChainWhy, fmt.Errorf("X3 %s exact chain B -> A: %w", stage, err))
 		}
 		pt.ChainAB, pt.ChainBA = float64(ab.MFPT), float64(ba.MFPT)
 		pt.ChainChange = math.Max(float64(ab.GridChange), float64(ba.GridChange))
@@ -338,6 +342,7 @@ func verdictX3(pts []*x3Point, pReject, trend, chainZ Criterion) Verdict {
 	sweep("dimension", func(pt *x3Point) float64 { return float64(pt.NA - pt.NB) }, "n_A - n_B")
 	for _, pt := range sgd {
 		if math.IsNaN(pt.ChainAB) {
+			chainMissing(&v, pt.label(), pt.ChainWhy)
 			continue
 		}
 		r := pt.Recs["sgd"]

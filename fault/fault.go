@@ -68,6 +68,27 @@ func Field(name string, err error) error {
 	return fielded{name, err}
 }
 
+// Unfield hides the field names inside err while keeping everything else errors.Is and
+// errors.As find (its class, a recovered panic): for errors a front end reports from inside
+// a larger task, whose fields are the task's own and not its user's flags.
+func Unfield(err error) error {
+	if err == nil {
+		return nil
+	}
+	return unfielded{err}
+}
+
+type unfielded struct{ err error }
+
+func (u unfielded) Error() string        { return u.err.Error() }
+func (u unfielded) Is(target error) bool { return errors.Is(u.err, target) }
+func (u unfielded) As(target any) bool {
+	if _, ok := target.(*fielded); ok {
+		return false
+	}
+	return errors.As(u.err, target)
+}
+
 // FieldOf returns the field name attached to err (the outermost, when several are), or "".
 func FieldOf(err error) string {
 	var f fielded

@@ -40,6 +40,18 @@ func TestField(t *testing.T) {
 	if FieldOf(Invalid("wrapped: %w", Field("inner", errors.New("x")))) != "inner" {
 		t.Fatal("a field inside a classified error is found")
 	}
+	// Unfield hides the field, not the class, the message or a recovered panic.
+	u := fmt.Errorf("E5 failed: %w", Unfield(err))
+	if FieldOf(u) != "" || !errors.Is(u, ErrInvalid) || u.Error() != "E5 failed: "+err.Error() {
+		t.Fatalf("unfielded: %v %q", u, FieldOf(u))
+	}
+	var p *PanicError
+	if !errors.As(Unfield(fmt.Errorf("x: %w", &PanicError{Value: "boom"})), &p) || p.Value != "boom" {
+		t.Fatal("a panic behind Unfield is lost")
+	}
+	if Unfield(nil) != nil {
+		t.Fatal("Unfield(nil)")
+	}
 }
 
 // A panic on a Group's goroutine is raised again by Wait on the caller's, with the stack of

@@ -137,17 +137,15 @@ func printSpectrum(e *env, r *spectrumRecord) {
 	}
 	fmt.Fprintf(e.out, "  trace: Hutchinson %.6g +- %.2g, Hutch++ %.6g +- %.2g\n", a.Hutchinson.Value,
 		a.Hutchinson.SE, a.HutchPP.Value, a.HutchPP.SE)
-	fmt.Fprintf(
-		e.out,
-		"  effective dimension: n = %d outlier eigenvalues, h* = %.6g (geometric %.6g, range %.4g..%.4g), gap "+
-			"ratio %.3g\n",
-		a.Outliers.N,
-		a.Outliers.HStar,
-		a.Outliers.HGeo,
-		a.Outliers.HMin,
-		a.Outliers.HMax,
-		a.Outliers.GapRatio,
-	)
+	gap := fmt.Sprintf("%.3g", a.Outliers.GapRatio)
+	if a.Outliers.GapRatio >= (1-1e-9)/curvature.FloorFraction {
+		// The rule's denominator is at least FloorFraction lambda_1: the ratio is a floor.
+		gap = fmt.Sprintf(">= %.3g (the next eigenvalue is below %g lambda_1)", 1/curvature.FloorFraction,
+			curvature.FloorFraction)
+	}
+	fmt.Fprintf(e.out, "  effective dimension: n = %d outlier eigenvalues, h* = %.6g (geometric %.6g, range "+
+		"%.4g..%.4g), gap ratio %s\n", a.Outliers.N, a.Outliers.HStar, a.Outliers.HGeo, a.Outliers.HMin,
+		a.Outliers.HMax, gap)
 	fmt.Fprintf(e.out, "    rule: %s\n", a.Outliers.Rule)
 	for _, m := range a.Maddox {
 		fmt.Fprintf(e.out, "  Maddox N_eff(z=%g) = %.4g +- %.2g\n", m.Z, m.Estimate.Value, m.Estimate.SE)

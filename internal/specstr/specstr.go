@@ -99,7 +99,8 @@ func (s *Spec) Str(key, def string) (string, error) {
 		return def, nil
 	}
 	if len(v) != 1 {
-		return "", s.Errorf("%s takes one value, got %d", key, len(v))
+		return "", s.Errorf("%s takes one value, got %d (commas separate values: a file name holding a comma needs a link "+
+			"without one)", key, len(v))
 	}
 	return v[0], nil
 }
