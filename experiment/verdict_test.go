@@ -332,6 +332,10 @@ func TestVerdictX1(t *testing.T) {
 	v = verdictX1([]string{"sgd"}, []x1Comparison{bad}, critX1P)
 	statuses(t, "deviate", v, Deviates, NotApplicable)
 	want(t, chk(t, v, "Arrhenius shape rejected"), Fail, 0.3)
+	out := good
+	out.EtaH = 2.5
+	statuses(t, "eta h* = 2.5", verdictX1([]string{"sgd"}, []x1Comparison{out}, critX1P), NotMeasured,
+		NotApplicable)
 	statuses(t, "no sgd", verdictX1([]string{"decoupled-fine"}, nil, critX1P), NotMeasured, NotApplicable)
 	statuses(t, "too few", verdictX1([]string{"sgd", "decoupled-fine"}, nil, critX1P), NotMeasured, NotApplicable)
 	nanP := good
@@ -443,6 +447,12 @@ func TestVerdictX3(t *testing.T) {
 	c := chk(t, v, "power law for SGD's occupation ratios")
 	if c.Outcome != Pass || c.N != 3 || !(float64(c.Measured) > 0.9) {
 		t.Errorf("fits: %v %v %v", c.Outcome, c.N, c.Measured)
+	}
+	// A configuration with eta h* >= 2 at its sharper minimum is outside the formula's domain.
+	sharp := x3pt("sharpness", 4, 1, 1, 1, 0.26, 0.1, 0.25, 100)
+	sharp.Cfg.Eta = 0.6
+	if c := chk(t, run(fit[0], fit[1], sharp), "power law for SGD's occupation ratios"); c.N != 2 {
+		t.Errorf("eta h* = 2.4 judged: %d configurations", c.N)
 	}
 	// The size is off by a factor e^1 everywhere but the direction is right: partial.
 	moved := []*x3Point{x3pt("sharpness", 1, 1, 1, 1, 2.7, 0.1, 1, 100), x3pt("sharpness", 2, 1, 1, 1, 1.3, 0.1,

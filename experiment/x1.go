@@ -101,6 +101,7 @@ type x1Comparison struct {
 	FroChi, FroP         float64
 	FroFitChi, FroFitP   float64
 	Slope, SlopeSE, Expo float64
+	EtaH                 float64 // eta h* of the sweep: the formulas need eta h* < 2
 }
 
 func runX1(env *Env, p *x1Params) (*Result, error) {
@@ -307,7 +308,8 @@ func compareX1(dn string, sweep []*x1Point, p *x1Params) (x1Comparison, bool) {
 	}
 	fit := stats.FitLine(lx, ly, sy)
 	c := x1Comparison{Dyn: dn, Points: n, Slope: fit.Slope, SlopeSE: fit.SlopeSE,
-		Expo: theory.Exponent(p.Base.Batch, p.Base.Eta, sweep[0].tb.HStar, sweep[0].tb.N)}
+		Expo: theory.Exponent(p.Base.Batch, p.Base.Eta, sweep[0].tb.HStar, sweep[0].tb.N),
+		EtaH: p.Base.Eta * sweep[0].tb.HStar}
 	c.PowChi, c.PowFitChi = chi(lp, 0), fit.Chi2
 	c.ArrChi, c.ArrFitChi = chi(la, 0), chi(la, bestShift(la))
 	c.FroChi, c.FroFitChi = chi(lf, 0), chi(lf, bestShift(lf))
@@ -335,6 +337,9 @@ func verdictX1(dynamics []string, cmps []x1Comparison, pReject Criterion) Verdic
 	case !ok:
 		v.add(missing(Paper, pReject, "parameter-free power law for SGD", "SGD escaped %d or more times in fewer "+
 			"than three configurations of the sweep, too few to compare the models", minEscapes))
+	case !theory.StepStable(sgd.EtaH, 1):
+		v.add(missing(Paper, pReject, "parameter-free power law for SGD", "eta h* = %.3g >= 2: a full-batch step "+
+			"overshoots the minimum, outside the formulas' domain", sgd.EtaH))
 	default:
 		n := sgd.Points
 		v.add(above(Paper, pReject, "parameter-free power law for SGD", sgd.PowP, n, "The parameter-free power "+

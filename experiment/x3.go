@@ -14,6 +14,7 @@ import (
 	"github.com/sgdlab/sgdlab/sgd"
 	"github.com/sgdlab/sgdlab/stats"
 	"github.com/sgdlab/sgdlab/study"
+	"github.com/sgdlab/sgdlab/theory"
 )
 
 // x3Config is one pair of minima: sharpness asymmetry K (n = 1) or, with Gate, Dim - 1 extra
@@ -290,9 +291,16 @@ func verdictX3(pts []*x3Point, pReject, trend, chainZ Criterion) Verdict {
 	var v Verdict
 	var sgd []*x3Point
 	for _, pt := range pts {
-		if r := pt.Recs["sgd"]; r != nil && r.RatesAB.Escaped >= minEscapes && r.RatesBA.Escaped >= minEscapes {
-			sgd = append(sgd, pt)
+		r := pt.Recs["sgd"]
+		if r == nil || r.RatesAB.Escaped < minEscapes || r.RatesBA.Escaped < minEscapes {
+			continue
 		}
+		if eh := pt.Cfg.Eta * math.Max(pt.HA, pt.HB); !theory.StepStable(eh, 1) {
+			v.remark("%s: eta h* = %.3g >= 2 at the sharper minimum, outside the power law's domain: not judged.",
+				pt.label(), eh)
+			continue
+		}
+		sgd = append(sgd, pt)
 	}
 	if len(sgd) < 2 {
 		v.add(missing(Paper, pReject, "power law for SGD's occupation ratios", "SGD escaped %d or more times in "+
