@@ -28,8 +28,9 @@ type Rate struct {
 	MFPT   num.Float `json:"mfpt" check:"pos"`
 	MFPTSE num.Float `json:"mfpt_se" check:"nonneg"`
 	MFPTLo num.Float `json:"mfpt_lo" check:"pos"`
-	// CV is the coefficient of variation of the escape times (1 for an exponential law).
-	CV float64 `json:"cv"`
+	// CV is the coefficient of variation of the escape times (1 for an exponential law); NaN
+	// (not measured) with fewer than two escapes.
+	CV num.Float `json:"cv" check:"nonneg"`
 	// ExpStat is Stephens' modified Kolmogorov-Smirnov statistic for exponentiality with an
 	// estimated mean (uncensored runs only); ExpReject is true when it exceeds the 5%
 	// critical value 1.094 (Stephens 1974; 0.990 at 10%, 1.308 at 1%).
@@ -67,7 +68,8 @@ func EstimateRate(times []float64, escaped []bool) Rate {
 	case r.Escaped == 0:
 		r.MFPT, r.MFPTSE = num.Float(math.NaN()), num.Float(math.NaN())
 	case r.Censored == 0:
-		m, v := stat.Mean(esc, nil), 0.0
+		// The standard error of a mean of one escape time is not measured (its spread is unknown).
+		m, v := stat.Mean(esc, nil), math.NaN()
 		if len(esc) > 1 {
 			_, v = stat.MeanVariance(esc, nil)
 		}
@@ -76,9 +78,10 @@ func EstimateRate(times []float64, escaped []bool) Rate {
 		r.MFPT = num.Float(1 / r.Kappa)
 		r.MFPTSE = r.MFPT / num.Float(math.Sqrt(k))
 	}
+	r.CV = num.Float(math.NaN())
 	if len(esc) > 1 {
 		m, v := stat.MeanVariance(esc, nil)
-		r.CV = math.Sqrt(v) / m
+		r.CV = num.Float(math.Sqrt(v) / m)
 	}
 	if r.Censored == 0 && len(esc) >= 5 {
 		s := append([]float64(nil), esc...)

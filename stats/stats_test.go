@@ -123,6 +123,19 @@ func TestEstimateRateCoverage(t *testing.T) {
 	}
 }
 
+// One escape has a mean time but no spread: its standard error and coefficient of variation
+// are not measured (NaN), never zero.
+func TestEstimateRateOneEscape(t *testing.T) {
+	r := EstimateRate([]float64{2.7}, []bool{true})
+	if float64(r.MFPT) != 2.7 || !math.IsNaN(float64(r.MFPTSE)) || !math.IsNaN(float64(r.CV)) {
+		t.Fatalf("one escape: MFPT %v +- %v, CV %v", r.MFPT, r.MFPTSE, r.CV)
+	}
+	r = EstimateRate([]float64{1, 3}, []bool{true, true})
+	if float64(r.MFPTSE) != 1 || math.Abs(float64(r.CV)-math.Sqrt2/2) > 1e-15 {
+		t.Fatalf("two escapes: SE %v, CV %v", r.MFPTSE, r.CV)
+	}
+}
+
 func TestFitLine(t *testing.T) {
 	x := []float64{0, 1, 2, 3}
 	y := []float64{1, 3, 5, 7}

@@ -209,9 +209,13 @@ func printEscape(e *env, r *escapeRecord) {
 	}
 	fmt.Fprintf(e.out, "  predicted exponent B/(eta h*) + 1 - n/2 = %.4g\n", r.Exponent)
 	for _, lr := range r.Rates {
-		mfpt := fmt.Sprintf("MFPT %.4g +- %s t = %.4g steps; CV %.2f%s", float64(lr.MFPT), fv("%.2g", lr.MFPTSE),
-			float64(lr.MFPTSteps), lr.CV, expVerdict(lr.Rate))
-		if lr.Escaped == 0 {
+		mfpt := fmt.Sprintf("MFPT %.4g +- %s t = %.4g steps; CV %s%s", float64(lr.MFPT), fv("%.2g", lr.MFPTSE),
+			float64(lr.MFPTSteps), fv("%.2f", lr.CV), expVerdict(lr.Rate))
+		switch {
+		case lr.Escaped == 1 && lr.Censored == 0:
+			mfpt = fmt.Sprintf("MFPT %.4g t = %.4g steps (one escape: no standard error or spread)",
+				float64(lr.MFPT), float64(lr.MFPTSteps))
+		case lr.Escaped == 0:
 			mfpt = fmt.Sprintf("MFPT not measured (no run escaped; above %s t at 95%%)", fv("%.4g", lr.MFPTLo))
 		}
 		fmt.Fprintf(e.out, "  level %g: %d escaped, %d censored; rate %.4g (95%%: %.4g .. %.4g) per t; %s\n",
