@@ -2,6 +2,7 @@ package chain
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 
@@ -17,15 +18,23 @@ import (
 // one dimension E|A|^alpha = 1. m(alpha) = log E|A|^alpha is convex with m(0) = 0 and
 // m'(0) = E log|A| < 0 for a chain that contracts on average, so the root is unique.
 
-// ErrNoTail is returned when no positive root exists: |A| <= 1 always (no heavy tail) or the
-// chain does not contract on average (no stationary law).
-var ErrNoTail = errors.New("no Kesten tail")
+// ErrNoTail is returned when m stays negative: |A| > 1 never happens, or too rarely for a
+// tail exponent below 10^6 (no heavy tail).
+var ErrNoTail = errors.New("no heavy tail: |A| > 1 never happens, or too rarely for a tail exponent below 10^6")
+
+// ErrNoStationary is returned when m is not negative just above 0: the multiplier does not
+// contract on average (m'(0) = E log|A u|, the Lyapunov exponent, is not negative; or the
+// tail exponent is below 10^-6), so the chain has no stationary law and its parameters are
+// not confined.
+var ErrNoStationary = errors.New("no stationary law: the step's multiplier does not contract on average " +
+	"(E log|A u| >= 0), so the parameters are not confined")
 
 // rootAlpha finds the positive root of a convex m with m(0) = 0 and m'(0) < 0.
 func rootAlpha(m func(float64) float64) (float64, error) {
-	lo, hi := 0.0, 1.0
-	if !(m(1e-6) < 0) {
-		return math.NaN(), ErrNoTail
+	// The bracket starts at 1e-6, not at 0 where m vanishes: the secant would stop there.
+	lo, hi := 1e-6, 1.0
+	if !(m(lo) < 0) {
+		return math.NaN(), ErrNoStationary
 	}
 	for m(hi) < 0 {
 		lo, hi = hi, 2*hi
@@ -33,8 +42,22 @@ func rootAlpha(m func(float64) float64) (float64, error) {
 			return math.Inf(1), ErrNoTail
 		}
 	}
-	// Illinois regula falsi on the bracket: superlinear for a smooth convex m.
+	// Illinois regula falsi on the bracket: superlinear for a smooth convex m. A value of m
+	// beyond floating-point range at hi is bisected away first (the secant needs two finite ends).
 	flo, fhi := m(lo), m(hi)
+	for k := 0; math.IsInf(fhi, 1) && k < 60; k++ {
+		mid := (lo + hi) / 2
+		switch fm := m(mid); {
+		case fm < 0:
+			lo, flo = mid, fm
+		default:
+			hi, fhi = mid, fm
+		}
+	}
+	if math.IsNaN(flo+fhi) || math.IsInf(fhi, 0) {
+		return math.NaN(), fmt.Errorf("the tail exponent's equation could not be evaluated (log E|A|^alpha = %v "+
+			"at alpha = %.4g)", fhi, hi)
+	}
 	side := 0
 	for range 100 {
 		mid := (lo*fhi - hi*flo) / (fhi - flo)
@@ -127,6 +150,9 @@ func KestenBatches(x []float64, eta float64, b, m int, s uint64) (alpha, se floa
 	return alpha, stat.StdDev(roots, nil) / math.Sqrt(parts), nil
 }
 
+// kestenPanels is the number of Gauss-Legendre panels on each side of the zero of 1 - c z^2.
+const kestenPanels = 400
+
 // KestenGaussian is alpha for the Gaussian population x ~ N(0, h), batch size b: the batch
 // mean of x^2 is h Y/b with Y ~ chi-square(b), so E|A|^alpha = E|1 - (eta h/b) Y|^alpha, an
 // integral done in log space over z = sqrt(Y) with Gauss-Legendre panels split at the zero
@@ -139,14 +165,23 @@ func KestenGaussian(eta float64, b int, h float64) (float64, error) {
 	logNorm := math.Log(2) - fb/2*math.Ln2 - lg
 	z0 := 1 / math.Sqrt(c)
 	m := func(alpha float64) float64 {
-		zmax := math.Max(z0, math.Sqrt(2*alpha+fb)) + 40
+		// Beyond z0 the integrand peaks near y = z^2 = 2 alpha + b + 1/c (where alpha c/(c y - 1)
+		// balances 1/2 - (b/2 - 1)/y): the range must hold that peak and its decay.
+		zpeak := math.Sqrt(2*alpha + fb + 1/c)
+		zmax := math.Max(z0, zpeak) + 40
 		logf := func(z float64) float64 {
 			return alpha*math.Log(math.Abs(1-c*z*z)) + (fb-1)*math.Log(z) - z*z/2 + logNorm
 		}
-		// The largest log integrand, for a scale that keeps exp in range.
+		// The largest log integrand, for a scale that keeps exp in range: at the candidate peaks
+		// and on a grid as fine as the panels (for a large alpha the peak beyond z0 moves).
 		mx := math.Inf(-1)
-		for _, z := range []float64{1e-9, math.Sqrt(fb - 1 + 1e-12), math.Sqrt(2*alpha + fb - 1), zmax / 2} {
+		for _, z := range []float64{1e-9, math.Sqrt(fb - 1 + 1e-12), math.Sqrt(2*alpha + fb - 1), zpeak, zmax / 2} {
 			if z > 0 && z != z0 {
+				mx = math.Max(mx, logf(z))
+			}
+		}
+		for k := 1; k < 4*kestenPanels; k++ {
+			if z := zmax * float64(k) / (4 * kestenPanels); z != z0 {
 				mx = math.Max(mx, logf(z))
 			}
 		}
@@ -158,9 +193,8 @@ func KestenGaussian(eta float64, b int, h float64) (float64, error) {
 		}
 		total := 0.0
 		for _, seg := range [][2]float64{{0, z0}, {z0, zmax}} {
-			const panels = 400
-			w := (seg[1] - seg[0]) / panels
-			for k := 0; k < panels; k++ {
+			w := (seg[1] - seg[0]) / kestenPanels
+			for k := 0; k < kestenPanels; k++ {
 				total += quad.Fixed(f, seg[0]+float64(k)*w, seg[0]+float64(k+1)*w, 16, nil, 0)
 			}
 		}

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -20,8 +21,35 @@ func TestKestenGaussianReferences(t *testing.T) {
 	if math.Abs(a1-a2) > 1e-9 {
 		t.Errorf("scaling: %v vs %v", a1, a2)
 	}
-	if _, err := KestenGaussian(2.5, 1, 1); err == nil {
-		t.Error("eta h > 2 does not contract on average: no tail exponent")
+	if _, err := KestenGaussian(2.5, 1, 1); !errors.Is(err, ErrNoStationary) {
+		t.Errorf("eta h > 2 does not contract on average: %v", err)
+	}
+	// Close to the edge of contraction alpha is small but positive, the root of
+	// E|1 - 1.99 Z^2|^alpha = 1 (a Monte Carlo of 2e6 normals gives 1.0001 at alpha = 0.1702),
+	// never the trivial root 0 of the bracket's end.
+	if a, err := KestenGaussian(1.99, 1, 1); err != nil || math.Abs(a-0.1702) > 2e-3 {
+		t.Errorf("eta h = 1.99: alpha = %v (%v), want 0.1702", a, err)
+	}
+	// With n = 2 at eta h = 1.5 the chain expands on average: E log|A e_1| = +0.25 (a Monte
+	// Carlo of 1e6 draws), so there is no stationary law although n < n_c = 3.33.
+	if _, _, err := KestenIsotropic(1.5, 1, 2, 1, 100000, 1); !errors.Is(err, ErrNoStationary) {
+		t.Errorf("n = 2, eta h = 1.5: %v, want no stationary law", err)
+	}
+	// Large batches at eta h = 0.01: alpha grows like B/(eta h). The references are roots of
+	// log E|1 - c Y|^alpha = 0, Y ~ chi-square(B), by mpmath quadrature at 40 digits with the
+	// peak beyond c Y = 1 split out (17678.0315015775 at B = 100, 176757.653106326 at B =
+	// 1000, where the quadrature once overflowed to NaN and then missed that peak); beyond
+	// 10^6 there is no tail.
+	for _, c := range []struct {
+		b    int
+		want float64
+	}{{100, 17678.0315015775}, {1000, 176757.653106326}} {
+		if a, err := KestenGaussian(0.01, c.b, 1); err != nil || math.Abs(a/c.want-1) > 1e-6 {
+			t.Errorf("B = %d: alpha = %v (%v), want about %g", c.b, a, err, c.want)
+		}
+	}
+	if _, err := KestenGaussian(0.01, 10000, 1); !errors.Is(err, ErrNoTail) {
+		t.Errorf("no heavy tail: %v", err)
 	}
 }
 

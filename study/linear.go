@@ -1,6 +1,7 @@
 package study
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -66,9 +67,12 @@ func FiniteStepOf(o *model.Objective, thetaStar []float64, eta float64, batch in
 	case p == 1:
 		m := max(o.N(), 100_000)
 		a, se, err := chain.KestenBatches(z, eta, batch, m, seedVal)
-		if err != nil {
+		if errors.Is(err, chain.ErrNoTail) {
 			fs.Notes = append(fs.Notes, "Kesten alpha not measured: "+err.Error()+" (no batch among "+itoa(m)+
 				" drawn has |1 - eta mean x^2| > 1: the tail is too thin to resolve)")
+			break
+		} else if err != nil {
+			fs.Notes = append(fs.Notes, "Kesten alpha not measured: "+err.Error())
 			break
 		}
 		fs.Alpha, fs.AlphaSE = num.Float(a), num.Float(se)

@@ -250,6 +250,22 @@ func TestAuditResultsFinite(t *testing.T) {
 					t.Errorf("L* = 0: delta_log_L %v, note %v", b["delta_log_L"], b["note"])
 				}
 			}},
+		// Real SGD against the SDE's criterion: with n = 2 at eta h* = 1.5 the exact chain expands
+		// on average (E log|A e_1| = +0.25), so the minimum is not stable although n < n_c.
+		{[]string{"theory", "--eta", "1.5", "--batch", "1", "--hstar", "1", "--n", "2", "--kesten-samples", "100000"},
+			func(t *testing.T, rec map[string]any) {
+				if rec["stable"] != false || rec["chain_stable"] != false || rec["kesten_alpha"] != nil {
+					t.Errorf("n = 2, eta h* = 1.5: stable %v, chain_stable %v, alpha %v", rec["stable"],
+						rec["chain_stable"], rec["kesten_alpha"])
+				}
+			}},
+		// Large batches: alpha is a number (the quadrature once gave NaN with exit 0).
+		{[]string{"theory", "--eta", "0.01", "--batch", "1000", "--hstar", "1"},
+			func(t *testing.T, rec map[string]any) {
+				if a := num(rec, "kesten_alpha"); !(math.Abs(a/176757.653106326-1) < 1e-6) {
+					t.Errorf("B = 1000: alpha %v", a)
+				}
+			}},
 		{[]string{"theory", "--eta", "0.1", "--batch", "1", "--hstar", "1", "--lmin", "1", "--lsaddle", "2",
 			"--hsaddle", "1e300", "--detratio", "1e300"},
 			func(t *testing.T, rec map[string]any) {

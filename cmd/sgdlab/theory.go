@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -31,12 +32,15 @@ type theoryRecord struct {
 	NCritical float64 `json:"n_critical"`
 	// Stable is the minimum's stability: n < n_c (the SDE's criterion) and eta h* < 2 (a
 	// full-batch step does not overshoot); StableWhy says which criterion decided.
-	Stable     bool    `json:"stable"`
-	StableWhy  string  `json:"stable_reason"`
-	StepStable bool    `json:"step_stable"`
-	Exponent   float64 `json:"escape_exponent"`
-	Reduced    float64 `json:"reduced_barrier,omitempty"`
-	DeltaLogL  float64 `json:"delta_log_L,omitempty"`
+	Stable     bool   `json:"stable"`
+	StableWhy  string `json:"stable_reason"`
+	StepStable bool   `json:"step_stable"`
+	// ChainStable: the exact chain of SGD with replacement on x ~ N(0, h* I_n) contracts on
+	// average (its Lyapunov exponent is negative), so that it has a stationary law.
+	ChainStable bool    `json:"chain_stable"`
+	Exponent    float64 `json:"escape_exponent"`
+	Reduced     float64 `json:"reduced_barrier,omitempty"`
+	DeltaLogL   float64 `json:"delta_log_L,omitempty"`
 	// The rates per unit t and the mean first-passage times, with their base-10 logarithms:
 	// a rate below the smallest float64 is null, its logarithm is still given.
 	Rates      map[string]num.Float `json:"rate,omitempty"`
@@ -92,17 +96,6 @@ func (c *theoryCmd) Run(e *env) error {
 			"kesten": "alpha with E|A_n...A_1 u|^alpha growth 0, A = I - (eta/B) sum_batch x x^T: P(|theta| > r) ~ " +
 				"r^-alpha; n = 1 by quadrature, n > 1 by Monte Carlo of one step (the norm factors are independent " +
 				"for an isotropic population); phi_K = (alpha + n)/2"}}
-	r.StepStable = theory.StepStable(c.Eta, c.HStar)
-	r.Stable = float64(c.N) < r.NCritical && r.StepStable
-	switch {
-	case !r.StepStable:
-		r.StableWhy = fmt.Sprintf("eta h* = %.4g >= 2: a full-batch step overshoots the outlier directions and "+
-			"gradient descent itself leaves the minimum; the SDE formulas below do not apply", c.Eta*c.HStar)
-	case !r.Stable:
-		r.StableWhy = fmt.Sprintf("n = %d >= n_c = %.4g", c.N, r.NCritical)
-	default:
-		r.StableWhy = fmt.Sprintf("n = %d < n_c = %.4g and eta h* = %.4g < 2", c.N, r.NCritical, c.Eta*c.HStar)
-	}
 	r.PhiEta = num.Float(theory.PhiEta(c.Batch, c.Eta, c.HStar))
 	r.Alpha, r.AlphaSE, r.PhiK = num.Float(math.NaN()), num.Float(math.NaN()), num.Float(math.NaN())
 	var alpha, se float64
@@ -112,6 +105,23 @@ func (c *theoryCmd) Run(e *env) error {
 		se = 0
 	} else {
 		alpha, se, kerr = chain.KestenIsotropic(c.Eta, c.Batch, c.N, c.HStar, c.KestenSamples, c.Seed)
+	}
+	r.StepStable = theory.StepStable(c.Eta, c.HStar)
+	r.ChainStable = !errors.Is(kerr, chain.ErrNoStationary)
+	r.Stable = float64(c.N) < r.NCritical && r.StepStable && r.ChainStable
+	switch {
+	case !r.StepStable:
+		r.StableWhy = fmt.Sprintf("eta h* = %.4g >= 2: a full-batch step overshoots the outlier directions and "+
+			"gradient descent itself leaves the minimum; the SDE formulas below do not apply", c.Eta*c.HStar)
+	case !r.ChainStable:
+		r.StableWhy = fmt.Sprintf("the exact chain of SGD with replacement on x ~ N(0, h* I_n) does not contract "+
+			"on average (E log|A u| >= 0): real SGD's parameters are not confined there, although n = %d < n_c = "+
+			"%.4g and eta h* = %.4g < 2 (the SDE's criteria)", c.N, r.NCritical, c.Eta*c.HStar)
+	case float64(c.N) >= r.NCritical:
+		r.StableWhy = fmt.Sprintf("n = %d >= n_c = %.4g", c.N, r.NCritical)
+	default:
+		r.StableWhy = fmt.Sprintf("n = %d < n_c = %.4g, eta h* = %.4g < 2 and the exact chain contracts on "+
+			"average", c.N, r.NCritical, c.Eta*c.HStar)
 	}
 	if kerr == nil {
 		r.Alpha, r.AlphaSE, r.PhiK = num.Float(alpha), num.Float(se), num.Float(theory.PhiKesten(alpha, c.N))
