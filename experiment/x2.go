@@ -139,9 +139,9 @@ func runX2Point(env *Env, p *x2Params, sigma float64) (x2Point, error) {
 	}
 	tb := br.Theory()
 	prep.HStar = tb.HStar
-	pt := x2Point{Sigma: sigma, Eta: p.Eta, TB: tb, MinEigs: prep.Min.Eigs, SaddleEigs: br.Saddle.Eigs, NoiseRatio: noiseRatio(o,
-		br), Power: theory.PowerLaw(tb, p.Batch, p.Eta), Arrh: theory.Arrhenius(tb, p.Batch, p.Eta),
-		Frozen: theory.Frozen(tb, p.Batch, p.Eta)}
+	pt := x2Point{Sigma: sigma, Eta: p.Eta, TB: tb, MinEigs: prep.Min.Eigs, SaddleEigs: br.Saddle.Eigs,
+		NoiseRatio: noiseRatio(o, br), Power: theory.PowerLaw(tb, p.Batch, p.Eta),
+		Arrh: theory.Arrhenius(tb, p.Batch, p.Eta), Frozen: theory.Frozen(tb, p.Batch, p.Eta)}
 	stage := fmt.Sprintf("sigma=%g", sigma)
 	if pt.Rates, err = p.rates(env, "X2", stage, prob, prep, br, p.Eta, p.Batch, 1/pt.Power); err != nil {
 		return pt, err
