@@ -173,9 +173,14 @@ func BothWays(ctx context.Context, env Env, spec BothSpec) (*BothRecord, error) 
 		}
 		occ := escape.Occupations(runs)
 		rec.Occupation = &occ
-		f := float64(occ.FractionA)
-		rec.RatioOccupied = num.Float(f / (1 - f))
-		rec.LogOccSE = num.Float(float64(occ.SE) / (f * (1 - f)))
+		if f := float64(occ.FractionA); f > 0 && f < 1 {
+			rec.RatioOccupied = num.Float(f / (1 - f))
+			rec.LogOccSE = num.Float(float64(occ.SE) / (f * (1 - f)))
+		} else {
+			rec.Notes = append(rec.Notes, fmt.Sprintf("the long runs spent a fraction %.4g of their time in A: "+
+				"one minimum was never occupied, so the occupation ratio is not measured (longer runs would "+
+				"see transitions)", f))
+		}
 	}
 	return rec, nil
 }

@@ -141,6 +141,8 @@ func auditInputs(t *testing.T) {
 			"holds none of E5.json"},
 		{[]string{"train", "--eta", "0.1", "--epochs", "1", "--data", "csv:path=" + hugeCSV}, "rescale the data"},
 		{[]string{"stationary", "--eta", "1e-12", "--chains", "1", "--samples", "100"}, "--burn: ten relaxation"},
+		{[]string{"escape", "--eta", "0.1", "--runs", "3", "--exit", "well", "--both", "--max-steps", "10", "--model",
+			"doublewell", "--data", "gauss:N=100,d=1,sigma=0.5"}, "no run escaped (A -> B"},
 	}
 	for _, c := range cases {
 		args := append(c.args, "--quiet")
@@ -257,6 +259,15 @@ func TestAuditResultsFinite(t *testing.T) {
 				if rec["stable"] != false || rec["chain_stable"] != false || rec["kesten_alpha"] != nil {
 					t.Errorf("n = 2, eta h* = 1.5: stable %v, chain_stable %v, alpha %v", rec["stable"],
 						rec["chain_stable"], rec["kesten_alpha"])
+				}
+			}},
+		// Long runs too short to leave A: the occupation ratio is not measured (it was +Inf).
+		{[]string{"escape", "--eta", "0.1", "--runs", "5", "--exit", "well", "--both", "--occupation-runs", "2",
+			"--occupation-steps", "20", "--model", "doublewell", "--data", "gauss:N=100,d=1,sigma=0.5", "--dynamics",
+			"decoupled"},
+			func(t *testing.T, rec map[string]any) {
+				if rec["occupation_ratio_measured"] != nil || rec["notes"] == nil {
+					t.Errorf("no transition: ratio %v, notes %v", rec["occupation_ratio_measured"], rec["notes"])
 				}
 			}},
 		// Large batches: alpha is a number (the quadrature once gave NaN with exit 0).

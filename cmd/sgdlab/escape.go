@@ -115,6 +115,13 @@ func (c *escapeCmd) Run(e *env) error {
 			where,
 		)
 	}
+	return noEscape(rec, "")
+}
+
+// noEscape is the error, printed after the results, for an ensemble of which no run escaped
+// at some level: its budget was too short to measure anything there (what names the
+// direction of a two-way study).
+func noEscape(rec *study.EscapeRecord, what string) error {
 	for _, r := range rec.Rates {
 		if r.Escaped == 0 {
 			exp := "unknown"
@@ -124,13 +131,8 @@ func (c *escapeCmd) Run(e *env) error {
 					break
 				}
 			}
-			return fault.Invalid(
-				"no run escaped (level %g) within the budget of %d steps per run; the expected time is %s: raise "+
-					"--max-steps",
-				r.Level,
-				rec.MaxSteps,
-				exp,
-			)
+			return fault.Invalid("no run escaped (%slevel %g) within the budget of %d steps per run; the expected "+
+				"time is %s: raise --max-steps", what, r.Level, rec.MaxSteps, exp)
 		}
 	}
 	return nil
@@ -161,9 +163,21 @@ func (c *escapeCmd) runBoth(e *env, r float64, start, to []float64, senv study.E
 		return err
 	}
 	if e.g.JSON {
-		return e.writeJSON(out)
+		if err := e.writeJSON(out); err != nil {
+			return err
+		}
+	} else {
+		printBoth(e, rec, out.Elapsed)
 	}
-	fmt.Fprintf(e.out, "escapes both ways between the minima of %s on %s (%.1fs)\n", rec.Model, rec.Data, out.Elapsed)
+	if err := noEscape(rec.AB, "A -> B, "); err != nil {
+		return err
+	}
+	return noEscape(rec.BA, "B -> A, ")
+}
+
+// printBoth prints a two-way study.
+func printBoth(e *env, rec *study.BothRecord, elapsed float64) {
+	fmt.Fprintf(e.out, "escapes both ways between the minima of %s on %s (%.1fs)\n", rec.Model, rec.Data, elapsed)
 	fmt.Fprintf(e.out, "  %s\n", rec.AB.Describe)
 	fmt.Fprintf(e.out, "  A: h* = %.4g, n = %d; B: h* = %.4g, n = %d; L* = %.4g, L^s = %.4g\n", rec.HStarA, rec.NA,
 		rec.HStarB, rec.NB, rec.LStar, rec.LSaddle)
@@ -171,8 +185,8 @@ func (c *escapeCmd) runBoth(e *env, r float64, start, to []float64, senv study.E
 		name string
 		lr   escape.LevelRate
 	}{{"A -> B", rec.RatesAB}, {"B -> A", rec.RatesBA}} {
-		fmt.Fprintf(e.out, "  %s: %d of %d escaped, rate %.4g (95%%: %.4g .. %.4g) per t, MFPT %s t\n", d.name,
-			d.lr.Escaped, d.lr.Runs, d.lr.Kappa, d.lr.Lo, d.lr.Hi, fv("%.4g", d.lr.MFPT))
+		fmt.Fprintf(e.out, "  %s: %d of %d escaped, rate %.4g (95%%: %.4g .. %.4g) per t, MFPT %s\n", d.name,
+			d.lr.Escaped, d.lr.Runs, d.lr.Kappa, d.lr.Lo, d.lr.Hi, fv("%.4g t", d.lr.MFPT))
 	}
 	if se := float64(rec.LogRatioSE); !math.IsNaN(se) && !math.IsInf(se, 0) {
 		fmt.Fprintf(e.out, "  occupation ratio p_A/p_B = T_AB/T_BA = %s (x/÷ %.3g, one standard error)\n",
@@ -191,7 +205,6 @@ func (c *escapeCmd) runBoth(e *env, r float64, start, to []float64, senv study.E
 	for _, n := range rec.Notes {
 		fmt.Fprintln(e.out, "  note:", n)
 	}
-	return nil
 }
 
 func printEscape(e *env, r *escapeRecord) {
