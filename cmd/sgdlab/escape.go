@@ -124,15 +124,16 @@ func (c *escapeCmd) Run(e *env) error {
 func noEscape(rec *study.EscapeRecord, what string) error {
 	for _, r := range rec.Rates {
 		if r.Escaped == 0 {
-			exp := "unknown"
+			exp := "no prediction of the time is available"
 			for _, pr := range rec.Predictions {
 				if pr.Level == r.Level && !math.IsNaN(float64(pr.MFPT)) {
-					exp = fmt.Sprintf("%.4g t = %.4g steps (%s)", float64(pr.MFPT), float64(pr.Steps), pr.Name)
+					exp = fmt.Sprintf("the %s predicts %.4g t = %.4g steps", pr.Name, float64(pr.MFPT),
+						float64(pr.Steps))
 					break
 				}
 			}
-			return fault.Invalid("no run escaped (%slevel %g) within the budget of %d steps per run; the expected "+
-				"time is %s: raise --max-steps", what, r.Level, rec.MaxSteps, exp)
+			return fault.Invalid("no run escaped (%slevel %g) within the budget of %d steps per run (%s): raise "+
+				"--max-steps", what, r.Level, rec.MaxSteps, exp)
 		}
 	}
 	return nil
