@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"gonum.org/v1/gonum/integrate/quad"
 	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/sgdlab/sgdlab/seed"
 )
@@ -150,13 +152,13 @@ func KestenBatches(x []float64, eta float64, b, m int, s uint64) (alpha, se floa
 	return alpha, stat.StdDev(roots, nil) / math.Sqrt(parts), nil
 }
 
-// kestenPanels is the number of Gauss-Legendre panels on each side of the zero of 1 - c z^2.
+// kestenPanels is the number of Gauss-Legendre panels on each interval of the integral.
 const kestenPanels = 400
 
 // KestenGaussian is alpha for the Gaussian population x ~ N(0, h), batch size b: the batch
 // mean of x^2 is h Y/b with Y ~ chi-square(b), so E|A|^alpha = E|1 - (eta h/b) Y|^alpha, an
-// integral done in log space over z = sqrt(Y) with Gauss-Legendre panels split at the zero
-// of 1 - c z^2.
+// integral over z = sqrt(Y) done in log space: Gauss-Legendre panels on intervals cut at the
+// zero z0 of 1 - c z^2 and around every peak of the integrand, summed as exp(log f - max).
 func KestenGaussian(eta float64, b int, h float64) (float64, error) {
 	c := eta * h / float64(b)
 	fb := float64(b)
@@ -164,39 +166,48 @@ func KestenGaussian(eta float64, b int, h float64) (float64, error) {
 	// density of z = sqrt(Y): 2 z^(b-1) exp(-z^2/2) / (2^(b/2) Gamma(b/2))
 	logNorm := math.Log(2) - fb/2*math.Ln2 - lg
 	z0 := 1 / math.Sqrt(c)
+	var leg quad.Legendre
+	xs, ws := make([]float64, 16), make([]float64, 16)
+	var lv, lw []float64
 	m := func(alpha float64) float64 {
-		// Beyond z0 the integrand peaks near y = z^2 = 2 alpha + b + 1/c (where alpha c/(c y - 1)
-		// balances 1/2 - (b/2 - 1)/y): the range must hold that peak and its decay.
-		zpeak := math.Sqrt(2*alpha + fb + 1/c)
-		zmax := math.Max(z0, zpeak) + 40
 		logf := func(z float64) float64 {
 			return alpha*math.Log(math.Abs(1-c*z*z)) + (fb-1)*math.Log(z) - z*z/2 + logNorm
 		}
-		// The largest log integrand, for a scale that keeps exp in range: at the candidate peaks
-		// and on a grid as fine as the panels (for a large alpha the peak beyond z0 moves).
-		mx := math.Inf(-1)
-		for _, z := range []float64{1e-9, math.Sqrt(fb - 1 + 1e-12), math.Sqrt(2*alpha + fb - 1), zpeak, zmax / 2} {
-			if z > 0 && z != z0 {
-				mx = math.Max(mx, logf(z))
+		// The peaks, each of width O(1) in z: the bulk near sqrt(b); beside the zero, where
+		// alpha log|1 - c z^2| meets the bulk's decay (about sqrt(alpha/2) from z0 when z0 is
+		// inside the bulk); and beyond z0 near y = z^2 = 2 alpha + b + 1/c, where alpha c/(c y -
+		// 1) balances 1/2 - (b/2 - 1)/y. Each gets a window of +-40.
+		zpeak := math.Sqrt(2*alpha + fb + 1/c)
+		zmax := math.Max(z0, zpeak) + 40
+		cuts := []float64{0, z0, zmax}
+		for _, p := range []float64{math.Sqrt(fb), zpeak, z0 - math.Sqrt(alpha/2), z0 + math.Sqrt(alpha/2)} {
+			for _, z := range []float64{p - 40, p, p + 40} {
+				if z > 0 && z < zmax && z != z0 {
+					cuts = append(cuts, z)
+				}
 			}
 		}
-		for k := 1; k < 4*kestenPanels; k++ {
-			if z := zmax * float64(k) / (4 * kestenPanels); z != z0 {
-				mx = math.Max(mx, logf(z))
-			}
-		}
-		f := func(z float64) float64 {
-			if z <= 0 || z == z0 {
-				return 0
-			}
-			return math.Exp(logf(z) - mx)
-		}
-		total := 0.0
-		for _, seg := range [][2]float64{{0, z0}, {z0, zmax}} {
-			w := (seg[1] - seg[0]) / kestenPanels
+		slices.Sort(cuts)
+		lv, lw = lv[:0], lw[:0]
+		for i := 1; i < len(cuts); i++ {
+			w := (cuts[i] - cuts[i-1]) / kestenPanels
 			for k := 0; k < kestenPanels; k++ {
-				total += quad.Fixed(f, seg[0]+float64(k)*w, seg[0]+float64(k+1)*w, 16, nil, 0)
+				lo, hi := cuts[i-1]+float64(k)*w, cuts[i-1]+float64(k+1)*w
+				if !(hi > lo) {
+					break // an interval too short to split in floating point
+				}
+				leg.FixedLocations(xs, ws, lo, hi)
+				for j, z := range xs {
+					if z > 0 && z != z0 {
+						lv, lw = append(lv, logf(z)), append(lw, ws[j])
+					}
+				}
 			}
+		}
+		mx := slices.Max(lv)
+		total := 0.0
+		for j, l := range lv {
+			total += lw[j] * math.Exp(l-mx)
 		}
 		return mx + math.Log(total)
 	}
@@ -293,21 +304,18 @@ func lyapunov(draw func(rng *rand.Rand, a []float64), d, walkers, steps int, alp
 func KestenIsotropic(eta float64, b, d int, h float64, samples int, s uint64) (alpha, se float64, err error) {
 	rng := seed.Stream(s, seed.Extra)
 	logAbs := make([]float64, samples)
-	col := make([]float64, d) // A e_1
 	c := eta * h / float64(b)
+	// With x_k ~ N(0, I_d) (in units of h) and Y = sum_k x_k1^2 ~ chi-square(b), A e_1 has first
+	// component 1 - c Y and, given the x_k1, independent components -c sum_k x_k1 x_kj ~ N(0,
+	// c^2 Y), j = 2..d: |A e_1|^2 = (1 - c Y)^2 + c^2 Y Q with Q ~ chi-square(d - 1) independent
+	// of Y. Two draws per sample whatever b and d.
+	chiB := distuv.ChiSquared{K: float64(b), Src: rng}
+	chiD := distuv.ChiSquared{K: float64(d - 1), Src: rng}
 	for i := range logAbs {
-		clear(col)
-		col[0] = 1
-		for range b {
-			x0 := rng.NormFloat64()
-			col[0] -= c * x0 * x0
-			for j := 1; j < d; j++ {
-				col[j] -= c * x0 * rng.NormFloat64()
-			}
-		}
-		s := 0.0
-		for _, v := range col {
-			s += v * v
+		y := chiB.Rand()
+		s := (1 - c*y) * (1 - c*y)
+		if d > 1 {
+			s += c * c * y * chiD.Rand()
 		}
 		logAbs[i] = 0.5 * math.Log(s)
 	}

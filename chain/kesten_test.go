@@ -48,6 +48,21 @@ func TestKestenGaussianReferences(t *testing.T) {
 			t.Errorf("B = %d: alpha = %v (%v), want about %g", c.b, a, err, c.want)
 		}
 	}
+	// The zero of 1 - c Y inside the bulk of chi-square(B) (eta h near 1 with a large batch),
+	// where the integrand peaks on both sides of the zero: mpmath references as above.
+	for _, c := range []struct {
+		etaH float64
+		b    int
+		want float64
+	}{{1, 1000, 651.007456592693}, {0.5, 100, 222.311889419083}, {1.2, 50, 21.6409478483019}} {
+		if a, err := KestenGaussian(c.etaH, c.b, 1); err != nil || math.Abs(a/c.want-1) > 1e-9 {
+			t.Errorf("eta h = %g, B = %d: alpha = %v (%v), want %v", c.etaH, c.b, a, err, c.want)
+		}
+	}
+	// A batch of 2^31 is computed, not overflowed (the equation was once +Inf there).
+	if _, err := KestenGaussian(1, 1<<31, 1); !errors.Is(err, ErrNoTail) {
+		t.Errorf("B = 2^31: %v", err)
+	}
 	if _, err := KestenGaussian(0.01, 10000, 1); !errors.Is(err, ErrNoTail) {
 		t.Errorf("no heavy tail: %v", err)
 	}
