@@ -477,16 +477,22 @@ func solveGrid(ctx context.Context, s Spec, mp *maps, start []float64, r Region,
 			// The mean time stands on its own; the law and the rate are not measured.
 			res.Lambda, res.EigResidual, res.RatePerStep, res.Rate = nan, nan, nan, nan
 			res.Warnings = append(res.Warnings, fmt.Sprintf("the quasi-stationary law was not found (%v, residual "+
-				"%.2g): the escape rate is not measured", err, rel))
+				"%s): the escape rate is not measured", err, finiteOr(rel, "%.2g", "not finite")))
 			return sol, nil
 		}
 		res.Lambda, res.EigResidual = num.Float(1-leak), num.Float(rel)
 		res.RatePerStep = num.Float(leak)
 		res.Rate = num.Float(-math.Log1p(-leak) / s.Eta)
-		if belowRounding {
+		switch {
+		case belowRounding:
 			res.Lambda, res.RatePerStep, res.Rate = 1, nan, nan
 			res.Warnings = append(res.Warnings, fmt.Sprintf("the escape probability per step is below double-precision "+
 				"resolution (1 - lambda came out as %.2g): the escape rate is not measured; the law stands", leak))
+		case leak == 1:
+			// lambda = 0: every step leaves the region, and -log(lambda) has no finite value.
+			res.Rate = nan
+			res.Warnings = append(res.Warnings, "every step leaves the region (lambda = 0): the escape is certain "+
+				"at the first step, and the rate per unit t, -log(lambda)/eta, is not finite")
 		}
 		cell := gr.cellMeasure()
 		for i := range pi {
@@ -622,4 +628,12 @@ func luSolve(t *transition, lu *mat.LU, bs, xs [][]float64) (float64, error) {
 		}
 	}
 	return worst, nil
+}
+
+// finiteOr formats x, or says instead when it is not a finite number.
+func finiteOr(x float64, format, instead string) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return instead
+	}
+	return fmt.Sprintf(format, x)
 }

@@ -261,6 +261,16 @@ func TestAuditResultsFinite(t *testing.T) {
 						rec["chain_stable"], rec["kesten_alpha"])
 				}
 			}},
+		// lambda = 0 (every step leaves a tiny ball at eta h* = 3): the rate per unit t is not finite,
+		// so it is not measured; 1 - lambda = 1 stands.
+		{[]string{"chain", "--eta", "3", "--model", "linear:bias", "--data", "gauss:N=50,d=1", "--exit",
+			"ball:r=1e-6"},
+			func(t *testing.T, rec map[string]any) {
+				lv := rec["levels"].([]any)[0].(map[string]any)
+				if lv["rate"] != nil || lv["rate_per_step"] != 1.0 {
+					t.Errorf("lambda = 0: rate %v, per step %v", lv["rate"], lv["rate_per_step"])
+				}
+			}},
 		// Long runs too short to leave A: the occupation ratio is not measured (it was +Inf).
 		{[]string{"escape", "--eta", "0.1", "--runs", "5", "--exit", "well", "--both", "--occupation-runs", "2",
 			"--occupation-steps", "20", "--model", "doublewell", "--data", "gauss:N=100,d=1,sigma=0.5", "--dynamics",

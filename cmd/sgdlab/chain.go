@@ -87,9 +87,9 @@ func (c *chainCmd) Run(e *env) error {
 		if r.MFPTSE > 0 {
 			mc = fmt.Sprintf(" +- %.2g (Monte Carlo batches)", float64(r.MFPTSE))
 		}
-		fmt.Fprintf(e.out, "  level %g: MFPT %.5g t%s = %.5g steps; escape rate %s per t (1 - lambda = %s per "+
-			"step)\n", r.Level, float64(r.MFPT), mc, float64(r.MFPTSteps), fv("%.4g", r.Rate), fv("%.4g",
-			r.RatePerStep))
+		fmt.Fprintf(e.out, "  level %g: MFPT %.5g t%s = %.5g steps; escape rate %s (1 - lambda = %s)\n",
+			r.Level, float64(r.MFPT), mc, float64(r.MFPTSteps), fv("%.4g per t", r.Rate), fv("%.4g per step",
+				r.RatePerStep))
 		set := ""
 		if r.MFPTSE > 0 {
 			set = ", first batch set"
