@@ -103,11 +103,26 @@ func runChain(ctx context.Context, fac *sde.Factory, start []float64, i int, opt
 	lstar := dyn.Loss(start)
 	t := 0.0
 	nextT := opt.Burn + opt.Every
+	diverged := func(l float64) error {
+		what := fmt.Sprintf("%.4g", l)
+		if math.IsNaN(l) || math.IsInf(l, 0) {
+			what = "is no longer finite and"
+		}
+		return fault.Diverged("chain %d diverged at t = %.6g: the loss %s exceeds %.4g (10^6 L*); lower eta "+
+			"or raise B", i, t, what, opt.MaxLoss)
+	}
 	for len(c.U) < opt.Samples {
 		t += dyn.Step(theta)
 		c.Steps++
 		if c.Steps%1024 == 0 && ctx.Err() != nil {
 			return c, ctx.Err()
+		}
+		// A dynamics whose time step shrinks with the loss (the log landscape's dt = dtau/L)
+		// could climb without its time reaching the next sample: check the loss now and then.
+		if c.Steps%(1<<16) == 0 {
+			if l := dyn.Loss(theta); !(l <= opt.MaxLoss) {
+				return c, diverged(l)
+			}
 		}
 		if t < nextT {
 			continue
@@ -115,12 +130,7 @@ func runChain(ctx context.Context, fac *sde.Factory, start []float64, i int, opt
 		nextT += opt.Every
 		l := dyn.Loss(theta)
 		if !(l <= opt.MaxLoss) {
-			what := fmt.Sprintf("%.4g", l)
-			if math.IsNaN(l) || math.IsInf(l, 0) {
-				what = "is no longer finite and"
-			}
-			return c, fault.Diverged("chain %d diverged at t = %.6g: the loss %s exceeds %.4g (10^6 L*); lower eta "+
-				"or raise B", i, t, what, opt.MaxLoss)
+			return c, diverged(l)
 		}
 		if opt.InValley != nil && !opt.InValley(theta) {
 			c.LeftValley, c.LeftAt = true, t

@@ -258,6 +258,12 @@ func TestDivergence(t *testing.T) {
 		"--dynamics", "decoupled", "--samples", "300", "--chains", "2", "--quiet"}
 	_, stderr, code = sgdlab(t, args...)
 	checkError(t, args, stderr, code, 3)
+	// The log landscape's time step shrinks with the loss: a climbing chain whose time never
+	// reaches its next sample is still stopped (it once ran for ever).
+	args = []string{"stationary", "--model", "doublewell:a=10", "--data", "gauss:N=20,d=3", "--eta", "1",
+		"--dynamics", "logland", "--samples", "50", "--chains", "1", "--every", "10", "--quiet"}
+	_, stderr, code = sgdlab(t, args...)
+	checkError(t, args, stderr, code, 3)
 	if n := len(trajectories(t, db)); n != 5 {
 		t.Errorf("%d diverged runs recorded, want 5", n)
 	}
