@@ -73,6 +73,9 @@ type Region struct {
 	// every map fixes (a saddle where the noise vanishes would be a trap of the discrete
 	// chain that the real one, which never lands exactly there, does not have).
 	Shift float64
+	// Target is the radius of the ball a run must enter to exit (a well exit), 0 for exits
+	// that leave the region instead: the grid must put nodes inside it.
+	Target float64
 }
 
 // DensityPoint is the quasi-stationary density at a node, with the law the theory gives.
@@ -168,6 +171,10 @@ func checkResolution(s Spec, mp *maps, start []float64, r Region) error {
 		case cell < 1e-12*scale:
 			return fault.Invalid("the region %s is too small for double precision: its grid cells (%.3g) are below "+
 				"1e-12 of its coordinates (%.3g): choose a larger region", r.Name, cell, scale)
+		case r.Target > 0 && r.Target < cell*math.Sqrt(float64(P))/2:
+			return fault.Invalid("the exit's target, the ball of radius %.3g around the other minimum, is smaller "+
+				"than the grid's cells (%.3g along theta%d): no grid node may lie in it; choose a larger radius or "+
+				"more grid intervals", r.Target, cell, d+1)
 		case cell > MaxCellSteps*rms:
 			return fault.Invalid("the grid cannot resolve SGD's steps in the region %s: its cells are %.3g wide "+
 				"along theta%d, more than %d times SGD's root-mean-square step from the minimum (%.3g): choose a "+

@@ -102,7 +102,7 @@ func BallRegion(center []float64, radius float64) Region {
 // margin times their distance on every side; a run that jumps out of it is counted apart.
 func WellRegion(start, other []float64, radius, margin float64) Region {
 	r := Region{Name: fmt.Sprintf("outside the ball of radius %.4g around the other minimum", radius), Level: 1,
-		Shift: irrational}
+		Shift: irrational, Target: radius}
 	r.Inside = func() func([]float64) bool { return func(th []float64) bool { return dist(th, other) > radius } }
 	span := margin * dist(start, other)
 	for d := range start {

@@ -120,7 +120,7 @@ func (c Check) decide(ok bool, n, minN int, why string) Check {
 	c.N = n
 	switch {
 	case !finiteF(float64(c.Measured)):
-		c.Outcome = Uninformative
+		c.Outcome, c.Measured = Uninformative, nan // an infinity (a zero denominator) is no measurement either
 		if why == "" {
 			why = "the number was not measured"
 		}

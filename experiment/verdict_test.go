@@ -407,6 +407,15 @@ func TestVerdictX2(t *testing.T) {
 	if c := chk(t, v, "exact chain's rate at sigma = 0.7"); !strings.Contains(c.Claim, "cannot resolve") {
 		t.Errorf("refused chain: %q", c.Claim)
 	}
+	// A power law that underflows to 0 makes the ratio +Inf: not a measurement, and reported
+	// as not measured (an infinity failed the output's check).
+	under := pt(rate(0.012, 0.009, 0.015, 40))
+	under.Power = 0
+	v = verdictX2([]string{"sgd"}, []x2Point{under}, critX2Factor)
+	want(t, chk(t, v, "SGD's rate"), Uninformative, math.NaN())
+	if err := num.Check(v.Checks); err != nil {
+		t.Error(err)
+	}
 	// eta h* >= 2: outside the power law's domain, whatever the rate.
 	p.Eta, p.TB.HStar = 5, 1
 	v = verdictX2([]string{"sgd"}, []x2Point{p}, critX2Factor)

@@ -141,6 +141,8 @@ func auditInputs(t *testing.T) {
 			"holds none of E5.json"},
 		{[]string{"train", "--eta", "0.1", "--epochs", "1", "--data", "csv:path=" + hugeCSV}, "rescale the data"},
 		{[]string{"stationary", "--eta", "1e-12", "--chains", "1", "--samples", "100"}, "--burn: ten relaxation"},
+		{[]string{"chain", "--eta", "0.1", "--model", "doublewell", "--data", "gauss:N=100,d=1,sigma=0.5", "--exit",
+			"well:r=1e-300"}, "the exit's target"},
 		{[]string{"escape", "--eta", "0.1", "--runs", "3", "--exit", "well", "--both", "--max-steps", "10", "--model",
 			"doublewell", "--data", "gauss:N=100,d=1,sigma=0.5"}, "no run escaped (A -> B"},
 	}

@@ -67,6 +67,9 @@ func (f Figure) PNG() ([]byte, error) {
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = true
 	drawn := 0
+	// The data's range on each axis: a log axis whose values are all equal would be padded
+	// to include 0 (a panic in gonum/plot), so it is widened by a decade each way instead.
+	xr, yr := [2]float64{math.Inf(1), math.Inf(-1)}, [2]float64{math.Inf(1), math.Inf(-1)}
 	for i, s := range f.Series {
 		col := palette[i%len(palette)]
 		var pts plotter.XYs
@@ -74,12 +77,18 @@ func (f Figure) PNG() ([]byte, error) {
 		for j := range s.X {
 			if j < len(s.Y) && f.keep(s.X[j], s.Y[j]) {
 				pts = append(pts, plotter.XY{X: s.X[j], Y: s.Y[j]})
+				xr = [2]float64{math.Min(xr[0], s.X[j]), math.Max(xr[1], s.X[j])}
+				yr = [2]float64{math.Min(yr[0], s.Y[j]), math.Max(yr[1], s.Y[j])}
 				if s.YErr != nil {
-					e := s.YErr[j]
-					if f.LogY && s.Y[j]-e <= 0 {
-						e = s.Y[j] * 0.999
+					hi := s.YErr[j]
+					if !(hi >= 0) || math.IsInf(hi, 0) {
+						hi = 0 // no error bar where the error is not measured (NaN) or not finite
 					}
-					errs = append(errs, struct{ Low, High float64 }{e, s.YErr[j]})
+					lo := hi
+					if f.LogY && s.Y[j]-lo <= 0 {
+						lo = s.Y[j] * 0.999
+					}
+					errs = append(errs, struct{ Low, High float64 }{lo, hi})
 				}
 			}
 		}
@@ -124,6 +133,12 @@ func (f Figure) PNG() ([]byte, error) {
 			p.Add(l)
 			p.Legend.Add(s.Name, l)
 		}
+	}
+	if f.LogX && drawn > 0 && xr[0] == xr[1] {
+		p.X.Min, p.X.Max = xr[0]/10, xr[1]*10
+	}
+	if f.LogY && drawn > 0 && yr[0] == yr[1] {
+		p.Y.Min, p.Y.Max = yr[0]/10, yr[1]*10
 	}
 	if drawn == 0 {
 		// Nothing was measured (or nothing finite and, on log axes, positive): empty axes that

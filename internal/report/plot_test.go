@@ -22,6 +22,16 @@ func TestFigurePNG(t *testing.T) {
 	if err != nil || img.Bounds().Dx() < 100 {
 		t.Fatalf("not a PNG: %v", err)
 	}
+	// Error bars that are not measured (NaN) or infinite are left out, not drawn to a log axis's 0.
+	if _, err := (Figure{Title: "bars", LogY: true, Series: []Series{{X: []float64{1, 2, 3},
+		Y: []float64{1, 2, 3}, YErr: []float64{math.NaN(), math.Inf(1), 0.5}, Style: Points}}}).PNG(); err != nil {
+		t.Fatal(err)
+	}
+	// Every value equal on log axes (gonum/plot would pad the range down to 0 and panic).
+	if _, err := (Figure{Title: "flat", LogX: true, LogY: true, Series: []Series{{X: []float64{2, 2},
+		Y: []float64{1, 1}, Style: Line}}}).PNG(); err != nil {
+		t.Fatal(err)
+	}
 	// Nothing drawable (a negative value on a log axis, a NaN): empty axes, not a failed report.
 	b, err = (Figure{Title: "empty", LogX: true, LogY: true, Series: []Series{{X: []float64{1, 2},
 		Y: []float64{-1, math.NaN()}}}}).PNG()
