@@ -1,6 +1,7 @@
 package noise
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 
@@ -50,6 +51,16 @@ func zeroReason(ss, aa float64) string {
 	return ""
 }
 
+// negativeTrace says why an approximation of negative trace is not compared (its matrix,
+// a positive multiple of G or of H*, would be positive semi-definite at a minimum), or "".
+func negativeTrace(trA float64) string {
+	if trA < 0 {
+		return fmt.Sprintf("the approximation's trace is negative (%.3g): its H* is not positive semi-definite, so "+
+			"the point it was taken at is not a minimum", trA)
+	}
+	return ""
+}
+
 // CompareDense forms both P x P matrices and compares them exactly.
 func CompareDense(form string, S, A []float64, p, k int) (Agreement, error) {
 	ag := Agreement{Form: form, K: k, Method: "dense"}
@@ -65,6 +76,10 @@ func CompareDense(form string, S, A []float64, p, k int) (Agreement, error) {
 		diff += (S[i] - A[i]) * (S[i] - A[i])
 	}
 	if why := zeroReason(ss, aa); why != "" {
+		ag.undefined(why)
+		return ag, nil
+	}
+	if why := negativeTrace(trA); why != "" {
 		ag.undefined(why)
 		return ag, nil
 	}
@@ -117,6 +132,10 @@ func CompareOperators(form string, S, A curvature.Operator, trS, trA float64, k,
 		trA, seA = e.Value, e.SE
 	}
 	if why := zeroReason(trS, trA); why != "" {
+		ag.undefined(why)
+		return ag, nil
+	}
+	if why := negativeTrace(trA); why != "" {
 		ag.undefined(why)
 		return ag, nil
 	}

@@ -290,6 +290,17 @@ func TestZeroCovarianceIsUndefined(t *testing.T) {
 	if err := num.Check(ag); err != nil {
 		t.Fatal(err)
 	}
+	// An approximation of negative trace (H* taken at a saddle) is not compared either.
+	r := NewState(w, theta, sgd.Replacement, 1)
+	neg := curvature.ToDense(r.Decoupled())
+	for i := range neg {
+		neg[i] = -neg[i]
+	}
+	S := curvature.ToDense(r.Exact())
+	ag, err = CompareDense("h", S, neg, P, 2)
+	if err != nil || !strings.Contains(ag.Undefined, "negative") || num.Check(ag) != nil {
+		t.Fatalf("negative approximation: %+v %v", ag, err)
+	}
 }
 
 // Identical samples: every per-sample gradient is the mean gradient, so the noise is exactly

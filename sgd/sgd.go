@@ -135,14 +135,25 @@ type DivergenceError struct {
 	Loss  float64
 	Eta   float64
 	Batch int
+	// Full says that Loss is the full-data loss after the step (the last step of a run),
+	// not the mini-batch loss of the step.
+	Full bool
 }
 
 // Is makes a DivergenceError match fault.ErrDiverged.
 func (e *DivergenceError) Is(target error) bool { return target == fault.ErrDiverged }
 
 func (e *DivergenceError) Error() string {
-	return fmt.Sprintf("SGD diverged at step %d (t = %g): mini-batch loss %.4g with eta = %g, B = %d; lower eta or "+
-		"raise B", e.Step, float64(e.Step)*e.Eta, e.Loss, e.Eta, e.Batch)
+	loss := fmt.Sprintf("%.4g", e.Loss)
+	if math.IsNaN(e.Loss) || math.IsInf(e.Loss, 0) {
+		loss = "not finite"
+	}
+	what := "mini-batch loss " + loss
+	if e.Full {
+		what = "the full-data loss after it is " + loss
+	}
+	return fmt.Sprintf("SGD diverged at step %d (t = %g): %s with eta = %g, B = %d; lower eta or raise B",
+		e.Step, float64(e.Step)*e.Eta, what, e.Eta, e.Batch)
 }
 
 // Observer is called with the step count k (after k updates), the current parameters

@@ -3,6 +3,7 @@ package sgd
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 
 	"github.com/sgdlab/sgdlab/model"
@@ -50,6 +51,14 @@ func Train(ctx context.Context, obj *model.Objective, theta []float64, cfg Confi
 	var de *DivergenceError
 	if last := tr.Curve[len(tr.Curve)-1]; last.Step != res.Steps && !errors.As(err, &de) {
 		record(res.Steps, theta, 0)
+	}
+	// The run checks each mini-batch loss before its step: the last step can still overshoot
+	// to parameters whose full loss is beyond the limit or no longer finite.
+	if last := tr.Curve[len(tr.Curve)-1]; err == nil && !(last.Loss <= r.limit) {
+		err = &DivergenceError{Step: last.Step, Loss: last.Loss, Eta: cfg.Eta, Batch: cfg.Batch, Full: true}
+		if math.IsNaN(last.Loss) || math.IsInf(last.Loss, 0) {
+			tr.Curve = tr.Curve[:len(tr.Curve)-1] // the curve holds losses; the error says where it ended
+		}
 	}
 	return tr, err
 }

@@ -118,10 +118,16 @@ func analyzeNoise(ctx context.Context, env Env, o *model.Objective, mode sgd.Sam
 		Progress: env.Stage}
 	switch {
 	case spec.Minimum == "given":
+		if err := checkMinimum(w, spec.MinimumTheta); err != nil {
+			return nil, fault.Field("minimum", fault.AsInvalid(fmt.Errorf("the minimum: %w", err)))
+		}
 		opt.WStar, opt.ThetaStar = w, spec.MinimumTheta
 	case spec.Minimum == "auto" && o.P() <= AutoMinimumLimit:
 		env.stage("finding the minimum for H*")
 		p, err := landscape.Minimize(ctx, w, theta, landscape.MinimizeOptions{})
+		if err == nil {
+			err = checkMinimum(w, p.Theta) // a descent can stop on a saddle
+		}
 		switch {
 		case errors.Is(err, context.Canceled):
 			return nil, err
@@ -154,4 +160,14 @@ func analyzeNoise(ctx context.Context, env Env, o *model.Objective, mode sgd.Sam
 	}
 	rec.Analysis = a
 	return rec, err
+}
+
+// checkMinimum refuses an H* point that is not a minimum (a stationary point with negative
+// curvature gives a Hessian form of negative trace), where the Hessian is formed densely.
+func checkMinimum(w *model.Worker, theta []float64) error {
+	if len(theta) > landscape.DenseHessianLimit {
+		return nil
+	}
+	_, err := landscape.Characterize(w, theta, 1)
+	return err
 }

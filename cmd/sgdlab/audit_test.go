@@ -143,6 +143,8 @@ func auditInputs(t *testing.T) {
 		{[]string{"stationary", "--eta", "1e-12", "--chains", "1", "--samples", "100"}, "--burn: ten relaxation"},
 		{[]string{"chain", "--eta", "0.1", "--model", "doublewell", "--data", "gauss:N=100,d=1,sigma=0.5", "--exit",
 			"well:r=1e-300"}, "the exit's target"},
+		{[]string{"noise", "--model", "doublewell:a=1e-3", "--data", "gauss:N=50,d=1,sigma=0", "--theta", "1",
+			"--minimum", "0"}, "--minimum: the minimum: not a minimum"},
 		{[]string{"escape", "--eta", "0.1", "--runs", "3", "--exit", "well", "--both", "--max-steps", "10", "--model",
 			"doublewell", "--data", "gauss:N=100,d=1,sigma=0.5"}, "no run escaped (A -> B"},
 	}
@@ -261,6 +263,15 @@ func TestAuditResultsFinite(t *testing.T) {
 				if rec["stable"] != false || rec["chain_stable"] != false || rec["kesten_alpha"] != nil {
 					t.Errorf("n = 2, eta h* = 1.5: stable %v, chain_stable %v, alpha %v", rec["stable"],
 						rec["chain_stable"], rec["kesten_alpha"])
+				}
+			}},
+		// The automatic descent for H* stops on the saddle at 0: the Hessian form is not measured (its
+		// trace ratio came out negative).
+		{[]string{"noise", "--model", "doublewell:a=1e-3", "--data", "gauss:N=50,d=1,sigma=0", "--theta", "1",
+			"--sampling", "replacement"},
+			func(t *testing.T, rec map[string]any) {
+				if a := rec["analysis"].(map[string]any); a["hessian_form"] != nil || rec["notes"] == nil {
+					t.Errorf("saddle as H*: %v, notes %v", a["hessian_form"], rec["notes"])
 				}
 			}},
 		// lambda = 0 (every step leaves a tiny ball at eta h* = 3): the rate per unit t is not finite,

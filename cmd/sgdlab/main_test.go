@@ -258,6 +258,11 @@ func TestDivergence(t *testing.T) {
 		"--dynamics", "decoupled", "--samples", "300", "--chains", "2", "--quiet"}
 	_, stderr, code = sgdlab(t, args...)
 	checkError(t, args, stderr, code, 3)
+	// One step that overshoots to an infinite loss is a divergence (the check before each step
+	// saw a finite mini-batch loss), not an infinite final loss in the record.
+	args = []string{"train", "--eta", "1e300", "--data", "tanh:N=50,w=2,sigma=0.5", "--steps", "1", "--quiet"}
+	_, stderr, code = sgdlab(t, args...)
+	checkError(t, args, stderr, code, 3)
 	// The log landscape's time step shrinks with the loss: a climbing chain whose time never
 	// reaches its next sample is still stopped (it once ran for ever).
 	args = []string{"stationary", "--model", "doublewell:a=10", "--data", "gauss:N=20,d=3", "--eta", "1",
