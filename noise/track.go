@@ -2,6 +2,7 @@ package noise
 
 import (
 	"github.com/sgdlab/sgdlab/model"
+	"github.com/sgdlab/sgdlab/num"
 	"github.com/sgdlab/sgdlab/sgd"
 )
 
@@ -44,4 +45,15 @@ func (t *Track) Observe(step int64, theta []float64, _ float64) error {
 	}
 	t.Points = append(t.Points, TrackPoint{Step: step, Epoch: float64(step) / t.spe, Strength: st})
 	return nil
+}
+
+// Finite returns the points up to the first whose loss, noise or Jacobian norm is not a
+// finite number: a diverging run's last measurements are overflow, not strengths.
+func (t *Track) Finite() []TrackPoint {
+	for i, p := range t.Points {
+		if !num.AllFinite([]float64{p.Loss, p.Noise, p.JacNorm}) {
+			return t.Points[:i]
+		}
+	}
+	return t.Points
 }

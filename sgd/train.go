@@ -56,8 +56,12 @@ func Train(ctx context.Context, obj *model.Objective, theta []float64, cfg Confi
 	// to parameters whose full loss is beyond the limit or no longer finite.
 	if last := tr.Curve[len(tr.Curve)-1]; err == nil && !(last.Loss <= r.limit) {
 		err = &DivergenceError{Step: last.Step, Loss: last.Loss, Eta: cfg.Eta, Batch: cfg.Batch, Full: true}
-		if math.IsNaN(last.Loss) || math.IsInf(last.Loss, 0) {
-			tr.Curve = tr.Curve[:len(tr.Curve)-1] // the curve holds losses; the error says where it ended
+	}
+	if errors.As(err, &de) {
+		// The curve holds losses: points logged on the way to the divergence that are no longer
+		// finite are dropped (the error says where the run ended).
+		for n := len(tr.Curve); n > 1 && (math.IsNaN(tr.Curve[n-1].Loss) || math.IsInf(tr.Curve[n-1].Loss, 0)); n-- {
+			tr.Curve = tr.Curve[:n-1]
 		}
 	}
 	return tr, err

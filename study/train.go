@@ -181,7 +181,7 @@ func train(ctx context.Context, env Env, o *model.Objective, cfg sgd.Config, spe
 	rec.Epochs = float64(tr.Steps) / float64(max(spe, 1))
 	rec.StepsPerSec = float64(tr.Steps) / math.Max(rec.Elapsed, 1e-9)
 	if track != nil {
-		rec.Noise = track.Points
+		rec.Noise = track.Finite()
 	}
 	if n := len(tr.Curve); n > 0 {
 		rec.InitialLoss, rec.FinalLoss = num.Float(tr.Curve[0].Loss), num.Float(tr.Curve[n-1].Loss)
