@@ -35,18 +35,20 @@ var ErrNoStationary = errors.New("no stationary law: the step's multiplier does 
 func rootAlpha(m func(float64) float64) (float64, error) {
 	// The bracket starts at 1e-6, not at 0 where m vanishes: the secant would stop there.
 	lo, hi := 1e-6, 1.0
-	if !(m(lo) < 0) {
+	flo := m(lo)
+	if !(flo < 0) {
 		return math.NaN(), ErrNoStationary
 	}
-	for m(hi) < 0 {
-		lo, hi = hi, 2*hi
+	fhi := m(hi)
+	for fhi < 0 {
+		lo, flo, hi = hi, fhi, 2*hi
 		if hi > 1e6 {
 			return math.Inf(1), ErrNoTail
 		}
+		fhi = m(hi)
 	}
 	// Illinois regula falsi on the bracket: superlinear for a smooth convex m. A value of m
 	// beyond floating-point range at hi is bisected away first (the secant needs two finite ends).
-	flo, fhi := m(lo), m(hi)
 	for k := 0; math.IsInf(fhi, 1) && k < 60; k++ {
 		mid := (lo + hi) / 2
 		switch fm := m(mid); {

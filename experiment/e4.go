@@ -138,37 +138,22 @@ func (n e4Numbers) has(dyn string) bool {
 
 // relDev is the mean over B of phi/theory - 1 for one dynamics at one eta.
 func (n e4Numbers) relDev(dyn string, eta float64) float64 {
-	s, k := 0.0, 0
-	for _, b := range n.Batches {
-		if c, ok := n.Cells[e4Key{dyn, eta, b}]; ok {
-			s += c.Phi/c.Theory - 1
-			k++
-		}
-	}
-	return s / float64(k)
+	m, _ := n.relDevSE(dyn, "", eta)
+	return m
 }
 
 // relDevFrom is the mean over B of phi(dyn)/phi(ref) - 1 at one eta (NaN when either is missing).
 func (n e4Numbers) relDevFrom(dyn, ref string, eta float64) float64 {
-	s, k := 0.0, 0
-	for _, b := range n.Batches {
-		c, ok1 := n.Cells[e4Key{dyn, eta, b}]
-		r, ok2 := n.Cells[e4Key{ref, eta, b}]
-		if ok1 && ok2 && r.Phi > 0 && !math.IsNaN(c.Phi) {
-			s += c.Phi/r.Phi - 1
-			k++
-		}
-	}
-	if k == 0 {
-		return math.NaN()
-	}
-	return s / float64(k)
+	m, _ := n.relDevSE(dyn, ref, eta)
+	return m
 }
 
-// relDevSE is the standard error of relDevFrom(dyn, ref, eta), or of relDev(dyn, eta) when
-// ref is empty (the theory has none): the mean over B of independent ratios.
-func (n e4Numbers) relDevSE(dyn, ref string, eta float64) float64 {
-	s, k := 0.0, 0
+// relDevSE is the mean over B of phi(dyn)/phi(ref) - 1 at one eta, or of phi/theory - 1 when
+// ref is empty, with its standard error from the phis' (the theory has none): the mean of
+// independent ratios. Against the theory a NaN phi makes the mean NaN; against a reference,
+// batch sizes where either phi is missing are left out (NaN when none is left).
+func (n e4Numbers) relDevSE(dyn, ref string, eta float64) (mean, se float64) {
+	s, v, k := 0.0, 0.0, 0
 	for _, b := range n.Batches {
 		c, ok := n.Cells[e4Key{dyn, eta, b}]
 		if !ok {
@@ -177,19 +162,20 @@ func (n e4Numbers) relDevSE(dyn, ref string, eta float64) float64 {
 		den, rel2 := c.Theory, 0.0
 		if ref != "" {
 			r, ok := n.Cells[e4Key{ref, eta, b}]
-			if !ok {
+			if !ok || !(r.Phi > 0) || math.IsNaN(c.Phi) {
 				continue
 			}
 			den, rel2 = r.Phi, (r.SE/r.Phi)*(r.SE/r.Phi)
 		}
 		q := c.Phi / den
-		s += q * q * ((c.SE/c.Phi)*(c.SE/c.Phi) + rel2)
+		s += q - 1
+		v += q * q * ((c.SE/c.Phi)*(c.SE/c.Phi) + rel2)
 		k++
 	}
 	if k == 0 {
-		return math.NaN()
+		return math.NaN(), math.NaN()
 	}
-	return math.Sqrt(s) / float64(k)
+	return s / float64(k), math.Sqrt(v) / float64(k)
 }
 
 // resolves reports whether a mean relative deviation with standard error se can count as
@@ -433,10 +419,10 @@ func verdictE4(n e4Numbers, relTol, sigma Criterion, etaSmall float64) Verdict {
 	default:
 		var devs []string
 		for _, eta := range n.Etas {
-			d := n.relDev("sgd", eta)
+			d, se := n.relDevSE("sgd", "", eta)
 			devs = append(devs, fmt.Sprintf("%s at eta = %g", pct(d), eta))
 			name := fmt.Sprintf("SGD's phi at eta = %g", eta)
-			switch se := n.relDevSE("sgd", "", eta); {
+			switch {
 			case eta > etaSmall:
 			case !resolves(se, relTol, sigma) && math.Abs(d) <= relTol.Value:
 				v.add(missing(Paper, relTol, name, "SGD's phi is %s ± %.1f%% from 1 + B/(eta h*): %g standard "+
@@ -488,9 +474,10 @@ func exactChecksE4(n e4Numbers, v *Verdict, relTol, sigma Criterion) {
 	}
 	if n.has("phi_eta") && n.has(sgdRef) {
 		for _, eta := range n.Etas {
-			dE, dT := n.relDevFrom(sgdRef, "phi_eta", eta), n.relDev(sgdRef, eta)
+			dE, se := n.relDevSE(sgdRef, "phi_eta", eta)
+			dT := n.relDev(sgdRef, eta)
 			name := fmt.Sprintf("phi_eta against %s at eta = %g", sgdRef, eta)
-			if se := n.relDevSE(sgdRef, "phi_eta", eta); !resolves(se, relTol, sigma) && math.Abs(dE) <= relTol.Value {
+			if !resolves(se, relTol, sigma) && math.Abs(dE) <= relTol.Value {
 				v.add(missing(Exact, relTol, name, "%s's phi is %s ± %.1f%% from phi_eta: %g standard errors exceed "+
 					"the %.0f%% criterion, so agreement could be chance", sgdRef, pct(dE), 100*se, sigma.Value,
 					100*relTol.Value))

@@ -37,26 +37,22 @@ func (ag *Agreement) undefined(why string) {
 	ag.Undefined = why
 }
 
-// zeroReason names which of the two matrices vanishes (their squared Frobenius norms ss of
-// the exact and aa of the approximation), or "" when neither does.
-func zeroReason(ss, aa float64) string {
+// notCompared says why the exact covariance S and an approximation A are not compared, or
+// "": from positive measures of each (squared Frobenius norms, or traces) s and a, and A's
+// trace trA. A zero matrix leaves nothing to compare; an approximation of negative trace
+// (a positive multiple of G or of H*, positive semi-definite at a minimum) was taken at a
+// point that is not a minimum.
+func notCompared(s, a, trA float64) string {
 	switch {
-	case !(ss > 0):
-		return "the exact covariance is zero (every per-sample gradient equals the mean gradient, or every batch is " +
-			"the whole data set): there is no noise to compare"
-	case !(aa > 0):
-		return "the approximation is zero (L = 0 or a vanishing Gauss-Newton matrix): there is nothing to compare " +
-			"the noise with"
-	}
-	return ""
-}
-
-// negativeTrace says why an approximation of negative trace is not compared (its matrix,
-// a positive multiple of G or of H*, would be positive semi-definite at a minimum), or "".
-func negativeTrace(trA float64) string {
-	if trA < 0 {
+	case trA < 0:
 		return fmt.Sprintf("the approximation's trace is negative (%.3g): its H* is not positive semi-definite, so "+
 			"the point it was taken at is not a minimum", trA)
+	case !(s > 0):
+		return "the exact covariance is zero (every per-sample gradient equals the mean gradient, or every batch is " +
+			"the whole data set): there is no noise to compare"
+	case !(a > 0):
+		return "the approximation is zero (L = 0 or a vanishing Gauss-Newton matrix): there is nothing to compare " +
+			"the noise with"
 	}
 	return ""
 }
@@ -75,11 +71,7 @@ func CompareDense(form string, S, A []float64, p, k int) (Agreement, error) {
 		aa += A[i] * A[i]
 		diff += (S[i] - A[i]) * (S[i] - A[i])
 	}
-	if why := zeroReason(ss, aa); why != "" {
-		ag.undefined(why)
-		return ag, nil
-	}
-	if why := negativeTrace(trA); why != "" {
+	if why := notCompared(ss, aa, trA); why != "" {
 		ag.undefined(why)
 		return ag, nil
 	}
@@ -131,11 +123,7 @@ func CompareOperators(form string, S, A curvature.Operator, trS, trA float64, k,
 		}
 		trA, seA = e.Value, e.SE
 	}
-	if why := zeroReason(trS, trA); why != "" {
-		ag.undefined(why)
-		return ag, nil
-	}
-	if why := negativeTrace(trA); why != "" {
+	if why := notCompared(trS, trA, trA); why != "" {
 		ag.undefined(why)
 		return ag, nil
 	}

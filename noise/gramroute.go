@@ -141,7 +141,7 @@ func (g *GramRoute) CompareDecoupled(k int, rng *rand.Rand) (Agreement, error) {
 	for _, v := range g.K {
 		aa += v * v
 	}
-	if why := zeroReason(trS, trA); why != "" {
+	if why := notCompared(trS, trA, trA); why != "" {
 		ag.undefined(why)
 		return ag, nil
 	}

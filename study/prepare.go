@@ -56,16 +56,16 @@ func Prepare(ctx context.Context, env Env, prob Problem, start []float64, seed u
 // dynamicsAt checks d, finds the minimum (unless p is given) and builds the dynamics there.
 func dynamicsAt(ctx context.Context, env Env, o *model.Objective, d Dynamics, p *landscape.Prepared, start []float64,
 	seed uint64) (*landscape.Prepared, *sde.Factory, error) {
-	if _, err := d.config(); err != nil {
+	cfg, err := d.config()
+	if err != nil {
 		return nil, nil, err
 	}
 	if p == nil {
-		var err error
 		if p, err = Minimum(ctx, env, o, start, seed); err != nil {
 			return nil, nil, err
 		}
 	}
-	if err := checkNoisy(d, p.Min.Loss, o.N()); err != nil {
+	if err := checkNoisy(cfg, p.Min.Loss, o.N()); err != nil {
 		return nil, nil, err
 	}
 	fac, err := Factory(o, p, d)
@@ -76,16 +76,9 @@ func dynamicsAt(ctx context.Context, env Env, o *model.Objective, d Dynamics, p 
 // there stands still (no escape, no stationary law but the point itself): SGD and the exact
 // SDE with B = N without replacement (every batch is the data set), and every dynamics
 // whose noise is the loss's own at a minimum with L* = 0 (the model fits every sample).
-func checkNoisy(d Dynamics, lstar float64, n int) error {
-	kind, err := sde.ParseKind(d.Kind)
-	if err != nil {
-		return fault.AsInvalid(err)
-	}
-	samp, err := sgd.ParseSampling(d.Sampling)
-	if err != nil {
-		return fault.AsInvalid(err)
-	}
-	if (kind == sde.SGD || kind == sde.ExactSDE) && samp == sgd.Epoch && d.Batch == n {
+func checkNoisy(cfg sde.Config, lstar float64, n int) error {
+	kind := cfg.Kind
+	if (kind == sde.SGD || kind == sde.ExactSDE) && cfg.Sampling == sgd.Epoch && cfg.Batch == n {
 		return fault.Invalid("B = N = %d without replacement: every batch is the whole data set, so %s dynamics "+
 			"has no noise and stands still at the minimum; choose a smaller --batch or --sampling replacement", n, kind)
 	}

@@ -30,8 +30,9 @@ type theoryRecord struct {
 	Command   string  `json:"command"`
 	Phi       float64 `json:"phi"`
 	NCritical float64 `json:"n_critical"`
-	// Stable is the minimum's stability: n < n_c (the SDE's criterion) and eta h* < 2 (a
-	// full-batch step does not overshoot); StableWhy says which criterion decided.
+	// Stable is the minimum's stability: n < n_c (the SDE's criterion), eta h* < 2 (a
+	// full-batch step does not overshoot) and no evidence that the exact chain expands on
+	// average; StableWhy says which criterion decided.
 	Stable     bool   `json:"stable"`
 	StableWhy  string `json:"stable_reason"`
 	StepStable bool   `json:"step_stable"`
@@ -108,6 +109,12 @@ func (c *theoryCmd) Run(e *env) error {
 	}
 	r.StepStable = theory.StepStable(c.Eta, c.HStar)
 	r.ChainStable = !errors.Is(kerr, chain.ErrNoStationary)
+	// The chain's contraction is established when the tail equation was solved or m stayed
+	// negative (no heavy tail); another failure leaves it undetermined.
+	contracts := "the exact chain contracts on average"
+	if kerr != nil && !errors.Is(kerr, chain.ErrNoTail) && r.ChainStable {
+		contracts = "the exact chain's contraction was not determined (see the Kesten note)"
+	}
 	r.Stable = float64(c.N) < r.NCritical && r.StepStable && r.ChainStable
 	switch {
 	case !r.StepStable:
@@ -120,8 +127,8 @@ func (c *theoryCmd) Run(e *env) error {
 	case float64(c.N) >= r.NCritical:
 		r.StableWhy = fmt.Sprintf("n = %d >= n_c = %.4g", c.N, r.NCritical)
 	default:
-		r.StableWhy = fmt.Sprintf("n = %d < n_c = %.4g, eta h* = %.4g < 2 and the exact chain contracts on "+
-			"average", c.N, r.NCritical, c.Eta*c.HStar)
+		r.StableWhy = fmt.Sprintf("n = %d < n_c = %.4g, eta h* = %.4g < 2; %s", c.N, r.NCritical, c.Eta*c.HStar,
+			contracts)
 	}
 	if kerr == nil {
 		r.Alpha, r.AlphaSE, r.PhiK = num.Float(alpha), num.Float(se), num.Float(theory.PhiKesten(alpha, c.N))
