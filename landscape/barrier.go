@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/sgdlab/sgdlab/model"
@@ -89,6 +90,48 @@ func FindBarrier(ctx context.Context, w *model.Worker, a, b []float64) (*Barrier
 	return br, fmt.Errorf("%w between the two minima; tried: %s", ErrNoSaddle, strings.Join(br.Tried, "; "))
 }
 
+// FlatTol is the relative size below which a Hessian eigenvalue counts as zero (a flat
+// direction): the tolerance Characterize gives a minimum's negative curvature.
+const FlatTol = 1e-8
+
+// Flat counts the eigenvalues of eigs within FlatTol of the largest in modulus.
+func Flat(eigs []float64) int {
+	scale := 0.0
+	for _, v := range eigs {
+		scale = math.Max(scale, math.Abs(v))
+	}
+	k := 0
+	for _, v := range eigs {
+		if math.Abs(v) <= FlatTol*scale {
+			k++
+		}
+	}
+	return k
+}
+
+// Degenerate says why the determinant ratio det H*/|det H^s| of the rate formulas' harmonic
+// prefactor is not defined for this barrier, or returns "". With complete spectra a flat
+// direction at the minimum or the saddle (a continuous symmetry, or a parameter the loss does
+// not use) makes the ratio 0/0, 0 or infinite: the prefactor would need the volume the flat
+// directions span instead; with partial spectra only the saddle's negative curvature is used.
+func (b *Barrier) Degenerate() string {
+	if b.MinA.Dense && len(b.Saddle.Eigs) == len(b.MinA.Eigs) {
+		ka, ks := Flat(b.MinA.Eigs), Flat(b.Saddle.Eigs)
+		if ka == 0 && ks == 0 {
+			return ""
+		}
+		return fmt.Sprintf("the Hessian has %d flat direction(s) at minimum A and %d at the saddle (|h| <= %.0e "+
+			"of the largest eigenvalue): det H*/|det H^s| and the harmonic prefactor of the rate formulas are not "+
+			"defined there, so the power-law, Arrhenius and frozen-noise rates are not computed", ka, ks, FlatTol)
+	}
+	if top := slices.Max(append([]float64{0}, b.MinA.Eigs...)); math.Abs(b.Saddle.NegEig) <= FlatTol*top {
+		return fmt.Sprintf("the saddle's negative curvature %.3g is within %.0e of the largest eigenvalue at the "+
+			"minimum (a flat barrier top): the harmonic prefactor of the rate formulas is not defined, so the "+
+			"power-law, Arrhenius and frozen-noise rates are not computed", b.Saddle.NegEig, FlatTol)
+	}
+	return ""
+}
+
 // Theory returns the inputs of the escape formulas for escaping from MinA over the saddle:
 // with complete (dense) spectra the outlier directions are all P directions, h* is the mean
 // eigenvalue at the minimum and the determinant ratio runs over all of them.
@@ -103,13 +146,19 @@ func (b *Barrier) Theory() theory.Barrier {
 			logDet += math.Log(v) - math.Log(math.Abs(b.Saddle.Eigs[i]))
 			hs += v
 		}
-		t.DetRatio = math.Exp(logDet)
+		t.DetRatio = num.Float(math.Exp(logDet))
+		if b.Degenerate() != "" {
+			t.DetRatio = num.Float(math.NaN())
+		}
 		t.HStar = hs / float64(len(b.MinA.Eigs))
 		return t
 	}
 	// Large models: the n outlier directions at the minimum; at the saddle only the
 	// negative and the lowest known eigenvalues are available, so the ratio uses h*^n / |h_e^s| h*^(n-1).
-	t.DetRatio = t.HStar / t.HSaddleNeg
+	t.DetRatio = num.Float(t.HStar / t.HSaddleNeg)
+	if b.Degenerate() != "" {
+		t.DetRatio = num.Float(math.NaN())
+	}
 	return t
 }
 

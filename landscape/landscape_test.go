@@ -91,3 +91,34 @@ func TestTanhNetworkBarrier(t *testing.T) {
 	t.Logf("minimum %v L*=%.4f, saddle L^s=%.4f, eigenvalues at min %v, at saddle %v", pa.Theta, pa.Loss,
 		br.Saddle.Loss, br.MinA.Eigs, br.Saddle.Eigs)
 }
+
+// The determinant ratio over complete spectra is det H*/|det H^s|, and not defined (NaN, with
+// the reason) when either point has a flat direction; partial spectra need a non-flat
+// negative curvature at the saddle.
+func TestDeterminantRatio(t *testing.T) {
+	bar := func(minEigs, sadEigs []float64, dense bool) *Barrier {
+		return &Barrier{MinA: &Minimum{Point: Point{Loss: 1}, Eigs: minEigs, Dense: dense},
+			Saddle: &Saddle{Point: Point{Loss: 2}, Eigs: sadEigs, NegEig: sadEigs[0]}}
+	}
+	b := bar([]float64{4, 1}, []float64{-0.5, 2}, true)
+	if got := float64(b.Theory().DetRatio); b.Degenerate() != "" || math.Abs(got-4) > 1e-12 {
+		t.Errorf("det ratio %v (want 4 = 4*1/(0.5*2)), degenerate %q", got, b.Degenerate())
+	}
+	for _, c := range []struct {
+		min, sad []float64
+		dense    bool
+	}{
+		{[]float64{4, 1e-12}, []float64{-0.5, 2}, true}, // flat at the minimum
+		{[]float64{4, 1}, []float64{-0.5, 0}, true},     // flat at the saddle
+		{[]float64{4, 0}, []float64{-0.5, 0}, true},     // 0/0
+		{[]float64{4, 1}, []float64{-1e-9, 2}, false},   // a flat barrier top, partial spectra
+	} {
+		b := bar(c.min, c.sad, c.dense)
+		if d := b.Theory().DetRatio; !math.IsNaN(float64(d)) || b.Degenerate() == "" {
+			t.Errorf("%v / %v: det ratio %v, reason %q", c.min, c.sad, d, b.Degenerate())
+		}
+	}
+	if k := Flat([]float64{1, -1e-9, 1e-8, 2e-8, 0}); k != 3 {
+		t.Errorf("Flat counted %d, want 3 (|h| <= 1e-8 of the largest)", k)
+	}
+}

@@ -26,7 +26,9 @@ type BarrierRecord struct {
 	Data    string             `json:"data"`
 	Barrier *landscape.Barrier `json:"barrier"`
 	Theory  theory.Barrier     `json:"theory_inputs"`
-	Notes   []string           `json:"notes,omitempty"`
+	// TheoryNote says why a theory input is not defined (NaN), or is empty.
+	TheoryNote string   `json:"theory_note,omitempty"`
+	Notes      []string `json:"notes,omitempty"`
 }
 
 // Barrier finds the minima and the saddle (nudged elastic band with a climbing image, then
@@ -55,7 +57,8 @@ func Barrier(ctx context.Context, env Env, spec BarrierSpec) (*BarrierRecord, er
 	if err != nil {
 		return nil, err
 	}
-	return &BarrierRecord{Model: o.Model.Spec(), Data: o.Data.Spec, Barrier: br, Theory: br.Theory(), Notes: notes}, nil
+	return &BarrierRecord{Model: o.Model.Spec(), Data: o.Data.Spec, Barrier: br, Theory: br.Theory(),
+		TheoryNote: br.Degenerate(), Notes: notes}, nil
 }
 
 // barrierFrom finds the barrier from the known minimum a to to (or to a second minimum

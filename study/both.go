@@ -140,10 +140,21 @@ func BothWays(ctx context.Context, env Env, spec BothSpec) (*BothRecord, error) 
 	eta, b := spec.Eta, spec.Batch
 	for _, m := range []struct {
 		name string
-		k    func(theory.Barrier, int, float64) float64
-	}{{"power law", theory.PowerLaw}, {"Arrhenius", theory.Arrhenius}, {"frozen noise", theory.Frozen}} {
-		rec.Predictions = append(rec.Predictions, RatioPrediction{Name: m.name,
-			Ratio: num.Float(m.k(tb, b, eta) / m.k(ta, b, eta))})
+		logK func(theory.Barrier, int, float64) float64
+	}{{"power law", theory.LogPowerLaw}, {"Arrhenius", theory.LogArrhenius}, {"frozen noise", theory.LogFrozen}} {
+		// The ratio from the logarithms of the rates: either rate alone may underflow.
+		r := math.Exp(m.logK(tb, b, eta) - m.logK(ta, b, eta))
+		p := RatioPrediction{Name: m.name, Ratio: num.Float(r)}
+		switch {
+		case math.IsNaN(float64(ta.DetRatio)) || math.IsNaN(float64(tb.DetRatio)):
+			p.Ratio = num.Float(math.NaN())
+			p.Note = "not computed: a flat Hessian direction among the n outlier directions at a minimum or its " +
+				"saddle leaves the harmonic prefactor undefined"
+		case math.IsNaN(r) || math.IsInf(r, 0) || r == 0:
+			p.Ratio = num.Float(math.NaN())
+			p.Note = "not computed: the predicted ratio is beyond floating-point range"
+		}
+		rec.Predictions = append(rec.Predictions, p)
 	}
 	if qa, qb := quadOf(rec.AB.Predictions), quadOf(rec.BA.Predictions); qa > 0 && qb > 0 {
 		rec.Predictions = append(rec.Predictions, RatioPrediction{Name: "quadrature", Ratio: num.Float(qa / qb),
@@ -225,6 +236,9 @@ func restrict(br *landscape.Barrier, n int) theory.Barrier {
 			logDet -= math.Log(pos[i])
 		}
 	}
-	t.N, t.HStar, t.DetRatio = n, hs/float64(n), math.Exp(logDet)
+	t.N, t.HStar, t.DetRatio = n, hs/float64(n), num.Float(math.Exp(logDet))
+	if flat := landscape.FlatTol * mins[0]; mins[n-1] <= flat || t.HSaddleNeg <= flat || (n > 1 && pos[n-2] <= flat) {
+		t.DetRatio = num.Float(math.NaN()) // a flat direction among the n: see landscape.Barrier.Degenerate
+	}
 	return t
 }

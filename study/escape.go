@@ -259,6 +259,11 @@ func predictEscape(p *landscape.Prepared, fac *sde.Factory, ex escape.ExitSpec, 
 			k    float64
 		}{{"power law", theory.PowerLaw(tb, B, eta)}, {"Arrhenius", theory.Arrhenius(tb, B, eta)}, {"frozen noise",
 			theory.Frozen(tb, B, eta)}} {
+			if why := br.Degenerate(); why != "" {
+				nan := num.Float(math.NaN())
+				out = append(out, Prediction{Name: th.name, Level: 1, Rate: nan, MFPT: nan, Steps: nan, Note: why})
+				continue
+			}
 			add(th.name, 1, th.k/half, half/th.k, note)
 		}
 		if P == 1 {

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/sgdlab/sgdlab/num"
 )
 
 // Phi is the stationary exponent phi = 1 + B/(eta h*) of P(theta) ∝ L^-phi (Ito reading).
@@ -28,17 +30,18 @@ type Barrier struct {
 	HStar         float64 // typical outlier eigenvalue of H(theta*)
 	HSaddleNeg    float64 // |h_e^s|: modulus of the negative eigenvalue at the saddle
 	// DetRatio is det H^(theta*) / |det H^(theta^s)| over the n outlier directions (for
-	// n = 1: h* / |h^s|).
-	DetRatio float64
+	// n = 1: h* / |h^s|); NaN where it is not defined (a flat direction at the minimum or
+	// the saddle), and so are the prefactor and the rates built on it.
+	DetRatio num.Float
 	N        int // outlier directions n
 }
 
 // Prefactor is |h_e^s|/(2 pi) sqrt(det H^* / |det H^s|), shared by every Kramers-type formula.
-func (b Barrier) Prefactor() float64 { return b.HSaddleNeg / (2 * math.Pi) * math.Sqrt(b.DetRatio) }
+func (b Barrier) Prefactor() float64 { return b.HSaddleNeg / (2 * math.Pi) * math.Sqrt(float64(b.DetRatio)) }
 
 // LogPrefactor is the natural logarithm of Prefactor, without its overflow.
 func (b Barrier) LogPrefactor() float64 {
-	return math.Log(b.HSaddleNeg) - math.Log(2*math.Pi) + 0.5*math.Log(b.DetRatio)
+	return math.Log(b.HSaddleNeg) - math.Log(2*math.Pi) + 0.5*math.Log(float64(b.DetRatio))
 }
 
 // DeltaLogL is log L^s - log L*, computed as a difference of logarithms so that it is finite

@@ -300,6 +300,16 @@ func TestAuditResultsFinite(t *testing.T) {
 					t.Errorf("B = 1000: alpha %v", a)
 				}
 			}},
+		// A network with flat directions (saturated tanh units) at its minimum and saddle: the
+		// barrier stands, the harmonic determinant ratio is not defined (it failed the result check).
+		{[]string{"barrier", "--model", "mlp:1-3-1:tanh", "--data", "tanh:N=100"},
+			func(t *testing.T, rec map[string]any) {
+				th := rec["theory_inputs"].(map[string]any)
+				if th["DetRatio"] != nil || rec["theory_note"] == nil || !(num(rec, "barrier", "delta_L") > 0) {
+					t.Errorf("flat directions: det ratio %v, note %v, Delta L %v", th["DetRatio"], rec["theory_note"],
+						num(rec, "barrier", "delta_L"))
+				}
+			}},
 		{[]string{"theory", "--eta", "0.1", "--batch", "1", "--hstar", "1", "--lmin", "1", "--lsaddle", "2",
 			"--hsaddle", "1e300", "--detratio", "1e300"},
 			func(t *testing.T, rec map[string]any) {

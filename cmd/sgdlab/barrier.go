@@ -86,8 +86,15 @@ func (c *barrierCmd) Run(e *env) error {
 	if br.Note != "" {
 		fmt.Fprintln(e.out, "  note:", br.Note)
 	}
-	fmt.Fprintf(e.out, "  theory inputs: h* = %.5g, n = %d, det ratio = %.5g, |h_e^s| = %.5g\n", rec.Theory.HStar,
-		rec.Theory.N, rec.Theory.DetRatio, rec.Theory.HSaddleNeg)
+	det := fv("%.5g", rec.Theory.DetRatio)
+	if rec.TheoryNote != "" {
+		det = "not defined (see the note)"
+	}
+	fmt.Fprintf(e.out, "  theory inputs: h* = %.5g, n = %d, det ratio = %s, |h_e^s| = %.5g\n", rec.Theory.HStar,
+		rec.Theory.N, det, rec.Theory.HSaddleNeg)
+	if rec.TheoryNote != "" {
+		fmt.Fprintln(e.out, "  note:", rec.TheoryNote)
+	}
 	for _, t := range append(br.Tried, rec.Notes...) {
 		fmt.Fprintln(e.out, "  tried:", t)
 	}

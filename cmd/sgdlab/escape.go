@@ -201,6 +201,10 @@ func printBoth(e *env, rec *study.BothRecord, elapsed float64) {
 			occ.Transitions[1], fv("%.4g", rec.RatioOccupied))
 	}
 	for _, p := range rec.Predictions {
+		if p.Note != "" && math.IsNaN(float64(p.Ratio)) {
+			fmt.Fprintf(e.out, "    %-12s %s\n", p.Name, p.Note)
+			continue
+		}
 		fmt.Fprintf(e.out, "    %-12s predicts p_A/p_B = %s\n", p.Name, fv("%.4g", p.Ratio))
 	}
 	for _, n := range rec.Notes {
@@ -237,10 +241,16 @@ func printEscape(e *env, r *escapeRecord) {
 		if lr.Warning != "" {
 			fmt.Fprintf(e.out, "    warning: %s\n", lr.Warning)
 		}
+		last := ""
 		for _, pr := range r.Predictions {
 			if pr.Level == lr.Level {
 				if math.IsNaN(float64(pr.MFPT)) {
-					fmt.Fprintf(e.out, "    %-13s %s\n", pr.Name, pr.Note)
+					note := pr.Note
+					if note == last {
+						note = "not computed (as above)"
+					}
+					fmt.Fprintf(e.out, "    %-13s %s\n", pr.Name, note)
+					last = pr.Note
 					continue
 				}
 				fmt.Fprintf(e.out, "    %-13s rate %s, MFPT %s t (measured/predicted MFPT = %s)\n", pr.Name,

@@ -110,7 +110,7 @@ func (d dynFlags) workers() int {
 
 // probeFlags drive the stochastic estimates (random probe vectors) of noise and spectrum.
 type probeFlags struct {
-	Probes int    `help:"Random probes of the stochastic estimates (traces, densities, overlaps)." default:"30"`
+	Probes int    `help:"Random probes of the stochastic estimates (traces, densities, overlaps; at least 2)." default:"30"`
 	Seed   uint64 `help:"Seed of the initialisation and the random probes." default:"1"`
 }
 
@@ -278,7 +278,7 @@ func vector(flag, arg string) ([]float64, error) {
 	}
 	for i, x := range v {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, fault.Invalid("%s: value %d is %v; parameters must be finite", flag, i, x)
+			return nil, fault.Invalid("%s: entry %d of %d is %v; parameters must be finite", flag, i+1, len(v), x)
 		}
 	}
 	return v, nil

@@ -33,7 +33,7 @@ type noiseRecord struct {
 func (c *noiseCmd) Run(e *env) error {
 	if err := firstErr(intRange("--batch", int64(c.Batch), 1, math.MaxInt32), intRange("--k", int64(c.K), 0,
 		math.MaxInt32),
-		intRange("--probes", int64(c.Probes), 1, 1<<20), outDir("--out", c.Out)); err != nil {
+		intRange("--probes", int64(c.Probes), 2, 1<<20), outDir("--out", c.Out)); err != nil {
 		return err
 	}
 	theta, err := c.params("--theta", c.Theta)

@@ -37,7 +37,7 @@ type spectrumRecord struct {
 }
 
 func (c *spectrumCmd) Run(e *env) error {
-	if err := firstErr(intRange("--k", int64(c.K), 0, math.MaxInt32), intRange("--probes", int64(c.Probes), 1, 1<<20),
+	if err := firstErr(intRange("--k", int64(c.K), 0, math.MaxInt32), intRange("--probes", int64(c.Probes), 2, 1<<20),
 		intRange("--steps", int64(c.Steps), 1, 1<<16), intRange("--max-iter", int64(c.MaxIter), 0, 1<<20),
 		intRange("--evals", int64(c.Evals), 1, 1<<30), outDir("--out", c.Out)); err != nil {
 		return err

@@ -144,7 +144,8 @@ func (c *theoryCmd) Run(e *env) error {
 		if dr <= 0 {
 			dr = c.HStar / hs
 		}
-		b := theory.Barrier{LMin: c.LMin, LSaddle: c.LSaddle, HStar: c.HStar, HSaddleNeg: hs, DetRatio: dr, N: c.N}
+		b := theory.Barrier{LMin: c.LMin, LSaddle: c.LSaddle, HStar: c.HStar, HSaddleNeg: hs, DetRatio: num.Float(dr),
+			N: c.N}
 		r.Reduced, r.DeltaLogL = theory.ReducedBarrier(b, c.Batch, c.Eta), b.DeltaLogL()
 		logs := map[string]float64{"power_law": theory.LogPowerLaw(b, c.Batch, c.Eta),
 			"arrhenius": theory.LogArrhenius(b, c.Batch, c.Eta), "frozen_noise": theory.LogFrozen(b, c.Batch, c.Eta)}
