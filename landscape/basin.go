@@ -86,15 +86,16 @@ func (m *Minimum) MinEig() float64 {
 }
 
 // Flow follows the gradient flow of L from theta by gradient descent with step h (halved
-// whenever the loss would rise), until |grad L| <= tol or maxIter steps, and returns the end
-// point. Unlike a line-search method it cannot jump across a barrier when h is below 2/lambda
-// for the largest curvature lambda on the way, so it tells which basin theta belongs to.
-func Flow(land model.Landscape, theta []float64, h, tol float64, maxIter int) []float64 {
+// whenever the loss would rise), until |grad L| <= tol, arrived(x) holds (when arrived is not
+// nil) or maxIter steps, and returns the end point. Unlike a line-search method it cannot jump
+// across a barrier when h is below 2/lambda for the largest curvature lambda on the way, so
+// it tells which basin theta belongs to.
+func Flow(land model.Landscape, theta []float64, h, tol float64, maxIter int, arrived func([]float64) bool) []float64 {
 	x := append([]float64(nil), theta...)
 	g := make([]float64, len(x))
 	y := make([]float64, len(x))
 	l := land.LossGrad(x, g)
-	for it := 0; it < maxIter && norm(g) > tol; it++ {
+	for it := 0; it < maxIter && norm(g) > tol && (arrived == nil || !arrived(x)); it++ {
 		for {
 			for i := range x {
 				y[i] = x[i] - h*g[i]
@@ -122,12 +123,17 @@ func Basin(o *model.Objective, newLand func() model.Landscape, thetaStar []float
 	}
 	scale := math.Max(norm(thetaStar), 1)
 	h := 0.5 / lambdaMax
-	return func(theta []float64) bool {
-		end := Flow(newLand(), theta, h, 1e-8, 20000)
+	near := func(x []float64) bool {
 		d := 0.0
-		for i := range end {
-			d += (end[i] - thetaStar[i]) * (end[i] - thetaStar[i])
+		for i := range x {
+			d += (x[i] - thetaStar[i]) * (x[i] - thetaStar[i])
 		}
 		return math.Sqrt(d) < 1e-2*scale
+	}
+	// The flow stops as soon as it is near thetaStar: inside that ball it cannot leave for
+	// another minimum, and most samples of a stationary chain start there (a full descent
+	// took up to 20000 gradient evaluations per sample).
+	return func(theta []float64) bool {
+		return near(Flow(newLand(), theta, h, 1e-8, 20000, near))
 	}
 }
