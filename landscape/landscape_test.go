@@ -122,3 +122,31 @@ func TestDeterminantRatio(t *testing.T) {
 		t.Errorf("Flat counted %d, want 3 (|h| <= 1e-8 of the largest)", k)
 	}
 }
+
+// Basin on the double well: points on A's side of the saddle (near A, or far out beyond it)
+// flow to A; points past the saddle flow to B.
+func TestBasin(t *testing.T) {
+	o, _ := model.Build("doublewell:a=0.25", "mse", data.Gauss(2000, 2, 0.4, 5))
+	w := o.NewWorker(1, 0)
+	pa, err := Minimize(context.Background(), w, []float64{0.6, 0.1}, MinimizeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Characterize(w, pa.Theta, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Basin(o, func() model.Landscape { return model.Landscape(o.NewWorker(1, 0)) }, pa.Theta, m.Eigs[0])
+	if in == nil {
+		t.Fatal("the double well has no basin test")
+	}
+	a := pa.Theta[0]
+	for _, c := range []struct {
+		x    float64
+		want bool
+	}{{a, true}, {a * 1.001, true}, {a * 0.3, true}, {a * 3, true}, {-0.3 * a, false}, {-a, false}} {
+		if got := in([]float64{c.x, pa.Theta[1] + 0.05}); got != c.want {
+			t.Errorf("theta_1 = %.3g (minimum at %.3g): in basin %v, want %v", c.x, a, got, c.want)
+		}
+	}
+}
