@@ -108,6 +108,12 @@ func Escape(ctx context.Context, env Env, spec EscapeSpec) (*EscapeRecord, error
 	if p.Note != "" {
 		rec.Notes = append(rec.Notes, p.Note)
 	}
+	if rec.Exponent <= 0 {
+		rec.Notes = append(rec.Notes, fmt.Sprintf("the predicted exponent %.4g <= 0: n = %d >= n_c = 2 phi = %.4g, "+
+			"a minimum the SDE's criterion calls unstable; the barrier formulas, which assume escape from a stable "+
+			"minimum, are outside their validity here", rec.Exponent, p.N, theory.NCritical(spec.Batch, spec.Eta,
+			p.HStar)))
+	}
 	ec := escape.Context{Obj: o, ThetaStar: m.Theta, LStar: m.Loss, NewLand: fac.NewLandscape, LambdaMax: m.Eigs[0]}
 	if ex.Kind == "basin" || ex.Kind == "surface" || ex.Kind == "well" {
 		br := spec.Barrier

@@ -37,7 +37,9 @@ type Barrier struct {
 }
 
 // Prefactor is |h_e^s|/(2 pi) sqrt(det H^* / |det H^s|), shared by every Kramers-type formula.
-func (b Barrier) Prefactor() float64 { return b.HSaddleNeg / (2 * math.Pi) * math.Sqrt(float64(b.DetRatio)) }
+func (b Barrier) Prefactor() float64 {
+	return b.HSaddleNeg / (2 * math.Pi) * math.Sqrt(float64(b.DetRatio))
+}
 
 // LogPrefactor is the natural logarithm of Prefactor, without its overflow.
 func (b Barrier) LogPrefactor() float64 {

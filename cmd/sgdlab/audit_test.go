@@ -300,6 +300,18 @@ func TestAuditResultsFinite(t *testing.T) {
 					t.Errorf("B = 1000: alpha %v", a)
 				}
 			}},
+		// n >= n_c: unstable by the SDE's criterion (the reason said "although n < n_c"), and the rates
+		// are flagged as outside the formulas' validity.
+		{[]string{"theory", "--eta", "1", "--batch", "1", "--hstar", "1", "--n", "10", "--lmin", "0.1", "--lsaddle",
+			"0.2", "--kesten-samples", "2000"},
+			func(t *testing.T, rec map[string]any) {
+				why, _ := rec["stable_reason"].(string)
+				if rec["stable"] != false || !strings.HasPrefix(why, "n = 10 >= n_c = 4;") ||
+					strings.Contains(why, "although") || rec["rates_note"] == nil {
+					t.Errorf("n = 10 > n_c = 4: stable %v, reason %q, rates note %v", rec["stable"], why,
+						rec["rates_note"])
+				}
+			}},
 		// A network with flat directions (saturated tanh units) at its minimum and saddle: the
 		// barrier stands, the harmonic determinant ratio is not defined (it failed the result check).
 		{[]string{"barrier", "--model", "mlp:1-3-1:tanh", "--data", "tanh:N=100"},
@@ -463,5 +475,33 @@ func TestPanicReport(t *testing.T) {
 	exitStatus(&debug, fmt.Errorf("wrapped: %w", p))
 	if !strings.Contains(debug.String(), "goroutine") || !strings.Contains(debug.String(), "audit_test.go") {
 		t.Errorf("SGDLAB_DEBUG=1 does not print the stack: %q", debug.String())
+	}
+}
+
+// stableWhy names every criterion a minimum fails, and the SDE's criteria only as passed when
+// they are.
+func TestStableWhy(t *testing.T) {
+	for _, c := range []struct {
+		n                 int
+		nc, etaH          float64
+		step, chainStable bool
+		prefix            string
+		although          bool
+	}{
+		{2, 6, 0.5, true, true, "n = 2 < n_c = 6, eta h* = 0.5 < 2; contracts", false},
+		{10, 4, 1, true, false, "n = 10 >= n_c = 4; the exact chain", false},
+		{2, 3.333, 1.5, true, false, "the exact chain", true},
+		{2, 2.667, 3, false, false, "eta h* = 3 >= 2", false},
+		{5, 4, 3, false, true, "eta h* = 3 >= 2", false},
+		{5, 4, 1, true, true, "n = 5 >= n_c = 4", false},
+	} {
+		got := stableWhy(c.n, c.nc, c.etaH, c.step, c.chainStable, "contracts")
+		if !strings.HasPrefix(got, c.prefix) || strings.Contains(got, "although") != c.although {
+			t.Errorf("%+v: %q", c, got)
+		}
+		if fails := !c.step || float64(c.n) >= c.nc || !c.chainStable; fails == strings.Contains(got, "< n_c = ") &&
+			!c.although {
+			t.Errorf("%+v: %q says the SDE criterion passed", c, got)
+		}
 	}
 }

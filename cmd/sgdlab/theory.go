@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/sgdlab/sgdlab/chain"
 	"github.com/sgdlab/sgdlab/fault"
@@ -55,7 +56,10 @@ type theoryRecord struct {
 	KestenNote string               `json:"kesten_note,omitempty"`
 	// SubStep lists the rates whose mean first-passage time is shorter than one SGD step:
 	// outside the validity of formulas that assume escapes much slower than a step.
-	SubStep     []string          `json:"mfpt_below_one_step,omitempty"`
+	SubStep []string `json:"mfpt_below_one_step,omitempty"`
+	// RatesNote says, for an unstable minimum, why the escape formulas (which assume escape
+	// from a stable minimum) do not describe it.
+	RatesNote   string            `json:"rates_note,omitempty"`
 	Conventions map[string]string `json:"conventions"`
 }
 
@@ -116,20 +120,7 @@ func (c *theoryCmd) Run(e *env) error {
 		contracts = "the exact chain's contraction was not determined (see the Kesten note)"
 	}
 	r.Stable = float64(c.N) < r.NCritical && r.StepStable && r.ChainStable
-	switch {
-	case !r.StepStable:
-		r.StableWhy = fmt.Sprintf("eta h* = %.4g >= 2: a full-batch step overshoots the outlier directions and "+
-			"gradient descent itself leaves the minimum; the SDE formulas below do not apply", c.Eta*c.HStar)
-	case !r.ChainStable:
-		r.StableWhy = fmt.Sprintf("the exact chain of SGD with replacement on x ~ N(0, h* I_n) does not contract "+
-			"on average (E log|A u| >= 0): real SGD's parameters are not confined there, although n = %d < n_c = "+
-			"%.4g and eta h* = %.4g < 2 (the SDE's criteria)", c.N, r.NCritical, c.Eta*c.HStar)
-	case float64(c.N) >= r.NCritical:
-		r.StableWhy = fmt.Sprintf("n = %d >= n_c = %.4g", c.N, r.NCritical)
-	default:
-		r.StableWhy = fmt.Sprintf("n = %d < n_c = %.4g, eta h* = %.4g < 2; %s", c.N, r.NCritical, c.Eta*c.HStar,
-			contracts)
-	}
+	r.StableWhy = stableWhy(c.N, r.NCritical, c.Eta*c.HStar, r.StepStable, r.ChainStable, contracts)
 	if kerr == nil {
 		r.Alpha, r.AlphaSE, r.PhiK = num.Float(alpha), num.Float(se), num.Float(theory.PhiKesten(alpha, c.N))
 	} else {
@@ -159,6 +150,14 @@ func (c *theoryCmd) Run(e *env) error {
 		for _, k := range rateNames {
 			if -logs[k.key]-math.Log(c.Eta) < 0 {
 				r.SubStep = append(r.SubStep, k.key)
+			}
+		}
+		if !r.Stable {
+			r.RatesNote = "the minimum is unstable (see above): the escape formulas assume escape from a stable " +
+				"minimum, so these rates are outside their validity"
+			if r.Exponent <= 0 {
+				r.RatesNote += fmt.Sprintf("; the escape exponent %.4g <= 0 would make higher barriers faster to "+
+					"cross", r.Exponent)
 			}
 		}
 	}
@@ -207,6 +206,9 @@ func (c *theoryCmd) Run(e *env) error {
 			fmt.Fprintf(e.out, "  %-38s kappa = %s per unit t; MFPT = %s t = %s steps%s\n", k.label, pow10(l10),
 				pow10(-l10), pow10(-l10-math.Log10(c.Eta)), warn)
 		}
+		if r.RatesNote != "" {
+			fmt.Fprintf(e.out, "  note: %s\n", r.RatesNote)
+		}
 	}
 	return nil
 }
@@ -218,4 +220,31 @@ func representable(l float64) num.Float {
 		return num.Float(math.NaN())
 	}
 	return num.Float(v)
+}
+
+// stableWhy says which of the three criteria a minimum fails (all of them that fail), or why
+// it is stable: n < n_c (the SDE's), eta h* < 2 (gradient descent's) and the exact chain's
+// contraction on average.
+func stableWhy(n int, nc, etaH float64, stepStable, chainStable bool, contracts string) string {
+	var fails []string
+	if !stepStable {
+		fails = append(fails, fmt.Sprintf("eta h* = %.4g >= 2: a full-batch step overshoots the outlier directions "+
+			"and gradient descent itself leaves the minimum; the SDE formulas below do not apply", etaH))
+	}
+	if float64(n) >= nc {
+		fails = append(fails, fmt.Sprintf("n = %d >= n_c = %.4g", n, nc))
+	}
+	if !chainStable {
+		why := "the exact chain of SGD with replacement on x ~ N(0, h* I_n) does not contract on average " +
+			"(E log|A u| >= 0): real SGD's parameters are not confined there"
+		if len(fails) == 0 {
+			why += fmt.Sprintf(", although n = %d < n_c = %.4g and eta h* = %.4g < 2 (the SDE's criteria)", n, nc,
+				etaH)
+		}
+		fails = append(fails, why)
+	}
+	if len(fails) > 0 {
+		return strings.Join(fails, "; ")
+	}
+	return fmt.Sprintf("n = %d < n_c = %.4g, eta h* = %.4g < 2; %s", n, nc, etaH, contracts)
 }
