@@ -32,6 +32,20 @@ type Fit struct {
 	PerLL  []float64 `json:"-"` // per-sample log-likelihoods (for Vuong's test)
 }
 
+// Interval95 is the 95% interval of an estimate x > floor with standard error se, taken
+// symmetric in log(x - floor) (the delta method on that scale): it stays inside the
+// parameter's domain, where x +- 1.96 se could reach below the floor (an exponent phi <= n/2,
+// a negative temperature or tail index) when se is not small against x - floor; for small se
+// it is x +- 1.96 se.
+func Interval95(x, se, floor float64) (lo, hi float64) {
+	d := x - floor
+	if !(d > 0) || math.IsInf(d, 0) || !(se >= 0) {
+		return math.NaN(), math.NaN()
+	}
+	w := math.Exp(1.96 * se / d)
+	return floor + d/w, floor + d*w
+}
+
 // trigamma is psi'(x) = zeta(2, x).
 func trigamma(x float64) float64 { return mathext.Zeta(2, x) }
 
@@ -59,7 +73,7 @@ func FitPowerLaw(u []float64, a, tau float64) (Fit, error) {
 	info := n * (trigamma(phi-a) - trigamma(phi))
 	fit := Fit{Law: "power law L^-phi", Param: phi, N: len(u), Tau: tau}
 	fit.SE = math.Sqrt(tau / info)
-	fit.Lo, fit.Hi = phi-1.96*fit.SE, phi+1.96*fit.SE
+	fit.Lo, fit.Hi = Interval95(phi, fit.SE, a)
 	lb := mathext.Lbeta(a, phi-a)
 	fit.PerLL = make([]float64, len(u))
 	for i, v := range u {
@@ -114,7 +128,7 @@ func FitGibbs(u []float64, a, lstar, tau float64) (Fit, error) {
 	fit := Fit{Law: "Gibbs exp(-L/T)", Param: T, N: len(u), Tau: tau}
 	// Var of the MLE of the mean is Var(u)/n = a/rate^2/n; T is proportional to the mean.
 	fit.SE = T / math.Sqrt(a*n/tau)
-	fit.Lo, fit.Hi = T-1.96*fit.SE, T+1.96*fit.SE
+	fit.Lo, fit.Hi = Interval95(T, fit.SE, 0)
 	lg, _ := math.Lgamma(a)
 	fit.PerLL = make([]float64, len(u))
 	for i, v := range u {

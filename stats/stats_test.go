@@ -148,3 +148,26 @@ func TestFitLine(t *testing.T) {
 		t.Fatalf("slope SE %v", f.SlopeSE)
 	}
 }
+
+// Interval95 stays above the floor, is x +- 1.96 se for small se, and refuses an estimate at
+// or below the floor.
+func TestInterval95(t *testing.T) {
+	// The difference is second order: (1.96 se)^2 / (2 (x - floor)) = 4.8e-7.
+	lo, hi := Interval95(5, 1e-3, 1)
+	if math.Abs(lo-(5-1.96e-3)) > 1e-6 || math.Abs(hi-(5+1.96e-3)) > 1e-6 {
+		t.Errorf("small se: [%v, %v], want 5 -+ 1.96e-3", lo, hi)
+	}
+	// 27.88 +- 14.71 with floor 1 (phi > n/2 for n = 2): Wald would reach -0.96.
+	lo, hi = Interval95(27.88, 14.71, 1)
+	if !(lo > 1 && lo < 27.88 && hi > 27.88+1.96*14.71) {
+		t.Errorf("wide interval [%v, %v] leaves the domain phi > 1 or is not log-symmetric", lo, hi)
+	}
+	if r := (27.88 - 1) / (lo - 1); math.Abs(r-(hi-1)/(27.88-1)) > 1e-9 {
+		t.Errorf("not symmetric in log(x - floor): %v vs %v", r, (hi-1)/(27.88-1))
+	}
+	for _, c := range [][3]float64{{1, 0.1, 1}, {0.5, 0.1, 1}, {math.NaN(), 1, 0}, {2, math.NaN(), 0}} {
+		if lo, hi := Interval95(c[0], c[1], c[2]); !math.IsNaN(lo) || !math.IsNaN(hi) {
+			t.Errorf("Interval95%v = [%v, %v], want NaN", c, lo, hi)
+		}
+	}
+}

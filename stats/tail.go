@@ -60,8 +60,8 @@ func paretoFit(s []float64, k int, tau float64, method string) Tail {
 		c := 1 - math.Pow(v/xmin, -alpha)
 		d = math.Max(d, math.Max(math.Abs(c-float64(i)/float64(k)), math.Abs(float64(i+1)/float64(k)-c)))
 	}
-	return Tail{Method: method, Alpha: alpha, SE: se, CILo: alpha - 1.96*se, CIHi: alpha + 1.96*se, K: k,
-		XMin: xmin, KS: d, N: len(s)}
+	lo, hi := Interval95(alpha, se, 0)
+	return Tail{Method: method, Alpha: alpha, SE: se, CILo: lo, CIHi: hi, K: k, XMin: xmin, KS: d, N: len(s)}
 }
 
 // CSN chooses the threshold by the method of Clauset, Shalizi and Newman (SIAM Review

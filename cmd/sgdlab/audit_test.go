@@ -312,6 +312,15 @@ func TestAuditResultsFinite(t *testing.T) {
 						rec["rates_note"])
 				}
 			}},
+		// Ten samples: the 95% intervals stay inside phi > n/2 and T > 0 (they reached -0.96 and -0.0009).
+		{[]string{"stationary", "--model", "linear", "--data", "gauss:N=50,d=2", "--eta", "0.05", "--batch", "2",
+			"--dynamics", "sde", "--chains", "1", "--samples", "10", "--every", "1"},
+			func(t *testing.T, rec map[string]any) {
+				pl, gb := num(rec, "fit", "power_law", "lo"), num(rec, "fit", "gibbs", "lo")
+				if !(pl > 1) || !(gb > 0) {
+					t.Errorf("interval lower ends: phi %v (n/2 = 1), T %v", pl, gb)
+				}
+			}},
 		// A network with flat directions (saturated tanh units) at its minimum and saddle: the
 		// barrier stands, the harmonic determinant ratio is not defined (it failed the result check).
 		{[]string{"barrier", "--model", "mlp:1-3-1:tanh", "--data", "tanh:N=100"},
