@@ -6,6 +6,7 @@ import (
 	"math"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/sgdlab/sgdlab/ensemble"
@@ -84,5 +85,20 @@ func TestTrainEstimate(t *testing.T) {
 	if math.Abs(e.TotalSeconds-want) > 1e-9*want || math.Abs(e.EpochSeconds-6*e.StepSeconds-e.NoiseSeconds/2) >
 		1e-9*e.EpochSeconds {
 		t.Fatalf("estimate %+v does not add up (total want %v)", e, want)
+	}
+}
+
+// A stationary study of trillions of steps announces its estimated time before it starts
+// (8.8e12 steps take longer than LongWork at any speed above 1.5e10 steps per second).
+func TestStationaryAnnouncesLongWork(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var notice string
+	env := Env{Notice: func(msg string) { notice = msg; cancel() }}
+	_, err := Stationary(ctx, env, StationarySpec{Problem: Problem{Model: "linear", Data: "gauss:N=1000,d=1",
+		Loss: "mse"}, Dynamics: Dynamics{Kind: "sgd", Eta: 1e-3, Batch: 5, Sampling: "replacement"}, Chains: 1,
+		Samples: 100, Every: 10, Burn: 1 << 43})
+	if !strings.Contains(notice, "stationary: 1 chain(s) of") || err == nil {
+		t.Fatalf("notice %q, error %v", notice, err)
 	}
 }

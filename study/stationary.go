@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
+	"time"
 
 	"github.com/sgdlab/sgdlab/ensemble"
 	"github.com/sgdlab/sgdlab/fault"
 	"github.com/sgdlab/sgdlab/internal/memory"
 	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/num"
+	"github.com/sgdlab/sgdlab/sde"
+	"github.com/sgdlab/sgdlab/seed"
 	"github.com/sgdlab/sgdlab/stationary"
 	"github.com/sgdlab/sgdlab/stats"
 	"github.com/sgdlab/sgdlab/theory"
@@ -142,6 +146,7 @@ func Stationary(ctx context.Context, env Env, spec StationarySpec) (*StationaryR
 	key := keyOf("stationary", o)
 	key.Dynamics, key.Start, key.Samples, key.Every, key.Burn, key.Valley, key.A = fac.Key(), m.Theta, spec.Samples,
 		spec.Every, burn, valley, opt.A
+	announceChains(env, fac, m.Theta, int64(spec.Chains), burn+int64(spec.Samples)*spec.Every)
 	env.stage("stationary chains")
 	chains, st, runErr := ensemble.Run(ctx, env.Ens, ensemble.Spec{Kind: "stationary", Label: label("stationary",
 		rec.Model, rec.Data, spec.Kind), Key: key, Seed: spec.Seed, Size: int64(spec.Chains)},
@@ -206,4 +211,29 @@ func DeviationNote(dynamics string, eta, hstar float64, substeps int, dev float6
 		)
 	}
 	return ""
+}
+
+// announceChains times a few steps of the dynamics from start and, when chains of the given
+// length are expected to take longer than LongWork, says so through env.Notice (a burn-in of
+// ten relaxation times can be billions of steps at a small eta).
+func announceChains(env Env, fac *sde.Factory, start []float64, chains, steps int64) {
+	const probe = 256
+	if env.Notice == nil || chains*steps < 1e6 {
+		return
+	}
+	dyn, err := fac.New(seed.Stream(0, 0))
+	if err != nil {
+		return
+	}
+	th := slices.Clone(start)
+	t0 := time.Now()
+	for range probe {
+		dyn.Step(th)
+	}
+	per := time.Since(t0).Seconds() / probe
+	wall := per * float64(steps) * float64(chains) / float64(max(1, min(int64(env.Ens.Workers), chains)))
+	if wall > LongWork {
+		env.Notice(fmt.Sprintf("stationary: %d chain(s) of %.3g steps each (burn-in included), estimated %s from "+
+			"%d timed steps", chains, float64(steps), seconds(wall), probe))
+	}
 }
