@@ -147,15 +147,12 @@ func (b *Barrier) Theory() theory.Barrier {
 			hs += v
 		}
 		t.DetRatio = num.Float(math.Exp(logDet))
-		if b.Degenerate() != "" {
-			t.DetRatio = num.Float(math.NaN())
-		}
 		t.HStar = hs / float64(len(b.MinA.Eigs))
-		return t
+	} else {
+		// Large models: the n outlier directions at the minimum; at the saddle only the negative
+		// and the lowest known eigenvalues are available, so the ratio uses h*^n / |h_e^s| h*^(n-1).
+		t.DetRatio = num.Float(t.HStar / t.HSaddleNeg)
 	}
-	// Large models: the n outlier directions at the minimum; at the saddle only the
-	// negative and the lowest known eigenvalues are available, so the ratio uses h*^n / |h_e^s| h*^(n-1).
-	t.DetRatio = num.Float(t.HStar / t.HSaddleNeg)
 	if b.Degenerate() != "" {
 		t.DetRatio = num.Float(math.NaN())
 	}

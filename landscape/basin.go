@@ -130,9 +130,10 @@ func Basin(o *model.Objective, newLand func() model.Landscape, thetaStar []float
 		}
 		return math.Sqrt(d) < 1e-2*scale
 	}
-	// The flow stops as soon as it is near thetaStar: inside that ball it cannot leave for
-	// another minimum, and most samples of a stationary chain start there (a full descent
-	// took up to 20000 gradient evaluations per sample).
+	// The flow stops as soon as it enters the ball the test accepts as arrival (a descent does
+	// not climb out of it again while the ball lies inside thetaStar's basin, which the test
+	// assumes anyway); most samples of a stationary chain start there, where a full descent
+	// took up to 20000 gradient evaluations per sample.
 	return func(theta []float64) bool {
 		return near(Flow(newLand(), theta, h, 1e-8, 20000, near))
 	}

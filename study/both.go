@@ -237,8 +237,10 @@ func restrict(br *landscape.Barrier, n int) theory.Barrier {
 		}
 	}
 	t.N, t.HStar, t.DetRatio = n, hs/float64(n), num.Float(math.Exp(logDet))
-	if flat := landscape.FlatTol * mins[0]; mins[n-1] <= flat || t.HSaddleNeg <= flat || (n > 1 && pos[n-2] <= flat) {
-		t.DetRatio = num.Float(math.NaN()) // a flat direction among the n: see landscape.Barrier.Degenerate
+	// A flat direction among the n at either point leaves the ratio undefined, as in
+	// landscape.Barrier.Degenerate.
+	if landscape.Flat(mins[:n]) > 0 || landscape.Flat(append(slices.Clone(pos[:n-1]), -t.HSaddleNeg)) > 0 {
+		t.DetRatio = num.Float(math.NaN())
 	}
 	return t
 }

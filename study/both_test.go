@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sgdlab/sgdlab/ensemble"
+	"github.com/sgdlab/sgdlab/landscape"
 	"github.com/sgdlab/sgdlab/model"
 	"github.com/sgdlab/sgdlab/theory"
 )
@@ -97,5 +98,23 @@ func TestChainOccupationMatchesSGD(t *testing.T) {
 		occ.FractionA, occ.SE, occ.Transitions[0], want, tAB, tBA, z)
 	if !(math.Abs(z) <= 3) || occ.Transitions[0] < 1000 {
 		t.Errorf("occupation %.4f +- %.4f against %.4f", occ.FractionA, occ.SE, want)
+	}
+}
+
+// restrict's determinant ratio over the n largest directions: det over those at the minimum
+// against |h_e^s| and the n - 1 largest positive ones at the saddle; not defined when one of
+// them is flat, defined when the flat direction lies outside the n.
+func TestRestrict(t *testing.T) {
+	br := &landscape.Barrier{
+		MinA:   &landscape.Minimum{Point: landscape.Point{Loss: 1}, Eigs: []float64{4, 2, 1e-12}, Dense: true},
+		Saddle: &landscape.Saddle{Point: landscape.Point{Loss: 2}, Eigs: []float64{-0.5, 1e-12, 3}, NegEig: -0.5}}
+	if r := float64(restrict(br, 2).DetRatio); math.Abs(r-4*2/(0.5*3)) > 1e-12 {
+		t.Errorf("n = 2: det ratio %v, want %v", r, 4*2/(0.5*3))
+	}
+	if r := restrict(br, 3).DetRatio; !math.IsNaN(float64(r)) {
+		t.Errorf("n = 3 includes the flat directions: det ratio %v, want NaN", r)
+	}
+	if r := br.Theory().DetRatio; !math.IsNaN(float64(r)) {
+		t.Errorf("all directions: det ratio %v, want NaN", r)
 	}
 }

@@ -255,7 +255,7 @@ func predictEscape(p *landscape.Prepared, fac *sde.Factory, ex escape.ExitSpec, 
 		if br == nil {
 			return nil, ""
 		}
-		tb := br.Theory()
+		tb, undefined := br.Theory(), br.Degenerate()
 		half, note := 1.0, ""
 		if ex.Kind == "surface" {
 			half, note = 0.5, "first hitting of the dividing surface: about 1/(2 kappa)"
@@ -265,9 +265,10 @@ func predictEscape(p *landscape.Prepared, fac *sde.Factory, ex escape.ExitSpec, 
 			k    float64
 		}{{"power law", theory.PowerLaw(tb, B, eta)}, {"Arrhenius", theory.Arrhenius(tb, B, eta)}, {"frozen noise",
 			theory.Frozen(tb, B, eta)}} {
-			if why := br.Degenerate(); why != "" {
+			if undefined != "" {
 				nan := num.Float(math.NaN())
-				out = append(out, Prediction{Name: th.name, Level: 1, Rate: nan, MFPT: nan, Steps: nan, Note: why})
+				out = append(out, Prediction{Name: th.name, Level: 1, Rate: nan, MFPT: nan, Steps: nan,
+					Note: undefined})
 				continue
 			}
 			add(th.name, 1, th.k/half, half/th.k, note)

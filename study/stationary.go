@@ -74,7 +74,6 @@ const maxAutoBurn = 1e11
 // Stationary runs (or resumes from the store) the chains and fits the power law and the
 // Gibbs law to the pooled samples. On error (divergence, interruption) the record holds
 // what finished.
-
 func Stationary(ctx context.Context, env Env, spec StationarySpec) (*StationaryRecord, error) {
 	o, err := spec.Problem.Build(ctx, env)
 	if err != nil {
@@ -120,7 +119,7 @@ func Stationary(ctx context.Context, env Env, spec StationarySpec) (*StationaryR
 		"prediction": "phi = 1 + B/(eta h*) (Ito); P(theta) ∝ L^-phi inside the valley",
 		"fit": fmt.Sprintf(
 			"maximum likelihood for u = L/L* - 1 ~ u^(n/2-1) (1+u)^(-phi) with n = %d; interval 95%%, widened by "+
-				"the autocorrelation time",
+				"the autocorrelation time and symmetric in log(phi - n/2) (log T for the Gibbs law)",
 			p.N,
 		),
 		"gibbs": "alternative P ∝ exp(-L/T): u ~ Gamma(n/2, L*/T)",

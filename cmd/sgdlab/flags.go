@@ -110,7 +110,7 @@ func (d dynFlags) workers() int {
 
 // probeFlags drive the stochastic estimates (random probe vectors) of noise and spectrum.
 type probeFlags struct {
-	Probes int    `help:"Random probes of the stochastic estimates (traces, densities, overlaps; at least 2)." default:"30"`
+	Probes int    `help:"Random probes of the stochastic estimates (traces, densities, overlaps; >= 2)." default:"30"`
 	Seed   uint64 `help:"Seed of the initialisation and the random probes." default:"1"`
 }
 
