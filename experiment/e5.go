@@ -209,7 +209,8 @@ func measureE5(env *Env, p *e5Params) ([]e5Dim, error) {
 }
 
 // measureE5Chain solves the exact chain of SGD with replacement for every level.
-func measureE5Chain(env *Env, p *e5Params, prob study.Problem, prep *landscape.Prepared, exit string, dm *e5Dim) error {
+func measureE5Chain(env *Env, p *e5Params, prob study.Problem, prep *landscape.Prepared, exit string,
+	dm *e5Dim) error {
 	grid := p.ChainGrid1
 	if dm.D == 2 {
 		grid = p.ChainGrid2
