@@ -126,8 +126,8 @@ func NewFactory(o *model.Objective, cfg Config) (*Factory, error) {
 		if cfg.LStar+cfg.Eps <= 1e-12 {
 			return nil, fmt.Errorf(
 				"the log-landscape dynamics needs L > 0 along the path, but L* = %.3g: give a regularisation "+
-					"eps = E to integrate log(L + E), which is the decoupled SDE with noise 2 eta (L + E) H*/B (choose E small against "+
-					"the losses of interest)",
+					"eps = E to integrate log(L + E), which is the decoupled SDE with noise 2 eta (L + E) H*/B "+
+					"(choose E small against the losses of interest)",
 				cfg.LStar,
 			)
 		}
